@@ -1,0 +1,505 @@
+// Package qrs is a client for the Qlik Sense Repository Service (QRS) API, limited to what
+// license telemetry and license release need: the server license, the access type overview,
+// allocations, users and counts, and releasing an allocation.
+//
+// Every request carries a fresh xrfkey (query parameter and X-Qlik-Xrfkey header), a
+// context, and one of three ways in: mutual TLS to the QRS port with the certificates the
+// QMC exports, or a virtual proxy with header authentication or a JWT bearer token.
+package qrs
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// AuthMode says how the client proves who it is.
+type AuthMode string
+
+const (
+	// AuthCertificate is mutual TLS straight to QRS (usually port 4242) with the exported
+	// client certificate; the acting user is named by the X-Qlik-User header.
+	AuthCertificate AuthMode = "certificate"
+	// AuthHeader goes through a virtual proxy that trusts a header naming the user.
+	AuthHeader AuthMode = "header"
+	// AuthJWT goes through a virtual proxy that accepts a JWT bearer token.
+	AuthJWT AuthMode = "jwt"
+)
+
+// DefaultUser is the X-Qlik-User used with certificates when none is configured: the
+// repository service account, which has the rights license administration needs.
+const DefaultUser = "UserDirectory=INTERNAL; UserId=sa_repository"
+
+// Config describes one QRS endpoint and how to authenticate against it.
+type Config struct {
+	// Server is the scheme, host and port, e.g. https://qlik.example.com:4242 for
+	// certificates or https://qlik.example.com for a virtual proxy.
+	Server string
+	// VirtualProxy is the virtual proxy prefix ("hdr", "jwt"); empty for none.
+	VirtualProxy string
+	Auth         AuthMode
+	// User is the X-Qlik-User header value in certificate mode (DefaultUser when empty).
+	User string
+	// HeaderName and HeaderValue are the header-authentication header and the user it names.
+	HeaderName  string
+	HeaderValue string
+	// Token returns the JWT for each request in JWT mode; it is called per request so a
+	// rotated token file is picked up, and the token is never kept by the client.
+	Token func() (string, error)
+	// TLS is the TLS configuration: root CA and, in certificate mode, the client certificate.
+	TLS *tls.Config
+	// Timeout bounds each HTTP attempt, body included (default 60s).
+	Timeout time.Duration
+	// MaxRetries is how many times a failed GET is retried (default 3; negative for none).
+	MaxRetries int
+	// RetryBaseDelay and RetryMaxDelay shape the exponential backoff with full jitter
+	// (defaults 250ms and 10s). A Retry-After longer than RetryMaxDelay ends the retries.
+	RetryBaseDelay time.Duration
+	RetryMaxDelay  time.Duration
+	// Transport replaces the HTTP transport (tests); TLS is then ignored.
+	Transport http.RoundTripper
+}
+
+// Stats are cumulative counters of a client; take differences for one gather or run.
+type Stats struct {
+	Requests  int64 // HTTP attempts, retries included
+	Retries   int64
+	Errors    int64 // calls that ended in an error
+	BytesRead int64 // response body bytes read (after content decoding)
+}
+
+// Client talks to one QRS. It is safe for concurrent use.
+type Client struct {
+	base       *url.URL // scheme://host[:port][/prefix]/qrs
+	cfg        Config
+	http       *http.Client
+	requests   atomic.Int64
+	retries    atomic.Int64
+	errors     atomic.Int64
+	bytesRead  atomic.Int64
+	sleep      func(context.Context, time.Duration) error
+	userHeader string
+}
+
+// New validates cfg and returns a client.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.Server)
+	if err != nil {
+		return nil, fmt.Errorf("parsing server URL: %w", err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("server URL %q must start with https://", cfg.Server)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("server URL %q has no host", cfg.Server)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("server URL %q must be scheme://host[:port] only; put a virtual proxy prefix in virtual_proxy", cfg.Server)
+	}
+	prefix := strings.Trim(cfg.VirtualProxy, "/")
+	if strings.ContainsAny(prefix, "/?#% ") {
+		return nil, fmt.Errorf("virtual proxy prefix %q must be a single path segment", cfg.VirtualProxy)
+	}
+	u.Path = "/qrs"
+	if prefix != "" {
+		u.Path = "/" + prefix + "/qrs"
+	}
+	switch cfg.Auth {
+	case AuthCertificate, "":
+		cfg.Auth = AuthCertificate
+		if cfg.User == "" {
+			cfg.User = DefaultUser
+		}
+	case AuthHeader:
+		if cfg.HeaderName == "" || cfg.HeaderValue == "" {
+			return nil, errors.New("header authentication needs a header name and a user")
+		}
+	case AuthJWT:
+		if cfg.Token == nil {
+			return nil, errors.New("JWT authentication needs a token")
+		}
+	default:
+		return nil, fmt.Errorf("unknown authentication mode %q", cfg.Auth)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 3
+	} else if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	}
+	if cfg.RetryBaseDelay <= 0 {
+		cfg.RetryBaseDelay = 250 * time.Millisecond
+	}
+	if cfg.RetryMaxDelay <= 0 {
+		cfg.RetryMaxDelay = 10 * time.Second
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = cfg.TLS
+		t.MaxIdleConnsPerHost = 4
+		t.ResponseHeaderTimeout = cfg.Timeout
+		transport = t
+	}
+	return &Client{
+		base:       u,
+		cfg:        cfg,
+		http:       &http.Client{Transport: transport, CheckRedirect: noRedirects},
+		sleep:      sleepContext,
+		userHeader: cfg.User,
+	}, nil
+}
+
+// A redirect from QRS or a proxy means a login page, never data: stop and report it.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// BaseURL is the URL every QRS path is appended to, e.g. https://host:4242/qrs.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Stats returns the cumulative counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:  c.requests.Load(),
+		Retries:   c.retries.Load(),
+		Errors:    c.errors.Load(),
+		BytesRead: c.bytesRead.Load(),
+	}
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// About reads GET /qrs/about.
+func (c *Client) About(ctx context.Context) (*About, error) {
+	var v About
+	return &v, c.getJSON(ctx, "/about", nil, &v)
+}
+
+// License reads GET /qrs/license, the site's server license.
+func (c *Client) License(ctx context.Context) (*License, error) {
+	var v License
+	return &v, c.getJSON(ctx, "/license", nil, &v)
+}
+
+// AccessTypeOverview reads GET /qrs/license/accesstypeoverview in one request.
+func (c *Client) AccessTypeOverview(ctx context.Context) (*AccessTypeOverview, error) {
+	var v AccessTypeOverview
+	return &v, c.getJSON(ctx, "/license/accesstypeoverview", nil, &v)
+}
+
+// Allocations streams /qrs/license/<type>accesstype/full, optionally filtered, calling fn
+// for each row as it is decoded. fn may keep the pointer. An error from fn stops the stream
+// and is returned as it is.
+func (c *Client) Allocations(ctx context.Context, t AccessType, filter string, fn func(*Allocation) error) error {
+	return streamList(ctx, c, t.Endpoint()+"/full", filterQuery(filter, ""), fn)
+}
+
+// Allocation reads one allocation by id; a 404 is reported by IsNotFound.
+func (c *Client) Allocation(ctx context.Context, t AccessType, id string) (*Allocation, error) {
+	var v Allocation
+	return &v, c.getJSON(ctx, t.Endpoint()+"/"+url.PathEscape(id), nil, &v)
+}
+
+// DeleteAllocation releases an allocation: DELETE /qrs/license/<type>accesstype/{id},
+// which QRS answers with 204. It is sent once and never retried: when the answer is lost
+// (an Error with Status 0) the caller must read the allocation back to learn the outcome.
+func (c *Client) DeleteAllocation(ctx context.Context, t AccessType, id string) error {
+	path := t.Endpoint() + "/" + url.PathEscape(id)
+	resp, err := c.do(ctx, http.MethodDelete, path, nil)
+	if err != nil {
+		return err
+	}
+	c.drain(resp)
+	return nil
+}
+
+// Users streams /qrs/user/full with an optional filter.
+func (c *Client) Users(ctx context.Context, filter string, fn func(*User) error) error {
+	return streamList(ctx, c, "/user/full", filterQuery(filter, ""), fn)
+}
+
+// User reads one user by id; a 404 is reported by IsNotFound.
+func (c *Client) User(ctx context.Context, id string) (*User, error) {
+	var v User
+	return &v, c.getJSON(ctx, "/user/"+url.PathEscape(id), nil, &v)
+}
+
+// UsersByID streams the users with the given ids in as few requests as the URL length
+// allows (`id eq A or id eq B …`). Ids QRS does not know are simply absent.
+func (c *Client) UsersByID(ctx context.Context, ids []string, fn func(*User) error) error {
+	for _, f := range BatchEq("id", ids, 0) {
+		if err := c.Users(ctx, f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Count reads GET /qrs/<entity>/count, e.g. Count(ctx, "/user", filter).
+func (c *Client) Count(ctx context.Context, entity, filter string) (int64, error) {
+	var v count
+	if err := c.getJSON(ctx, entity+"/count", filterQuery(filter, ""), &v); err != nil {
+		return 0, err
+	}
+	return v.Value, nil
+}
+
+func filterQuery(filter, orderby string) url.Values {
+	q := url.Values{}
+	if filter != "" {
+		q.Set("filter", filter)
+	}
+	if orderby != "" {
+		q.Set("orderby", orderby)
+	}
+	return q
+}
+
+func (c *Client) getJSON(ctx context.Context, path string, q url.Values, v any) error {
+	resp, err := c.do(ctx, http.MethodGet, path, q)
+	if err != nil {
+		return err
+	}
+	defer c.drain(resp)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return c.fail(&Error{Method: http.MethodGet, Path: c.base.Path + path, Err: fmt.Errorf("decoding response: %w", err)})
+	}
+	return nil
+}
+
+// streamList decodes a JSON array element by element, so memory follows what fn keeps,
+// not the size of the body.
+func streamList[T any](ctx context.Context, c *Client, path string, q url.Values, fn func(*T) error) error {
+	resp, err := c.do(ctx, http.MethodGet, path, q)
+	if err != nil {
+		return err
+	}
+	defer c.drain(resp)
+	fail := func(what string, err error) error {
+		return c.fail(&Error{Method: http.MethodGet, Path: c.base.Path + path, Err: fmt.Errorf("%s: %w", what, err)})
+	}
+	dec := json.NewDecoder(resp.Body)
+	tok, err := dec.Token()
+	if err != nil {
+		return fail("decoding response", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fail("decoding response", fmt.Errorf("expected a JSON array, got %v", tok))
+	}
+	for i := 0; dec.More(); i++ {
+		v := new(T)
+		if err := dec.Decode(v); err != nil {
+			return fail(fmt.Sprintf("decoding element %d", i), err)
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return fail("decoding end of array", err)
+	}
+	return nil
+}
+
+func (c *Client) fail(err *Error) error {
+	c.errors.Add(1)
+	return err
+}
+
+// drain reads what is left of a body (so the connection can be reused) and closes it.
+func (c *Client) drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+// do sends one call, retrying a GET on transport errors, 5xx and 429 within the retry
+// budget and the context. It returns a 2xx response whose body the caller must drain.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values) (*http.Response, error) {
+	fullPath := c.base.Path + path
+	attempts := 1
+	if method == http.MethodGet {
+		attempts += c.cfg.MaxRetries
+	}
+	var lastErr *Error
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			wait := c.backoff(attempt)
+			if lastErr.Status == http.StatusTooManyRequests || lastErr.Status == http.StatusServiceUnavailable {
+				if ra, ok := lastErr.retryAfter(); ok {
+					if ra > c.cfg.RetryMaxDelay {
+						break
+					}
+					wait = ra
+				}
+			}
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+				break
+			}
+			if err := c.sleep(ctx, wait); err != nil {
+				break
+			}
+			c.retries.Add(1)
+		}
+		resp, err := c.attempt(ctx, method, path, q)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil || !retryable(err) {
+			break
+		}
+	}
+	lastErr.Path = fullPath
+	lastErr.Method = method
+	return nil, c.fail(lastErr)
+}
+
+func retryable(e *Error) bool {
+	if e.Status == 0 {
+		// A certificate the other side rejects stays rejected: do not retry.
+		var verr *tls.CertificateVerificationError
+		var alert tls.AlertError
+		var uerr x509.UnknownAuthorityError
+		var herr x509.HostnameError
+		if errors.As(e.Err, &verr) || errors.As(e.Err, &alert) || errors.As(e.Err, &uerr) || errors.As(e.Err, &herr) {
+			return false
+		}
+		// A TLS alert from the server ("remote error: tls: unknown certificate authority").
+		var op *net.OpError
+		if errors.As(e.Err, &op) && op.Op == "remote error" {
+			return false
+		}
+		return true
+	}
+	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.RetryBaseDelay << (attempt - 1)
+	if d <= 0 || d > c.cfg.RetryMaxDelay {
+		d = c.cfg.RetryMaxDelay
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1) // full jitter
+}
+
+// errorWithRetryAfter keeps the Retry-After header of a failed attempt.
+type retryAfterError struct{ header string }
+
+func (r retryAfterError) Error() string { return "retry after " + r.header }
+
+func (e *Error) retryAfter() (time.Duration, bool) {
+	var ra retryAfterError
+	if !errors.As(e.Err, &ra) {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(ra.header)); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(ra.header); err == nil {
+		return max(0, time.Until(t)), true
+	}
+	return 0, false
+}
+
+func (c *Client) attempt(ctx context.Context, method, path string, q url.Values) (*http.Response, *Error) {
+	key := NewXrfkey()
+	u := *c.base
+	u.Path += path
+	query := url.Values{}
+	for k, v := range q {
+		query[k] = v
+	}
+	query.Set("xrfkey", key)
+	u.RawQuery = query.Encode()
+
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	req, err := http.NewRequestWithContext(actx, method, u.String(), nil)
+	if err != nil {
+		cancel()
+		return nil, &Error{Err: err}
+	}
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "qliksense-license")
+	switch c.cfg.Auth {
+	case AuthCertificate:
+		req.Header.Set("X-Qlik-User", c.userHeader)
+	case AuthHeader:
+		req.Header.Set(c.cfg.HeaderName, c.cfg.HeaderValue)
+	case AuthJWT:
+		tok, err := c.cfg.Token()
+		if err != nil {
+			cancel()
+			return nil, &Error{Err: fmt.Errorf("reading JWT: %w", err)}
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+	}
+	c.requests.Add(1)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		cancel()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, xrfkey included
+		}
+		return nil, &Error{Err: err}
+	}
+	resp.Body = &countingBody{rc: resp.Body, n: &c.bytesRead, cancel: cancel}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+	c.drain(resp)
+	e := &Error{Status: resp.StatusCode, Body: cleanBody(head)}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		e.Body = "redirected to " + resp.Header.Get("Location") + " (a login page? check the virtual proxy and authentication)"
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		e.Err = retryAfterError{header: ra}
+	}
+	return nil, e
+}
+
+// countingBody counts body bytes and ends the attempt's context when closed.
+type countingBody struct {
+	rc     io.ReadCloser
+	n      *atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBody) Close() error {
+	err := b.rc.Close()
+	b.cancel()
+	return err
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,256 @@
+package qrs_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+)
+
+var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+// startEmulator serves a small generated site with a proxy listener.
+func startEmulator(t *testing.T, spec emulator.SiteSpec) *emulator.Server {
+	t.Helper()
+	if spec.Now.IsZero() {
+		spec.Now = testNow
+	}
+	srv, err := emulator.Start(emulator.Options{
+		Site:      emulator.Generate(spec),
+		CertDir:   t.TempDir(),
+		ProxyAddr: "127.0.0.1:0",
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func certTLS(t *testing.T, dir string) qrs.TLSFiles {
+	t.Helper()
+	return qrs.TLSFiles{
+		CA:   filepath.Join(dir, emulator.RootFile),
+		Cert: filepath.Join(dir, emulator.ClientFile),
+		Key:  filepath.Join(dir, emulator.ClientKeyFile),
+	}
+}
+
+func newClient(t *testing.T, cfg qrs.Config, files qrs.TLSFiles) *qrs.Client {
+	t.Helper()
+	tlsCfg, err := files.Config()
+	require.NoError(t, err)
+	cfg.TLS = tlsCfg
+	if cfg.RetryBaseDelay == 0 {
+		cfg.RetryBaseDelay = time.Millisecond
+	}
+	c, err := qrs.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+func certClient(t *testing.T, srv *emulator.Server) *qrs.Client {
+	return newClient(t, qrs.Config{Server: srv.URL}, certTLS(t, srv.Certs.Dir))
+}
+
+func TestCertificateAuthentication(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 50, CapacityMinutes: 600})
+	c := certClient(t, srv)
+	ctx := t.Context()
+
+	about, err := c.About(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "About", about.SchemaPath)
+	require.NotEmpty(t, about.BuildVersion)
+
+	ov, err := c.AccessTypeOverview(ctx)
+	require.NoError(t, err)
+	require.True(t, ov.ProfessionalAccess.Enabled)
+	require.Positive(t, ov.ProfessionalAccess.Total)
+	require.Equal(t, int64(600), ov.AnalyzerTimeAccess.AllocatedMinutes)
+	require.False(t, ov.TokensEnabled)
+	require.InDelta(t, 0.1, ov.LoginAccess.TokenCost, 1e-9)
+
+	lic, err := c.License(ctx)
+	require.NoError(t, err)
+	require.Contains(t, lic.KeyDetails, "Valid To:")
+
+	entries := srv.Log.Entries()
+	require.Len(t, entries, 3)
+	for _, e := range entries {
+		require.Equal(t, `INTERNAL\sa_repository`, e.User)
+		require.Equal(t, http.StatusOK, e.Status)
+	}
+}
+
+func TestCustomQlikUser(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
+	c := newClient(t, qrs.Config{Server: srv.URL, User: "UserDirectory= LAB; UserId= qs_admin_account "}, certTLS(t, srv.Certs.Dir))
+	_, err := c.About(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, `LAB\qs_admin_account`, srv.Log.Entries()[0].User)
+}
+
+func TestWrongClientCertificateIsRejectedWithoutRetry(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
+	other := t.TempDir()
+	require.NoError(t, emulator.CreateCertificates(other))
+	files := certTLS(t, other)
+	files.CA = filepath.Join(srv.Certs.Dir, emulator.RootFile) // trust the server, present a foreign client cert
+	c := newClient(t, qrs.Config{Server: srv.URL}, files)
+
+	_, err := c.About(t.Context())
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "GET /qrs/about: ")
+	require.Contains(t, err.Error(), "tls")
+	require.Equal(t, int64(1), c.Stats().Requests, "a rejected certificate must not be retried")
+}
+
+func TestServerCertificateIsVerified(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
+	files := certTLS(t, srv.Certs.Dir)
+	files.CA = ""
+	c := newClient(t, qrs.Config{Server: srv.URL}, files)
+	_, err := c.About(t.Context())
+	require.ErrorContains(t, err, "certificate signed by unknown authority")
+	require.Equal(t, int64(1), c.Stats().Requests)
+
+	files.InsecureSkipVerify = true
+	c = newClient(t, qrs.Config{Server: srv.URL}, files)
+	_, err = c.About(t.Context())
+	require.NoError(t, err)
+}
+
+func TestHeaderAuthenticationThroughVirtualProxy(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
+	files := qrs.TLSFiles{CA: filepath.Join(srv.Certs.Dir, emulator.RootFile)}
+	c := newClient(t, qrs.Config{
+		Server: srv.ProxyURL, VirtualProxy: "hdr", Auth: qrs.AuthHeader,
+		HeaderName: "X-Qlik-HeaderAuth", HeaderValue: "qs_admin_account",
+	}, files)
+	_, err := c.AccessTypeOverview(t.Context())
+	require.NoError(t, err)
+	e := srv.Log.Entries()[0]
+	require.Equal(t, "/hdr/qrs/license/accesstypeoverview", e.Path)
+	require.Equal(t, `CORP\qs_admin_account`, e.User)
+
+	// The wrong header name is a 401, reported with the path and status.
+	c = newClient(t, qrs.Config{
+		Server: srv.ProxyURL, VirtualProxy: "hdr", Auth: qrs.AuthHeader, HeaderName: "X-Other", HeaderValue: "x",
+	}, files)
+	_, err = c.About(t.Context())
+	require.EqualError(t, err, "GET /hdr/qrs/about: 401 Unauthorized: Unauthorized")
+}
+
+func TestJWTAuthenticationThroughVirtualProxy(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
+	files := qrs.TLSFiles{CA: filepath.Join(srv.Certs.Dir, emulator.RootFile)}
+	good, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{
+		"userId": "svc_license", "userDirectory": "CORP", "exp": testNow.Add(time.Hour).Unix(),
+	})
+	require.NoError(t, err)
+	c := newClient(t, qrs.Config{
+		Server: srv.ProxyURL, VirtualProxy: "jwt", Auth: qrs.AuthJWT,
+		Token: func() (string, error) { return good, nil },
+	}, files)
+	_, err = c.About(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, `CORP\svc_license`, srv.Log.Entries()[0].User)
+
+	expired, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{
+		"userId": "svc_license", "userDirectory": "CORP", "exp": testNow.Add(-time.Minute).Unix(),
+	})
+	require.NoError(t, err)
+	c = newClient(t, qrs.Config{
+		Server: srv.ProxyURL, VirtualProxy: "jwt", Auth: qrs.AuthJWT,
+		Token: func() (string, error) { return expired, nil },
+	}, files)
+	_, err = c.About(t.Context())
+	require.ErrorContains(t, err, "GET /jwt/qrs/about: 401 Unauthorized: Unauthorized: token expired")
+	require.NotContains(t, err.Error(), expired)
+	require.NotContains(t, err.Error(), strings.Split(expired, ".")[2])
+	require.Equal(t, int64(1), c.Stats().Requests, "a 401 is not retried")
+
+	c = newClient(t, qrs.Config{
+		Server: srv.ProxyURL, VirtualProxy: "jwt", Auth: qrs.AuthJWT,
+		Token: func() (string, error) { return "", errors.New("open /etc/qlik/token: permission denied") },
+	}, files)
+	_, err = c.About(t.Context())
+	require.EqualError(t, err, "GET /jwt/qrs/about: reading JWT: open /etc/qlik/token: permission denied")
+}
+
+// stripHeader drops a request header before sending, to provoke QRS's XSRF answer.
+type stripHeader struct {
+	name string
+	rt   http.RoundTripper
+}
+
+func (s stripHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Del(s.name)
+	return s.rt.RoundTrip(r)
+}
+
+func TestMissingXrfkeyHeaderIsA403(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
+	tlsCfg, err := certTLS(t, srv.Certs.Dir).Config()
+	require.NoError(t, err)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	c, err := qrs.New(qrs.Config{Server: srv.URL, Transport: stripHeader{"X-Qlik-Xrfkey", tr}})
+	require.NoError(t, err)
+	_, err = c.About(t.Context())
+	require.EqualError(t, err, "GET /qrs/about: 403 Forbidden: XSRF prevention check failed. Possible XSRF discovered.")
+	require.Equal(t, http.StatusForbidden, qrs.StatusCode(err))
+	require.Equal(t, int64(1), c.Stats().Requests, "a 403 is not retried")
+}
+
+func TestNotFound(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
+	c := certClient(t, srv)
+	const id = "00000000-0000-4000-8000-000000000000"
+	_, err := c.Allocation(t.Context(), qrs.Professional, id)
+	require.EqualError(t, err, "GET /qrs/license/professionalaccesstype/"+id+": 404 Not Found: Not Found")
+	require.True(t, qrs.IsNotFound(err))
+	_, err = c.User(t.Context(), id)
+	require.True(t, qrs.IsNotFound(err))
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  qrs.Config
+		want string
+	}{
+		{qrs.Config{Server: "qlik:4242"}, `server URL "qlik:4242" must start with https://`},
+		{qrs.Config{Server: "https://"}, `server URL "https://" has no host`},
+		{qrs.Config{Server: "https://qlik/hdr"}, `server URL "https://qlik/hdr" must be scheme://host[:port] only; put a virtual proxy prefix in virtual_proxy`},
+		{qrs.Config{Server: "https://qlik", VirtualProxy: "a/b"}, `virtual proxy prefix "a/b" must be a single path segment`},
+		{qrs.Config{Server: "https://qlik", Auth: qrs.AuthHeader}, "header authentication needs a header name and a user"},
+		{qrs.Config{Server: "https://qlik", Auth: qrs.AuthJWT}, "JWT authentication needs a token"},
+		{qrs.Config{Server: "https://qlik", Auth: "ntlm"}, `unknown authentication mode "ntlm"`},
+	} {
+		_, err := qrs.New(tc.cfg)
+		require.EqualError(t, err, tc.want)
+	}
+	c, err := qrs.New(qrs.Config{Server: "https://qlik.example.com:4242", VirtualProxy: "/hdr/"})
+	require.NoError(t, err)
+	require.Equal(t, "https://qlik.example.com:4242/hdr/qrs", c.BaseURL())
+}
+
+func TestContextCancelStopsRetries(t *testing.T) {
+	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
+	srv.Faults.Inject(emulator.FaultServerError, "", "", 100)
+	c := newClient(t, qrs.Config{Server: srv.URL, RetryBaseDelay: time.Hour, RetryMaxDelay: time.Hour}, certTLS(t, srv.Certs.Dir))
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, err := c.About(ctx)
+	require.ErrorContains(t, err, "500 Internal Server Error")
+	require.Equal(t, int64(1), c.Stats().Requests, "no retry fits before the deadline")
+}

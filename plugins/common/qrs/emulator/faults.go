@@ -1,0 +1,196 @@
+package emulator
+
+import (
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+)
+
+// FaultKind is a failure the emulator can inject into a response.
+type FaultKind string
+
+// The injectable faults.
+const (
+	FaultNone        FaultKind = ""
+	FaultServerError FaultKind = "500"       // 500 with a text body
+	FaultUnavailable FaultKind = "503"       // 503 with a text body
+	FaultTooMany     FaultKind = "429"       // 429 with Retry-After
+	FaultReset       FaultKind = "reset"     // connection closed before any answer
+	FaultTruncate    FaultKind = "truncate"  // status and headers, then half the body, then the connection closes
+	FaultMalformed   FaultKind = "malformed" // 200 with a body that is not valid JSON
+)
+
+// FaultConfig sets random faults and delays. Rates are fractions of matching requests.
+type FaultConfig struct {
+	Latency       time.Duration // added before every matching answer
+	SlowBody      time.Duration // pause after every 4 KiB of body
+	ErrorRate     float64       // 500s
+	TooManyRate   float64       // 429s
+	RetryAfter    time.Duration // Retry-After of the 429s (default 1s)
+	ResetRate     float64
+	TruncateRate  float64
+	MalformedRate float64
+	// PathContains limits the faults to request paths containing it (case-insensitive).
+	PathContains string
+	// Seed makes the random choices repeatable.
+	Seed uint64
+}
+
+type queuedFault struct {
+	kind   FaultKind
+	method string
+	path   string
+}
+
+// Faults decides, per request, whether and how to misbehave. Queued faults (Inject) are
+// used first and exactly; random ones follow the FaultConfig rates.
+type Faults struct {
+	mu    sync.Mutex
+	cfg   FaultConfig
+	rng   *rand.Rand
+	queue []queuedFault
+}
+
+// NewFaults returns a fault injector that injects nothing.
+func NewFaults() *Faults {
+	return &Faults{rng: rand.New(rand.NewPCG(1, 2))}
+}
+
+// Configure replaces the random fault settings.
+func (f *Faults) Configure(cfg FaultConfig) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = time.Second
+	}
+	f.cfg = cfg
+	f.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+}
+
+// Inject queues a fault for the next n requests with that method (any when "") whose
+// path contains pathContains (any when "").
+func (f *Faults) Inject(kind FaultKind, method, pathContains string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.queue = append(f.queue, queuedFault{kind: kind, method: method, path: strings.ToLower(pathContains)})
+	}
+}
+
+// Clear removes queued and random faults.
+func (f *Faults) Clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queue = nil
+	f.cfg = FaultConfig{}
+}
+
+type faultDecision struct {
+	kind       FaultKind
+	latency    time.Duration
+	slowBody   time.Duration
+	retryAfter time.Duration
+}
+
+func (f *Faults) decide(method, path string) faultDecision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lpath := strings.ToLower(path)
+	d := faultDecision{retryAfter: f.cfg.RetryAfter}
+	if d.retryAfter <= 0 {
+		d.retryAfter = time.Second
+	}
+	for i, q := range f.queue {
+		if (q.method == "" || strings.EqualFold(q.method, method)) && strings.Contains(lpath, q.path) {
+			f.queue = append(f.queue[:i], f.queue[i+1:]...)
+			d.kind = q.kind
+			return d
+		}
+	}
+	c := f.cfg
+	if c.PathContains != "" && !strings.Contains(lpath, strings.ToLower(c.PathContains)) {
+		return d
+	}
+	d.latency, d.slowBody = c.Latency, c.SlowBody
+	r := f.rng.Float64()
+	for _, p := range []struct {
+		rate float64
+		kind FaultKind
+	}{
+		{c.ErrorRate, FaultServerError}, {c.TooManyRate, FaultTooMany}, {c.ResetRate, FaultReset},
+		{c.TruncateRate, FaultTruncate}, {c.MalformedRate, FaultMalformed},
+	} {
+		if r < p.rate {
+			d.kind = p.kind
+			return d
+		}
+		r -= p.rate
+	}
+	return d
+}
+
+// LoggedRequest is one request the emulator answered.
+type LoggedRequest struct {
+	Time     time.Time
+	Method   string
+	Path     string // as sent, without the query
+	Query    string // without the xrfkey
+	User     string // the acting user, DIR\id
+	Status   int
+	Bytes    int64
+	Duration time.Duration
+	Fault    FaultKind
+}
+
+// RequestLog records every request, for tests and benchmarks that assert how many calls a
+// client made.
+type RequestLog struct {
+	mu      sync.Mutex
+	entries []LoggedRequest
+}
+
+func (l *RequestLog) add(e LoggedRequest) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries = append(l.entries, e)
+}
+
+// Entries returns a copy of the log.
+func (l *RequestLog) Entries() []LoggedRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]LoggedRequest(nil), l.entries...)
+}
+
+// Count is the number of logged requests with that method (any when "") whose path
+// contains pathContains (case-insensitive).
+func (l *RequestLog) Count(method, pathContains string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.entries {
+		if (method == "" || e.Method == method) && strings.Contains(strings.ToLower(e.Path), strings.ToLower(pathContains)) {
+			n++
+		}
+	}
+	return n
+}
+
+// Bytes is the total body bytes sent.
+func (l *RequestLog) Bytes() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var n int64
+	for _, e := range l.entries {
+		n += e.Bytes
+	}
+	return n
+}
+
+// Reset empties the log.
+func (l *RequestLog) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries = nil
+}

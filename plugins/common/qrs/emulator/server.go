@@ -1,0 +1,117 @@
+package emulator
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Options configure a running emulator.
+type Options struct {
+	// Site is the repository to serve (required).
+	Site *Site
+	// CertDir holds (or receives) root.pem, client.pem, client_key.pem … (required).
+	CertDir string
+	// Hosts are extra names for the server certificate.
+	Hosts []string
+	// Addr is the QRS listener (default 127.0.0.1:0; a real site uses :4242).
+	Addr string
+	// ProxyAddr, when set, starts a proxy listener with the virtual proxies below.
+	ProxyAddr string
+	// Proxies default to "hdr" (header X-Qlik-HeaderAuth, directory CORP) and "jwt" (RS256
+	// with the certificate folder's JWT key, claims userId and userDirectory).
+	Proxies []VirtualProxy
+}
+
+// Server is a running emulator: the QRS port with mutual TLS and, optionally, a proxy port.
+type Server struct {
+	Site   *Site
+	Faults *Faults
+	Log    *RequestLog
+	Certs  *Certificates
+	// URL is https://127.0.0.1:PORT, the QRS port; ProxyURL the proxy port ("" when off).
+	URL      string
+	ProxyURL string
+	Proxies  []VirtualProxy
+
+	servers []*http.Server
+}
+
+// Start creates (or loads) the certificates and starts serving.
+func Start(opts Options) (*Server, error) {
+	if opts.Site == nil {
+		return nil, errors.New("emulator: no site")
+	}
+	if opts.CertDir == "" {
+		return nil, errors.New("emulator: no certificate folder")
+	}
+	certs, err := LoadOrCreateCertificates(opts.CertDir, opts.Hosts...)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Site: opts.Site, Faults: NewFaults(), Log: &RequestLog{}, Certs: certs}
+	qrsTLS := &tls.Config{
+		Certificates: []tls.Certificate{certs.Server},
+		ClientCAs:    certs.Roots,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS12,
+	}
+	s.URL, err = s.serve(cmpOr(opts.Addr, "127.0.0.1:0"), qrsTLS, &handler{site: s.Site, faults: s.Faults, log: s.Log})
+	if err != nil {
+		return nil, err
+	}
+	if opts.ProxyAddr != "" {
+		s.Proxies = opts.Proxies
+		if s.Proxies == nil {
+			s.Proxies = []VirtualProxy{
+				{Prefix: "hdr", HeaderName: "X-Qlik-HeaderAuth", UserDirectory: "CORP"},
+				{Prefix: "jwt", JWTKey: &certs.JWTKey.PublicKey},
+			}
+		}
+		proxyTLS := &tls.Config{Certificates: []tls.Certificate{certs.Server}, MinVersion: tls.VersionTLS12}
+		s.ProxyURL, err = s.serve(opts.ProxyAddr, proxyTLS, &handler{site: s.Site, faults: s.Faults, log: s.Log, proxies: s.Proxies})
+		if err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Server) serve(addr string, cfg *tls.Config, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("emulator: listening on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		TLSConfig:         cfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		// HTTP/1.1 only, like QRS behind http.sys; it also lets faults abort a connection.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		// Handshake failures (a wrong client certificate) are expected in tests.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	return "https://" + ln.Addr().String(), nil
+}
+
+// Close stops the listeners and waits briefly for requests in flight.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var errs []error
+	for _, srv := range s.servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, srv.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

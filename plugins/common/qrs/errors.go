@@ -1,0 +1,64 @@
+package qrs
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// maxErrorBody is how much of a QRS error body is kept in an Error.
+const maxErrorBody = 256
+
+// Error is a failed QRS call: either an HTTP status QRS answered with, or a transport
+// failure (Status 0, Err set). It never carries the xrfkey, headers or credentials.
+type Error struct {
+	Method string
+	Path   string // the request path, without query parameters
+	Status int    // 0 when no response was received
+	Body   string // start of QRS's plain-text answer
+	Err    error  // transport or decoding failure
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.Path)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": %d %s", e.Status, http.StatusText(e.Status))
+		if e.Body != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Body)
+		}
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// StatusCode returns the HTTP status of a QRS error anywhere in err's chain, or 0.
+func StatusCode(err error) int {
+	var qe *Error
+	if errors.As(err, &qe) {
+		return qe.Status
+	}
+	return 0
+}
+
+// IsNotFound reports whether err is a 404 from QRS.
+func IsNotFound(err error) bool { return StatusCode(err) == http.StatusNotFound }
+
+// cleanBody turns the start of an error body into one printable line.
+func cleanBody(b []byte) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > maxErrorBody {
+		s = strings.ToValidUTF8(s[:maxErrorBody], "") + "…"
+	}
+	return s
+}
