@@ -2,7 +2,10 @@ module github.com/qliksense-license/qliksense-license
 
 go 1.26
 
-require github.com/stretchr/testify v1.11.1
+require (
+	github.com/santhosh-tekuri/jsonschema/v5 v5.3.1
+	github.com/stretchr/testify v1.11.1
+)
 
 require (
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect

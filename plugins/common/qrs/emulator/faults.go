@@ -18,7 +18,7 @@ const (
 	FaultTooMany     FaultKind = "429"       // 429 with Retry-After
 	FaultReset       FaultKind = "reset"     // connection closed before any answer
 	FaultTruncate    FaultKind = "truncate"  // status and headers, then half the body, then the connection closes
-	FaultMalformed   FaultKind = "malformed" // 200 with a body that is not valid JSON
+	FaultMalformed   FaultKind = "malformed" // 200 with an HTML page instead of JSON
 )
 
 // FaultConfig sets random faults and delays. Rates are fractions of matching requests.

@@ -169,7 +169,8 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		_ = resp.body(&buf)
 		body := buf.Bytes()
 		if fault.kind == FaultMalformed {
-			body = append(body[:len(body)/2:len(body)/2], []byte("<html><body>Server Error</body></html>")...)
+			// What a misbehaving proxy or an error page in front of QRS looks like.
+			body = []byte("<html><body><h1>Server Error</h1></body></html>")
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 			_, _ = w.Write(body)
 			return
@@ -564,9 +565,9 @@ func (h *handler) users(method string, segs []string, filter, orderby string, pr
 	case "count":
 		return jsonBody(wireCount{Value: len(rows)})
 	case "list":
-		out := make([]wireCondensed, len(rows))
+		out := make([]*wireUserCondensed, len(rows))
 		for i, u := range rows {
-			out[i] = wireCondensed{ID: u.ID, Privileges: privileges(priv)}
+			out[i] = s.wireUserCondensed(u, priv)
 		}
 		return jsonList(out)
 	}
@@ -623,9 +624,9 @@ func (h *handler) groups(name, method string, segs []string, filter, orderby str
 	case "count":
 		return jsonBody(wireCount{Value: len(items)})
 	case "list":
-		out := make([]wireCondensed, len(items))
+		out := make([]wireNamedCondensed, len(items))
 		for i, it := range items {
-			out[i] = wireCondensed{ID: it.row.id, Privileges: privileges(priv)}
+			out[i] = wireNamedCondensed{ID: it.row.id, Privileges: privileges(priv), Name: it.row.name}
 		}
 		return jsonList(out)
 	}

@@ -361,3 +361,32 @@ func (s *Site) expireLocked() {
 		}
 	}
 }
+
+// UserIDs returns the ids of all users, in QRS order.
+func (s *Site) UserIDs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, len(s.users))
+	for i, u := range s.users {
+		out[i] = u.ID
+	}
+	return out
+}
+
+// GroupIDs returns the ids of the login access groups ("loginaccesstype") or the analyzer
+// capacity groups ("analyzertimeaccesstype").
+func (s *Site) GroupIDs(collection string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	if collection == "loginaccesstype" {
+		for _, g := range s.logins {
+			out = append(out, g.ID)
+		}
+	} else {
+		for _, g := range s.groups {
+			out = append(out, g.ID)
+		}
+	}
+	return out
+}

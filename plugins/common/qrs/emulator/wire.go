@@ -144,6 +144,13 @@ type wireCondensed struct {
 	Privileges *[]string `json:"privileges"`
 }
 
+// wireNamedCondensed is the condensed form of login and analyzer capacity groups.
+type wireNamedCondensed struct {
+	ID         string    `json:"id"`
+	Privileges *[]string `json:"privileges"`
+	Name       string    `json:"name"`
+}
+
 type wireTag struct {
 	ID         string    `json:"id"`
 	Name       string    `json:"name"`

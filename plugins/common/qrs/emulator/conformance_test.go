@@ -1,0 +1,161 @@
+package emulator_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/internal/qrsspec"
+)
+
+func loadSpec(t *testing.T) *qrsspec.Spec {
+	t.Helper()
+	spec, err := qrsspec.Load()
+	require.NoError(t, err, "the conformance tests need the real QRS specification")
+	return spec
+}
+
+// Every method and path the emulator serves is in the real specification, with the same
+// success status.
+func TestRoutesExistInSpecification(t *testing.T) {
+	spec := loadSpec(t)
+	for _, r := range emulator.Routes() {
+		status, ok := spec.HasOperation(r.Method, r.Path)
+		require.True(t, ok, "%s is not in the specification", r)
+		want := map[string]string{http.MethodGet: "200", http.MethodDelete: "204"}[r.Method]
+		require.Equal(t, want, status, r.String())
+	}
+}
+
+// Every JSON body the emulator serves validates against the response schema the
+// specification declares for its path: names and types, nothing invented.
+func TestBodiesConformToSpecification(t *testing.T) {
+	spec := loadSpec(t)
+	for _, model := range []struct {
+		name string
+		spec emulator.SiteSpec
+	}{
+		{"user model", emulator.SiteSpec{Seed: 11, Users: 300, CapacityMinutes: 1200, Now: testNow}},
+		{"token model", emulator.SiteSpec{Seed: 12, Users: 300, TokenModel: true, Now: testNow}},
+	} {
+		t.Run(model.name, func(t *testing.T) {
+			site := emulator.Generate(model.spec)
+			srv := start(t, site)
+			c := rawClient(t, srv)
+			ids := map[string]string{"/user/{id}": site.UserIDs()[0]}
+			for _, k := range emulator.Kinds {
+				if list := site.Allocations(k); len(list) > 0 {
+					ids["/license/"+string(k)+"accesstype/{id}"] = list[len(list)-1].ID
+				}
+			}
+			for _, g := range []string{"loginaccesstype", "analyzertimeaccesstype"} {
+				if gids := site.GroupIDs(g); len(gids) > 0 {
+					ids["/license/"+g+"/{id}"] = gids[0]
+				}
+			}
+			validated := 0
+			for _, r := range emulator.Routes() {
+				if r.Method != http.MethodGet {
+					continue
+				}
+				path := r.Path
+				if id, ok := ids[path]; ok {
+					path = strings.Replace(path, "{id}", id, 1)
+				} else if strings.Contains(path, "{id}") {
+					continue // nothing of that kind on this site
+				}
+				for _, q := range []string{"", "?privileges=true"} {
+					status, body := get(t, c, srv.URL+"/qrs"+path+q)
+					require.Equal(t, http.StatusOK, status, "%s%s: %s", path, q, body)
+					require.NoError(t, spec.Validate(r.Path, []byte(body)), "%s%s", path, q)
+					validated++
+				}
+			}
+			require.GreaterOrEqual(t, validated, 40)
+		})
+	}
+}
+
+// The validator is strict enough to catch an invented field or a wrong type.
+func TestValidatorCatchesWrongBodies(t *testing.T) {
+	spec := loadSpec(t)
+	for _, tc := range []struct{ path, body string }{
+		{"/license/accesstypeoverview", `{"professionalAccess":{"enabled":true,"totl":3}}`},
+		{"/license/accesstypeoverview", `{"professionalAccess":{"enabled":"yes"}}`},
+		{"/license/accesstypeoverview", `{"userAccess":{"tokenCost":"1"}}`},
+		{"/license/useraccesstype/full", `[{"id":"9e403391-58a7-4442-ada7-c54dc8906016","excess":false}]`},
+		{"/license/professionalaccesstype/full", `[{"lastUsed":"2024-05-01 00:00:00"}]`},
+		{"/user/full", `[{"userId":"a","userDirectory":"B","removedExternally":false}]`}, // blacklisted is required
+		{"/user/count", `5`},
+	} {
+		require.Error(t, spec.Validate(tc.path, []byte(tc.body)), "%s %s", tc.path, tc.body)
+	}
+}
+
+// The real responses recorded on live sites validate too: the relaxations in qrsspec are
+// what real sites do, not what the emulator happens to do.
+func TestRealSamplesConformToSpecification(t *testing.T) {
+	spec := loadSpec(t)
+	specPath, err := qrsspec.Locate()
+	require.NoError(t, err)
+	samples := filepath.Join(filepath.Dir(specPath), "samples")
+	for file, path := range map[string]string{
+		"about.json":                   "/about",
+		"accesstypeoverview.json":      "/license/accesstypeoverview",
+		"analyzeraccesstype-full.json": "/license/analyzeraccesstype/full",
+	} {
+		body, err := os.ReadFile(filepath.Join(samples, file))
+		require.NoError(t, err)
+		require.NoError(t, spec.Validate(path, body), file)
+	}
+}
+
+// The wire conventions of a real QRS: privileges then schemaPath last, millisecond UTC
+// timestamps, the 1753 sentinel for no date, null privileges.
+func TestWireConventions(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 13, Users: 100, Now: testNow})
+	srv := start(t, site)
+	c := rawClient(t, srv)
+
+	_, body := get(t, c, srv.URL+"/qrs/license/accesstypeoverview")
+	require.Equal(t, []string{"totalTokens", "availableTokens", "tokensEnabled", "userAccess", "loginAccess",
+		"professionalAccess", "analyzerAccess", "analyzerTimeAccess", "schemaPath"}, keys(t, body))
+
+	_, body = get(t, c, srv.URL+"/qrs/license/professionalaccesstype/full")
+	var rows []json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(body), &rows))
+	require.NotEmpty(t, rows)
+	k := keys(t, string(rows[0]))
+	require.Equal(t, []string{"id", "createdDate", "modifiedDate", "modifiedByUserName"}, k[:4])
+	require.Equal(t, []string{"privileges", "schemaPath"}, k[len(k)-2:])
+	require.Contains(t, body, `"quarantineEnd":"1753-01-01T00:00:00.000Z"`)
+	require.Contains(t, body, `"privileges":null`)
+	require.Regexp(t, `"lastUsed":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"`, body)
+
+	_, body = get(t, c, srv.URL+"/qrs/license/useraccesstype/full")
+	require.Equal(t, "[]", body, "a user-model site has no user passes")
+}
+
+func keys(t *testing.T, object string) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader([]byte(object)))
+	tok, err := dec.Token()
+	require.NoError(t, err)
+	require.Equal(t, json.Delim('{'), tok)
+	var out []string
+	for dec.More() {
+		tok, err := dec.Token()
+		require.NoError(t, err)
+		out = append(out, tok.(string))
+		var skip json.RawMessage
+		require.NoError(t, dec.Decode(&skip))
+	}
+	return out
+}

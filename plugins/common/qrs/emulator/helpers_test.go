@@ -1,0 +1,71 @@
+package emulator_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+)
+
+var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+func start(t *testing.T, site *emulator.Site) *emulator.Server {
+	t.Helper()
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir(), ProxyAddr: "127.0.0.1:0"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// rawClient speaks to the QRS port with the exported client certificate and nothing else:
+// tests add the xrfkey and headers themselves.
+func rawClient(t *testing.T, srv *emulator.Server) *http.Client {
+	t.Helper()
+	dir := srv.Certs.Dir
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, emulator.ClientFile), filepath.Join(dir, emulator.ClientKeyFile))
+	require.NoError(t, err)
+	pem, err := os.ReadFile(filepath.Join(dir, emulator.RootFile))
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pem))
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+const key = "abcdefghij123456"
+
+// get sends GET base+pathAndQuery with a matching xrfkey and returns status and body.
+func get(t *testing.T, c *http.Client, url string, header ...string) (int, string) {
+	t.Helper()
+	return send(t, c, http.MethodGet, url, header...)
+}
+
+func send(t *testing.T, c *http.Client, method, url string, header ...string) (int, string) {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, url+sep+"xrfkey="+key, nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}

@@ -1,0 +1,222 @@
+// Package qrsspec loads the real QRS specification (a Swagger 2.0 document dumped from a
+// live Qlik Sense site) for conformance tests: it validates JSON bodies against the
+// response schema of a path, and says whether a method and path exist.
+//
+// The specification is read from ../shared/qrs/qrs-openapi-main-38.22.0.json beside the
+// module root, or from the file named by QRS_SPEC.
+//
+// The specification is stricter than every live site in a few documented places, and
+// looser in one. Validate applies these changes, each backed by a real response:
+//
+//   - every definition gets additionalProperties: false, so a field the specification
+//     does not name fails validation (the spec itself allows anything);
+//   - privileges may be null: real sites send "privileges": null unless ?privileges=true
+//     (all samples in ../shared/qrs/samples);
+//   - user on an allocation may be null: the allocation of a user deleted while in
+//     quarantine (Qlik help: "Deleted user is displayed …"; qrs-api.md §5);
+//   - deletedUserId and deletedUserDirectory may be "" (minLength 1 in the spec, "" in the
+//     real analyzeraccesstype sample);
+//   - GET …/count answers {"value": N}, not a bare integer (qrs-api.md §3.4).
+package qrsspec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+// FileName is the specification's file name under shared/qrs.
+const FileName = "qrs-openapi-main-38.22.0.json"
+
+// Spec is a loaded specification.
+type Spec struct {
+	doc      map[string]any
+	compiler *jsonschema.Compiler
+	mu       sync.Mutex
+	cache    map[string]*jsonschema.Schema
+}
+
+// Locate finds the specification file: $QRS_SPEC, else shared/qrs/<FileName> in a parent
+// of the working directory or beside one.
+func Locate() (string, error) {
+	if p := os.Getenv("QRS_SPEC"); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		for _, c := range []string{filepath.Join(dir, "shared", "qrs", FileName), filepath.Join(dir, "..", "shared", "qrs", FileName)} {
+			if _, err := os.Stat(c); err == nil {
+				return c, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("QRS specification %s not found in ../shared/qrs beside the repository; set QRS_SPEC", FileName)
+		}
+		dir = parent
+	}
+}
+
+// Load reads and prepares the specification.
+func Load() (*Spec, error) {
+	path, err := Locate()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	if doc["swagger"] != "2.0" {
+		return nil, fmt.Errorf("%s is not a Swagger 2.0 document", path)
+	}
+	tighten(doc)
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft4
+	c.AssertFormat = true
+	b, _ := json.Marshal(doc)
+	if err := c.AddResource("qrs.json", bytes.NewReader(b)); err != nil {
+		return nil, err
+	}
+	return &Spec{doc: doc, compiler: c, cache: map[string]*jsonschema.Schema{}}, nil
+}
+
+func tighten(doc map[string]any) {
+	defs, _ := doc["definitions"].(map[string]any)
+	for name, d := range defs {
+		def, _ := d.(map[string]any)
+		props, ok := def["properties"].(map[string]any)
+		if !ok {
+			continue
+		}
+		def["additionalProperties"] = false
+		for pname, p := range props {
+			prop, _ := p.(map[string]any)
+			switch {
+			case pname == "privileges":
+				props[pname] = orNull(prop)
+			case pname == "user" && strings.HasPrefix(name, "License") && strings.HasSuffix(name, "AccessType"):
+				props[pname] = orNull(prop)
+			case pname == "deletedUserId" || pname == "deletedUserDirectory":
+				delete(prop, "minLength")
+			}
+		}
+	}
+}
+
+func orNull(schema map[string]any) map[string]any {
+	return map[string]any{"anyOf": []any{schema, map[string]any{"type": "null"}}}
+}
+
+// Definition returns the properties of a definition: name → JSON type ("string",
+// "integer", "number", "boolean", "array", "object").
+func (s *Spec) Definition(name string) (map[string]string, error) {
+	defs, _ := s.doc["definitions"].(map[string]any)
+	def, ok := defs[name].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("no definition %q", name)
+	}
+	out := map[string]string{}
+	props, _ := def["properties"].(map[string]any)
+	for pname, p := range props {
+		prop, _ := p.(map[string]any)
+		if alts, ok := prop["anyOf"].([]any); ok {
+			prop, _ = alts[0].(map[string]any)
+		}
+		typ, _ := prop["type"].(string)
+		if _, ref := prop["$ref"]; ref {
+			typ = "object"
+		}
+		out[pname] = typ
+	}
+	return out, nil
+}
+
+// HasOperation reports whether the specification has method on path (a spec path without
+// /qrs, compared case-insensitively) and returns its success status.
+func (s *Spec) HasOperation(method, path string) (status string, ok bool) {
+	paths, _ := s.doc["paths"].(map[string]any)
+	for p, item := range paths {
+		if !strings.EqualFold(p, path) {
+			continue
+		}
+		op, found := item.(map[string]any)[strings.ToLower(method)].(map[string]any)
+		if !found {
+			return "", false
+		}
+		for code := range op["responses"].(map[string]any) {
+			if strings.HasPrefix(code, "2") {
+				return code, true
+			}
+		}
+	}
+	return "", false
+}
+
+// Validate checks a response body against the schema the specification declares for a
+// GET of path (without /qrs) with status 200.
+func (s *Spec) Validate(path string, body []byte) error {
+	if strings.HasSuffix(path, "/count") {
+		return validateCount(body)
+	}
+	sch, err := s.schema(path)
+	if err != nil {
+		return err
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("body is not JSON: %w", err)
+	}
+	return sch.Validate(v)
+}
+
+func validateCount(body []byte) error {
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("count body is not a JSON object: %w", err)
+	}
+	n, ok := v["value"].(float64)
+	if len(v) != 1 || !ok || n != float64(int64(n)) || n < 0 {
+		return errors.New(`count body must be {"value": N}`)
+	}
+	return nil
+}
+
+func (s *Spec) schema(path string) (*jsonschema.Schema, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sch, ok := s.cache[path]; ok {
+		return sch, nil
+	}
+	var key string
+	paths, _ := s.doc["paths"].(map[string]any)
+	for p := range paths {
+		if strings.EqualFold(p, path) {
+			key = p
+		}
+	}
+	if key == "" {
+		return nil, fmt.Errorf("path %s is not in the specification", path)
+	}
+	ptr := strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+	sch, err := s.compiler.Compile("qrs.json#/paths/" + ptr + "/get/responses/200/schema")
+	if err != nil {
+		return nil, fmt.Errorf("compiling the response schema of %s: %w", path, err)
+	}
+	s.cache[path] = sch
+	return sch, nil
+}
