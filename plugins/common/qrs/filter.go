@@ -7,7 +7,7 @@ import (
 )
 
 // Quote returns s as a QRS filter string literal. QRS uses the backslash as its escape
-// character inside single-quoted literals (a live site rejects the doubled '' of OData and
+// character inside single-quoted literals (a live site rejects OData's doubled quote and
 // double quotes with "400 Cannot parse the expression"), so a backslash becomes \\ and a
 // quote becomes \'. Everything else, non-ASCII included, is kept as it is; the caller
 // percent-encodes the whole filter as a query parameter (url.Values does).

@@ -248,15 +248,15 @@ func compileNode[R any](filter string, n *node, fields map[string]field[R]) (*co
 	if !ok {
 		return nil, &parseError{msg: fmt.Sprintf("Cannot parse the expression: unknown property '%s' in %s", t.path, filter)}
 	}
-	lit, err := convertLiteral(f.kind, t)
-	if err != nil {
-		return nil, &parseError{msg: fmt.Sprintf("Cannot parse the expression: %v in %s", err, filter)}
-	}
 	allowed := map[fieldKind]string{
 		kString: "eq ne sw ew so", kGUID: "eq ne", kBool: "eq ne", kTime: "eq ne lt le gt ge", kInt: "eq ne lt le gt ge",
 	}[f.kind]
 	if !strings.Contains(allowed, t.op) {
 		return nil, &parseError{msg: fmt.Sprintf("Cannot parse the expression: operator '%s' is not valid for '%s' in %s", t.op, t.path, filter)}
+	}
+	lit, err := convertLiteral(f.kind, t)
+	if err != nil {
+		return nil, &parseError{msg: fmt.Sprintf("Cannot parse the expression: %v in %s", err, filter)}
 	}
 	return &compiled[R]{f: f, cmp: t.op, lit: lit}, nil
 }
