@@ -1,0 +1,131 @@
+// Command qrs-emulator serves an emulated Qlik Sense Repository Service (QRS) with a
+// generated site, for demos, end-to-end tests and benchmarks. It listens with mutual TLS
+// like a real QRS on 4242 and writes the certificates a client needs (root.pem, client.pem,
+// client_key.pem, the QMC's export names) into a folder.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+)
+
+var version = "dev"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("qrs-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addr          = fs.String("addr", "127.0.0.1:4242", "QRS listener (mutual TLS)")
+		proxyAddr     = fs.String("proxy-addr", "", "virtual proxy listener, e.g. 127.0.0.1:4443 (prefixes hdr and jwt); empty: none")
+		certDir       = fs.String("cert-dir", "qrs-emulator-certs", "certificate folder: reused when it has root.pem, created otherwise")
+		hosts         = fs.String("hosts", "", "extra comma-separated names for the server certificate")
+		seed          = fs.Uint64("seed", 1, "site generator seed")
+		users         = fs.Int("users", 500, "users to generate")
+		professional  = fs.Int("professional", 0, "professional allocations (default 30% of users)")
+		analyzer      = fs.Int("analyzer", 0, "analyzer allocations (default 50% of users)")
+		userPasses    = fs.Int("user-passes", 0, "token model: user pass allocations (default 60% of users)")
+		tokenModel    = fs.Bool("token-model", false, "generate a token-licensed site instead of a professional/analyzer one")
+		capacity      = fs.Int("capacity-minutes", 0, "analyzer capacity minutes (0: not licensed)")
+		nowFlag       = fs.String("now", "", "the site's fixed clock, RFC 3339 (default: the real clock)")
+		quarantine    = fs.Int("quarantine-days", 7, "a DELETE quarantines allocations used within this many days (0: never)")
+		neverAsCreate = fs.Bool("never-used-as-created", false, "write createdDate as lastUsed of never-used allocations instead of the 1753 sentinel")
+		latency       = fs.Duration("latency", 0, "added to every answer")
+		slowBody      = fs.Duration("slow-body", 0, "pause after every 4 KiB of a body")
+		errorRate     = fs.Float64("error-rate", 0, "fraction of requests answered 500")
+		tooMany       = fs.Float64("429-rate", 0, "fraction of requests answered 429 with Retry-After")
+		resetRate     = fs.Float64("reset-rate", 0, "fraction of connections reset before answering")
+		truncateRate  = fs.Float64("truncate-rate", 0, "fraction of bodies cut in half")
+		malformedRate = fs.Float64("malformed-rate", 0, "fraction of bodies replaced by an HTML page")
+		faultPath     = fs.String("fault-path", "", "limit faults to paths containing this")
+		showVersion   = fs.Bool("version", false, "print the version and exit")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "qrs-emulator", version)
+		return 0
+	}
+	spec := emulator.SiteSpec{
+		Seed: *seed, Users: *users, Professional: *professional, Analyzer: *analyzer, UserPasses: *userPasses,
+		TokenModel: *tokenModel, CapacityMinutes: *capacity,
+		Behaviour: emulator.Behaviour{QuarantineDays: *quarantine, NeverUsedAsCreated: *neverAsCreate},
+	}
+	if *quarantine == 0 {
+		spec.Behaviour.QuarantineDays = -1
+	}
+	realClock := *nowFlag == ""
+	if !realClock {
+		t, err := time.Parse(time.RFC3339, *nowFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "qrs-emulator: -now %q: expected RFC 3339 such as 2026-05-04T10:00:00Z\n", *nowFlag)
+			return 2
+		}
+		spec.Now = t
+	}
+	start := time.Now()
+	site := emulator.Generate(spec)
+	generated := time.Since(start)
+	if realClock {
+		site.SetClock(time.Now)
+	}
+	var hostList []string
+	for _, h := range strings.Split(*hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hostList = append(hostList, h)
+		}
+	}
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: *certDir, Hosts: hostList, Addr: *addr, ProxyAddr: *proxyAddr})
+	if err != nil {
+		fmt.Fprintf(stderr, "qrs-emulator: %v\n", err)
+		return 1
+	}
+	defer func() { _ = srv.Close() }()
+	srv.Faults.Configure(emulator.FaultConfig{
+		Latency: *latency, SlowBody: *slowBody, ErrorRate: *errorRate, TooManyRate: *tooMany, ResetRate: *resetRate,
+		TruncateRate: *truncateRate, MalformedRate: *malformedRate, PathContains: *faultPath, Seed: *seed,
+	})
+
+	abs, _ := filepath.Abs(*certDir)
+	fmt.Fprintf(stdout, "qrs-emulator %s: %d users, %d professional, %d analyzer, %d user-pass allocations generated in %s\n",
+		version, len(site.UserIDs()), len(site.Allocations(emulator.KindProfessional)), len(site.Allocations(emulator.KindAnalyzer)),
+		len(site.Allocations(emulator.KindUser)), generated.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "QRS (mutual TLS) on %s/qrs; certificates in %s\n", srv.URL, abs)
+	if srv.ProxyURL != "" {
+		token, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{
+			"userId": "svc_license", "userDirectory": "CORP", "exp": time.Now().Add(365 * 24 * time.Hour).Unix(),
+		})
+		if err == nil {
+			err = os.WriteFile(filepath.Join(*certDir, "jwt_token.txt"), []byte(token+"\n"), 0o600)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "qrs-emulator: writing a demo JWT: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "virtual proxies on %s: /hdr (header X-Qlik-HeaderAuth, directory CORP), /jwt (token in %s)\n",
+			srv.ProxyURL, filepath.Join(abs, "jwt_token.txt"))
+	}
+	fmt.Fprintf(stdout, "try: curl --cert %[1]s/client.pem --key %[1]s/client_key.pem --cacert %[1]s/root.pem -H 'X-Qlik-Xrfkey: abcdefghij123456' '%[2]s/qrs/license/accesstypeoverview?xrfkey=abcdefghij123456'\n", abs, srv.URL)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "qrs-emulator: stopping")
+	return 0
+}
