@@ -1,0 +1,195 @@
+// Package policy decides which license allocations may be released: a pure function of an
+// allocation, its user, the policy and the current time. The Telegraf plugin (reclaimable
+// metrics) and the release sidecar (plan and run) both use it, so they cannot disagree.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+)
+
+// Config is the [inputs.qliksense_license.release] table: the release policy of one site.
+// Keys only the sidecar uses (schedule, output …) live beside these in the same table.
+type Config struct {
+	// DryRun: evaluate and report, change nothing. Default true; deleting needs false.
+	DryRun *bool `toml:"dry_run"`
+	// MaxReleasesPerRun caps the releases of one run; the most inactive go first and the
+	// rest are deferred. Default 50.
+	MaxReleasesPerRun *int `toml:"max_releases_per_run"`
+
+	Professional TypeConfig `toml:"professional"`
+	Analyzer     TypeConfig `toml:"analyzer"`
+	UserPass     TypeConfig `toml:"user_pass"`
+
+	Protect ProtectConfig `toml:"protect"`
+
+	// AlwaysReleaseRemovedExternally releases, whatever the threshold, allocations of users
+	// the user directory connector no longer finds (QMC "Removed externally").
+	AlwaysReleaseRemovedExternally bool `toml:"always_release_removed_externally"`
+	// AlwaysReleaseInactive releases, whatever the threshold, allocations of users marked
+	// inactive in the QMC.
+	AlwaysReleaseInactive bool `toml:"always_release_inactive"`
+}
+
+// TypeConfig enables release of one allocation type with an inactivity threshold.
+type TypeConfig struct {
+	Enabled bool `toml:"enabled"`
+	// InactiveDays: an allocation unused for at least this many days (exactly, in UTC) is
+	// released. Required when enabled; 1 to 3650.
+	InactiveDays int `toml:"inactive_days"`
+}
+
+// ProtectConfig lists what is never released. Matching is case-insensitive, as in Qlik.
+type ProtectConfig struct {
+	// Users as DIRECTORY\userid.
+	Users []string `toml:"users"`
+	// UserDirectories whose users are never released.
+	UserDirectories []string `toml:"user_directories"`
+	// Tags: users with any of these tags.
+	Tags []string `toml:"tags"`
+	// CustomProperties as "name=value": users with that custom property value.
+	CustomProperties []string `toml:"custom_properties"`
+
+	// User states. Butler's neverRelease.inactive/blocked/removedExternally map as:
+	// "yes" → the first setting of the pair, "no" → the second, "ignore" → neither.
+	InactiveUsers          bool `toml:"inactive_users"`           // marked inactive
+	ActiveUsers            bool `toml:"active_users"`             // not marked inactive
+	BlockedUsers           bool `toml:"blocked_users"`            // blocked (blacklisted)
+	UnblockedUsers         bool `toml:"unblocked_users"`          // not blocked
+	RemovedExternallyUsers bool `toml:"removed_externally_users"` // removed externally
+	PresentUsers           bool `toml:"present_users"`            // not removed externally
+}
+
+// Defaults.
+const (
+	DefaultMaxReleasesPerRun = 50
+	maxInactiveDays          = 3650
+)
+
+// Policy is a validated Config, ready to evaluate.
+type Policy struct {
+	DryRun            bool
+	MaxReleasesPerRun int
+	types             map[qrs.AccessType]time.Duration // enabled types → threshold
+	thresholdDays     map[qrs.AccessType]int
+	users             map[string]bool // lower-case DIR\id
+	directories       map[string]bool
+	tags              map[string]bool
+	customProperties  map[string]map[string]bool // lower name → lower values
+	states            ProtectConfig
+	releaseRemoved    bool
+	releaseInactive   bool
+}
+
+// Compile validates the configuration; errors name the key (relative to the release table)
+// and what is allowed.
+func (c *Config) Compile() (*Policy, error) {
+	p := &Policy{
+		DryRun:            true,
+		MaxReleasesPerRun: DefaultMaxReleasesPerRun,
+		types:             map[qrs.AccessType]time.Duration{},
+		thresholdDays:     map[qrs.AccessType]int{},
+		users:             map[string]bool{},
+		directories:       map[string]bool{},
+		tags:              map[string]bool{},
+		customProperties:  map[string]map[string]bool{},
+		states:            c.Protect,
+		releaseRemoved:    c.AlwaysReleaseRemovedExternally,
+		releaseInactive:   c.AlwaysReleaseInactive,
+	}
+	if c.DryRun != nil {
+		p.DryRun = *c.DryRun
+	}
+	if c.MaxReleasesPerRun != nil {
+		if *c.MaxReleasesPerRun < 1 || *c.MaxReleasesPerRun > 100000 {
+			return nil, fmt.Errorf("release.max_releases_per_run = %d: expected 1 to 100000", *c.MaxReleasesPerRun)
+		}
+		p.MaxReleasesPerRun = *c.MaxReleasesPerRun
+	}
+	for _, tc := range []struct {
+		key string
+		t   qrs.AccessType
+		cfg TypeConfig
+	}{{"professional", qrs.Professional, c.Professional}, {"analyzer", qrs.Analyzer, c.Analyzer}, {"user_pass", qrs.UserPass, c.UserPass}} {
+		if !tc.cfg.Enabled {
+			if tc.cfg.InactiveDays < 0 || tc.cfg.InactiveDays > maxInactiveDays {
+				return nil, fmt.Errorf("release.%s.inactive_days = %d: expected 1 to %d", tc.key, tc.cfg.InactiveDays, maxInactiveDays)
+			}
+			continue
+		}
+		if tc.cfg.InactiveDays < 1 || tc.cfg.InactiveDays > maxInactiveDays {
+			return nil, fmt.Errorf("release.%s.inactive_days = %d: expected 1 to %d when release.%s.enabled is true", tc.key, tc.cfg.InactiveDays, maxInactiveDays, tc.key)
+		}
+		p.types[tc.t] = time.Duration(tc.cfg.InactiveDays) * 24 * time.Hour
+		p.thresholdDays[tc.t] = tc.cfg.InactiveDays
+	}
+	for i, u := range c.Protect.Users {
+		dir, id, ok := strings.Cut(u, `\`)
+		if !ok || strings.TrimSpace(dir) == "" || strings.TrimSpace(id) == "" {
+			return nil, fmt.Errorf(`release.protect.users[%d] = %q: expected DIRECTORY\userid`, i, u)
+		}
+		p.users[userKey(strings.TrimSpace(dir), strings.TrimSpace(id))] = true
+	}
+	for i, d := range c.Protect.UserDirectories {
+		if strings.TrimSpace(d) == "" {
+			return nil, fmt.Errorf("release.protect.user_directories[%d] is empty", i)
+		}
+		p.directories[strings.ToLower(strings.TrimSpace(d))] = true
+	}
+	for i, t := range c.Protect.Tags {
+		if strings.TrimSpace(t) == "" {
+			return nil, fmt.Errorf("release.protect.tags[%d] is empty", i)
+		}
+		p.tags[strings.ToLower(strings.TrimSpace(t))] = true
+	}
+	for i, cp := range c.Protect.CustomProperties {
+		name, value, ok := strings.Cut(cp, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("release.protect.custom_properties[%d] = %q: expected name=value", i, cp)
+		}
+		n := strings.ToLower(strings.TrimSpace(name))
+		if p.customProperties[n] == nil {
+			p.customProperties[n] = map[string]bool{}
+		}
+		p.customProperties[n][strings.ToLower(strings.TrimSpace(value))] = true
+	}
+	for _, pair := range []struct {
+		a, b     bool
+		keyA, kB string
+	}{
+		{c.Protect.InactiveUsers, c.Protect.ActiveUsers, "inactive_users", "active_users"},
+		{c.Protect.BlockedUsers, c.Protect.UnblockedUsers, "blocked_users", "unblocked_users"},
+		{c.Protect.RemovedExternallyUsers, c.Protect.PresentUsers, "removed_externally_users", "present_users"},
+	} {
+		if pair.a && pair.b {
+			return nil, fmt.Errorf("release.protect.%s and release.protect.%s are both true: that protects every user; set one", pair.keyA, pair.kB)
+		}
+	}
+	if c.AlwaysReleaseInactive && c.Protect.InactiveUsers {
+		return nil, errors.New("release.always_release_inactive contradicts release.protect.inactive_users")
+	}
+	if c.AlwaysReleaseRemovedExternally && c.Protect.RemovedExternallyUsers {
+		return nil, errors.New("release.always_release_removed_externally contradicts release.protect.removed_externally_users")
+	}
+	return p, nil
+}
+
+func userKey(dir, id string) string { return strings.ToLower(dir) + `\` + strings.ToLower(id) }
+
+// Enabled reports whether release of type t is on, and its threshold in days.
+func (p *Policy) Enabled(t qrs.AccessType) (days int, ok bool) {
+	days, ok = p.thresholdDays[t]
+	return days, ok
+}
+
+// NeedsUserRecord reports whether some rule reads the full user record (tags, custom
+// properties, states); user and directory rules read the allocation's own user reference.
+func (p *Policy) NeedsUserRecord() bool {
+	s := p.states
+	return len(p.tags) > 0 || len(p.customProperties) > 0 || s.InactiveUsers || s.ActiveUsers || s.BlockedUsers ||
+		s.UnblockedUsers || s.RemovedExternallyUsers || s.PresentUsers || p.releaseRemoved || p.releaseInactive
+}
