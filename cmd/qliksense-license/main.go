@@ -1,0 +1,162 @@
+// Command qliksense-license runs the qliksense_license input plugin through Telegraf's
+// execd shim: line protocol on stdout, log lines with Telegraf's level prefixes on stderr.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/influxdata/telegraf"
+	"github.com/influxdata/telegraf/logger"
+	"github.com/influxdata/telegraf/metric"
+	"github.com/influxdata/telegraf/plugins/common/shim"
+	"github.com/influxdata/telegraf/plugins/serializers/influx"
+
+	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
+)
+
+var version = "dev"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("qliksense-license", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		configFile   = fs.String("config", "", "path to the plugin configuration file (one [[inputs.qliksense_license]] table)")
+		pollInterval = fs.Duration("poll_interval", time.Minute, "how often to gather when Telegraf does not signal (execd signal = \"none\")")
+		pollDisabled = fs.Bool("poll_interval_disabled", false, "gather only when Telegraf asks on stdin (execd signal = \"STDIN\")")
+		once         = fs.Bool("once", false, "gather once, print line protocol and exit: 0 when every QRS call succeeded, 1 otherwise")
+		sample       = fs.Bool("sample-config", false, "print the documented sample configuration and exit")
+		showVersion  = fs.Bool("version", false, "print the version and exit")
+		debug        = fs.Bool("debug", false, "log debug messages")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	switch {
+	case *showVersion:
+		fmt.Fprintln(stdout, "qliksense-license", version)
+		return 0
+	case *sample:
+		fmt.Fprint(stdout, qliksense_license.New().SampleConfig())
+		return 0
+	case *configFile == "":
+		fmt.Fprintln(stderr, "E! -config is required: the path to the plugin configuration file")
+		return 2
+	}
+	log := &prefixLogger{w: stderr, debug: *debug}
+	setupTelegrafLogging(log)
+
+	plugin, err := qliksense_license.LoadConfig(*configFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "E! %v\n", err)
+		return 1
+	}
+	plugin.Log = log
+	if *once {
+		return gatherOnce(plugin, stdout, log)
+	}
+	s := shim.New()
+	if err := s.AddInput(plugin); err != nil {
+		fmt.Fprintf(stderr, "E! %v\n", err)
+		return 1
+	}
+	plugin.Log = log // the shim sets its own logger while adding the input
+	interval := *pollInterval
+	if *pollDisabled {
+		interval = shim.PollIntervalDisabled
+	}
+	if err := s.Run(interval); err != nil {
+		fmt.Fprintf(stderr, "E! %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// setupTelegrafLogging routes Telegraf's own logger (used by the shim and by acc.AddError)
+// through our prefixed writer, and stops its early-log buffer from growing.
+func setupTelegrafLogging(l *prefixLogger) {
+	logger.RedirectLogging(io.Discard)
+	_, _ = logger.AddCallback(func(level telegraf.LogLevel, _ time.Time, _ string, _ map[string]interface{}, args ...interface{}) {
+		l.print(level, fmt.Sprint(args...))
+	})
+}
+
+// gatherOnce runs Init and one Gather, writing metrics as line protocol.
+func gatherOnce(plugin *qliksense_license.QlikSenseLicense, stdout io.Writer, log *prefixLogger) int {
+	if err := plugin.Init(); err != nil {
+		log.Errorf("%v", err)
+		return 1
+	}
+	acc := &lineAccumulator{out: stdout, log: log}
+	if err := acc.serializer.Init(); err != nil {
+		log.Errorf("creating the serializer: %v", err)
+		return 1
+	}
+	if err := plugin.Gather(acc); err != nil {
+		acc.AddError(err)
+	}
+	if acc.errors > 0 || acc.writeErr != nil {
+		return 1
+	}
+	return 0
+}
+
+// lineAccumulator writes each metric as line protocol as it is added.
+type lineAccumulator struct {
+	out        io.Writer
+	log        *prefixLogger
+	serializer influx.Serializer
+	errors     int
+	writeErr   error
+}
+
+func (a *lineAccumulator) add(name string, fields map[string]interface{}, tags map[string]string, vt telegraf.ValueType, t []time.Time) {
+	ts := time.Now()
+	if len(t) > 0 {
+		ts = t[0]
+	}
+	b, err := a.serializer.Serialize(metric.New(name, tags, fields, ts, vt))
+	if err != nil {
+		a.log.Errorf("serializing %s: %v", name, err)
+		a.errors++
+		return
+	}
+	if _, err := a.out.Write(b); err != nil && a.writeErr == nil {
+		a.writeErr = err
+		a.log.Errorf("writing metrics: %v", err)
+	}
+}
+
+func (a *lineAccumulator) AddFields(n string, f map[string]interface{}, tg map[string]string, t ...time.Time) {
+	a.add(n, f, tg, telegraf.Untyped, t)
+}
+func (a *lineAccumulator) AddGauge(n string, f map[string]interface{}, tg map[string]string, t ...time.Time) {
+	a.add(n, f, tg, telegraf.Gauge, t)
+}
+func (a *lineAccumulator) AddCounter(n string, f map[string]interface{}, tg map[string]string, t ...time.Time) {
+	a.add(n, f, tg, telegraf.Counter, t)
+}
+func (a *lineAccumulator) AddSummary(n string, f map[string]interface{}, tg map[string]string, t ...time.Time) {
+	a.add(n, f, tg, telegraf.Summary, t)
+}
+func (a *lineAccumulator) AddHistogram(n string, f map[string]interface{}, tg map[string]string, t ...time.Time) {
+	a.add(n, f, tg, telegraf.Histogram, t)
+}
+func (a *lineAccumulator) AddMetric(m telegraf.Metric) {
+	a.add(m.Name(), m.Fields(), m.Tags(), m.Type(), []time.Time{m.Time()})
+}
+func (*lineAccumulator) SetPrecision(time.Duration) {}
+func (a *lineAccumulator) AddError(err error) {
+	a.errors++
+	a.log.Errorf("%v", err)
+}
+func (*lineAccumulator) WithTracking(int) telegraf.TrackingAccumulator { return nil }

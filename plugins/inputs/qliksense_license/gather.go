@@ -1,0 +1,301 @@
+package qliksense_license
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/influxdata/telegraf"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/policy"
+)
+
+// Measurement names.
+const (
+	MeasurementLicense       = "qlik_sense_license"
+	MeasurementServerLicense = "qlik_sense_server_license"
+	MeasurementInactivity    = "qlik_sense_license_inactivity"
+	MeasurementReclaimable   = "qlik_sense_license_reclaimable"
+	MeasurementAllocation    = "qlik_sense_license_allocation"
+	MeasurementGather        = "qlik_sense_license_gather"
+)
+
+// licenseTypeTag is the license_type tag of an allocation type, as Butler names it.
+var licenseTypeTag = map[qrs.AccessType]string{
+	qrs.Professional: "professional",
+	qrs.Analyzer:     "analyzer",
+	qrs.UserPass:     "token_user",
+}
+
+// maxUserBatches: when the users a policy needs fit in this many `id eq … or …` requests
+// they are read by id; otherwise the whole user list is streamed once (one request, and
+// only the needed records are kept). QRS requests cost tens to hundreds of milliseconds
+// each, so fewer requests win over a smaller body.
+const maxUserBatches = 2
+
+// countingAcc counts AddError calls for the gather health metric.
+type countingAcc struct {
+	telegraf.Accumulator
+	errors int
+}
+
+func (c *countingAcc) AddError(err error) {
+	c.errors++
+	c.Accumulator.AddError(err)
+}
+
+// Gather reads the site once: the overview, the server license, each allocation list
+// (streamed once), and user records only when the release policy needs them.
+func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
+	start := q.now()
+	ts := start.UTC().Truncate(time.Second)
+	before := q.client.Stats()
+	cacc := &countingAcc{Accumulator: acc}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Duration(q.Timeout))
+	defer cancel()
+	tags := func(kv ...string) map[string]string {
+		t := map[string]string{"site": q.Site}
+		for i := 0; i+1 < len(kv); i += 2 {
+			t[kv[i]] = kv[i+1]
+		}
+		return t
+	}
+
+	types := qrs.AccessTypes
+	ov, err := q.client.AccessTypeOverview(ctx)
+	if err != nil {
+		cacc.AddError(fmt.Errorf("reading the access type overview: %w", err))
+	} else {
+		for _, p := range overviewPoints(ov) {
+			cacc.AddFields(MeasurementLicense, p.fields, tags("license_type", p.licenseType), ts)
+		}
+		types = nil
+		for _, t := range qrs.AccessTypes {
+			if familyEnabled(ov, t) {
+				types = append(types, t)
+			}
+		}
+	}
+
+	lic, err := q.client.License(ctx)
+	if err != nil {
+		cacc.AddError(fmt.Errorf("reading the server license: %w", err))
+	} else {
+		cacc.AddFields(MeasurementServerLicense, serverLicenseFields(lic, start), tags(), ts)
+	}
+
+	allocations := 0
+	var pending []pendingDecision
+	results := map[qrs.AccessType]*typeResult{}
+	for _, t := range types {
+		r := &typeResult{buckets: newBuckets(q.InactivityBuckets)}
+		if q.policy != nil {
+			if _, on := q.policy.Enabled(t); on {
+				r.counts = map[policy.Reason]int{}
+			}
+		}
+		err := q.client.Allocations(ctx, t, "", func(a *qrs.Allocation) error {
+			allocations++
+			d, _ := policy.Inactivity(a, start)
+			r.buckets.add(a, d)
+			if q.AllocationDetails {
+				cacc.AddFields(MeasurementAllocation, detailFields(a, d), detailTags(tags("license_type", licenseTypeTag[t]), a), ts)
+			}
+			if r.counts != nil {
+				if dec, final := q.policy.Precheck(t, a, start); final {
+					r.counts[dec.Reason]++
+				} else {
+					pending = append(pending, pendingDecision{t: t, a: a})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			cacc.AddError(fmt.Errorf("reading %s allocations: %w", t, err))
+			pending = dropType(pending, t)
+			continue
+		}
+		results[t] = r
+		cacc.AddFields(MeasurementInactivity, r.buckets.fields(), tags("license_type", licenseTypeTag[t]), ts)
+	}
+
+	if len(pending) > 0 {
+		users, err := q.usersFor(ctx, pending)
+		if err != nil {
+			cacc.AddError(fmt.Errorf("reading users for the release policy: %w", err))
+			for _, p := range pending {
+				delete(results, p.t) // no reclaimable count is better than a wrong one
+			}
+		} else {
+			for _, p := range pending {
+				if r := results[p.t]; r != nil {
+					dec := q.policy.Evaluate(p.t, p.a, users[p.a.User.ID], start)
+					r.counts[dec.Reason]++
+				}
+			}
+		}
+	}
+	for _, t := range types {
+		if r := results[t]; r != nil && r.counts != nil {
+			days, _ := q.policy.Enabled(t)
+			cacc.AddFields(MeasurementReclaimable, reclaimableFields(r.counts, days), tags("license_type", licenseTypeTag[t]), ts)
+		}
+	}
+
+	after := q.client.Stats()
+	cacc.AddFields(MeasurementGather, map[string]any{
+		"duration_seconds": q.now().Sub(start).Seconds(),
+		"qrs_requests":     after.Requests - before.Requests,
+		"qrs_retries":      after.Retries - before.Retries,
+		"bytes_received":   after.BytesRead - before.BytesRead,
+		"allocations":      int64(allocations),
+		"errors":           int64(cacc.errors),
+	}, tags(), ts)
+	return nil
+}
+
+type pendingDecision struct {
+	t qrs.AccessType
+	a *qrs.Allocation
+}
+
+type typeResult struct {
+	buckets *buckets
+	counts  map[policy.Reason]int // nil when the policy does not cover the type
+}
+
+func dropType(list []pendingDecision, t qrs.AccessType) []pendingDecision {
+	out := list[:0]
+	for _, p := range list {
+		if p.t != t {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// usersFor reads the user records the pending decisions need: by id in batches when they
+// are few, otherwise the whole list in one streamed request, keeping only those needed.
+func (q *QlikSenseLicense) usersFor(ctx context.Context, pending []pendingDecision) (map[string]*qrs.User, error) {
+	need := map[string]bool{}
+	var ids []string
+	for _, p := range pending {
+		if id := p.a.User.ID; !need[id] {
+			need[id] = true
+			ids = append(ids, id)
+		}
+	}
+	out := make(map[string]*qrs.User, len(ids))
+	keep := func(u *qrs.User) error {
+		if need[u.ID] {
+			out[u.ID] = u
+		}
+		return nil
+	}
+	batches := qrs.BatchEq("id", ids, 0)
+	if len(batches) > maxUserBatches {
+		return out, q.client.Users(ctx, "", keep)
+	}
+	for _, f := range batches {
+		if err := q.client.Users(ctx, f, keep); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func familyEnabled(ov *qrs.AccessTypeOverview, t qrs.AccessType) bool {
+	switch t {
+	case qrs.Professional:
+		return ov.ProfessionalAccess.Enabled
+	case qrs.Analyzer:
+		return ov.AnalyzerAccess.Enabled
+	default:
+		return ov.UserAccess.Enabled
+	}
+}
+
+type point struct {
+	licenseType string
+	fields      map[string]any
+}
+
+// overviewPoints maps the overview to Butler's qlik_sense_license schema: the same tag
+// values and snake_case field names, numbers as floats; plus an enabled field, so a
+// family that is off is visible rather than missing. token_user carries used_tokens
+// from userAccess.usedTokens (Butler reads a userTokens field QRS does not have).
+func overviewPoints(ov *qrs.AccessTypeOverview) []point {
+	details := func(d qrs.AccessDetails) map[string]any {
+		return map[string]any{
+			"enabled": d.Enabled, "allocated": float64(d.Allocated), "available": float64(d.Available),
+			"excess": float64(d.Excess), "quarantined": float64(d.Quarantined), "total": float64(d.Total), "used": float64(d.Used),
+		}
+	}
+	return []point{
+		{"professional", details(ov.ProfessionalAccess)},
+		{"analyzer", details(ov.AnalyzerAccess)},
+		{"analyzer_capacity", map[string]any{
+			"enabled":             ov.AnalyzerTimeAccess.Enabled,
+			"allocated_minutes":   float64(ov.AnalyzerTimeAccess.AllocatedMinutes),
+			"unavailable_minutes": float64(ov.AnalyzerTimeAccess.UnavailableMinutes),
+			"used_minutes":        float64(ov.AnalyzerTimeAccess.UsedMinutes),
+		}},
+		{"token_login", map[string]any{
+			"enabled":            ov.LoginAccess.Enabled,
+			"allocated_tokens":   float64(ov.LoginAccess.AllocatedTokens),
+			"token_cost":         ov.LoginAccess.TokenCost,
+			"unavailable_tokens": float64(ov.LoginAccess.UnavailableTokens),
+			"used_tokens":        float64(ov.LoginAccess.UsedTokens),
+		}},
+		{"token_user", map[string]any{
+			"enabled":            ov.UserAccess.Enabled,
+			"allocated_tokens":   float64(ov.UserAccess.AllocatedTokens),
+			"quarantined_tokens": float64(ov.UserAccess.QuarantinedTokens),
+			"token_cost":         ov.UserAccess.TokenCost,
+			"used_tokens":        float64(ov.UserAccess.UsedTokens),
+		}},
+		{"tokens_available", map[string]any{
+			"enabled":          ov.TokensEnabled,
+			"available_tokens": float64(ov.AvailableTokens),
+			"total_tokens":     float64(ov.TotalTokens),
+		}},
+	}
+}
+
+func reclaimableFields(counts map[policy.Reason]int, thresholdDays int) map[string]any {
+	f := map[string]any{
+		"reclaimable":    int64(counts[policy.ReasonInactive] + counts[policy.ReasonUserInactive] + counts[policy.ReasonUserRemovedExternally]),
+		"threshold_days": int64(thresholdDays),
+	}
+	for _, r := range policy.KeepReasons {
+		if r == policy.ReasonTypeDisabled {
+			continue
+		}
+		f["kept_"+string(r)] = int64(counts[r])
+	}
+	for _, r := range []policy.Reason{policy.ReasonInactive, policy.ReasonUserInactive, policy.ReasonUserRemovedExternally} {
+		f["release_"+string(r)] = int64(counts[r])
+	}
+	return f
+}
+
+func detailTags(t map[string]string, a *qrs.Allocation) map[string]string {
+	if a.User != nil {
+		t["user_directory"], t["user_id"] = a.User.UserDirectory, a.User.UserID
+	} else {
+		t["user_directory"], t["user_id"] = a.DeletedUserDirectory, a.DeletedUserID
+	}
+	return t
+}
+
+func detailFields(a *qrs.Allocation, inactivity time.Duration) map[string]any {
+	return map[string]any{
+		"id":                  a.ID,
+		"days_since_last_use": inactivity.Hours() / 24,
+		"never_used":          !a.LastUsed.Valid(),
+		"quarantined":         a.Quarantined,
+		"excess":              a.Excess,
+		"deleted_user":        a.User == nil,
+	}
+}

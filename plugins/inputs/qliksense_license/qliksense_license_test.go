@@ -1,0 +1,374 @@
+package qliksense_license_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/influxdata/telegraf"
+	"github.com/influxdata/telegraf/plugins/parsers/influx"
+	serializer "github.com/influxdata/telegraf/plugins/serializers/influx"
+	"github.com/influxdata/telegraf/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden expected.out files from the real plugin")
+
+var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+// siteFor is the emulated site of each golden test case.
+var siteFor = map[string]func() *emulator.Site{
+	"user_model": func() *emulator.Site {
+		return emulator.Generate(emulator.SiteSpec{Seed: 21, Users: 400, CapacityMinutes: 6000, Now: testNow})
+	},
+	"token_model": func() *emulator.Site {
+		return emulator.Generate(emulator.SiteSpec{Seed: 22, Users: 300, TokenModel: true, Now: testNow})
+	},
+	"empty_site": func() *emulator.Site {
+		return emulator.NewSite(func() time.Time { return testNow }, emulator.Behaviour{})
+	},
+	"details": func() *emulator.Site {
+		return emulator.Generate(emulator.SiteSpec{Seed: 23, Users: 12, Now: testNow})
+	},
+}
+
+// serve starts the emulator and points the test configuration's ${QRS_URL} and
+// ${QRS_CERTS} at it.
+func serve(t *testing.T, site *emulator.Site) *emulator.Server {
+	t.Helper()
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	t.Setenv("QRS_URL", srv.URL)
+	t.Setenv("QRS_CERTS", srv.Certs.Dir)
+	return srv
+}
+
+func load(t *testing.T, path string) *qliksense_license.QlikSenseLicense {
+	t.Helper()
+	p, err := qliksense_license.LoadConfig(path)
+	require.NoError(t, err)
+	p.Log = testutil.Logger{}
+	p.SetNow(func() time.Time { return testNow })
+	require.NoError(t, p.Init())
+	return p
+}
+
+func gather(t *testing.T, p *qliksense_license.QlikSenseLicense) *testutil.Accumulator {
+	t.Helper()
+	var acc testutil.Accumulator
+	require.NoError(t, p.Gather(&acc))
+	return &acc
+}
+
+func TestGolden(t *testing.T) {
+	for name, site := range siteFor {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "testcases", name)
+			serve(t, site())
+			acc := gather(t, load(t, filepath.Join(dir, "plugin.conf")))
+			require.Empty(t, acc.Errors)
+			actual := acc.GetTelegrafMetrics()
+			golden := filepath.Join(dir, "expected.out")
+			if *update {
+				require.NoError(t, os.WriteFile(golden, lineProtocol(t, actual), 0o644))
+			}
+			expected := parseLines(t, golden)
+			testutil.RequireMetricsEqual(t, expected, actual, testutil.SortMetrics(), testutil.IgnoreTime())
+		})
+	}
+}
+
+// lineProtocol writes metrics sorted by measurement and tags, for reviewable golden files.
+func lineProtocol(t *testing.T, ms []telegraf.Metric) []byte {
+	t.Helper()
+	s := &serializer.Serializer{SortFields: true}
+	require.NoError(t, s.Init())
+	var lines []string
+	for _, m := range ms {
+		b, err := s.Serialize(m)
+		require.NoError(t, err)
+		lines = append(lines, string(b))
+	}
+	sort.Strings(lines)
+	return []byte(strings.Join(lines, ""))
+}
+
+func parseLines(t *testing.T, path string) []telegraf.Metric {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	p := &influx.Parser{}
+	require.NoError(t, p.Init())
+	ms, err := p.Parse(b)
+	require.NoError(t, err)
+	return ms
+}
+
+func byMeasurement(acc *testutil.Accumulator, name string) []telegraf.Metric {
+	var out []telegraf.Metric
+	for _, m := range acc.GetTelegrafMetrics() {
+		if m.Name() == name {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Butler's dashboards keep working: the same measurement, tag values, field names, and
+// floats for every number.
+func TestButlerCompatibility(t *testing.T) {
+	serve(t, siteFor["user_model"]())
+	acc := gather(t, load(t, "testdata/testcases/user_model/plugin.conf"))
+	want := map[string][]string{
+		"professional":      {"allocated", "available", "excess", "quarantined", "total", "used"},
+		"analyzer":          {"allocated", "available", "excess", "quarantined", "total", "used"},
+		"analyzer_capacity": {"allocated_minutes", "unavailable_minutes", "used_minutes"},
+		"token_login":       {"allocated_tokens", "token_cost", "unavailable_tokens", "used_tokens"},
+		"token_user":        {"allocated_tokens", "quarantined_tokens", "token_cost", "used_tokens"},
+		"tokens_available":  {"available_tokens", "total_tokens"},
+	}
+	points := byMeasurement(acc, "qlik_sense_license")
+	require.Len(t, points, len(want))
+	for _, m := range points {
+		lt, _ := m.GetTag("license_type")
+		fields, ok := want[lt]
+		require.True(t, ok, "license_type %q", lt)
+		for _, f := range fields {
+			v, ok := m.GetField(f)
+			require.True(t, ok, "%s.%s", lt, f)
+			require.IsType(t, float64(0), v, "%s.%s must be a float like Butler's", lt, f)
+		}
+		enabled, ok := m.GetField("enabled")
+		require.True(t, ok)
+		require.IsType(t, true, enabled)
+		require.Len(t, m.FieldList(), len(fields)+1, lt)
+	}
+	server := byMeasurement(acc, "qlik_sense_server_license")
+	require.Len(t, server, 1)
+	require.IsType(t, true, server[0].Fields()["license_expired"])
+	require.IsType(t, "", server[0].Fields()["expiry_date"])
+	require.IsType(t, float64(0), server[0].Fields()["days_until_expiry"])
+}
+
+// The overview values are the emulator's, field for field.
+func TestOverviewValuesMatchQRS(t *testing.T) {
+	srv := serve(t, siteFor["token_model"]())
+	acc := gather(t, load(t, "testdata/testcases/token_model/plugin.conf"))
+	for _, m := range byMeasurement(acc, "qlik_sense_license") {
+		if lt, _ := m.GetTag("license_type"); lt == "token_user" {
+			passes := 0
+			quarantined := 0
+			for _, a := range srv.Site.Allocations(emulator.KindUser) {
+				if a.Quarantined {
+					quarantined++
+				} else {
+					passes++
+				}
+			}
+			require.Equal(t, float64(passes), m.Fields()["allocated_tokens"])
+			require.Equal(t, float64(quarantined), m.Fields()["quarantined_tokens"])
+			require.Equal(t, true, m.Fields()["enabled"])
+			require.Contains(t, m.Fields(), "used_tokens")
+		}
+	}
+}
+
+func TestPartialFailure(t *testing.T) {
+	srv := serve(t, siteFor["user_model"]())
+	p := load(t, "testdata/testcases/user_model/plugin.conf")
+
+	srv.Faults.Inject(emulator.FaultServerError, "GET", "accesstypeoverview", 10)
+	acc := gather(t, p)
+	require.Len(t, acc.Errors, 1)
+	require.EqualError(t, acc.Errors[0], "reading the access type overview: GET /qrs/license/accesstypeoverview: 500 Internal Server Error: Internal Server Error")
+	require.Empty(t, byMeasurement(acc, "qlik_sense_license"), "no zeros that look like data")
+	require.Len(t, byMeasurement(acc, "qlik_sense_server_license"), 1, "what succeeded is still emitted")
+	require.Len(t, byMeasurement(acc, "qlik_sense_license_inactivity"), 3, "without the overview every list is read")
+	gatherPoint := byMeasurement(acc, "qlik_sense_license_gather")[0]
+	require.Equal(t, int64(1), gatherPoint.Fields()["errors"])
+
+	srv.Faults.Clear()
+	srv.Faults.Inject(emulator.FaultTruncate, "GET", "professionalaccesstype/full", 10)
+	acc = gather(t, p)
+	require.Len(t, acc.Errors, 1)
+	require.ErrorContains(t, acc.Errors[0], "reading professional allocations: GET /qrs/license/professionalaccesstype/full: ")
+	for _, name := range []string{"qlik_sense_license_inactivity", "qlik_sense_license_reclaimable"} {
+		ms := byMeasurement(acc, name)
+		require.Len(t, ms, 1, name)
+		lt, _ := ms[0].GetTag("license_type")
+		require.Equal(t, "analyzer", lt)
+	}
+
+	srv.Faults.Clear()
+	srv.Faults.Inject(emulator.FaultServerError, "GET", "/qrs/user", 10)
+	acc = gather(t, p)
+	require.Len(t, acc.Errors, 1)
+	require.ErrorContains(t, acc.Errors[0], "reading users for the release policy: GET /qrs/user/full: 500")
+	require.Empty(t, byMeasurement(acc, "qlik_sense_license_reclaimable"), "no reclaimable count is better than a wrong one")
+	require.Len(t, byMeasurement(acc, "qlik_sense_license_inactivity"), 2)
+}
+
+func TestRequestEconomy(t *testing.T) {
+	srv := serve(t, siteFor["user_model"]())
+	p := load(t, "testdata/testcases/user_model/plugin.conf")
+	srv.Log.Reset()
+	gather(t, p)
+	require.Equal(t, 1, srv.Log.Count("GET", "accesstypeoverview"))
+	require.Equal(t, 1, srv.Log.Count("GET", "professionalaccesstype/full"))
+	require.Equal(t, 1, srv.Log.Count("GET", "analyzeraccesstype/full"))
+	require.Equal(t, 0, srv.Log.Count("GET", "useraccesstype"), "user passes are off on this site")
+	require.LessOrEqual(t, srv.Log.Count("GET", "/qrs/user"), 2)
+	require.LessOrEqual(t, len(srv.Log.Entries()), 6)
+}
+
+// Reclaimable counts are the policy's own verdicts: recomputed here from the emulator's
+// state with the same rules written out by hand.
+func TestReclaimableMatchesSite(t *testing.T) {
+	srv := serve(t, siteFor["user_model"]())
+	acc := gather(t, load(t, "testdata/testcases/user_model/plugin.conf"))
+	want := 0
+	for _, a := range srv.Site.Allocations(emulator.KindAnalyzer) {
+		u, ok := srv.Site.User(a.UserRef)
+		if a.Quarantined || !ok || strings.EqualFold(u.UserDirectory, "internal") || u.Blacklisted {
+			continue
+		}
+		if strings.EqualFold(u.UserDirectory+`\`+u.UserID, `corp\o'brien`) {
+			continue
+		}
+		protected := slices.ContainsFunc(u.Tags, func(t emulator.Tag) bool { return t.Name == "License do not release" }) ||
+			slices.ContainsFunc(u.CustomProperties, func(c emulator.CustomProperty) bool { return c.Value == "do-not-release" })
+		from := a.LastUsed
+		if from.IsZero() {
+			from = a.Created
+		}
+		if !protected && testNow.Sub(from) >= 90*24*time.Hour {
+			want++
+		}
+	}
+	for _, m := range byMeasurement(acc, "qlik_sense_license_reclaimable") {
+		if lt, _ := m.GetTag("license_type"); lt == "analyzer" {
+			require.Equal(t, int64(want), m.Fields()["reclaimable"])
+			require.Positive(t, want)
+			return
+		}
+	}
+	t.Fatal("no analyzer reclaimable point")
+}
+
+func TestInitErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		conf string
+		want string
+	}{
+		{``, `"server" is required, e.g. "https://qlik.example.com:4242"`},
+		{`server = "http://qlik:4242"`, `server = "http://qlik:4242": expected "https://HOST[:PORT]" without a path (put a virtual proxy prefix in virtual_proxy)`},
+		{`server = "https://qlik/hdr"`, `server = "https://qlik/hdr": expected "https://HOST[:PORT]" without a path (put a virtual proxy prefix in virtual_proxy)`},
+		{`server = "https://qlik:4242"`, `auth = "certificate" needs tls_cert and tls_key: client.pem and client_key.pem exported from the QMC`},
+		{`server = "https://qlik"` + "\nauth = \"ntlm\"", `auth = "ntlm": expected "certificate", "header" or "jwt"`},
+		{`server = "https://qlik"` + "\nauth = \"header\"\nheader_name = \"X-User\"", `auth = "header" needs header_name and header_user`},
+		{`server = "https://qlik"` + "\nauth = \"jwt\"", `auth = "jwt" needs exactly one of jwt and jwt_file`},
+		{`server = "https://qlik"` + "\nauth = \"jwt\"\njwt = \"a\"\njwt_file = \"b\"", `auth = "jwt" needs exactly one of jwt and jwt_file`},
+		{`server = "https://qlik"` + "\nauth = \"jwt\"\njwt_file = \"b\"\nqlik_user = \"UserDirectory=X; UserId=y\"", `qlik_user applies to auth = "certificate" only; through a virtual proxy the proxy names the user`},
+		{`server = "https://qlik"` + "\nauth = \"jwt\"\njwt_file = \"b\"\nheader_name = \"X\"", `header_name and header_user apply to auth = "header" only`},
+		{`server = "https://qlik"` + "\nauth = \"header\"\nheader_name = \"X\"\nheader_user = \"u\"\njwt_file = \"b\"", `jwt and jwt_file apply to auth = "jwt" only`},
+		{`server = "https://qlik:4242"` + "\ntls_cert = \"c\"\ntls_key = \"k\"\nvirtual_proxy = \"hdr\"", `virtual_proxy applies to auth = "header" or "jwt"; certificates go straight to QRS on port 4242`},
+		{`server = "https://qlik:4242"` + "\ntls_cert = \"c\"\ntls_key = \"k\"\nqlik_user = \"sa_repository\"", `qlik_user = "sa_repository": expected "UserDirectory=DIRECTORY; UserId=USER"`},
+		{`server = "https://qlik:4242"` + "\ntls_cert = \"c\"\ntls_key = \"k\"\ntimeout = \"0s\"", `timeout = "0s": expected a duration from 1s to 10m`},
+		{`server = "https://qlik:4242"` + "\ntls_cert = \"c\"\ntls_key = \"k\"\nmax_retries = 11", `max_retries = 11: expected 0 to 10`},
+		{`server = "https://qlik:4242"` + "\ntls_cert = \"c\"\ntls_key = \"k\"\ninactivity_buckets = []", `inactivity_buckets is empty: give at least one edge in days, e.g. [30]`},
+		{`server = "https://qlik:4242"` + "\ntls_cert = \"c\"\ntls_key = \"k\"\ninactivity_buckets = [30, 7]", `inactivity_buckets = [30 7]: expected increasing day counts from 1`},
+		{`server = "https://qlik:4242"` + "\ntls_cert = \"c\"\ntls_key = \"k\"\n[inputs.qliksense_license.release.analyzer]\nenabled = true", `release.analyzer.inactive_days = 0: expected 1 to 3650 when release.analyzer.enabled is true`},
+		{`server = "https://qlik:4242"` + "\ntls_cert = \"missing.pem\"\ntls_key = \"missing_key.pem\"", `loading client certificate "missing.pem" with key "missing_key.pem": open missing.pem: no such file or directory`},
+		{`server = "https://qlik:4242"` + "\ntls_ca = \"missing.pem\"\ntls_cert = \"c\"\ntls_key = \"k\"", `reading CA certificate: open missing.pem: no such file or directory`},
+	} {
+		path := filepath.Join(dir, "p.conf")
+		require.NoError(t, os.WriteFile(path, []byte("[[inputs.qliksense_license]]\n"+tc.conf+"\n"), 0o600))
+		p, err := qliksense_license.LoadConfig(path)
+		require.NoError(t, err, tc.conf)
+		p.Log = testutil.Logger{}
+		require.EqualError(t, p.Init(), tc.want, tc.conf)
+	}
+}
+
+// The shim ignores what it does not know; LoadConfig does not.
+func TestLoadConfigIsStrict(t *testing.T) {
+	dir := t.TempDir()
+	base := "[[inputs.qliksense_license]]\nserver = \"https://qlik:4242\"\n"
+	for _, tc := range []struct{ conf, want string }{
+		{base + "sever = \"x\"\n", "unknown setting(s) inputs.qliksense_license.sever"},
+		{base + "[inputs.qliksense_license.release.professional]\nenabled = true\ninactive_dayz = 3\n", "unknown setting(s) inputs.qliksense_license.release.professional.inactive_dayz"},
+		{base + "[inputs.qliksense_license.release.protect]\ntag = [\"x\"]\n", "unknown setting(s) inputs.qliksense_license.release.protect.tag"},
+		{base + "[agent]\ninterval = \"10s\"\n", "unknown setting(s) agent, agent.interval"},
+		{base + base, "2 [[inputs.qliksense_license]] tables: one file is one site (run one execd block and one file per site)"},
+		{base + "[[inputs.cpu]]\n", "unexpected [[inputs.cpu]]: this file holds only [[inputs.qliksense_license]]"},
+		{"[[inputs.cpu]]\n", "no [[inputs.qliksense_license]] table"},
+		{base + "max_retries = \"3\"\n", "toml: line 3 (last key \"inputs.qliksense_license.max_retries\"): incompatible types: TOML value has type string; destination has type integer"},
+	} {
+		path := filepath.Join(dir, "p.conf")
+		require.NoError(t, os.WriteFile(path, []byte(tc.conf), 0o600))
+		_, err := qliksense_license.LoadConfig(path)
+		require.EqualError(t, err, path+": "+tc.want)
+	}
+}
+
+// Secrets from the environment, as the shim expands them, with quotes and backslashes
+// escaped so the TOML stays valid.
+func TestEnvironmentExpansion(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.conf")
+	require.NoError(t, os.WriteFile(path, []byte("[[inputs.qliksense_license]]\nserver = \"https://qlik\"\nauth = \"jwt\"\njwt = \"${TEST_JWT}\"\n"), 0o600))
+	t.Setenv("TEST_JWT", `ab"c\d`)
+	p, err := qliksense_license.LoadConfig(path)
+	require.NoError(t, err)
+	buf, err := p.JWT.Get()
+	require.NoError(t, err)
+	defer buf.Destroy()
+	require.Equal(t, `ab"c\d`, buf.String())
+}
+
+func TestParseValidTo(t *testing.T) {
+	for _, tc := range []struct {
+		details, raw string
+		want         time.Time
+		ok           bool
+	}{
+		{"isBlackListed: False\nLicense Number: 0000 6500\nValid From: 0001-01-01  12:00:00 AM\nValid To: 2024-03-16  12:00:00 AM\nAllotment professional:100;", "2024-03-16  12:00:00 AM", time.Date(2024, 3, 16, 0, 0, 0, 0, time.UTC), true},
+		{"Serial: 0000\nValid To: 2099-12-31T00:00:00Z\nOther: x", "2099-12-31T00:00:00Z", time.Date(2099, 12, 31, 0, 0, 0, 0, time.UTC), true},
+		{"Valid To: 2025-06-30  02:30:00 PM", "2025-06-30  02:30:00 PM", time.Date(2025, 6, 30, 14, 30, 0, 0, time.UTC), true},
+		{"valid to:2026-01-31\r\n", "2026-01-31", time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC), true},
+		{"Valid To: someday", "someday", time.Time{}, false},
+		{"Valid From: 2020-01-01", "", time.Time{}, false},
+	} {
+		raw, got, ok := qliksense_license.ParseValidTo(tc.details)
+		require.Equal(t, tc.ok, ok, tc.details)
+		require.Equal(t, tc.raw, raw, tc.details)
+		require.Equal(t, tc.want, got, tc.details)
+	}
+}
+
+func TestExpiryGoesNegative(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testNow, LicenseValidTo: testNow.Add(-48 * time.Hour)})
+	serve(t, site)
+	acc := gather(t, load(t, "testdata/testcases/details/plugin.conf"))
+	m := byMeasurement(acc, "qlik_sense_server_license")[0]
+	require.Equal(t, true, m.Fields()["license_expired"])
+	require.InDelta(t, -2.0, m.Fields()["days_until_expiry"], 1e-9)
+}
+
+func TestSampleConfigIsEmbedded(t *testing.T) {
+	b, err := os.ReadFile("sample.conf")
+	require.NoError(t, err)
+	require.Equal(t, string(b), qliksense_license.New().SampleConfig())
+	require.True(t, bytes.HasPrefix(b, []byte("# Qlik Sense license usage")))
+}
