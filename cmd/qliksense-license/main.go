@@ -96,7 +96,7 @@ func gatherOnce(plugin *qliksense_license.QlikSenseLicense, stdout io.Writer, lo
 		log.Errorf("%v", err)
 		return 1
 	}
-	acc := &lineAccumulator{out: stdout, log: log}
+	acc := &lineAccumulator{out: stdout, log: log, serializer: influx.Serializer{SortFields: true}}
 	if err := acc.serializer.Init(); err != nil {
 		log.Errorf("creating the serializer: %v", err)
 		return 1
