@@ -23,18 +23,33 @@ var version = "dev"
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// options are the command-line flags.
+type options struct {
+	configFile   string
+	pollInterval time.Duration
+	pollDisabled bool
+	once         bool
+	sample       bool
+	showVersion  bool
+	debug        bool
+}
+
+func newFlagSet(stderr io.Writer) (*flag.FlagSet, *options) {
+	o := &options{}
 	fs := flag.NewFlagSet("qliksense-license", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		configFile   = fs.String("config", "", "path to the plugin configuration file (one [[inputs.qliksense_license]] table)")
-		pollInterval = fs.Duration("poll_interval", time.Minute, "how often to gather when Telegraf does not signal (execd signal = \"none\")")
-		pollDisabled = fs.Bool("poll_interval_disabled", false, "gather only when Telegraf asks on stdin (execd signal = \"STDIN\")")
-		once         = fs.Bool("once", false, "gather once, print line protocol and exit: 0 when every QRS call succeeded, 1 otherwise")
-		sample       = fs.Bool("sample-config", false, "print the documented sample configuration and exit")
-		showVersion  = fs.Bool("version", false, "print the version and exit")
-		debug        = fs.Bool("debug", false, "log debug messages")
-	)
+	fs.StringVar(&o.configFile, "config", "", "path to the plugin configuration file (one [[inputs.qliksense_license]] table)")
+	fs.DurationVar(&o.pollInterval, "poll_interval", time.Minute, "how often to gather when Telegraf does not signal (execd signal = \"none\")")
+	fs.BoolVar(&o.pollDisabled, "poll_interval_disabled", false, "gather only when Telegraf asks on stdin (execd signal = \"STDIN\")")
+	fs.BoolVar(&o.once, "once", false, "gather once, print line protocol and exit: 0 when every QRS call succeeded, 1 otherwise")
+	fs.BoolVar(&o.sample, "sample-config", false, "print the documented sample configuration and exit")
+	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&o.debug, "debug", false, "log debug messages")
+	return fs, o
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs, o := newFlagSet(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -42,26 +57,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch {
-	case *showVersion:
+	case o.showVersion:
 		fmt.Fprintln(stdout, "qliksense-license", version)
 		return 0
-	case *sample:
+	case o.sample:
 		fmt.Fprint(stdout, qliksense_license.New().SampleConfig())
 		return 0
-	case *configFile == "":
+	case o.configFile == "":
 		fmt.Fprintln(stderr, "E! -config is required: the path to the plugin configuration file")
 		return 2
 	}
-	log := &prefixLogger{w: stderr, debug: *debug}
+	log := &prefixLogger{w: stderr, debug: o.debug}
 	setupTelegrafLogging(log)
 
-	plugin, err := qliksense_license.LoadConfig(*configFile)
+	plugin, err := qliksense_license.LoadConfig(o.configFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "E! %v\n", err)
 		return 1
 	}
 	plugin.Log = log
-	if *once {
+	if o.once {
 		return gatherOnce(plugin, stdout, log)
 	}
 	s := shim.New()
@@ -70,8 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	plugin.Log = log // the shim sets its own logger while adding the input
-	interval := *pollInterval
-	if *pollDisabled {
+	interval := o.pollInterval
+	if o.pollDisabled {
 		interval = shim.PollIntervalDisabled
 	}
 	if err := s.Run(interval); err != nil {
