@@ -8,6 +8,7 @@ import (
 	"github.com/influxdata/telegraf"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 	"github.com/qliksense-license/qliksense-license/release/policy"
 )
 
@@ -27,12 +28,6 @@ var licenseTypeTag = map[qrs.AccessType]string{
 	qrs.Analyzer:     "analyzer",
 	qrs.UserPass:     "token_user",
 }
-
-// maxUserBatches: when the users a policy needs fit in this many `id eq … or …` requests
-// they are read by id; otherwise the whole user list is streamed once (one request, and
-// only the needed records are kept). QRS requests cost tens to hundreds of milliseconds
-// each, so fewer requests win over a smaller body.
-const maxUserBatches = 2
 
 // countingAcc counts AddError calls for the gather health metric.
 type countingAcc struct {
@@ -86,60 +81,42 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	}
 
 	allocations := 0
-	var pending []pendingDecision
-	results := map[qrs.AccessType]*typeResult{}
+	bucketsOf := map[qrs.AccessType]*buckets{}
 	for _, t := range types {
-		r := &typeResult{buckets: newBuckets(q.InactivityBuckets)}
-		if q.policy != nil {
-			if _, on := q.policy.Enabled(t); on {
-				r.counts = map[policy.Reason]int{}
-			}
-		}
-		err := q.client.Allocations(ctx, t, "", func(a *qrs.Allocation) error {
+		bucketsOf[t] = newBuckets(q.InactivityBuckets)
+	}
+	res, err := plan.Evaluate(ctx, q.client, plan.Options{
+		Types:  types,
+		Policy: q.policy,
+		Now:    start,
+		Observe: func(t qrs.AccessType, a *qrs.Allocation) {
 			allocations++
 			d, _ := policy.Inactivity(a, start)
-			r.buckets.add(a, d)
+			bucketsOf[t].add(a, d)
 			if q.AllocationDetails {
 				cacc.AddFields(MeasurementAllocation, detailFields(a, d), detailTags(tags("license_type", licenseTypeTag[t]), a), ts)
 			}
-			if r.counts != nil {
-				if dec, final := q.policy.Precheck(t, a, start); final {
-					r.counts[dec.Reason]++
-				} else {
-					pending = append(pending, pendingDecision{t: t, a: a})
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			cacc.AddError(fmt.Errorf("reading %s allocations: %w", t, err))
-			pending = dropType(pending, t)
-			continue
-		}
-		results[t] = r
-		cacc.AddFields(MeasurementInactivity, r.buckets.fields(), tags("license_type", licenseTypeTag[t]), ts)
-	}
-
-	if len(pending) > 0 {
-		users, err := q.usersFor(ctx, pending)
-		if err != nil {
-			cacc.AddError(fmt.Errorf("reading users for the release policy: %w", err))
-			for _, p := range pending {
-				delete(results, p.t) // no reclaimable count is better than a wrong one
-			}
-		} else {
-			for _, p := range pending {
-				if r := results[p.t]; r != nil {
-					dec := q.policy.Evaluate(p.t, p.a, users[p.a.User.ID], start)
-					r.counts[dec.Reason]++
-				}
-			}
-		}
+		},
+	})
+	if err != nil {
+		cacc.AddError(fmt.Errorf("gathering allocations: %w", err))
+		return nil
 	}
 	for _, t := range types {
-		if r := results[t]; r != nil && r.counts != nil {
+		r := res.ByType[t]
+		if r.Err != nil {
+			cacc.AddError(fmt.Errorf("reading %s allocations: %w", t, r.Err))
+			continue
+		}
+		cacc.AddFields(MeasurementInactivity, bucketsOf[t].fields(), tags("license_type", licenseTypeTag[t]), ts)
+	}
+	if res.UsersErr != nil {
+		cacc.AddError(res.UsersErr)
+	}
+	for _, t := range types {
+		if r := res.ByType[t]; r.Err == nil && r.Reasons != nil {
 			days, _ := q.policy.Enabled(t)
-			cacc.AddFields(MeasurementReclaimable, reclaimableFields(r.counts, days), tags("license_type", licenseTypeTag[t]), ts)
+			cacc.AddFields(MeasurementReclaimable, reclaimableFields(r.Reasons, days), tags("license_type", licenseTypeTag[t]), ts)
 		}
 	}
 
@@ -153,56 +130,6 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 		"errors":           int64(cacc.errors),
 	}, tags(), ts)
 	return nil
-}
-
-type pendingDecision struct {
-	t qrs.AccessType
-	a *qrs.Allocation
-}
-
-type typeResult struct {
-	buckets *buckets
-	counts  map[policy.Reason]int // nil when the policy does not cover the type
-}
-
-func dropType(list []pendingDecision, t qrs.AccessType) []pendingDecision {
-	out := list[:0]
-	for _, p := range list {
-		if p.t != t {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// usersFor reads the user records the pending decisions need: by id in batches when they
-// are few, otherwise the whole list in one streamed request, keeping only those needed.
-func (q *QlikSenseLicense) usersFor(ctx context.Context, pending []pendingDecision) (map[string]*qrs.User, error) {
-	need := map[string]bool{}
-	var ids []string
-	for _, p := range pending {
-		if id := p.a.User.ID; !need[id] {
-			need[id] = true
-			ids = append(ids, id)
-		}
-	}
-	out := make(map[string]*qrs.User, len(ids))
-	keep := func(u *qrs.User) error {
-		if need[u.ID] {
-			out[u.ID] = u
-		}
-		return nil
-	}
-	batches := qrs.BatchEq("id", ids, 0)
-	if len(batches) > maxUserBatches {
-		return out, q.client.Users(ctx, "", keep)
-	}
-	for _, f := range batches {
-		if err := q.client.Users(ctx, f, keep); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 func familyEnabled(ov *qrs.AccessTypeOverview, t qrs.AccessType) bool {

@@ -1,0 +1,168 @@
+// Package plan evaluates a site against a release policy: it streams each allocation list
+// from QRS once, decides every allocation with the policy, and reads user records only
+// when the policy needs them. The plugin's reclaimable metrics and the sidecar's plan both
+// come from here, so they cannot disagree.
+package plan
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/policy"
+)
+
+// Options say what to evaluate.
+type Options struct {
+	// Types are the allocation lists to read.
+	Types []qrs.AccessType
+	// Policy decides; nil reads and observes only.
+	Policy *policy.Policy
+	// Now is the evaluation time.
+	Now time.Time
+	// Observe, when set, sees every allocation as it is decoded (the plugin's inactivity
+	// buckets and per-allocation points).
+	Observe func(qrs.AccessType, *qrs.Allocation)
+	// KeepItems keeps every decided allocation in the result (the sidecar's plan).
+	KeepItems bool
+}
+
+// Item is one decided allocation.
+type Item struct {
+	Type       qrs.AccessType
+	Allocation *qrs.Allocation
+	User       *qrs.User // nil when the policy did not need it
+	Decision   policy.Decision
+}
+
+// TypeResult is the outcome for one allocation type.
+type TypeResult struct {
+	// Err: the list could not be read; nothing else is set.
+	Err error
+	// Allocations read.
+	Allocations int
+	// Reasons counts decisions by reason; nil when the policy does not cover the type or
+	// when the user records it needed could not be read (UsersErr).
+	Reasons map[policy.Reason]int
+	Items   []Item
+}
+
+// Result of an evaluation.
+type Result struct {
+	ByType map[qrs.AccessType]*TypeResult
+	// UsersErr: user records could not be read; types that needed them have no decisions.
+	UsersErr error
+}
+
+// MaxUserBatches: when the users a policy needs fit in this many `id eq … or …` requests
+// they are read by id; otherwise the whole user list is streamed once (one request, and
+// only the needed records are kept). A QRS request costs tens to hundreds of milliseconds,
+// so fewer requests beat a smaller body.
+const MaxUserBatches = 2
+
+// Evaluate reads and decides. It returns an error only for a cancelled context; failures of
+// single lists or of the user lookup are in the Result.
+func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
+	res := &Result{ByType: map[qrs.AccessType]*TypeResult{}}
+	type pending struct {
+		r *TypeResult
+		i int // index in r.Items, or -1
+		t qrs.AccessType
+		a *qrs.Allocation
+	}
+	var waiting []pending
+	for _, t := range o.Types {
+		r := &TypeResult{}
+		res.ByType[t] = r
+		decide := false
+		if o.Policy != nil {
+			if _, on := o.Policy.Enabled(t); on {
+				decide = true
+				r.Reasons = map[policy.Reason]int{}
+			}
+		}
+		var typeWaiting []pending
+		err := c.Allocations(ctx, t, "", func(a *qrs.Allocation) error {
+			r.Allocations++
+			if o.Observe != nil {
+				o.Observe(t, a)
+			}
+			if !decide {
+				return nil
+			}
+			d, final := o.Policy.Precheck(t, a, o.Now)
+			idx := -1
+			if o.KeepItems {
+				idx = len(r.Items)
+				r.Items = append(r.Items, Item{Type: t, Allocation: a, Decision: d})
+			}
+			if final {
+				r.Reasons[d.Reason]++
+			} else {
+				typeWaiting = append(typeWaiting, pending{r: r, i: idx, t: t, a: a})
+			}
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			res.ByType[t] = &TypeResult{Err: err}
+			continue
+		}
+		waiting = append(waiting, typeWaiting...)
+	}
+	if len(waiting) == 0 {
+		return res, nil
+	}
+	ids := make([]string, 0, len(waiting))
+	for _, p := range waiting {
+		ids = append(ids, p.a.User.ID)
+	}
+	users, err := usersByID(ctx, c, ids)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res.UsersErr = fmt.Errorf("reading users for the release policy: %w", err)
+		for _, p := range waiting {
+			p.r.Reasons, p.r.Items = nil, nil
+		}
+		return res, nil
+	}
+	for _, p := range waiting {
+		u := users[p.a.User.ID]
+		d := o.Policy.Evaluate(p.t, p.a, u, o.Now)
+		p.r.Reasons[d.Reason]++
+		if p.i >= 0 {
+			p.r.Items[p.i].User, p.r.Items[p.i].Decision = u, d
+		}
+	}
+	return res, nil
+}
+
+// usersByID reads the given users: by id in batches when few, else the whole list once.
+func usersByID(ctx context.Context, c *qrs.Client, ids []string) (map[string]*qrs.User, error) {
+	need := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		need[id] = true
+	}
+	out := make(map[string]*qrs.User, len(need))
+	keep := func(u *qrs.User) error {
+		if need[u.ID] {
+			out[u.ID] = u
+		}
+		return nil
+	}
+	batches := qrs.BatchEq("id", ids, 0)
+	if len(batches) > MaxUserBatches {
+		return out, c.Users(ctx, "", keep)
+	}
+	for _, f := range batches {
+		if err := c.Users(ctx, f, keep); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
