@@ -34,6 +34,15 @@ func settings(t *testing.T, p *qliksense_license.QlikSenseLicense) map[string]an
 		}
 		out[f.Name] = v.Field(i).Interface()
 	}
+	if p.Release != nil {
+		r := *p.Release
+		buf, err := r.Output.Token.Get()
+		require.NoError(t, err)
+		out["Release.Output.Token"] = buf.String()
+		buf.Destroy()
+		r.Output.Token = config.Secret{}
+		out["Release"] = r
+	}
 	return out
 }
 
@@ -63,6 +72,8 @@ func TestConfigLoadsTheSameInShimAndTelegraf(t *testing.T) {
 	require.Equal(t, []string{`INTERNAL\sa_repository`, `CORP\O'Brien`}, full.Release.Protect.Users)
 	require.False(t, *full.Release.DryRun)
 	require.Equal(t, policy.TypeConfig{Enabled: true, InactiveDays: 60}, full.Release.Analyzer)
+	require.Equal(t, "0 3 * * *", full.Release.Schedule)
+	require.Equal(t, map[string]string{"env": "production"}, full.Release.Output.Tags)
 }
 
 // Every setting of the plugin and of its release policy is documented in sample.conf.
@@ -74,6 +85,10 @@ func TestSampleConfigDocumentsEverySetting(t *testing.T) {
 		for i := range typ.NumField() {
 			f := typ.Field(i)
 			name := f.Tag.Get("toml")
+			if f.Anonymous {
+				walk(prefix, f.Type)
+				continue
+			}
 			if name == "" || name == "-" {
 				continue
 			}

@@ -48,7 +48,7 @@ type QlikSenseLicense struct {
 	MaxRetries         int             `toml:"max_retries"`
 	InactivityBuckets  []int           `toml:"inactivity_buckets"`
 	AllocationDetails  bool            `toml:"allocation_details"`
-	Release            *policy.Config  `toml:"release"`
+	Release            *ReleaseConfig  `toml:"release"`
 
 	Log telegraf.Logger `toml:"-"`
 
@@ -174,7 +174,7 @@ func (q *QlikSenseLicense) validate() error {
 		}
 	}
 	if q.Release != nil {
-		p, err := q.Release.Compile()
+		p, err := q.Release.Config.Compile()
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,58 @@
+package qliksense_license
+
+import (
+	"github.com/influxdata/telegraf/config"
+
+	"github.com/qliksense-license/qliksense-license/release/policy"
+)
+
+// ReleaseConfig is the [inputs.qliksense_license.release] table: the site's release policy
+// (used by the plugin's reclaimable metrics and by the sidecar) and the settings only the
+// release sidecar uses, which the sidecar validates when it loads the file.
+type ReleaseConfig struct {
+	policy.Config
+
+	// Schedule of the sidecar's runs: a cron expression ("0 3 * * *", minute hour
+	// day-of-month month day-of-week) or "@every 24h". Empty: no scheduled runs.
+	Schedule string `toml:"schedule"`
+	// TimeZone of the cron expression, an IANA name such as "Europe/Stockholm" (default:
+	// the host's zone).
+	TimeZone string `toml:"time_zone"`
+	// RunAtStart runs once as soon as the sidecar starts.
+	RunAtStart bool `toml:"run_at_start"`
+	// Pacing is the minimum time between two releases (default 0: none).
+	Pacing config.Duration `toml:"pacing"`
+	// Concurrency is how many releases may be in flight (default 1: one after another).
+	Concurrency int `toml:"concurrency"`
+	// StateDir holds the lock file and the outcome spool (default: a folder under the
+	// system's state directory, see the README).
+	StateDir string `toml:"state_dir"`
+	// LockFile serialises runs of this site across processes (default: <state_dir>/<site>.lock).
+	LockFile string `toml:"lock_file"`
+	// AuditLog receives one JSON line per outcome: a file path, or "stdout"
+	// (default: <state_dir>/<site>-audit.jsonl).
+	AuditLog string `toml:"audit_log"`
+
+	Output OutputConfig `toml:"output"`
+}
+
+// OutputConfig is [inputs.qliksense_license.release.output]: where release outcomes go as
+// metrics, through influxdb-client-go to InfluxDB 2.x, InfluxDB 1.8+ or Telegraf's
+// influxdb_v2_listener.
+type OutputConfig struct {
+	// URL of the InfluxDB (or listener); empty: outcomes go to the audit log only.
+	URL string `toml:"url"`
+	// Token: an InfluxDB 2.x token, "user:password" for InfluxDB 1.8, "" without auth.
+	Token config.Secret `toml:"token"`
+	// Org: the 2.x organisation; empty for 1.8 and the Telegraf listener.
+	Org string `toml:"org"`
+	// Bucket: the 2.x bucket, or "database/retention-policy" for 1.8.
+	Bucket string `toml:"bucket"`
+	// Timeout of one write (default 10s).
+	Timeout config.Duration `toml:"timeout"`
+	// Tags added to every outcome point.
+	Tags map[string]string `toml:"tags"`
+	// TLSCA verifies an https URL; InsecureSkipVerify turns verification off.
+	TLSCA              string `toml:"tls_ca"`
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+}
