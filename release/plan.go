@@ -1,0 +1,177 @@
+package release
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/plan"
+	"github.com/qliksense-license/qliksense-license/release/policy"
+)
+
+// Item is one allocation of a plan with its verdict.
+type Item struct {
+	plan.Item
+	// Note says what else a person should know, e.g. that the user also holds an
+	// allocation of the other type.
+	Note string
+}
+
+// UserName is DIR\id of the allocation's user.
+func (i *Item) UserName() string {
+	if u := i.Allocation.User; u != nil {
+		return u.UserDirectory + `\` + u.UserID
+	}
+	return i.Allocation.DeletedUserDirectory + `\` + i.Allocation.DeletedUserID
+}
+
+// Totals counts a plan's verdicts for one type.
+type Totals struct {
+	Type       qrs.AccessType
+	Considered int
+	Release    int
+	Deferred   int
+	Keep       int
+	Kept       map[policy.Reason]int
+}
+
+// Plan is what a run would do now: every allocation of the enabled types with its verdict
+// and reason, releases first (most inactive first), then deferred, then kept.
+type Plan struct {
+	Site              string
+	Now               time.Time
+	DryRun            bool
+	MaxReleasesPerRun int
+	Items             []Item
+	Totals            []Totals
+	// Errors: lists or user records that could not be read; their types are not planned.
+	Errors []error
+}
+
+// Releases returns the items to release, in order.
+func (p *Plan) Releases() []Item {
+	var out []Item
+	for _, it := range p.Items {
+		if it.Decision.Verdict == policy.Release {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// MakePlan reads the site and decides every allocation of the types the policy enables.
+func MakePlan(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, now time.Time) (*Plan, error) {
+	var enabled []qrs.AccessType
+	for _, t := range qrs.AccessTypes {
+		if _, on := pol.Enabled(t); on {
+			enabled = append(enabled, t)
+		}
+	}
+	// Professional and analyzer are both read when either is planned, to tell when a user
+	// holds both.
+	read := slices.Clone(enabled)
+	for _, pair := range [][2]qrs.AccessType{{qrs.Professional, qrs.Analyzer}, {qrs.Analyzer, qrs.Professional}} {
+		if slices.Contains(enabled, pair[0]) && !slices.Contains(read, pair[1]) {
+			read = append(read, pair[1])
+		}
+	}
+	holders := map[qrs.AccessType]map[string]bool{qrs.Professional: {}, qrs.Analyzer: {}}
+	res, err := plan.Evaluate(ctx, c, plan.Options{
+		Types: read, Policy: pol, Now: now, KeepItems: true,
+		Observe: func(t qrs.AccessType, a *qrs.Allocation) {
+			if h := holders[t]; h != nil && a.User != nil && !a.Quarantined {
+				h[a.User.ID] = true
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun}
+	for _, t := range read {
+		r := res.ByType[t]
+		if r.Err != nil {
+			p.Errors = append(p.Errors, fmt.Errorf("reading %s allocations: %w", t, r.Err))
+		}
+	}
+	if res.UsersErr != nil {
+		p.Errors = append(p.Errors, res.UsersErr)
+	}
+	for _, t := range enabled {
+		for _, it := range res.ByType[t].Items {
+			item := Item{Item: it}
+			if other := otherType(t); other != "" && it.Allocation.User != nil && holders[other][it.Allocation.User.ID] {
+				item.Note = "also holds an " + string(other) + " allocation"
+				if other == qrs.Professional {
+					item.Note = "also holds a professional allocation"
+				}
+			}
+			p.Items = append(p.Items, item)
+		}
+	}
+	p.order()
+	p.count(enabled)
+	return p, nil
+}
+
+func otherType(t qrs.AccessType) qrs.AccessType {
+	switch t {
+	case qrs.Professional:
+		return qrs.Analyzer
+	case qrs.Analyzer:
+		return qrs.Professional
+	}
+	return ""
+}
+
+var verdictRank = map[policy.Verdict]int{policy.Release: 0, policy.Deferred: 1, policy.Keep: 2}
+
+// order sorts the most inactive releases first and defers those beyond the cap.
+func (p *Plan) order() {
+	slices.SortStableFunc(p.Items, func(a, b Item) int {
+		return cmp.Or(
+			cmp.Compare(verdictRank[a.Decision.Verdict], verdictRank[b.Decision.Verdict]),
+			cmp.Compare(b.Decision.Inactivity, a.Decision.Inactivity),
+			cmp.Compare(a.Type, b.Type),
+			strings.Compare(a.Allocation.ID, b.Allocation.ID),
+		)
+	})
+	n := 0
+	for i := range p.Items {
+		d := &p.Items[i].Decision
+		if d.Verdict != policy.Release {
+			continue
+		}
+		n++
+		if n > p.MaxReleasesPerRun {
+			d.Verdict = policy.Deferred
+			d.Detail = fmt.Sprintf("%s; beyond max_releases_per_run = %d", d.Detail, p.MaxReleasesPerRun)
+		}
+	}
+}
+
+func (p *Plan) count(types []qrs.AccessType) {
+	for _, t := range types {
+		tt := Totals{Type: t, Kept: map[policy.Reason]int{}}
+		for _, it := range p.Items {
+			if it.Type != t {
+				continue
+			}
+			tt.Considered++
+			switch it.Decision.Verdict {
+			case policy.Release:
+				tt.Release++
+			case policy.Deferred:
+				tt.Deferred++
+			default:
+				tt.Keep++
+				tt.Kept[it.Decision.Reason]++
+			}
+		}
+		p.Totals = append(p.Totals, tt)
+	}
+}

@@ -1,0 +1,173 @@
+package release
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/policy"
+)
+
+// Formats of a rendered plan.
+const (
+	FormatTable = "table"
+	FormatJSON  = "json"
+	FormatCSV   = "csv"
+)
+
+// Render writes the plan as an aligned table for people, or as JSON or CSV for machines.
+// Nothing secret is in a plan: ids, user names, dates and reasons.
+func (p *Plan) Render(w io.Writer, format string) error {
+	switch format {
+	case FormatTable, "":
+		return p.table(w)
+	case FormatJSON:
+		return p.json(w)
+	case FormatCSV:
+		return p.csv(w)
+	}
+	return fmt.Errorf("unknown format %q: expected table, json or csv", format)
+}
+
+func days(d time.Duration) string { return strconv.FormatFloat(d.Hours()/24, 'f', 1, 64) }
+
+func (p *Plan) table(w io.Writer) error {
+	mode := "dry run: nothing will be released"
+	if !p.DryRun {
+		mode = "live: a run releases the allocations marked release"
+	}
+	fmt.Fprintf(w, "Release plan for site %s at %s (%s; max_releases_per_run = %d)\n\n",
+		p.Site, p.Now.UTC().Format(time.RFC3339), mode, p.MaxReleasesPerRun)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERDICT\tTYPE\tUSER\tDAYS\tREASON\tDETAIL")
+	for _, it := range p.Items {
+		detail := it.Decision.Detail
+		if it.Note != "" {
+			detail += "; " + it.Note
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Decision.Verdict, it.Type, it.UserName(),
+			days(it.Decision.Inactivity), it.Decision.Reason, detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "TYPE\tCONSIDERED\tRELEASE\tDEFERRED\tKEEP\tKEPT BY\t")
+	total := Totals{}
+	for _, t := range p.Totals {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", t.Type, t.Considered, t.Release, t.Deferred, t.Keep, keptBy(t.Kept))
+		total.Considered += t.Considered
+		total.Release += t.Release
+		total.Deferred += t.Deferred
+		total.Keep += t.Keep
+	}
+	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\t\t\n", total.Considered, total.Release, total.Deferred, total.Keep)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, err := range p.Errors {
+		fmt.Fprintf(w, "\nERROR: %v (those allocations are not planned)\n", err)
+	}
+	return nil
+}
+
+func keptBy(m map[policy.Reason]int) string {
+	var parts []string
+	for _, r := range policy.KeepReasons {
+		if n := m[r]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+type jsonItem struct {
+	Verdict       policy.Verdict `json:"verdict"`
+	Type          qrs.AccessType `json:"type"`
+	AllocationID  string         `json:"allocation_id"`
+	UserDirectory string         `json:"user_directory"`
+	UserID        string         `json:"user_id"`
+	DaysInactive  float64        `json:"days_inactive"`
+	NeverUsed     bool           `json:"never_used"`
+	LastUsed      *time.Time     `json:"last_used"`
+	Reason        policy.Reason  `json:"reason"`
+	Detail        string         `json:"detail"`
+	Note          string         `json:"note,omitempty"`
+}
+
+type jsonTotals struct {
+	Type       qrs.AccessType        `json:"type"`
+	Considered int                   `json:"considered"`
+	Release    int                   `json:"release"`
+	Deferred   int                   `json:"deferred"`
+	Keep       int                   `json:"keep"`
+	Kept       map[policy.Reason]int `json:"kept"`
+}
+
+func (it *Item) json() jsonItem {
+	dir, id, _ := strings.Cut(it.UserName(), `\`)
+	j := jsonItem{
+		Verdict: it.Decision.Verdict, Type: it.Type, AllocationID: it.Allocation.ID, UserDirectory: dir, UserID: id,
+		DaysInactive: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
+		Reason: it.Decision.Reason, Detail: it.Decision.Detail, Note: it.Note,
+	}
+	if it.Allocation.LastUsed.Valid() {
+		t := it.Allocation.LastUsed.UTC()
+		j.LastUsed = &t
+	}
+	return j
+}
+
+func (p *Plan) json(w io.Writer) error {
+	out := struct {
+		Site              string       `json:"site"`
+		Now               time.Time    `json:"now"`
+		DryRun            bool         `json:"dry_run"`
+		MaxReleasesPerRun int          `json:"max_releases_per_run"`
+		Items             []jsonItem   `json:"items"`
+		Totals            []jsonTotals `json:"totals"`
+		Errors            []string     `json:"errors"`
+	}{Site: p.Site, Now: p.Now.UTC(), DryRun: p.DryRun, MaxReleasesPerRun: p.MaxReleasesPerRun, Items: []jsonItem{}, Errors: []string{}}
+	for i := range p.Items {
+		out.Items = append(out.Items, p.Items[i].json())
+	}
+	for _, t := range p.Totals {
+		out.Totals = append(out.Totals, jsonTotals{t.Type, t.Considered, t.Release, t.Deferred, t.Keep, t.Kept})
+	}
+	for _, err := range p.Errors {
+		out.Errors = append(out.Errors, err.Error())
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+var csvHeader = []string{"verdict", "type", "allocation_id", "user_directory", "user_id", "days_inactive", "never_used", "last_used", "reason", "detail", "note"}
+
+func (p *Plan) csv(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	for i := range p.Items {
+		j := p.Items[i].json()
+		last := ""
+		if j.LastUsed != nil {
+			last = j.LastUsed.Format(time.RFC3339Nano)
+		}
+		row := []string{string(j.Verdict), string(j.Type), j.AllocationID, j.UserDirectory, j.UserID,
+			strconv.FormatFloat(j.DaysInactive, 'f', 3, 64), strconv.FormatBool(j.NeverUsed), last, string(j.Reason), j.Detail, j.Note}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
