@@ -1,0 +1,187 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api/http"
+	"github.com/influxdata/influxdb-client-go/v2/api/write"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
+)
+
+// Measurements the sidecar writes.
+const (
+	MeasurementRelease    = "qlik_sense_license_release"
+	MeasurementReleaseRun = "qlik_sense_license_release_run"
+)
+
+// WriteFunc writes points; it is influxdb-client-go's WriteAPIBlocking.WritePoint.
+type WriteFunc func(ctx context.Context, points ...*write.Point) error
+
+// NewInfluxWriter connects influxdb-client-go to the output: InfluxDB 2.x (token, org,
+// bucket), InfluxDB 1.8+ (token "user:password", bucket "db/rp") or Telegraf's
+// influxdb_v2_listener. It uses WriteAPIBlocking, whose errors are returned, unlike the
+// asynchronous API's. The token is read once here and goes only into the client.
+func NewInfluxWriter(o *qliksense_license.OutputConfig) (WriteFunc, func(), error) {
+	token := ""
+	if !o.Token.Empty() {
+		buf, err := o.Token.Get()
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading release.output.token: %w", err)
+		}
+		token = buf.String()
+		buf.Destroy()
+	}
+	timeout := time.Duration(o.Timeout)
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	tlsCfg, err := qrs.TLSFiles{CA: o.TLSCA, InsecureSkipVerify: o.InsecureSkipVerify}.Config()
+	if err != nil {
+		return nil, nil, fmt.Errorf("release.output: %w", err)
+	}
+	opts := influxdb2.DefaultOptions().
+		SetHTTPRequestTimeout(uint(timeout / time.Second)).
+		SetTLSConfig(tlsCfg).
+		SetApplicationName("qliksense-license-release").
+		SetUseGZip(true)
+	client := influxdb2.NewClientWithOptions(o.URL, token, opts)
+	api := client.WriteAPIBlocking(o.Org, o.Bucket)
+	return api.WritePoint, client.Close, nil
+}
+
+// Deliverer moves spooled records to InfluxDB, in batches, with retries.
+type Deliverer struct {
+	Spool *Spool
+	Write WriteFunc
+	Tags  map[string]string
+	Log   *slog.Logger
+	// Retries of one batch on a server or connection error (default 3), with backoff
+	// starting at RetryDelay (default 1s) and honouring Retry-After.
+	Retries    int
+	RetryDelay time.Duration
+	BatchSize  int
+
+	sleep func(context.Context, time.Duration) error
+}
+
+// Flush delivers everything spooled; it stops at the first batch that cannot be written,
+// which stays in the spool for the next Flush.
+func (d *Deliverer) Flush(ctx context.Context) (delivered int, err error) {
+	batch := d.BatchSize
+	if batch <= 0 {
+		batch = 1000
+	}
+	for {
+		recs, next, err := d.Spool.Pending(batch)
+		if err != nil {
+			return delivered, err
+		}
+		if len(recs) == 0 {
+			return delivered, nil
+		}
+		points := make([]*write.Point, 0, len(recs))
+		for _, r := range recs {
+			if p := d.point(r); p != nil {
+				points = append(points, p)
+			}
+		}
+		if err := d.writeWithRetry(ctx, points); err != nil {
+			return delivered, err
+		}
+		if err := d.Spool.Delivered(next); err != nil {
+			return delivered, fmt.Errorf("advancing the spool: %w", err)
+		}
+		delivered += len(recs)
+	}
+}
+
+func (d *Deliverer) writeWithRetry(ctx context.Context, points []*write.Point) error {
+	retries := d.Retries
+	if retries == 0 {
+		retries = 3
+	}
+	delay := d.RetryDelay
+	if delay <= 0 {
+		delay = time.Second
+	}
+	sleep := d.sleep
+	if sleep == nil {
+		sleep = sleepContext
+	}
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = d.Write(ctx, points...)
+		if err == nil {
+			return nil
+		}
+		var herr *http.Error
+		retryable := !errors.As(err, &herr) || herr.StatusCode == 0 || herr.StatusCode == 429 || herr.StatusCode >= 500
+		if !retryable || attempt >= retries || ctx.Err() != nil {
+			break
+		}
+		wait := delay << attempt
+		if herr != nil && herr.RetryAfter > 0 {
+			wait = time.Duration(herr.RetryAfter) * time.Second
+		}
+		if d.Log != nil {
+			d.Log.Warn("writing outcomes failed; retrying", "err", err, "in", wait.String())
+		}
+		if sleep(ctx, wait) != nil {
+			break
+		}
+	}
+	return fmt.Errorf("writing %d outcome points: %w", len(points), err)
+}
+
+// point converts a spooled record. Integers are int64 (InfluxDB 1.8 rejects the unsigned
+// integers influxdb-client-go would write for uint fields).
+func (d *Deliverer) point(r auditRecord) *write.Point {
+	tags := map[string]string{}
+	for k, v := range d.Tags {
+		tags[k] = v
+	}
+	switch {
+	case r.Outcome != nil:
+		o := r.Outcome
+		tags["site"], tags["license_type"], tags["user"] = o.Site, licenseTypeTag(o.Type), o.User
+		tags["outcome"], tags["reason"] = string(o.Result), o.Reason
+		return influxdb2.NewPoint(MeasurementRelease, tags, map[string]any{
+			"days_since_last_use": o.DaysSinceLastUse,
+			"allocation_id":       o.AllocationID,
+			"detail":              o.Detail,
+			"dry_run":             o.DryRun,
+			"never_used":          o.NeverUsed,
+			"run_id":              o.RunID,
+		}, o.Time)
+	case r.Run != nil:
+		s := r.Run
+		tags["site"] = s.Site
+		fields := map[string]any{
+			"candidates":       int64(s.Candidates),
+			"released":         int64(s.Released),
+			"quarantined":      int64(s.Quarantined),
+			"dry_run_releases": int64(s.WouldRelease),
+			"skipped":          int64(s.Skipped),
+			"failed":           int64(s.Failed),
+			"deferred":         int64(s.Deferred),
+			"errors":           int64(len(s.Errors)),
+			"duration_seconds": s.Duration().Seconds(),
+			"dry_run":          s.DryRun,
+			"interrupted":      s.Interrupted,
+			"run_id":           s.RunID,
+		}
+		for reason, n := range s.Protected {
+			fields["kept_"+strings.ToLower(string(reason))] = int64(n)
+		}
+		return influxdb2.NewPoint(MeasurementReleaseRun, tags, fields, s.Time)
+	}
+	return nil
+}

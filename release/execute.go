@@ -1,0 +1,240 @@
+package release
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/policy"
+)
+
+// Executor carries out a plan: for each allocation to release, it re-reads the
+// allocation (and its user when the policy needs it) and skips it if it was used since the
+// plan or is protected now; then it sends one DELETE, never retried, and reads the
+// allocation back to tell released from quarantined — or, when the answer was lost, what
+// happened at all.
+type Executor struct {
+	Client      *qrs.Client
+	Policy      *policy.Policy
+	Site        string
+	Now         func() time.Time
+	Pacing      time.Duration // minimum time between two DELETEs
+	Concurrency int
+	Recorder    Recorder
+	Log         *slog.Logger
+
+	sleep func(context.Context, time.Duration) error
+}
+
+// NewRunID returns a fresh run id: the start time and a random suffix.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Run executes the plan. Closing stop lets the DELETEs in flight finish and starts no
+// more; ctx bounds every QRS call. A failure never stops the run; the summary is exact.
+func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summary {
+	start := e.Now()
+	sum := Summary{Site: e.Site, RunID: NewRunID(start), Start: start, DryRun: p.DryRun, Protected: map[policy.Reason]int{}, Errors: []string{}}
+	for _, t := range p.Totals {
+		sum.Deferred += t.Deferred
+		sum.Candidates += t.Release + t.Deferred
+		for r, n := range t.Kept {
+			sum.Protected[r] += n
+		}
+	}
+	for _, err := range p.Errors {
+		sum.Errors = append(sum.Errors, err.Error())
+	}
+	releases := p.Releases()
+	log := e.Log.With("site", e.Site, "run_id", sum.RunID)
+	log.Info("run starting", "dry_run", p.DryRun, "releases", len(releases), "deferred", sum.Deferred)
+
+	var mu sync.Mutex
+	record := func(o Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		sum.add(o.Result)
+		if err := e.Recorder.Outcome(o); err != nil {
+			log.Error("recording an outcome failed", "allocation_id", o.AllocationID, "err", err)
+			sum.Errors = append(sum.Errors, "recording outcome: "+err.Error())
+		}
+		log.Info("outcome", "type", o.Type, "user", o.User, "allocation_id", o.AllocationID, "outcome", o.Result, "reason", o.Reason, "detail", o.Detail)
+	}
+
+	if p.DryRun {
+		for _, it := range releases {
+			record(e.outcome(sum.RunID, it, DryRun, string(it.Decision.Reason), it.Decision.Detail, true))
+		}
+	} else {
+		e.release(ctx, stop, releases, sum.RunID, record, &mu, &sum)
+	}
+	sum.Time = e.Now()
+	if err := e.Recorder.Summary(sum); err != nil {
+		log.Error("recording the run summary failed", "err", err)
+	}
+	log.Info("run finished", "released", sum.Released, "quarantined", sum.Quarantined, "dry_run_releases", sum.WouldRelease,
+		"skipped", sum.Skipped, "failed", sum.Failed, "deferred", sum.Deferred, "interrupted", sum.Interrupted,
+		"duration", sum.Duration().Round(time.Millisecond).String())
+	return sum
+}
+
+func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []Item, runID string, record func(Outcome), mu *sync.Mutex, sum *Summary) {
+	sleep := e.sleep
+	if sleep == nil {
+		sleep = sleepContext
+	}
+	work := make(chan Item)
+	var wg sync.WaitGroup
+	workers := max(1, e.Concurrency)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				record(e.releaseOne(ctx, runID, it))
+			}
+		}()
+	}
+	var last time.Time
+	sent := 0
+	for i, it := range items {
+		if e.Pacing > 0 && !last.IsZero() {
+			if wait := e.Pacing - e.Now().Sub(last); wait > 0 {
+				if err := sleepOrStop(ctx, stop, sleep, wait); err != nil {
+					break
+				}
+			}
+		}
+		stopped := false
+		select {
+		case <-stop:
+			stopped = true
+		case <-ctx.Done():
+			stopped = true
+		case work <- it:
+			last = e.Now()
+			sent = i + 1
+		}
+		if stopped {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	if left := len(items) - sent; left > 0 {
+		mu.Lock()
+		sum.Deferred += left
+		sum.Interrupted = true
+		mu.Unlock()
+	}
+}
+
+func sleepOrStop(ctx context.Context, stop <-chan struct{}, sleep func(context.Context, time.Duration) error, d time.Duration) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	return sleep(sctx, d)
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (e *Executor) outcome(runID string, it Item, r Result, reason, detail string, dryRun bool) Outcome {
+	return Outcome{
+		Time: e.Now().UTC(), Site: e.Site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.UserName(),
+		DaysSinceLastUse: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
+		Result: r, Reason: reason, Detail: detail, DryRun: dryRun,
+	}
+}
+
+// Reasons of skipped and failed outcomes (released ones carry the policy's reason).
+const (
+	ReasonGone          = "gone"
+	ReasonUsedSincePlan = "used_since_plan"
+	ReasonRecheckFailed = "recheck_failed"
+	ReasonDeleteFailed  = "delete_failed"
+	ReasonAnswerLost    = "answer_lost"
+)
+
+func (e *Executor) releaseOne(ctx context.Context, runID string, it Item) Outcome {
+	t, id := it.Type, it.Allocation.ID
+	fresh, err := e.Client.Allocation(ctx, t, id)
+	if qrs.IsNotFound(err) {
+		return e.outcome(runID, it, Skipped, ReasonGone, "the allocation no longer exists", false)
+	}
+	if err != nil {
+		return e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the allocation: "+err.Error(), false)
+	}
+	var user *qrs.User
+	if e.Policy.NeedsUserRecord() && fresh.User != nil {
+		user, err = e.Client.User(ctx, fresh.User.ID)
+		if err != nil && !qrs.IsNotFound(err) {
+			return e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the user: "+err.Error(), false)
+		}
+	}
+	now := e.Now()
+	d := e.Policy.Evaluate(t, fresh, user, now)
+	if d.Verdict != policy.Release {
+		reason := string(d.Reason)
+		if fresh.LastUsed.After(it.Allocation.LastUsed.Time) {
+			reason = ReasonUsedSincePlan
+		}
+		return e.outcome(runID, it, Skipped, reason, "re-check: "+d.Detail, false)
+	}
+	it.Decision = d
+	err = e.Client.DeleteAllocation(ctx, t, id)
+	if err != nil && qrs.StatusCode(err) != 0 {
+		return e.outcome(runID, it, Failed, ReasonDeleteFailed, err.Error(), false)
+	}
+	// 204, or no answer: read the allocation back to learn what QRS did.
+	back, rerr := e.Client.Allocation(ctx, t, id)
+	lost := err != nil
+	switch {
+	case qrs.IsNotFound(rerr):
+		detail := d.Detail
+		if lost {
+			detail = "the DELETE's answer was lost; the allocation is gone; " + d.Detail
+		}
+		return e.outcome(runID, it, Released, string(d.Reason), detail, false)
+	case rerr != nil && lost:
+		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false)
+	case rerr != nil:
+		return e.outcome(runID, it, Released, string(d.Reason), d.Detail+"; QRS answered 204 (reading it back failed: "+rerr.Error()+")", false)
+	case back.Quarantined:
+		end := ""
+		if back.QuarantineEnd.Valid() {
+			end = " until " + back.QuarantineEnd.UTC().Format(time.RFC3339)
+		}
+		return e.outcome(runID, it, Quarantined, string(d.Reason), "used within the quarantine period: quarantined"+end+"; "+d.Detail, false)
+	case lost:
+		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; the allocation is still there", err), false)
+	default:
+		return e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false)
+	}
+}
+
+// ErrLocked means another run of the same site holds the lock.
+var ErrLocked = errors.New("another run of this site is in progress")

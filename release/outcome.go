@@ -1,0 +1,87 @@
+package release
+
+import (
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/policy"
+)
+
+// Result is what happened to one allocation a plan marked for release.
+type Result string
+
+// The results.
+const (
+	Released    Result = "released"    // DELETE answered 204 and the allocation is gone
+	Quarantined Result = "quarantined" // DELETE answered 204 and QRS quarantined it (used within 7 days)
+	DryRun      Result = "dry_run"     // would be released; dry_run is on
+	Skipped     Result = "skipped"     // not released: the re-check found a reason
+	Failed      Result = "failed"      // the DELETE failed; never retried blindly
+)
+
+// Outcome is one allocation's result: an audit event and a qlik_sense_license_release point.
+type Outcome struct {
+	Time             time.Time      `json:"time"`
+	Site             string         `json:"site"`
+	RunID            string         `json:"run_id"`
+	Type             qrs.AccessType `json:"type"`
+	AllocationID     string         `json:"allocation_id"`
+	User             string         `json:"user"`
+	DaysSinceLastUse float64        `json:"days_since_last_use"`
+	NeverUsed        bool           `json:"never_used"`
+	Result           Result         `json:"outcome"`
+	Reason           string         `json:"reason"`
+	Detail           string         `json:"detail"`
+	DryRun           bool           `json:"dry_run"`
+}
+
+// Summary is one run's totals: a qlik_sense_license_release_run point.
+type Summary struct {
+	Time         time.Time             `json:"time"`
+	Site         string                `json:"site"`
+	RunID        string                `json:"run_id"`
+	Start        time.Time             `json:"start"`
+	DryRun       bool                  `json:"dry_run"`
+	Candidates   int                   `json:"candidates"`
+	Released     int                   `json:"released"`
+	Quarantined  int                   `json:"quarantined"`
+	WouldRelease int                   `json:"dry_run_releases"`
+	Skipped      int                   `json:"skipped"`
+	Failed       int                   `json:"failed"`
+	Deferred     int                   `json:"deferred"`
+	Protected    map[policy.Reason]int `json:"kept"`
+	Errors       []string              `json:"errors"`
+	Interrupted  bool                  `json:"interrupted"`
+}
+
+// Duration of the run.
+func (s *Summary) Duration() time.Duration { return s.Time.Sub(s.Start) }
+
+func (s *Summary) add(r Result) {
+	switch r {
+	case Released:
+		s.Released++
+	case Quarantined:
+		s.Quarantined++
+	case DryRun:
+		s.WouldRelease++
+	case Skipped:
+		s.Skipped++
+	case Failed:
+		s.Failed++
+	}
+}
+
+// Recorder keeps outcomes: the audit log and the spool towards InfluxDB.
+type Recorder interface {
+	Outcome(Outcome) error
+	Summary(Summary) error
+}
+
+// licenseTypeTag names a type as the plugin's license_type tag does (Butler's names).
+func licenseTypeTag(t qrs.AccessType) string {
+	if t == qrs.UserPass {
+		return "token_user"
+	}
+	return string(t)
+}
