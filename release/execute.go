@@ -55,7 +55,7 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 		sum.Errors = append(sum.Errors, err.Error())
 	}
 	releases := p.Releases()
-	log := e.Log.With("site", e.Site, "run_id", sum.RunID)
+	log := e.Log.With("run_id", sum.RunID)
 	log.Info("run starting", "dry_run", p.DryRun, "releases", len(releases), "deferred", sum.Deferred)
 
 	var mu sync.Mutex

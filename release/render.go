@@ -58,17 +58,17 @@ func (p *Plan) table(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "TYPE\tCONSIDERED\tRELEASE\tDEFERRED\tKEEP\tKEPT BY\t")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TYPE\tCONSIDERED\tRELEASE\tDEFERRED\tKEEP\tKEPT BY")
 	total := Totals{}
 	for _, t := range p.Totals {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t\n", t.Type, t.Considered, t.Release, t.Deferred, t.Keep, keptBy(t.Kept))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\n", t.Type, t.Considered, t.Release, t.Deferred, t.Keep, keptBy(t.Kept))
 		total.Considered += t.Considered
 		total.Release += t.Release
 		total.Deferred += t.Deferred
 		total.Keep += t.Keep
 	}
-	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\t\t\n", total.Considered, total.Release, total.Deferred, total.Keep)
+	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\t\n", total.Considered, total.Release, total.Deferred, total.Keep)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

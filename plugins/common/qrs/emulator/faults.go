@@ -19,6 +19,9 @@ const (
 	FaultReset       FaultKind = "reset"     // connection closed before any answer
 	FaultTruncate    FaultKind = "truncate"  // status and headers, then half the body, then the connection closes
 	FaultMalformed   FaultKind = "malformed" // 200 with an HTML page instead of JSON
+	// FaultLoseAnswer carries the request out (a DELETE releases) and then closes the
+	// connection without answering: the client cannot know what happened.
+	FaultLoseAnswer FaultKind = "lose-answer"
 )
 
 // FaultConfig sets random faults and delays. Rates are fractions of matching requests.

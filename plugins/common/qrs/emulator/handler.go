@@ -154,6 +154,9 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	resp := h.route(r.Method, rest, r.URL.Query())
+	if fault.kind == FaultLoseAnswer {
+		panic(http.ErrAbortHandler)
+	}
 	if resp.status != http.StatusOK || resp.body == nil {
 		if resp.text != "" {
 			textError(w, resp.status, resp.text)

@@ -1,0 +1,360 @@
+// Command qliksense-license-release releases Qlik Sense license allocations that nobody
+// uses, per the release policy in the plugin's own configuration file: on a schedule
+// (run), once (once), or not at all (plan shows what a run would do).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	influxlog "github.com/influxdata/influxdb-client-go/v2/log"
+
+	"github.com/qliksense-license/qliksense-license/release"
+)
+
+var version = "dev"
+
+const usage = `usage: qliksense-license-release COMMAND -config FILE [-config FILE ...] [flags]
+
+Commands:
+  run           the service: runs each site on its schedule; SIGHUP reloads, SIGINT/SIGTERM stop
+  plan          evaluate now and change nothing: every allocation, its verdict and why
+  once          one real run now (honours dry_run)
+  check-config  validate the files and print the effective policy per site
+  version       print the version
+
+Each -config file is one site: the [[inputs.qliksense_license]] file the Telegraf plugin
+reads, with its [inputs.qliksense_license.release] table.
+`
+
+func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
+
+type options struct {
+	configs  []string
+	format   string
+	logLevel string
+	logJSON  bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd := args[0]
+	if cmd == "version" {
+		fmt.Fprintln(stdout, "qliksense-license-release", version)
+		return 0
+	}
+	o := options{}
+	fs := flag.NewFlagSet("qliksense-license-release "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Func("config", "a site's configuration file (repeat for several sites)", func(s string) error {
+		o.configs = append(o.configs, s)
+		return nil
+	})
+	fs.StringVar(&o.format, "format", release.FormatTable, "plan: table, json or csv")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	switch cmd {
+	case "run", "plan", "once", "check-config":
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if len(o.configs) == 0 {
+		fmt.Fprintln(stderr, "-config is required: the site's configuration file")
+		return 2
+	}
+	if cmd == "plan" && o.format != release.FormatTable && o.format != release.FormatJSON && o.format != release.FormatCSV {
+		fmt.Fprintf(stderr, "-format %q: expected table, json or csv\n", o.format)
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "-log-level %q: expected debug, info, warn or error\n", o.logLevel)
+		return 2
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if o.logJSON {
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(handler)
+	influxlog.Log = nil // its global logger would print outside our structured log
+
+	sites, err := loadSites(o.configs, log)
+	if err != nil {
+		log.Error("invalid configuration", "err", err)
+		return 1
+	}
+	switch cmd {
+	case "check-config":
+		for _, s := range sites {
+			describe(stdout, s)
+		}
+		return 0
+	case "plan":
+		return planCmd(ctx, sites, o.format, stdout, log)
+	case "once":
+		return onceCmd(ctx, sites, stdout, log)
+	default:
+		return serve(ctx, o.configs, sites, stdout, log)
+	}
+}
+
+func loadSites(paths []string, log *slog.Logger) ([]*release.Site, error) {
+	var sites []*release.Site
+	names := map[string]string{}
+	for _, p := range paths {
+		s, err := release.LoadSite(p, log)
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := names[s.Name]; dup {
+			return nil, fmt.Errorf("%s and %s both name site %q: give each file its own site", other, p, s.Name)
+		}
+		names[s.Name] = p
+		sites = append(sites, s)
+	}
+	return sites, nil
+}
+
+func planCmd(ctx context.Context, sites []*release.Site, format string, stdout io.Writer, log *slog.Logger) int {
+	code := 0
+	for _, s := range sites {
+		r := &release.Runner{Site: s, Log: log, Now: time.Now}
+		p, err := r.Plan(ctx)
+		if err != nil {
+			log.Error("planning failed", "site", s.Name, "err", err)
+			code = 1
+			continue
+		}
+		if err := p.Render(stdout, format); err != nil {
+			log.Error("writing the plan failed", "err", err)
+			return 1
+		}
+		if len(p.Errors) > 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// signals returns a channel closed at the first SIGINT or SIGTERM.
+func signals() (<-chan struct{}, func()) {
+	stop := make(chan struct{})
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	var once sync.Once
+	go func() {
+		if _, ok := <-ch; ok {
+			once.Do(func() { close(stop) })
+		}
+	}()
+	return stop, func() { signal.Stop(ch); close(ch) }
+}
+
+func onceCmd(ctx context.Context, sites []*release.Site, stdout io.Writer, log *slog.Logger) int {
+	stop, cancel := signals()
+	defer cancel()
+	code := 0
+	for _, s := range sites {
+		r, err := release.NewRunner(s, log, stdout)
+		if err != nil {
+			log.Error("preparing the run failed", "site", s.Name, "err", err)
+			code = 1
+			continue
+		}
+		sum, err := r.Once(ctx, stop)
+		if n := r.Pending(); n > 0 {
+			log.Warn("outcomes wait in the spool for the output; the next run delivers them", "site", s.Name, "pending", n)
+		}
+		r.Close()
+		if err != nil {
+			log.Error("run failed", "site", s.Name, "err", err)
+			code = 1
+			continue
+		}
+		if sum.Failed > 0 || len(sum.Errors) > 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// serve is the run command: schedules, reload on SIGHUP, stop on SIGINT/SIGTERM.
+func serve(ctx context.Context, paths []string, sites []*release.Site, stdout io.Writer, log *slog.Logger) int {
+	stop, cancelSignals := signals()
+	defer cancelSignals()
+	hup := make(chan os.Signal, 1)
+	notifyHUP(hup)
+	defer signal.Stop(hup)
+
+	var wg sync.WaitGroup
+	start := func(sites []*release.Site) (context.CancelFunc, error) {
+		var runners []*release.Runner
+		for _, s := range sites {
+			r, err := release.NewRunner(s, log, stdout)
+			if err != nil {
+				for _, r := range runners {
+					r.Close()
+				}
+				return nil, fmt.Errorf("site %s: %w", s.Name, err)
+			}
+			runners = append(runners, r)
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		for _, r := range runners {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer r.Close()
+				go deliverLoop(sctx, r)
+				r.Schedule(sctx, stop)
+			}()
+		}
+		return cancel, nil
+	}
+	cancel, err := start(sites)
+	if err != nil {
+		log.Error("starting failed", "err", err)
+		return 1
+	}
+	log.Info("started", "sites", len(sites), "version", version)
+	for {
+		select {
+		case <-stop:
+			log.Info("stopping: finishing the releases in flight")
+			cancel()
+			wg.Wait()
+			return 0
+		case <-hup:
+			next, err := loadSites(paths, log)
+			if err != nil {
+				log.Error("reload failed: keeping the running configuration", "err", err)
+				continue
+			}
+			cancel()
+			wg.Wait()
+			if cancel, err = start(next); err != nil {
+				log.Error("reload failed", "err", err)
+				return 1
+			}
+			log.Info("configuration reloaded", "sites", len(next))
+		}
+	}
+}
+
+// deliverLoop retries spooled outcomes every 30 seconds, so they arrive once the output
+// is back, even without a new run.
+func deliverLoop(ctx context.Context, r *release.Runner) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if r.Pending() == 0 {
+				continue
+			}
+			if n, err := r.Flush(ctx); err != nil {
+				r.Log.Warn("delivering spooled outcomes failed", "delivered", n, "err", err)
+			} else if n > 0 {
+				r.Log.Info("spooled outcomes delivered", "count", n)
+			}
+		}
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// describe prints a site's effective configuration; never a secret.
+func describe(w io.Writer, s *release.Site) {
+	p := s.Plugin
+	r := p.Release
+	st := s.Settings
+	pol := p.Policy()
+	fmt.Fprintf(w, "site %s (%s)\n", s.Name, s.Path)
+	fmt.Fprintf(w, "  qrs: %s, auth %s\n", p.Client().BaseURL(), p.Auth)
+	fmt.Fprintf(w, "  dry_run: %s\n", onOff(pol.DryRun))
+	fmt.Fprintf(w, "  max_releases_per_run: %d\n", pol.MaxReleasesPerRun)
+	for _, t := range []struct {
+		name string
+		days int
+		on   bool
+	}{{"professional", r.Professional.InactiveDays, r.Professional.Enabled}, {"analyzer", r.Analyzer.InactiveDays, r.Analyzer.Enabled}, {"user_pass", r.UserPass.InactiveDays, r.UserPass.Enabled}} {
+		if t.on {
+			fmt.Fprintf(w, "  %s: released after %d days without use\n", t.name, t.days)
+		} else {
+			fmt.Fprintf(w, "  %s: not released\n", t.name)
+		}
+	}
+	pr := r.Protect
+	fmt.Fprintf(w, "  protected users: %s\n", list(pr.Users))
+	fmt.Fprintf(w, "  protected user directories: %s\n", list(pr.UserDirectories))
+	fmt.Fprintf(w, "  protected tags: %s\n", list(pr.Tags))
+	fmt.Fprintf(w, "  protected custom properties: %s\n", list(pr.CustomProperties))
+	var states []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{pr.InactiveUsers, "inactive"}, {pr.ActiveUsers, "active"}, {pr.BlockedUsers, "blocked"}, {pr.UnblockedUsers, "unblocked"}, {pr.RemovedExternallyUsers, "removed externally"}, {pr.PresentUsers, "present"}} {
+		if x.on {
+			states = append(states, x.name)
+		}
+	}
+	fmt.Fprintf(w, "  protected user states: %s\n", list(states))
+	fmt.Fprintf(w, "  always release: removed externally %s, inactive %s\n", onOff(r.AlwaysReleaseRemovedExternally), onOff(r.AlwaysReleaseInactive))
+	if st.Schedule != nil {
+		fmt.Fprintf(w, "  schedule: %s in %s, next run %s\n", st.ScheduleText, st.Location, st.Schedule.Next(time.Now().In(st.Location)).Format(time.RFC3339))
+	} else {
+		fmt.Fprintln(w, "  schedule: none (run with once)")
+	}
+	fmt.Fprintf(w, "  run at start: %s; pacing: %s; concurrency: %d\n", onOff(st.RunAtStart), st.Pacing, st.Concurrency)
+	fmt.Fprintf(w, "  lock: %s\n  audit log: %s\n", st.LockFile, st.AuditLog)
+	if st.Output != nil {
+		token := "none"
+		if !st.Output.Token.Empty() {
+			token = "set"
+		}
+		fmt.Fprintf(w, "  output: %s, org %q, bucket %q, token %s; spool %s\n", st.Output.URL, st.Output.Org, st.Output.Bucket, token, s.SpoolFile())
+	} else {
+		fmt.Fprintln(w, "  output: none (audit log only)")
+	}
+}
+
+func list(v []string) string {
+	if len(v) == 0 {
+		return "none"
+	}
+	return strings.Join(v, ", ")
+}

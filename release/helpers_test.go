@@ -1,0 +1,99 @@
+package release_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/release"
+)
+
+var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+type env struct {
+	srv    *emulator.Server
+	site   *release.Site
+	runner *release.Runner
+	logs   *bytes.Buffer
+	audit  string
+	state  string
+}
+
+func serve(t *testing.T, site *emulator.Site) *emulator.Server {
+	t.Helper()
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// siteConfig writes a site file for srv with the given release table body.
+func siteConfig(t *testing.T, srv *emulator.Server, state, release string) string {
+	t.Helper()
+	d := srv.Certs.Dir
+	conf := fmt.Sprintf(`[[inputs.qliksense_license]]
+  site = "production"
+  server = %q
+  tls_ca = %q
+  tls_cert = %q
+  tls_key = %q
+  max_retries = 0
+  [inputs.qliksense_license.release]
+    state_dir = %q
+%s
+`, srv.URL, filepath.Join(d, "root.pem"), filepath.Join(d, "client.pem"), filepath.Join(d, "client_key.pem"), state, release)
+	path := filepath.Join(t.TempDir(), "site.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+	return path
+}
+
+func newEnv(t *testing.T, site *emulator.Site, releaseTable string) *env {
+	t.Helper()
+	e := &env{srv: serve(t, site), logs: &bytes.Buffer{}, state: t.TempDir()}
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	s, err := release.LoadSite(siteConfig(t, e.srv, e.state, releaseTable), log)
+	require.NoError(t, err)
+	e.site = s
+	r, err := release.NewRunner(s, log, &bytes.Buffer{})
+	require.NoError(t, err)
+	t.Cleanup(r.Close)
+	r.Now = func() time.Time { return testNow }
+	e.runner = r
+	e.audit = s.Settings.AuditLog
+	return e
+}
+
+const basicPolicy = `
+    dry_run = false
+    [inputs.qliksense_license.release.professional]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.analyzer]
+      enabled = true
+      inactive_days = 60
+    [inputs.qliksense_license.release.protect]
+      users = ['INTERNAL\sa_api', "CORP\\O'Brien"]
+      tags = ["License do not release"]
+`
+
+// withKeys is basicPolicy with more keys of the release table itself.
+func withKeys(keys ...string) string {
+	return strings.Replace(basicPolicy, "dry_run = false\n", "dry_run = false\n    "+strings.Join(keys, "\n    ")+"\n", 1)
+}
+
+func auditLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,299 @@
+package release_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files from the real code")
+
+func smallSite() *emulator.Site {
+	return emulator.Generate(emulator.SiteSpec{Seed: 31, Users: 60, Now: testNow})
+}
+
+func TestPlanTableGolden(t *testing.T) {
+	e := newEnv(t, smallSite(), withKeys("max_releases_per_run = 4"))
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, p.Render(&out, release.FormatTable))
+	golden := "testdata/plan.golden"
+	if *update {
+		require.NoError(t, os.WriteFile(golden, out.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), out.String())
+}
+
+func TestPlanJSONAndCSV(t *testing.T) {
+	e := newEnv(t, smallSite(), basicPolicy)
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	var js bytes.Buffer
+	require.NoError(t, p.Render(&js, release.FormatJSON))
+	var doc struct {
+		Site   string `json:"site"`
+		DryRun bool   `json:"dry_run"`
+		Items  []struct {
+			Verdict string `json:"verdict"`
+			Reason  string `json:"reason"`
+		} `json:"items"`
+		Totals []struct {
+			Considered int `json:"considered"`
+		} `json:"totals"`
+	}
+	require.NoError(t, json.Unmarshal(js.Bytes(), &doc))
+	require.Equal(t, "production", doc.Site)
+	require.False(t, doc.DryRun)
+	require.Len(t, doc.Items, doc.Totals[0].Considered+doc.Totals[1].Considered)
+
+	var csv bytes.Buffer
+	require.NoError(t, p.Render(&csv, release.FormatCSV))
+	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
+	require.Equal(t, "verdict,type,allocation_id,user_directory,user_id,days_inactive,never_used,last_used,reason,detail,note", lines[0])
+	require.Len(t, lines, len(doc.Items)+1)
+	require.EqualError(t, p.Render(&csv, "xml"), `unknown format "xml": expected table, json or csv`)
+}
+
+// Every planned allocation is of an enabled type, each verdict has a reason, releases
+// come first and most inactive first, and no protected or quarantined one is released.
+func TestPlanInvariants(t *testing.T) {
+	e := newEnv(t, emulator.Generate(emulator.SiteSpec{Seed: 32, Users: 400, Now: testNow}), basicPolicy)
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, p.Errors)
+	rels := p.Releases()
+	require.Len(t, rels, policy.DefaultMaxReleasesPerRun)
+	for i := 1; i < len(rels); i++ {
+		require.GreaterOrEqual(t, rels[i-1].Decision.Inactivity, rels[i].Decision.Inactivity)
+	}
+	var notes int
+	for _, it := range p.Items {
+		require.NotEmpty(t, it.Decision.Reason)
+		if it.Decision.Verdict != policy.Keep {
+			require.False(t, it.Allocation.Quarantined)
+			require.NotEqual(t, `INTERNAL\sa_api`, it.UserName())
+		}
+		if it.Note != "" {
+			notes++
+		}
+	}
+	require.Positive(t, notes, "users with both a professional and an analyzer allocation are pointed out")
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	site := smallSite()
+	e := newEnv(t, site, strings.Replace(basicPolicy, "dry_run = false", "dry_run = true", 1))
+	before := append(site.Allocations(emulator.KindProfessional), site.Allocations(emulator.KindAnalyzer)...)
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	after := append(site.Allocations(emulator.KindProfessional), site.Allocations(emulator.KindAnalyzer)...)
+	require.Equal(t, before, after)
+	require.Zero(t, e.srv.Log.Count("DELETE", ""))
+	require.Positive(t, sum.WouldRelease)
+	require.Zero(t, sum.Released)
+	lines := auditLines(t, e.audit)
+	require.Len(t, lines, sum.WouldRelease+1)
+	require.Contains(t, lines[0], `"outcome":"dry_run"`)
+}
+
+// Once releases exactly what the plan said, most inactive first, up to the cap; the
+// emulator's state shows it.
+func TestOnceReleasesThePlanUpToTheCap(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 33, Users: 200, Now: testNow})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 7"))
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	var planned []string
+	for _, it := range p.Releases() {
+		planned = append(planned, it.Allocation.ID)
+	}
+	require.Len(t, planned, 7)
+	deferred := 0
+	for _, tt := range p.Totals {
+		deferred += tt.Deferred
+	}
+	require.Positive(t, deferred)
+
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 7, sum.Released+sum.Quarantined)
+	require.Equal(t, deferred, sum.Deferred)
+	require.Zero(t, sum.Failed)
+	for _, id := range planned {
+		a, ok := site.Allocation(emulator.KindProfessional, id)
+		if !ok {
+			a, ok = site.Allocation(emulator.KindAnalyzer, id)
+		}
+		require.True(t, !ok || a.Quarantined, "%s was released", id)
+	}
+	require.Equal(t, 7, e.srv.Log.Count("DELETE", ""))
+}
+
+// Between plan and DELETE the user comes back, or gets protected: the re-check skips it.
+func TestRecheckSkipsWhatChanged(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 34, Users: 200, Now: testNow})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 3"))
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	rels := p.Releases()
+	require.Len(t, rels, 3)
+	used, tagged := rels[0], rels[1]
+	require.NoError(t, site.Touch(emulator.Kind(used.Type), used.Allocation.ID, testNow.Add(-time.Hour)))
+	require.NoError(t, site.UpdateUser(tagged.Allocation.User.ID, func(u *emulator.User) {
+		u.Tags = append(u.Tags, emulator.Tag{ID: "aaaaaaaa-0000-4000-8000-00000000000a", Name: "license do not release"})
+	}))
+
+	ex := &release.Executor{
+		Client: e.site.Plugin.Client(), Policy: e.site.Plugin.Policy(), Site: "production",
+		Now: func() time.Time { return testNow }, Concurrency: 1, Recorder: &memRecorder{}, Log: slogDiscard(),
+	}
+	sum := ex.Run(t.Context(), nil, p)
+	out := ex.Recorder.(*memRecorder).outcomes
+	require.Len(t, out, 3)
+	byID := map[string]release.Outcome{}
+	for _, o := range out {
+		byID[o.AllocationID] = o
+	}
+	require.Equal(t, release.Skipped, byID[used.Allocation.ID].Result)
+	require.Equal(t, release.ReasonUsedSincePlan, byID[used.Allocation.ID].Reason)
+	require.Equal(t, release.Skipped, byID[tagged.Allocation.ID].Result)
+	require.Equal(t, "protected_tag", byID[tagged.Allocation.ID].Reason)
+	require.Equal(t, 2, sum.Skipped)
+	require.Equal(t, 1, sum.Released)
+	_, still := site.Allocation(emulator.Kind(used.Type), used.Allocation.ID)
+	require.True(t, still)
+}
+
+func TestOneFailedDeleteDoesNotStopTheRun(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 35, Users: 200, Now: testNow})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 5"))
+	// The second DELETE of the run gets a 500.
+	e.srv.Faults.Inject(emulator.FaultNone, "DELETE", "", 1)
+	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "", 1)
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Failed)
+	require.Equal(t, 4, sum.Released+sum.Quarantined)
+	require.Equal(t, 5, e.srv.Log.Count("DELETE", ""), "the failed DELETE is not retried")
+	var failed int
+	for _, l := range auditLines(t, e.audit) {
+		if strings.Contains(l, `"outcome":"failed"`) {
+			failed++
+			require.Contains(t, l, "500 Internal Server Error")
+		}
+	}
+	require.Equal(t, 1, failed)
+}
+
+// A DELETE whose answer is lost is resolved by reading the allocation back.
+func TestLostAnswerIsResolvedByReadingBack(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 36, Users: 200, Now: testNow})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 2"))
+	e.srv.Faults.Inject(emulator.FaultLoseAnswer, "DELETE", "", 1) // done, answer lost
+	e.srv.Faults.Inject(emulator.FaultReset, "DELETE", "", 1)      // not done, answer lost
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Released)
+	require.Equal(t, 1, sum.Failed)
+	lines := auditLines(t, e.audit)
+	require.Contains(t, lines[0], "the DELETE's answer was lost; the allocation is gone")
+	require.Contains(t, lines[1], `"reason":"answer_lost"`)
+	require.Contains(t, lines[1], "the allocation is still there")
+	require.Equal(t, 2, e.srv.Log.Count("DELETE", ""), "never retried")
+}
+
+func TestRecentlyUsedAllocationIsQuarantined(t *testing.T) {
+	site := emulator.NewSite(func() time.Time { return testNow }, emulator.Behaviour{})
+	site.ProfessionalTotal = 5
+	u := site.AddUser(emulator.User{ID: "9e403391-58a7-4442-ada7-c54dc8906016", UserID: "anna", UserDirectory: "CORP"})
+	site.AddAllocation(emulator.Allocation{ID: "aaaaaaaa-0000-4000-8000-000000000001", Kind: emulator.KindProfessional, UserRef: u.ID,
+		Created: testNow.Add(-90 * 24 * time.Hour), LastUsed: testNow.Add(-3 * 24 * time.Hour)})
+	e := newEnv(t, site, `
+    dry_run = false
+    [inputs.qliksense_license.release.professional]
+      enabled = true
+      inactive_days = 2
+`)
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Quarantined)
+	a, ok := site.Allocation(emulator.KindProfessional, "aaaaaaaa-0000-4000-8000-000000000001")
+	require.True(t, ok)
+	require.True(t, a.Quarantined)
+	require.Contains(t, auditLines(t, e.audit)[0], "quarantined until 2026-05-08T10:00:00Z")
+}
+
+func TestConcurrencyAndPacing(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 37, Users: 200, Now: testNow})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 6", "concurrency = 3"))
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 6, sum.Released+sum.Quarantined)
+	require.Equal(t, 6, e.srv.Log.Count("DELETE", ""))
+}
+
+// Closing stop finishes the DELETE in flight and starts no more; the rest is deferred.
+func TestStopFinishesInFlightAndDefersTheRest(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 38, Users: 200, Now: testNow})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 5"))
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	rec := &memRecorder{onOutcome: func() { close(stop) }}
+	ex := &release.Executor{
+		Client: e.site.Plugin.Client(), Policy: e.site.Plugin.Policy(), Site: "production",
+		Now: func() time.Time { return testNow }, Concurrency: 1, Recorder: rec, Log: slogDiscard(),
+	}
+	sum := ex.Run(t.Context(), stop, p)
+	require.True(t, sum.Interrupted)
+	require.LessOrEqual(t, len(rec.outcomes), 2)
+	require.Equal(t, len(rec.outcomes), sum.Released+sum.Quarantined)
+	require.Equal(t, 5-len(rec.outcomes)+(sum.Candidates-5), sum.Deferred)
+	require.Equal(t, len(rec.outcomes), e.srv.Log.Count("DELETE", ""))
+}
+
+func TestLockedSiteIsSkipped(t *testing.T) {
+	e := newEnv(t, smallSite(), basicPolicy)
+	lock, err := release.AcquireLock(e.site.Settings.LockFile)
+	require.NoError(t, err)
+	_, err = e.runner.Once(t.Context(), nil)
+	require.ErrorIs(t, err, release.ErrLocked)
+	require.Zero(t, e.srv.Log.Count("", ""), "a locked run does not even plan")
+	require.NoError(t, lock.Unlock())
+	_, err = e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+}
+
+type memRecorder struct {
+	outcomes  []release.Outcome
+	summaries []release.Summary
+	onOutcome func()
+}
+
+func (m *memRecorder) Outcome(o release.Outcome) error {
+	m.outcomes = append(m.outcomes, o)
+	if m.onOutcome != nil {
+		m.onOutcome()
+		m.onOutcome = nil
+	}
+	return nil
+}
+
+func (m *memRecorder) Summary(s release.Summary) error {
+	m.summaries = append(m.summaries, s)
+	return nil
+}
+

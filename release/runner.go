@@ -1,0 +1,158 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Runner performs the runs of one site: lock, plan, execute, record, deliver.
+type Runner struct {
+	Site *Site
+	Log  *slog.Logger
+	Now  func() time.Time
+
+	journal   *Journal
+	spool     *Spool
+	deliverer *Deliverer
+	closeOut  func()
+	running   sync.Mutex // held during a run of this process
+}
+
+// NewRunner opens the site's audit log, spool and output. stdout receives the audit log
+// when audit_log = "stdout".
+func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) {
+	r := &Runner{Site: site, Log: log.With("site", site.Name), Now: time.Now}
+	st := site.Settings
+	if st.Output != nil {
+		sp, err := OpenSpool(site.SpoolFile())
+		if err != nil {
+			return nil, err
+		}
+		write, closeFn, err := NewInfluxWriter(st.Output)
+		if err != nil {
+			return nil, err
+		}
+		r.spool, r.closeOut = sp, closeFn
+		r.deliverer = &Deliverer{Spool: sp, Write: write, Tags: st.OutputTags, Log: r.Log}
+	}
+	j, err := OpenJournal(st.AuditLog, stdout, r.spool)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.journal = j
+	return r, nil
+}
+
+// Close releases the files and the output client.
+func (r *Runner) Close() {
+	if r.journal != nil {
+		_ = r.journal.Close()
+	}
+	if r.closeOut != nil {
+		r.closeOut()
+	}
+}
+
+// Plan evaluates the site now; it changes nothing and takes no lock.
+func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
+	p := r.Site.Plugin
+	return MakePlan(ctx, p.Client(), p.Policy(), r.Site.Name, r.Now())
+}
+
+// Once performs one run. It returns ErrLocked (wrapped) when a run of the site is in
+// progress, here or in another process. Closing stop finishes the DELETEs in flight and
+// starts no more.
+func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (Summary, error) {
+	if !r.running.TryLock() {
+		return Summary{}, fmt.Errorf("%w (in this process)", ErrLocked)
+	}
+	defer r.running.Unlock()
+	lock, err := AcquireLock(r.Site.Settings.LockFile)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum, err := r.locked(ctx, stop)
+	if uerr := lock.Unlock(); uerr != nil {
+		r.Log.Warn("releasing the lock failed", "err", uerr)
+	}
+	if r.deliverer != nil {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if _, ferr := r.Flush(fctx); ferr != nil {
+			r.Log.Warn("outcomes stay in the spool until the output is back", "spool", r.spool.Path(), "err", ferr)
+		}
+	}
+	return sum, err
+}
+
+func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, error) {
+	p, err := r.Plan(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("planning: %w", err)
+	}
+	plugin := r.Site.Plugin
+	st := r.Site.Settings
+	ex := &Executor{
+		Client: plugin.Client(), Policy: plugin.Policy(), Site: r.Site.Name, Now: r.Now,
+		Pacing: st.Pacing, Concurrency: st.Concurrency, Recorder: r.journal, Log: r.Log,
+	}
+	return ex.Run(ctx, stop, p), nil
+}
+
+// Flush delivers spooled outcomes; nothing to do without an output.
+func (r *Runner) Flush(ctx context.Context) (int, error) {
+	if r.deliverer == nil {
+		return 0, nil
+	}
+	return r.deliverer.Flush(ctx)
+}
+
+// Pending is the number of outcomes waiting in the spool.
+func (r *Runner) Pending() int {
+	if r.spool == nil {
+		return 0
+	}
+	n, _ := r.spool.Len()
+	return n
+}
+
+// Schedule runs the site on its schedule until ctx ends (and at start when asked). A tick
+// that finds a run in progress is skipped with a warning. stop is passed to each run.
+func (r *Runner) Schedule(ctx context.Context, stop <-chan struct{}) {
+	st := r.Site.Settings
+	runNow := func(why string) {
+		r.Log.Info("run", "trigger", why)
+		_, err := r.Once(ctx, stop)
+		switch {
+		case errors.Is(err, ErrLocked):
+			r.Log.Warn("run skipped: another run of this site is in progress", "err", err)
+		case err != nil:
+			r.Log.Error("run failed", "err", err)
+		}
+	}
+	if st.RunAtStart {
+		runNow("start")
+	}
+	if st.Schedule == nil {
+		<-ctx.Done()
+		return
+	}
+	for {
+		next := st.Schedule.Next(r.Now().In(st.Location))
+		r.Log.Info("next run", "at", next.Format(time.RFC3339))
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+			runNow("schedule")
+		}
+	}
+}
