@@ -31,12 +31,12 @@ func (i *Item) UserName() string {
 
 // Totals counts a plan's verdicts for one type.
 type Totals struct {
-	Type       qrs.AccessType
-	Considered int
-	Release    int
-	Deferred   int
-	Keep       int
-	Kept       map[policy.Reason]int
+	Type       qrs.AccessType        `json:"type"`
+	Considered int                   `json:"considered"`
+	Release    int                   `json:"release"`
+	Deferred   int                   `json:"deferred"`
+	Keep       int                   `json:"keep"`
+	Kept       map[policy.Reason]int `json:"kept"`
 }
 
 // Plan is what a run would do now: every allocation of the enabled types with its verdict

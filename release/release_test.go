@@ -296,4 +296,3 @@ func (m *memRecorder) Summary(s release.Summary) error {
 	m.summaries = append(m.summaries, s)
 	return nil
 }
-

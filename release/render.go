@@ -102,15 +102,6 @@ type jsonItem struct {
 	Note          string         `json:"note,omitempty"`
 }
 
-type jsonTotals struct {
-	Type       qrs.AccessType        `json:"type"`
-	Considered int                   `json:"considered"`
-	Release    int                   `json:"release"`
-	Deferred   int                   `json:"deferred"`
-	Keep       int                   `json:"keep"`
-	Kept       map[policy.Reason]int `json:"kept"`
-}
-
 func (it *Item) json() jsonItem {
 	dir, id, _ := strings.Cut(it.UserName(), `\`)
 	j := jsonItem{
@@ -127,20 +118,18 @@ func (it *Item) json() jsonItem {
 
 func (p *Plan) json(w io.Writer) error {
 	out := struct {
-		Site              string       `json:"site"`
-		Now               time.Time    `json:"now"`
-		DryRun            bool         `json:"dry_run"`
-		MaxReleasesPerRun int          `json:"max_releases_per_run"`
-		Items             []jsonItem   `json:"items"`
-		Totals            []jsonTotals `json:"totals"`
-		Errors            []string     `json:"errors"`
+		Site              string     `json:"site"`
+		Now               time.Time  `json:"now"`
+		DryRun            bool       `json:"dry_run"`
+		MaxReleasesPerRun int        `json:"max_releases_per_run"`
+		Items             []jsonItem `json:"items"`
+		Totals            []Totals   `json:"totals"`
+		Errors            []string   `json:"errors"`
 	}{Site: p.Site, Now: p.Now.UTC(), DryRun: p.DryRun, MaxReleasesPerRun: p.MaxReleasesPerRun, Items: []jsonItem{}, Errors: []string{}}
 	for i := range p.Items {
 		out.Items = append(out.Items, p.Items[i].json())
 	}
-	for _, t := range p.Totals {
-		out.Totals = append(out.Totals, jsonTotals{t.Type, t.Considered, t.Release, t.Deferred, t.Keep, t.Kept})
-	}
+	out.Totals = p.Totals
 	for _, err := range p.Errors {
 		out.Errors = append(out.Errors, err.Error())
 	}
