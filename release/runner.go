@@ -18,7 +18,7 @@ type Runner struct {
 
 	journal   *Journal
 	spool     *Spool
-	deliverer *Deliverer
+	Delivery  *Deliverer
 	closeOut  func()
 	running   sync.Mutex // held during a run of this process
 }
@@ -38,7 +38,7 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 			return nil, err
 		}
 		r.spool, r.closeOut = sp, closeFn
-		r.deliverer = &Deliverer{Spool: sp, Write: write, Tags: st.OutputTags, Log: r.Log}
+		r.Delivery = &Deliverer{Spool: sp, Write: write, Tags: st.OutputTags, Log: r.Log}
 	}
 	j, err := OpenJournal(st.AuditLog, stdout, r.spool)
 	if err != nil {
@@ -81,7 +81,7 @@ func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (Summary, error
 	if uerr := lock.Unlock(); uerr != nil {
 		r.Log.Warn("releasing the lock failed", "err", uerr)
 	}
-	if r.deliverer != nil {
+	if r.Delivery != nil {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if _, ferr := r.Flush(fctx); ferr != nil {
@@ -107,10 +107,10 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, err
 
 // Flush delivers spooled outcomes; nothing to do without an output.
 func (r *Runner) Flush(ctx context.Context) (int, error) {
-	if r.deliverer == nil {
+	if r.Delivery == nil {
 		return 0, nil
 	}
-	return r.deliverer.Flush(ctx)
+	return r.Delivery.Flush(ctx)
 }
 
 // Pending is the number of outcomes waiting in the spool.
