@@ -92,50 +92,69 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 	if sleep == nil {
 		sleep = sleepContext
 	}
+	pace := &pacer{every: e.Pacing, wait: func(d time.Duration) error { return sleepOrStop(ctx, stop, sleep, d) }}
 	work := make(chan Item)
 	var wg sync.WaitGroup
-	workers := max(1, e.Concurrency)
-	for range workers {
+	var notStarted int
+	for range max(1, e.Concurrency) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for it := range work {
-				record(e.releaseOne(ctx, runID, it))
+				if o, done := e.releaseOne(ctx, runID, it, pace); done {
+					record(o)
+				} else {
+					mu.Lock()
+					notStarted++
+					mu.Unlock()
+				}
 			}
 		}()
 	}
-	var last time.Time
 	sent := 0
-	for i, it := range items {
-		if e.Pacing > 0 && !last.IsZero() {
-			if wait := e.Pacing - e.Now().Sub(last); wait > 0 {
-				if err := sleepOrStop(ctx, stop, sleep, wait); err != nil {
-					break
-				}
-			}
-		}
-		stopped := false
+dispatch:
+	for _, it := range items {
 		select {
 		case <-stop:
-			stopped = true
+			break dispatch
 		case <-ctx.Done():
-			stopped = true
+			break dispatch
 		case work <- it:
-			last = e.Now()
-			sent = i + 1
-		}
-		if stopped {
-			break
+			sent++
 		}
 	}
 	close(work)
 	wg.Wait()
-	if left := len(items) - sent; left > 0 {
-		mu.Lock()
+	if left := len(items) - sent + notStarted; left > 0 {
 		sum.Deferred += left
 		sum.Interrupted = true
-		mu.Unlock()
 	}
+}
+
+// pacer spaces DELETEs: each caller gets the next slot at least `every` after the
+// previous one, whatever the concurrency.
+type pacer struct {
+	mu    sync.Mutex
+	every time.Duration
+	last  time.Time
+	wait  func(time.Duration) error
+}
+
+func (p *pacer) next() error {
+	if p.every <= 0 {
+		return nil
+	}
+	p.mu.Lock()
+	slot := time.Now()
+	if !p.last.IsZero() && p.last.Add(p.every).After(slot) {
+		slot = p.last.Add(p.every)
+	}
+	p.last = slot
+	p.mu.Unlock()
+	if d := time.Until(slot); d > 0 {
+		return p.wait(d)
+	}
+	return nil
 }
 
 func sleepOrStop(ctx context.Context, stop <-chan struct{}, sleep func(context.Context, time.Duration) error, d time.Duration) error {
@@ -179,20 +198,20 @@ const (
 	ReasonAnswerLost    = "answer_lost"
 )
 
-func (e *Executor) releaseOne(ctx context.Context, runID string, it Item) Outcome {
+func (e *Executor) releaseOne(ctx context.Context, runID string, it Item, pace *pacer) (Outcome, bool) {
 	t, id := it.Type, it.Allocation.ID
 	fresh, err := e.Client.Allocation(ctx, t, id)
 	if qrs.IsNotFound(err) {
-		return e.outcome(runID, it, Skipped, ReasonGone, "the allocation no longer exists", false)
+		return e.outcome(runID, it, Skipped, ReasonGone, "the allocation no longer exists", false), true
 	}
 	if err != nil {
-		return e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the allocation: "+err.Error(), false)
+		return e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the allocation: "+err.Error(), false), true
 	}
 	var user *qrs.User
 	if e.Policy.NeedsUserRecord() && fresh.User != nil {
 		user, err = e.Client.User(ctx, fresh.User.ID)
 		if err != nil && !qrs.IsNotFound(err) {
-			return e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the user: "+err.Error(), false)
+			return e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the user: "+err.Error(), false), true
 		}
 	}
 	now := e.Now()
@@ -202,12 +221,15 @@ func (e *Executor) releaseOne(ctx context.Context, runID string, it Item) Outcom
 		if fresh.LastUsed.After(it.Allocation.LastUsed.Time) {
 			reason = ReasonUsedSincePlan
 		}
-		return e.outcome(runID, it, Skipped, reason, "re-check: "+d.Detail, false)
+		return e.outcome(runID, it, Skipped, reason, "re-check: "+d.Detail, false), true
 	}
 	it.Decision = d
+	if pace.next() != nil {
+		return Outcome{}, false // stopped while waiting for the pacing slot: not started
+	}
 	err = e.Client.DeleteAllocation(ctx, t, id)
 	if err != nil && qrs.StatusCode(err) != 0 {
-		return e.outcome(runID, it, Failed, ReasonDeleteFailed, err.Error(), false)
+		return e.outcome(runID, it, Failed, ReasonDeleteFailed, err.Error(), false), true
 	}
 	// 204, or no answer: read the allocation back to learn what QRS did.
 	back, rerr := e.Client.Allocation(ctx, t, id)
@@ -218,21 +240,21 @@ func (e *Executor) releaseOne(ctx context.Context, runID string, it Item) Outcom
 		if lost {
 			detail = "the DELETE's answer was lost; the allocation is gone; " + d.Detail
 		}
-		return e.outcome(runID, it, Released, string(d.Reason), detail, false)
+		return e.outcome(runID, it, Released, string(d.Reason), detail, false), true
 	case rerr != nil && lost:
-		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false)
+		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false), true
 	case rerr != nil:
-		return e.outcome(runID, it, Released, string(d.Reason), d.Detail+"; QRS answered 204 (reading it back failed: "+rerr.Error()+")", false)
+		return e.outcome(runID, it, Released, string(d.Reason), d.Detail+"; QRS answered 204 (reading it back failed: "+rerr.Error()+")", false), true
 	case back.Quarantined:
 		end := ""
 		if back.QuarantineEnd.Valid() {
 			end = " until " + back.QuarantineEnd.UTC().Format(time.RFC3339)
 		}
-		return e.outcome(runID, it, Quarantined, string(d.Reason), "used within the quarantine period: quarantined"+end+"; "+d.Detail, false)
+		return e.outcome(runID, it, Quarantined, string(d.Reason), "used within the quarantine period: quarantined"+end+"; "+d.Detail, false), true
 	case lost:
-		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; the allocation is still there", err), false)
+		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; the allocation is still there", err), false), true
 	default:
-		return e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false)
+		return e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false), true
 	}
 }
 

@@ -16,11 +16,11 @@ type Runner struct {
 	Log  *slog.Logger
 	Now  func() time.Time
 
-	journal   *Journal
-	spool     *Spool
-	Delivery  *Deliverer
-	closeOut  func()
-	running   sync.Mutex // held during a run of this process
+	journal  *Journal
+	spool    *Spool
+	Delivery *Deliverer
+	closeOut func()
+	running  sync.Mutex // held during a run of this process
 }
 
 // NewRunner opens the site's audit log, spool and output. stdout receives the audit log

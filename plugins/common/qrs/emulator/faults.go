@@ -135,7 +135,8 @@ func (f *Faults) decide(method, path string) faultDecision {
 
 // LoggedRequest is one request the emulator answered.
 type LoggedRequest struct {
-	Time     time.Time
+	Time     time.Time // the site's clock
+	Wall     time.Time // the real clock, when the request arrived
 	Method   string
 	Path     string // as sent, without the query
 	Query    string // without the xrfkey

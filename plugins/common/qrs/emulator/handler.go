@@ -109,7 +109,7 @@ func (w *statusWriter) Flush() {
 func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w := &statusWriter{ResponseWriter: rw}
-	entry := LoggedRequest{Time: h.site.Now(), Method: r.Method, Path: r.URL.Path, Query: queryWithoutKey(r.URL.Query())}
+	entry := LoggedRequest{Time: h.site.Now(), Wall: start, Method: r.Method, Path: r.URL.Path, Query: queryWithoutKey(r.URL.Query())}
 	defer func() {
 		entry.Status, entry.Bytes, entry.Duration = w.status, w.bytes, time.Since(start)
 		h.log.add(entry)

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("RELEASE_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+func startEmulator(t *testing.T) *emulator.Server {
+	t.Helper()
+	site := emulator.Generate(emulator.SiteSpec{Seed: 41, Users: 80, Now: testNow})
+	site.SetClock(time.Now) // the binary plans with the real clock
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func writeSite(t *testing.T, srv *emulator.Server, releaseKeys string) (path, state string) {
+	t.Helper()
+	d := srv.Certs.Dir
+	state = t.TempDir()
+	conf := fmt.Sprintf(`[[inputs.qliksense_license]]
+  site = "production"
+  server = %q
+  tls_ca = %q
+  tls_cert = %q
+  tls_key = %q
+  [inputs.qliksense_license.release]
+    state_dir = %q
+%s
+    [inputs.qliksense_license.release.professional]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.protect]
+      users = ['INTERNAL\sa_api']
+`, srv.URL, filepath.Join(d, "root.pem"), filepath.Join(d, "client.pem"), filepath.Join(d, "client_key.pem"), state, releaseKeys)
+	path = filepath.Join(t.TempDir(), "site.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+	return path, state
+}
+
+func TestCommandLine(t *testing.T) {
+	var out, errOut bytes.Buffer
+	ctx := t.Context()
+	require.Equal(t, 0, run(ctx, []string{"version"}, &out, &errOut))
+	require.Equal(t, "qliksense-license-release dev\n", out.String())
+	require.Equal(t, 2, run(ctx, nil, &out, &errOut))
+	require.Contains(t, errOut.String(), "usage: qliksense-license-release COMMAND")
+	errOut.Reset()
+	require.Equal(t, 2, run(ctx, []string{"purge", "-config", "x"}, &out, &errOut))
+	require.Contains(t, errOut.String(), `unknown command "purge"`)
+	errOut.Reset()
+	require.Equal(t, 2, run(ctx, []string{"plan"}, &out, &errOut))
+	require.Equal(t, "-config is required: the site's configuration file\n", errOut.String())
+	errOut.Reset()
+	require.Equal(t, 2, run(ctx, []string{"plan", "-config", "x", "-format", "xml"}, &out, &errOut))
+	require.Equal(t, "-format \"xml\": expected table, json or csv\n", errOut.String())
+}
+
+func TestBadConfigurationsAreRejectedWithTheKey(t *testing.T) {
+	srv := startEmulator(t)
+	for _, tc := range []struct{ keys, want string }{
+		{`schedule = "every day"`, `release.schedule = \"every day\": expected a cron expression such as \"0 3 * * *\" or \"@every 24h\"`},
+		{`time_zone = "Mars/Olympus"`, `release.time_zone = \"Mars/Olympus\": expected an IANA time zone`},
+		{`concurrency = 50`, `release.concurrency = 50: expected 1 to 16`},
+		{`pacing = "2h"`, `release.pacing = \"2h0m0s\": expected a duration from 0s to 1h`},
+		{`max_releases_per_run = 0`, `release.max_releases_per_run = 0: expected 1 to 100000`},
+		{"[inputs.qliksense_license.release.output]\n      url = \"influx:8086\"", `release.output.url = \"influx:8086\": expected http(s)://HOST:PORT`},
+		{"[inputs.qliksense_license.release.output]\n      url = \"http://influx:8086\"", `release.output.bucket is required with release.output.url`},
+		{`dryrun = false`, `unknown setting(s) inputs.qliksense_license.release.dryrun`},
+	} {
+		path, _ := writeSite(t, srv, tc.keys)
+		var out, errOut bytes.Buffer
+		require.Equal(t, 1, run(t.Context(), []string{"check-config", "-config", path}, &out, &errOut), tc.keys)
+		require.Contains(t, errOut.String(), tc.want, tc.keys)
+	}
+}
+
+func TestCheckConfigPrintsTheEffectivePolicy(t *testing.T) {
+	srv := startEmulator(t)
+	path, state := writeSite(t, srv, "schedule = \"0 3 * * *\"\n    time_zone = \"Europe/Stockholm\"\n"+
+		"    [inputs.qliksense_license.release.output]\n      url = \"http://127.0.0.1:8086\"\n      token = \"s3cret\"\n      bucket = \"q/autogen\"")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"check-config", "-config", path}, &out, &errOut), errOut.String())
+	for _, want := range []string{
+		"site production (" + path + ")",
+		"dry_run: yes",
+		"max_releases_per_run: 50",
+		"professional: released after 30 days without use",
+		"analyzer: not released",
+		`protected users: INTERNAL\sa_api`,
+		"schedule: 0 3 * * * in Europe/Stockholm, next run ",
+		"lock: " + filepath.Join(state, "production.lock"),
+		`output: http://127.0.0.1:8086, org "", bucket "q/autogen", token set`,
+	} {
+		require.Contains(t, out.String(), want)
+	}
+	require.NotContains(t, out.String(), "s3cret")
+}
+
+func TestPlanAndOnce(t *testing.T) {
+	srv := startEmulator(t)
+	path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 3")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"plan", "-config", path, "-format", "json"}, &out, &errOut), errOut.String())
+	var plan struct {
+		Items []struct {
+			Verdict      string `json:"verdict"`
+			AllocationID string `json:"allocation_id"`
+		} `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &plan))
+	var planned []string
+	for _, it := range plan.Items {
+		if it.Verdict == "release" {
+			planned = append(planned, it.AllocationID)
+		}
+	}
+	require.Len(t, planned, 3)
+	require.Zero(t, srv.Log.Count("DELETE", ""), "plan changes nothing")
+
+	out.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"once", "-config", path}, &out, &errOut), errOut.String())
+	require.Equal(t, 3, srv.Log.Count("DELETE", ""))
+	for _, id := range planned {
+		a, ok := srv.Site.Allocation(emulator.KindProfessional, id)
+		require.True(t, !ok || a.Quarantined)
+	}
+	audit, err := os.ReadFile(filepath.Join(state, "production-audit.jsonl"))
+	require.NoError(t, err)
+	require.Equal(t, 4, strings.Count(string(audit), "\n"))
+	require.Contains(t, errOut.String(), `msg="run finished" site=production`)
+}
+
+// The service: runs at start, keeps its configuration when a reload is bad, and stops
+// cleanly on SIGTERM.
+func TestRunServiceSignals(t *testing.T) {
+	srv := startEmulator(t)
+	path, state := writeSite(t, srv, "run_at_start = true\n    schedule = \"@every 1h\"")
+	stderr := &syncWriter{}
+	cmd := exec.CommandContext(context.Background(), os.Args[0], "run", "-config", path)
+	cmd.Env = append(os.Environ(), "RELEASE_RUN_MAIN=1")
+	cmd.Stderr = stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	waitFor(t, stderr, `msg="next run"`)
+	_, err := os.Stat(filepath.Join(state, "production-audit.jsonl"))
+	require.NoError(t, err, "the run at start wrote its audit")
+
+	require.NoError(t, os.WriteFile(path, []byte("[[inputs.qliksense_license]]\nbroken = true\n"), 0o600))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	waitFor(t, stderr, "reload failed: keeping the running configuration")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("did not stop on SIGTERM")
+	}
+	require.Contains(t, stderr.String(), "stopping: finishing the releases in flight")
+}
+
+// syncWriter is a buffer the child's stderr copier writes while the test reads.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, b *syncWriter, text string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(b.String(), text) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%q not logged; log:\n%s", text, b.String())
+}
