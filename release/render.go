@@ -68,7 +68,7 @@ func (p *Plan) table(w io.Writer) error {
 		total.Deferred += t.Deferred
 		total.Keep += t.Keep
 	}
-	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\t\n", total.Considered, total.Release, total.Deferred, total.Keep)
+	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\n", total.Considered, total.Release, total.Deferred, total.Keep)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
