@@ -262,3 +262,20 @@ func BenchmarkGenerate100k(b *testing.B) {
 		emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 100_000, Professional: 50_000, Analyzer: 50_000, Now: testNow})
 	}
 }
+
+// Latency and slow bodies delay an answer by at least what was asked (lower bounds only:
+// the machine may be slower, never faster).
+func TestLatencyAndSlowBody(t *testing.T) {
+	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 100, Now: testNow}))
+	c := rawClient(t, srv)
+	srv.Faults.Configure(emulator.FaultConfig{Latency: 30 * time.Millisecond, SlowBody: 10 * time.Millisecond, PathContains: "/user/full"})
+	began := time.Now()
+	status, body := get(t, c, srv.URL+"/qrs/user/full")
+	require.Equal(t, http.StatusOK, status)
+	chunks := len(body) / 4096
+	require.GreaterOrEqual(t, chunks, 3)
+	require.GreaterOrEqual(t, time.Since(began), 30*time.Millisecond+time.Duration(chunks)*10*time.Millisecond)
+	var users []json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(body), &users), "a slow body is still whole")
+	require.Len(t, users, 100)
+}
