@@ -9,8 +9,13 @@ COMMANDS    := $(notdir $(wildcard cmd/*))
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 PLATFORMS   := linux/amd64 linux/arm64 windows/amd64 windows/arm64
+# The real Telegraf and InfluxDB the end-to-end test runs (built from the Go module proxy
+# into bin/, reused while they exist). TELEGRAF_VERSION must match go.mod (a test checks).
+TELEGRAF_VERSION := v1.37.2
+TELEGRAF_TAGS    := custom,inputs.execd,outputs.influxdb,outputs.influxdb_v2,outputs.file,inputs.influxdb_v2_listener
+INFLUXDB_VERSION := v1.8.10
 
-.PHONY: all build test test-short lint bench dist ci clean emulator
+.PHONY: all build test test-short lint bench dist ci clean emulator e2e demo
 
 all: build
 
@@ -34,8 +39,10 @@ lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/
 	GOOS=windows $(GO) vet ./...
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags e2e ./e2e/
 
 ## bench: Go benchmarks with allocation counts (benchstat-friendly)
 bench:
@@ -58,8 +65,24 @@ dist:
 emulator: build
 	$(BIN)/qrs-emulator -cert-dir .demo/certs -proxy-addr 127.0.0.1:4443
 
+$(BIN)/telegraf: tools/telegraf/go.mod tools/telegraf/go.sum
+	cd tools/telegraf && $(GO) build -mod=readonly -tags "$(TELEGRAF_TAGS)" \
+		-ldflags "-X github.com/influxdata/telegraf/internal.Version=$(TELEGRAF_VERSION:v%=%)" \
+		-o $(BIN)/telegraf github.com/influxdata/telegraf/cmd/telegraf
+
+$(BIN)/influxd:
+	GOBIN=$(BIN) $(GO) install github.com/influxdata/influxdb/cmd/influxd@$(INFLUXDB_VERSION)
+
+## e2e: the real stack (emulator, InfluxDB 1.8, Telegraf with the plugin, the sidecar)
+e2e: build $(BIN)/telegraf $(BIN)/influxd
+	E2E_BIN=$(BIN) $(GO) test -tags e2e -count=1 -v ./e2e/
+
+## demo: the emulator, one gather by the plugin and the sidecar's plan, in one command
+demo: build
+	@bash scripts/demo.sh
+
 ## ci: everything CI checks
-ci: lint test build dist
+ci: lint test build dist e2e
 
 clean:
 	rm -rf bin dist .demo results
