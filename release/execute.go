@@ -196,6 +196,8 @@ const (
 	ReasonRecheckFailed = "recheck_failed"
 	ReasonDeleteFailed  = "delete_failed"
 	ReasonAnswerLost    = "answer_lost"
+	ReasonJournalFailed = "journal_failed"
+	ReasonInterrupted   = "interrupted"
 )
 
 func (e *Executor) releaseOne(ctx context.Context, runID string, it Item, pace *pacer) (Outcome, bool) {
@@ -226,6 +228,9 @@ func (e *Executor) releaseOne(ctx context.Context, runID string, it Item, pace *
 	it.Decision = d
 	if pace.next() != nil {
 		return Outcome{}, false // stopped while waiting for the pacing slot: not started
+	}
+	if err := e.Recorder.Intent(e.outcome(runID, it, "", string(d.Reason), d.Detail, false)); err != nil {
+		return e.outcome(runID, it, Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error(), false), true
 	}
 	err = e.Client.DeleteAllocation(ctx, t, id)
 	if err != nil && qrs.StatusCode(err) != 0 {

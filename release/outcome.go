@@ -74,6 +74,8 @@ func (s *Summary) add(r Result) {
 
 // Recorder keeps outcomes: the audit log and the spool towards InfluxDB.
 type Recorder interface {
+	// Intent is called just before a DELETE; an error stops that DELETE.
+	Intent(Outcome) error
 	Outcome(Outcome) error
 	Summary(Summary) error
 }

@@ -300,6 +300,8 @@ type memRecorder struct {
 	onOutcome func()
 }
 
+func (*memRecorder) Intent(release.Outcome) error { return nil }
+
 func (m *memRecorder) Outcome(o release.Outcome) error {
 	m.outcomes = append(m.outcomes, o)
 	if m.onOutcome != nil {

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/policy"
 )
 
 // Runner performs the runs of one site: lock, plan, execute, record, deliver.
@@ -28,10 +32,15 @@ type Runner struct {
 func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) {
 	r := &Runner{Site: site, Log: log.With("site", site.Name), Now: time.Now}
 	st := site.Settings
+	var own *Spool // a spool of its own, when the audit log is not a file
 	if st.Output != nil {
-		sp, err := OpenSpool(site.SpoolFile())
-		if err != nil {
-			return nil, err
+		sp := AuditSpool(st.AuditLog)
+		if st.AuditLog == "stdout" {
+			var err error
+			if sp, err = OpenSpool(site.SpoolFile()); err != nil {
+				return nil, err
+			}
+			own = sp
 		}
 		write, closeFn, err := NewInfluxWriter(st.Output)
 		if err != nil {
@@ -40,13 +49,61 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 		r.spool, r.closeOut = sp, closeFn
 		r.Delivery = &Deliverer{Spool: sp, Write: write, Tags: st.OutputTags, Log: r.Log}
 	}
-	j, err := OpenJournal(st.AuditLog, stdout, r.spool)
+	if err := os.MkdirAll(st.StateDir, 0o750); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("creating state_dir: %w", err)
+	}
+	j, err := OpenJournal(st.AuditLog, site.InflightFile(), stdout, own)
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
 	r.journal = j
 	return r, nil
+}
+
+// Recover completes a run that was killed between a DELETE's intent and its outcome: each
+// such allocation is read back (gone: released; quarantined: quarantined; still there:
+// failed, interrupted) and recorded, with a summary of what that run did. It runs at the
+// start of every run, under the site's lock; if QRS cannot be read, the run does not start.
+func (r *Runner) Recover(ctx context.Context) error {
+	pending, done, runID, err := r.journal.Unfinished()
+	if err != nil || (len(pending) == 0 && len(done) == 0) {
+		return err
+	}
+	client := r.Site.Plugin.Client()
+	sum := Summary{RunID: runID}
+	if len(pending) > 0 {
+		sum.Start = pending[0].Time
+	}
+	for _, res := range done {
+		sum.add(res)
+	}
+	for _, o := range pending {
+		back, err := client.Allocation(ctx, o.Type, o.AllocationID)
+		switch {
+		case qrs.IsNotFound(err):
+			o.Result, o.Detail = Released, "recovered after an interrupted run: the allocation is gone; "+o.Detail
+		case err != nil:
+			return fmt.Errorf("recovering the interrupted run %s: %w", o.RunID, err)
+		case back.Quarantined:
+			o.Result, o.Detail = Quarantined, "recovered after an interrupted run: quarantined; "+o.Detail
+		default:
+			o.Result, o.Reason, o.Detail = Failed, ReasonInterrupted, "the run was interrupted before its DELETE took effect; the allocation is still there"
+		}
+		o.Time = r.Now().UTC()
+		if err := r.journal.Outcome(o); err != nil {
+			return err
+		}
+		sum.add(o.Result)
+		r.Log.Warn("recovered the outcome of an interrupted run", "run_id", o.RunID, "allocation_id", o.AllocationID, "outcome", o.Result)
+	}
+	sum.Site, sum.Interrupted, sum.Time = r.Site.Name, true, r.Now().UTC()
+	if sum.Start.IsZero() {
+		sum.Start = sum.Time
+	}
+	sum.Protected, sum.Errors = map[policy.Reason]int{}, []string{"interrupted; recovered at the next start"}
+	return r.journal.Summary(sum)
 }
 
 // Close releases the files and the output client.
@@ -75,6 +132,10 @@ func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (Summary, error
 	defer r.running.Unlock()
 	lock, err := AcquireLock(r.Site.Settings.LockFile)
 	if err != nil {
+		return Summary{}, err
+	}
+	if err := r.Recover(ctx); err != nil {
+		_ = lock.Unlock()
 		return Summary{}, err
 	}
 	sum, err := r.locked(ctx, stop)

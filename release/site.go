@@ -135,7 +135,12 @@ func (s *Site) settings() error {
 	return nil
 }
 
-// SpoolFile is where outcomes wait for delivery.
+// InflightFile notes the DELETEs of the run in progress.
+func (s *Site) InflightFile() string {
+	return filepath.Join(s.Settings.StateDir, unsafeFileChars.ReplaceAllString(s.Name, "_")+"-inflight.jsonl")
+}
+
+// SpoolFile is where outcomes wait for delivery when the audit log is on stdout.
 func (s *Site) SpoolFile() string {
 	return filepath.Join(s.Settings.StateDir, unsafeFileChars.ReplaceAllString(s.Name, "_")+"-spool.jsonl")
 }

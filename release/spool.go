@@ -16,22 +16,29 @@ import (
 
 // Spool is an append-only file of records waiting for delivery, with the offset of what
 // was delivered kept beside it (<spool>.offset, replaced atomically). Delivery reads from
-// the offset; after a successful write it advances the offset; when everything is
-// delivered both files are emptied. A crash between a write and the offset update makes
-// the next delivery send those records again: InfluxDB keeps one point per series and
-// timestamp, so a repeat overwrites itself instead of counting twice.
+// the offset; after a successful write it advances the offset. A crash between a write and
+// the offset update makes the next delivery send those records again: InfluxDB keeps one
+// point per series and timestamp, so a repeat overwrites itself instead of counting twice.
+//
+// When the audit log is a file, the spool is the audit log itself (shared): what was
+// audited and what is delivered cannot differ, and it is never emptied. Otherwise it is a
+// file of its own, emptied once everything in it is delivered.
 type Spool struct {
-	mu   sync.Mutex
-	path string
+	mu     sync.Mutex
+	path   string
+	shared bool
 }
 
-// OpenSpool prepares the spool at path (its folder is created).
+// OpenSpool prepares a spool file of its own at path (its folder is created).
 func OpenSpool(path string) (*Spool, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating the spool folder: %w", err)
 	}
 	return &Spool{path: path}, nil
 }
+
+// AuditSpool delivers from the audit log at path: the journal appends, the spool reads.
+func AuditSpool(path string) *Spool { return &Spool{path: path, shared: true} }
 
 // Path of the spool file.
 func (s *Spool) Path() string { return s.path }
@@ -127,7 +134,7 @@ func (s *Spool) Delivered(next int64) error {
 	if err != nil {
 		return err
 	}
-	if next >= fi.Size() {
+	if next >= fi.Size() && !s.shared {
 		if err := os.Truncate(s.path, 0); err != nil {
 			return err
 		}
