@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,9 +28,22 @@ type env struct {
 	state  string
 }
 
+// certDir is one certificate folder for all tests of the package: making RSA keys is the
+// slowest part of starting an emulator.
+var certDir = sync.OnceValue(func() string {
+	d, err := os.MkdirTemp("", "release-test-certs")
+	if err != nil {
+		panic(err)
+	}
+	if err := emulator.CreateCertificates(d); err != nil {
+		panic(err)
+	}
+	return d
+})
+
 func serve(t *testing.T, site *emulator.Site) *emulator.Server {
 	t.Helper()
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: certDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	return srv

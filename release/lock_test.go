@@ -26,7 +26,9 @@ func TestMain(m *testing.M) {
 		_ = l.Unlock()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	_ = os.RemoveAll(certDir())
+	os.Exit(code)
 }
 
 // One run at a time per site, across processes; a killed holder frees the lock.

@@ -127,5 +127,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "qrs-emulator: stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
 	return 0
 }

@@ -103,14 +103,21 @@ func (s *Server) serve(addr string, cfg *tls.Config, h http.Handler) (string, er
 	return "https://" + ln.Addr().String(), nil
 }
 
-// Close stops the listeners and waits briefly for requests in flight.
+// Close stops the listeners and closes every connection at once.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+	var errs []error
+	for _, srv := range s.servers {
+		errs = append(errs, srv.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown stops the listeners and waits for requests in flight, until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, srv := range s.servers {
 		if err := srv.Shutdown(ctx); err != nil {
-			errs = append(errs, srv.Close())
+			errs = append(errs, err, srv.Close())
 		}
 	}
 	return errors.Join(errs...)
