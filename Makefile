@@ -15,7 +15,7 @@ TELEGRAF_VERSION := v1.37.2
 TELEGRAF_TAGS    := custom,inputs.execd,outputs.influxdb,outputs.influxdb_v2,outputs.file,inputs.influxdb_v2_listener
 INFLUXDB_VERSION := v1.8.10
 
-.PHONY: all build test test-short lint bench dist ci clean emulator e2e demo
+.PHONY: all build test test-short lint bench dist ci clean emulator e2e demo fuzz
 
 all: build
 
@@ -81,8 +81,27 @@ e2e: build $(BIN)/telegraf $(BIN)/influxd
 demo: build
 	@bash scripts/demo.sh
 
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./plugins/common/qrs/emulator:FuzzQuoteRoundTrip \
+	./plugins/common/qrs/emulator:FuzzFilterParser \
+	./plugins/common/qrs/emulator:FuzzQlikUser \
+	./plugins/common/qrs/emulator:FuzzJWT \
+	./plugins/common/qrs:FuzzDecode \
+	./plugins/inputs/qliksense_license:FuzzConfig \
+	./plugins/inputs/qliksense_license:FuzzParseValidTo
+
+## fuzz: each fuzz target for FUZZTIME (CI: 15s each); seeds in testdata/fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME); \
+	done
+
 ## ci: everything CI checks
 ci: lint test build dist e2e
+	$(MAKE) fuzz FUZZTIME=15s
 
 clean:
 	rm -rf bin dist .demo results
