@@ -59,7 +59,6 @@ func siteConfig(t *testing.T, srv *emulator.Server, state, release string) strin
   tls_ca = %q
   tls_cert = %q
   tls_key = %q
-  max_retries = 0
   [inputs.qliksense_license.release]
     state_dir = %q
 %s

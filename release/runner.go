@@ -106,8 +106,9 @@ func (r *Runner) Recover(ctx context.Context) error {
 	return r.journal.Summary(sum)
 }
 
-// Close releases the files and the output client.
+// Close releases the files, the output client and QRS's idle connections.
 func (r *Runner) Close() {
+	r.Site.Plugin.Client().Close()
 	if r.journal != nil {
 		_ = r.journal.Close()
 	}

@@ -1,0 +1,227 @@
+package qliksense_license_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/influxdata/telegraf/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
+)
+
+func writeConf(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "p.conf")
+	require.NoError(t, os.WriteFile(path, []byte("[[inputs.qliksense_license]]\n"+body+"\n"), 0o600))
+	return path
+}
+
+func certConf(srv *emulator.Server, extra string) string {
+	d := srv.Certs.Dir
+	return `server = "` + srv.URL + `"
+tls_ca = "` + filepath.Join(d, "root.pem") + `"
+tls_cert = "` + filepath.Join(d, "client.pem") + `"
+tls_key = "` + filepath.Join(d, "client_key.pem") + `"
+` + extra
+}
+
+// The fault matrix for the plugin: each fault gives a clear error naming what failed, no
+// fabricated metric, no crash, and a full gather once QRS is well again.
+func TestFaultMatrix(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		extra  string
+		fault  func(*emulator.Server)
+		errors []string // each error must contain one of these, in order
+		// measurements that must be absent while the fault lasts
+		absent []string
+		// retried: the fault is absorbed by retries and the gather is whole
+		retried bool
+	}{
+		{name: "5xx burst", extra: "max_retries = 3", fault: func(s *emulator.Server) {
+			s.Faults.Inject(emulator.FaultServerError, "GET", "", 2)
+			s.Faults.Inject(emulator.FaultUnavailable, "GET", "", 1)
+		}, retried: true},
+		{name: "429 with Retry-After", extra: "max_retries = 2", fault: func(s *emulator.Server) {
+			s.Faults.Configure(emulator.FaultConfig{RetryAfter: time.Second})
+			s.Faults.Inject(emulator.FaultTooMany, "GET", "accesstypeoverview", 1)
+		}, retried: true},
+		{name: "connection reset", extra: "max_retries = 2", fault: func(s *emulator.Server) {
+			s.Faults.Inject(emulator.FaultReset, "GET", "analyzeraccesstype", 1)
+		}, retried: true},
+		{name: "timeout", extra: "max_retries = 0\ntimeout = \"1s\"", fault: func(s *emulator.Server) {
+			s.Faults.Configure(emulator.FaultConfig{Latency: 1500 * time.Millisecond, PathContains: "/license/accesstypeoverview"})
+		}, errors: []string{"reading the access type overview: GET /qrs/license/accesstypeoverview: "}, absent: []string{"qlik_sense_license"}},
+		{name: "slow body", extra: "max_retries = 0\ntimeout = \"1s\"", fault: func(s *emulator.Server) {
+			s.Faults.Configure(emulator.FaultConfig{SlowBody: 100 * time.Millisecond, PathContains: "professionalaccesstype/full"})
+		}, errors: []string{"reading professional allocations: GET /qrs/license/professionalaccesstype/full: "}},
+		{name: "truncated body", extra: "max_retries = 0", fault: func(s *emulator.Server) {
+			s.Faults.Inject(emulator.FaultTruncate, "GET", "/license/accesstypeoverview", 1)
+		}, errors: []string{"reading the access type overview: GET /qrs/license/accesstypeoverview: decoding response: unexpected EOF"}, absent: []string{"qlik_sense_license"}},
+		{name: "malformed JSON", extra: "max_retries = 0", fault: func(s *emulator.Server) {
+			s.Faults.Inject(emulator.FaultMalformed, "GET", "/qrs/license?", 0)
+			s.Faults.Inject(emulator.FaultMalformed, "GET", "/qrs/license", 1)
+		}, errors: []string{"GET /qrs/license"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := serve(t, siteFor["user_model"]())
+			p := load(t, writeConf(t, certConf(srv, tc.extra)))
+			tc.fault(srv)
+			acc := gather(t, p)
+			if tc.retried {
+				require.Empty(t, acc.Errors)
+				require.Len(t, byMeasurement(acc, "qlik_sense_license"), 6)
+				require.Len(t, byMeasurement(acc, "qlik_sense_license_inactivity"), 2)
+				faulted := 0
+				for _, e := range srv.Log.Entries() {
+					if e.Fault != emulator.FaultNone {
+						faulted++
+					}
+				}
+				require.Positive(t, faulted, "the fault happened and was absorbed")
+			} else {
+				require.Len(t, acc.Errors, len(tc.errors))
+				for i, want := range tc.errors {
+					require.ErrorContains(t, acc.Errors[i], want)
+				}
+				for _, m := range tc.absent {
+					require.Empty(t, byMeasurement(acc, m), m)
+				}
+				g := byMeasurement(acc, "qlik_sense_license_gather")
+				require.Len(t, g, 1, "gather health is always written")
+				require.Equal(t, int64(len(tc.errors)), g[0].Fields()["errors"])
+			}
+			// QRS is well again: the next gather is whole.
+			srv.Faults.Clear()
+			acc = gather(t, p)
+			require.Empty(t, acc.Errors)
+			require.Len(t, byMeasurement(acc, "qlik_sense_license"), 6)
+		})
+	}
+}
+
+// QRS unreachable: every call fails with the reason, only gather health is written, and
+// a later gather works once QRS is there.
+func TestQRSUnreachable(t *testing.T) {
+	srv := serve(t, siteFor["user_model"]())
+	conf := writeConf(t, certConf(srv, "max_retries = 0"))
+	p := load(t, conf)
+	require.NoError(t, srv.Close())
+	acc := gather(t, p)
+	require.NotEmpty(t, acc.Errors)
+	for _, err := range acc.Errors {
+		require.ErrorContains(t, err, "connection refused")
+	}
+	for _, m := range acc.GetTelegrafMetrics() {
+		require.Equal(t, "qlik_sense_license_gather", m.Name(), "nothing but gather health")
+	}
+}
+
+func TestWrongClientCertificate(t *testing.T) {
+	srv := serve(t, siteFor["details"]())
+	other := t.TempDir()
+	require.NoError(t, emulator.CreateCertificates(other))
+	d := srv.Certs.Dir
+	p := load(t, writeConf(t, `server = "`+srv.URL+`"
+tls_ca = "`+filepath.Join(d, "root.pem")+`"
+tls_cert = "`+filepath.Join(other, "client.pem")+`"
+tls_key = "`+filepath.Join(other, "client_key.pem")+`"`))
+	acc := gather(t, p)
+	require.NotEmpty(t, acc.Errors)
+	require.ErrorContains(t, acc.Errors[0], "reading the access type overview: GET /qrs/license/accesstypeoverview: remote error: tls:")
+	require.Zero(t, byMeasurement(acc, "qlik_sense_license_gather")[0].Fields()["qrs_retries"], "a rejected certificate is not retried")
+}
+
+// A JWT never reaches an error, a log line or a metric.
+func TestJWTStaysSecret(t *testing.T) {
+	site := siteFor["details"]()
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir(), ProxyAddr: "127.0.0.1:0"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	expired, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{"userId": "svc", "userDirectory": "CORP", "exp": testNow.Add(-time.Hour).Unix()})
+	require.NoError(t, err)
+	t.Setenv("TEST_QLIK_JWT", expired)
+	p, err := qliksense_license.LoadConfig(writeConf(t, `server = "`+srv.ProxyURL+`"
+auth = "jwt"
+virtual_proxy = "jwt"
+jwt = "${TEST_QLIK_JWT}"
+tls_ca = "`+filepath.Join(srv.Certs.Dir, "root.pem")+`"`))
+	require.NoError(t, err)
+	logs := &captureLogger{}
+	p.Log = logs
+	p.SetNow(func() time.Time { return testNow })
+	require.NoError(t, p.Init())
+	acc := gather(t, p)
+	require.NotEmpty(t, acc.Errors)
+	require.ErrorContains(t, acc.Errors[0], "401 Unauthorized: Unauthorized: token expired")
+	var everything strings.Builder
+	for _, err := range acc.Errors {
+		everything.WriteString(err.Error())
+	}
+	for _, m := range acc.GetTelegrafMetrics() {
+		everything.WriteString(fmt.Sprint(m.Tags(), m.Fields()))
+	}
+	everything.WriteString(logs.String())
+	sig := expired[strings.LastIndex(expired, ".")+1:]
+	require.NotContains(t, everything.String(), sig)
+	require.NotContains(t, everything.String(), expired[:40])
+}
+
+func TestReadableKeyIsWarned(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes")
+	}
+	srv := serve(t, siteFor["details"]())
+	key := filepath.Join(t.TempDir(), "client_key.pem")
+	b, err := os.ReadFile(filepath.Join(srv.Certs.Dir, "client_key.pem"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(key, b, 0o644))
+	d := srv.Certs.Dir
+	p, err := qliksense_license.LoadConfig(writeConf(t, `server = "`+srv.URL+`"
+tls_ca = "`+filepath.Join(d, "root.pem")+`"
+tls_cert = "`+filepath.Join(d, "client.pem")+`"
+tls_key = "`+key+`"
+insecure_skip_verify = true`))
+	require.NoError(t, err)
+	logs := &captureLogger{}
+	p.Log = logs
+	require.NoError(t, p.Init())
+	require.Contains(t, logs.String(), "W! private key "+key+" is readable by other users (mode -rw-r--r--)")
+	require.Contains(t, logs.String(), "W! insecure_skip_verify is on: the certificate of "+srv.URL+" is not verified")
+}
+
+// A gather leaves no goroutine behind once the client's idle connections are closed.
+func TestNoGoroutineLeak(t *testing.T) {
+	srv := serve(t, siteFor["user_model"]())
+	base := runtime.NumGoroutine()
+	p := load(t, writeConf(t, certConf(srv, "")))
+	for range 3 {
+		gather(t, p)
+	}
+	p.Client().Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.LessOrEqual(t, runtime.NumGoroutine(), base)
+}
+
+// captureLogger records log lines with Telegraf's level prefixes.
+type captureLogger struct {
+	testutil.CaptureLogger
+}
+
+func (c *captureLogger) String() string {
+	var b strings.Builder
+	for _, m := range c.CaptureLogger.Messages() {
+		b.WriteString(string(m.Level) + "! " + m.Text + "\n")
+	}
+	return b.String()
+}
