@@ -100,14 +100,10 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range work {
-				if o, done := e.releaseOne(ctx, runID, it, pace); done {
-					record(o)
-				} else {
-					mu.Lock()
-					notStarted++
-					mu.Unlock()
-				}
+			if n := e.pipeline(ctx, stop, runID, work, pace, record); n > 0 {
+				mu.Lock()
+				notStarted += n
+				mu.Unlock()
 			}
 		}()
 	}
@@ -200,44 +196,105 @@ const (
 	ReasonInterrupted   = "interrupted"
 )
 
-func (e *Executor) releaseOne(ctx context.Context, runID string, it Item, pace *pacer) (Outcome, bool) {
+// pipeline is one worker: while one DELETE is in flight, the next allocation is
+// re-checked and the previous one is read back, so a release costs about one QRS round
+// trip of wall time although it takes three or four requests. It returns how many items
+// it took but did not start (stop closed first).
+func (e *Executor) pipeline(ctx context.Context, stop <-chan struct{}, runID string, work <-chan Item, pace *pacer, record func(Outcome)) (notStarted int) {
+	checked := make(chan Item)        // re-checked, to delete
+	deleted := make(chan deletion, 1) // sent, to read back
+	var stages sync.WaitGroup
+	var skippedByStop int
+	stages.Add(2)
+	go func() { // re-check, one item ahead of the DELETE
+		defer stages.Done()
+		defer close(checked)
+		for it := range work {
+			if stopped(stop) {
+				skippedByStop++
+				continue
+			}
+			if o, skip := e.recheck(ctx, runID, &it); skip {
+				record(o)
+				continue
+			}
+			checked <- it
+		}
+	}()
+	go func() { // read back, one item behind
+		defer stages.Done()
+		for d := range deleted {
+			record(e.settle(ctx, runID, d))
+		}
+	}()
+	for it := range checked {
+		if pace.next() != nil || stopped(stop) {
+			notStarted++ // stopped before its DELETE
+			continue
+		}
+		if err := e.Recorder.Intent(e.outcome(runID, it, "", string(it.Decision.Reason), it.Decision.Detail, false)); err != nil {
+			record(e.outcome(runID, it, Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error(), false))
+			continue
+		}
+		deleted <- deletion{it: it, err: e.Client.DeleteAllocation(ctx, it.Type, it.Allocation.ID)}
+	}
+	close(deleted)
+	stages.Wait()
+	return notStarted + skippedByStop
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+type deletion struct {
+	it  Item
+	err error
+}
+
+// recheck re-reads the allocation (and its user when the policy needs it) and decides
+// again; skip is true, with the outcome, when it must not be released any more.
+func (e *Executor) recheck(ctx context.Context, runID string, it *Item) (o Outcome, skip bool) {
 	t, id := it.Type, it.Allocation.ID
 	fresh, err := e.Client.Allocation(ctx, t, id)
 	if qrs.IsNotFound(err) {
-		return e.outcome(runID, it, Skipped, ReasonGone, "the allocation no longer exists", false), true
+		return e.outcome(runID, *it, Skipped, ReasonGone, "the allocation no longer exists", false), true
 	}
 	if err != nil {
-		return e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the allocation: "+err.Error(), false), true
+		return e.outcome(runID, *it, Skipped, ReasonRecheckFailed, "re-reading the allocation: "+err.Error(), false), true
 	}
 	var user *qrs.User
 	if e.Policy.NeedsUserRecord() && fresh.User != nil {
 		user, err = e.Client.User(ctx, fresh.User.ID)
 		if err != nil && !qrs.IsNotFound(err) {
-			return e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the user: "+err.Error(), false), true
+			return e.outcome(runID, *it, Skipped, ReasonRecheckFailed, "re-reading the user: "+err.Error(), false), true
 		}
 	}
-	now := e.Now()
-	d := e.Policy.Evaluate(t, fresh, user, now)
+	d := e.Policy.Evaluate(t, fresh, user, e.Now())
 	if d.Verdict != policy.Release {
 		reason := string(d.Reason)
 		if fresh.LastUsed.After(it.Allocation.LastUsed.Time) {
 			reason = ReasonUsedSincePlan
 		}
-		return e.outcome(runID, it, Skipped, reason, "re-check: "+d.Detail, false), true
+		return e.outcome(runID, *it, Skipped, reason, "re-check: "+d.Detail, false), true
 	}
 	it.Decision = d
-	if pace.next() != nil {
-		return Outcome{}, false // stopped while waiting for the pacing slot: not started
-	}
-	if err := e.Recorder.Intent(e.outcome(runID, it, "", string(d.Reason), d.Detail, false)); err != nil {
-		return e.outcome(runID, it, Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error(), false), true
-	}
-	err = e.Client.DeleteAllocation(ctx, t, id)
+	return Outcome{}, false
+}
+
+// settle turns a DELETE's answer into an outcome: an HTTP error is a failure; after a 204,
+// or when the answer was lost, the allocation is read back to learn what QRS did.
+func (e *Executor) settle(ctx context.Context, runID string, del deletion) Outcome {
+	it, err, d := del.it, del.err, del.it.Decision
 	if err != nil && qrs.StatusCode(err) != 0 {
-		return e.outcome(runID, it, Failed, ReasonDeleteFailed, err.Error(), false), true
+		return e.outcome(runID, it, Failed, ReasonDeleteFailed, err.Error(), false)
 	}
-	// 204, or no answer: read the allocation back to learn what QRS did.
-	back, rerr := e.Client.Allocation(ctx, t, id)
+	back, rerr := e.Client.Allocation(ctx, it.Type, it.Allocation.ID)
 	lost := err != nil
 	switch {
 	case qrs.IsNotFound(rerr):
@@ -245,21 +302,21 @@ func (e *Executor) releaseOne(ctx context.Context, runID string, it Item, pace *
 		if lost {
 			detail = "the DELETE's answer was lost; the allocation is gone; " + d.Detail
 		}
-		return e.outcome(runID, it, Released, string(d.Reason), detail, false), true
+		return e.outcome(runID, it, Released, string(d.Reason), detail, false)
 	case rerr != nil && lost:
-		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false), true
+		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false)
 	case rerr != nil:
-		return e.outcome(runID, it, Released, string(d.Reason), d.Detail+"; QRS answered 204 (reading it back failed: "+rerr.Error()+")", false), true
+		return e.outcome(runID, it, Released, string(d.Reason), d.Detail+"; QRS answered 204 (reading it back failed: "+rerr.Error()+")", false)
 	case back.Quarantined:
 		end := ""
 		if back.QuarantineEnd.Valid() {
 			end = " until " + back.QuarantineEnd.UTC().Format(time.RFC3339)
 		}
-		return e.outcome(runID, it, Quarantined, string(d.Reason), "used within the quarantine period: quarantined"+end+"; "+d.Detail, false), true
+		return e.outcome(runID, it, Quarantined, string(d.Reason), "used within the quarantine period: quarantined"+end+"; "+d.Detail, false)
 	case lost:
-		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; the allocation is still there", err), false), true
+		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; the allocation is still there", err), false)
 	default:
-		return e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false), true
+		return e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false)
 	}
 }
 

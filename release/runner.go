@@ -19,6 +19,8 @@ type Runner struct {
 	Site *Site
 	Log  *slog.Logger
 	Now  func() time.Time
+	// RecoverGrace: see DefaultRecoverGrace.
+	RecoverGrace time.Duration
 
 	journal  *Journal
 	spool    *Spool
@@ -62,6 +64,17 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 	return r, nil
 }
 
+// DefaultRecoverGrace is how long after an interrupted DELETE's intent Recover waits
+// before reading the allocation back.
+const DefaultRecoverGrace = 5 * time.Second
+
+func (r *Runner) recoverGrace() time.Duration {
+	if r.RecoverGrace > 0 {
+		return r.RecoverGrace
+	}
+	return DefaultRecoverGrace
+}
+
 // Recover completes a run that was killed between a DELETE's intent and its outcome: each
 // such allocation is read back (gone: released; quarantined: quarantined; still there:
 // failed, interrupted) and recorded, with a summary of what that run did. It runs at the
@@ -78,6 +91,16 @@ func (r *Runner) Recover(ctx context.Context) error {
 	}
 	for _, res := range done {
 		sum.add(res)
+	}
+	// A DELETE sent just before the process died may still be running in QRS: give it
+	// RecoverGrace from its intent before reading the allocation back.
+	if len(pending) > 0 {
+		if last := pending[len(pending)-1].Time.Add(r.recoverGrace()); time.Until(last) > 0 {
+			r.Log.Info("waiting for DELETEs of the interrupted run to settle", "until", last.Format(time.RFC3339))
+			if err := sleepContext(ctx, time.Until(last)); err != nil {
+				return err
+			}
+		}
 	}
 	for _, o := range pending {
 		back, err := client.Allocation(ctx, o.Type, o.AllocationID)
