@@ -261,19 +261,36 @@ type deletion struct {
 // again; skip is true, with the outcome, when it must not be released any more.
 func (e *Executor) recheck(ctx context.Context, runID string, it *Item) (o Outcome, skip bool) {
 	t, id := it.Type, it.Allocation.ID
+	// The allocation and its user are read at the same time: one round trip.
+	var (
+		user    *qrs.User
+		userErr error
+		wg      sync.WaitGroup
+	)
+	needUser := e.Policy.NeedsUserRecord() && it.Allocation.User != nil
+	if needUser {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user, userErr = e.Client.User(ctx, it.Allocation.User.ID)
+		}()
+	}
 	fresh, err := e.Client.Allocation(ctx, t, id)
+	wg.Wait()
 	if qrs.IsNotFound(err) {
 		return e.outcome(runID, *it, Skipped, ReasonGone, "the allocation no longer exists", false), true
 	}
 	if err != nil {
 		return e.outcome(runID, *it, Skipped, ReasonRecheckFailed, "re-reading the allocation: "+err.Error(), false), true
 	}
-	var user *qrs.User
-	if e.Policy.NeedsUserRecord() && fresh.User != nil {
-		user, err = e.Client.User(ctx, fresh.User.ID)
-		if err != nil && !qrs.IsNotFound(err) {
-			return e.outcome(runID, *it, Skipped, ReasonRecheckFailed, "re-reading the user: "+err.Error(), false), true
-		}
+	if needUser && fresh.User != nil && fresh.User.ID != it.Allocation.User.ID {
+		user, userErr = e.Client.User(ctx, fresh.User.ID) // reassigned since the plan
+	}
+	if userErr != nil && !qrs.IsNotFound(userErr) {
+		return e.outcome(runID, *it, Skipped, ReasonRecheckFailed, "re-reading the user: "+userErr.Error(), false), true
+	}
+	if qrs.IsNotFound(userErr) || fresh.User == nil {
+		user = nil
 	}
 	d := e.Policy.Evaluate(t, fresh, user, e.Now())
 	if d.Verdict != policy.Release {

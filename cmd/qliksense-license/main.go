@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/influxdata/telegraf"
@@ -125,8 +126,10 @@ func gatherOnce(plugin *qliksense_license.QlikSenseLicense, stdout io.Writer, lo
 	return 0
 }
 
-// lineAccumulator writes each metric as line protocol as it is added.
+// lineAccumulator writes each metric as line protocol as it is added; the plugin adds
+// from several goroutines.
 type lineAccumulator struct {
+	mu         sync.Mutex
 	out        io.Writer
 	log        *prefixLogger
 	serializer influx.Serializer
@@ -139,6 +142,8 @@ func (a *lineAccumulator) add(name string, fields map[string]interface{}, tags m
 	if len(t) > 0 {
 		ts = t[0]
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	b, err := a.serializer.Serialize(metric.New(name, tags, fields, ts, vt))
 	if err != nil {
 		a.log.Errorf("serializing %s: %v", name, err)
@@ -171,6 +176,8 @@ func (a *lineAccumulator) AddMetric(m telegraf.Metric) {
 }
 func (*lineAccumulator) SetPrecision(time.Duration) {}
 func (a *lineAccumulator) AddError(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.errors++
 	a.log.Errorf("%v", err)
 }

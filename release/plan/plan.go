@@ -7,6 +7,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
@@ -22,7 +23,8 @@ type Options struct {
 	// Now is the evaluation time.
 	Now time.Time
 	// Observe, when set, sees every allocation as it is decoded (the plugin's inactivity
-	// buckets and per-allocation points).
+	// buckets and per-allocation points). Lists are read concurrently: Observe is called
+	// from one goroutine per type and must be safe for that.
 	Observe func(qrs.AccessType, *qrs.Allocation)
 	// KeepItems keeps every decided allocation in the result (the sidecar's plan).
 	KeepItems bool
@@ -65,53 +67,26 @@ const MaxUserBatches = 2
 // single lists or of the user lookup are in the Result.
 func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	res := &Result{ByType: map[qrs.AccessType]*TypeResult{}}
-	type pending struct {
-		r *TypeResult
-		i int // index in r.Items, or -1
-		t qrs.AccessType
-		a *qrs.Allocation
+	// The lists are read at the same time: their round trips overlap and their decoding
+	// shares the cores. Observe is therefore called from several goroutines, one per type.
+	perType := make([][]pending, len(o.Types))
+	results := make([]*TypeResult, len(o.Types))
+	var wg sync.WaitGroup
+	for i, t := range o.Types {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], perType[i] = evaluateType(ctx, c, o, t)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	var waiting []pending
-	for _, t := range o.Types {
-		r := &TypeResult{}
-		res.ByType[t] = r
-		decide := false
-		if o.Policy != nil {
-			if _, on := o.Policy.Enabled(t); on {
-				decide = true
-				r.Reasons = map[policy.Reason]int{}
-			}
-		}
-		var typeWaiting []pending
-		err := c.Allocations(ctx, t, "", func(a *qrs.Allocation) error {
-			r.Allocations++
-			if o.Observe != nil {
-				o.Observe(t, a)
-			}
-			if !decide {
-				return nil
-			}
-			d, final := o.Policy.Precheck(t, a, o.Now)
-			idx := -1
-			if o.KeepItems {
-				idx = len(r.Items)
-				r.Items = append(r.Items, Item{Type: t, Allocation: a, Decision: d})
-			}
-			if final {
-				r.Reasons[d.Reason]++
-			} else {
-				typeWaiting = append(typeWaiting, pending{r: r, i: idx, t: t, a: a})
-			}
-			return nil
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			res.ByType[t] = &TypeResult{Err: err}
-			continue
-		}
-		waiting = append(waiting, typeWaiting...)
+	for i, t := range o.Types {
+		res.ByType[t] = results[i]
+		waiting = append(waiting, perType[i]...)
 	}
 	if len(waiting) == 0 {
 		return res, nil
@@ -140,6 +115,52 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// pending is an allocation whose decision waits for its user record.
+type pending struct {
+	r *TypeResult
+	i int // index in r.Items, or -1
+	t qrs.AccessType
+	a *qrs.Allocation
+}
+
+// evaluateType streams one list, deciding what it can without user records.
+func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessType) (*TypeResult, []pending) {
+	r := &TypeResult{}
+	decide := false
+	if o.Policy != nil {
+		if _, on := o.Policy.Enabled(t); on {
+			decide = true
+			r.Reasons = map[policy.Reason]int{}
+		}
+	}
+	var waiting []pending
+	err := c.Allocations(ctx, t, "", func(a *qrs.Allocation) error {
+		r.Allocations++
+		if o.Observe != nil {
+			o.Observe(t, a)
+		}
+		if !decide {
+			return nil
+		}
+		d, final := o.Policy.Precheck(t, a, o.Now)
+		idx := -1
+		if o.KeepItems {
+			idx = len(r.Items)
+			r.Items = append(r.Items, Item{Type: t, Allocation: a, Decision: d})
+		}
+		if final {
+			r.Reasons[d.Reason]++
+		} else {
+			waiting = append(waiting, pending{r: r, i: idx, t: t, a: a})
+		}
+		return nil
+	})
+	if err != nil {
+		return &TypeResult{Err: err}, nil
+	}
+	return r, waiting
 }
 
 // usersByID reads the given users: by id in batches when few, else the whole list once.

@@ -3,6 +3,7 @@ package qliksense_license
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/influxdata/telegraf"
@@ -57,8 +58,20 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 		return t
 	}
 
+	// The overview and the server license are read at the same time.
+	var (
+		lic    *qrs.License
+		licErr error
+		wg     sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		lic, licErr = q.client.License(ctx)
+	}()
 	types := qrs.AccessTypes
 	ov, err := q.client.AccessTypeOverview(ctx)
+	wg.Wait()
 	if err != nil {
 		cacc.AddError(fmt.Errorf("reading the access type overview: %w", err))
 	} else {
@@ -73,14 +86,12 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 		}
 	}
 
-	lic, err := q.client.License(ctx)
-	if err != nil {
+	if err := licErr; err != nil {
 		cacc.AddError(fmt.Errorf("reading the server license: %w", err))
 	} else {
 		cacc.AddFields(MeasurementServerLicense, serverLicenseFields(lic, start), tags(), ts)
 	}
 
-	allocations := 0
 	bucketsOf := map[qrs.AccessType]*buckets{}
 	for _, t := range types {
 		bucketsOf[t] = newBuckets(q.InactivityBuckets)
@@ -89,8 +100,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 		Types:  types,
 		Policy: q.policy,
 		Now:    start,
-		Observe: func(t qrs.AccessType, a *qrs.Allocation) {
-			allocations++
+		Observe: func(t qrs.AccessType, a *qrs.Allocation) { // one goroutine per type
 			d, _ := policy.Inactivity(a, start)
 			bucketsOf[t].add(a, d)
 			if q.AllocationDetails {
@@ -102,8 +112,10 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 		cacc.AddError(fmt.Errorf("gathering allocations: %w", err))
 		return nil
 	}
+	allocations := 0
 	for _, t := range types {
 		r := res.ByType[t]
+		allocations += r.Allocations
 		if r.Err != nil {
 			cacc.AddError(fmt.Errorf("reading %s allocations: %w", t, r.Err))
 			continue

@@ -1,0 +1,387 @@
+// Command bench measures the plugin's gather and the sidecar's plan and execution against
+// the QRS emulator, beside two references measured in the same run on the same emulator:
+// the raw transfer of the same QRS responses (the floor for a gather) and a naive
+// Butler-style planner (one list request, then one GET /qrs/user/{id} per candidate).
+// It prints one table and writes it as CSV and JSON. Run it with `make bench-table`.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/release"
+)
+
+type row struct {
+	Users              int     `json:"users"`
+	Allocations        int     `json:"allocations"`
+	LatencyMS          int     `json:"latency_ms"`
+	GatherSeconds      float64 `json:"gather_seconds"`
+	GatherPeakRSSMiB   float64 `json:"gather_peak_rss_mib"`
+	GatherRequests     int     `json:"gather_requests"`
+	GatherBytes        int64   `json:"gather_bytes"`
+	RawSeconds         float64 `json:"raw_transfer_seconds"`
+	GatherVsRaw        float64 `json:"gather_vs_raw"`
+	PlanSeconds        float64 `json:"plan_seconds"`
+	PlanRequests       int     `json:"plan_requests"`
+	Candidates         int     `json:"candidates"`
+	NaiveSeconds       float64 `json:"naive_plan_seconds"`
+	NaiveRequests      int     `json:"naive_plan_requests"`
+	NaiveExtrapolated  bool    `json:"naive_extrapolated"`
+	PlanRequestsRatio  float64 `json:"plan_requests_naive_vs_ours"`
+	PlanWallRatio      float64 `json:"plan_wall_naive_vs_ours"`
+	Released           int     `json:"released"`
+	ExecuteSeconds     float64 `json:"execute_seconds"`
+	ExecuteIdealSecond float64 `json:"execute_ideal_seconds"`
+	ExecuteVsIdeal     float64 `json:"execute_vs_ideal"`
+}
+
+func main() {
+	var (
+		sizes     = flag.String("sizes", "10000,100000", "users (and allocations) per site")
+		latencies = flag.String("latencies", "0ms,20ms,50ms", "per-request latency of the emulator")
+		out       = flag.String("out", "results", "folder for bench.csv and bench.json")
+		binDir    = flag.String("bin", "bin", "folder with qliksense-license")
+		sample    = flag.Int("naive-sample", 200, "user look-ups the naive planner really makes; the rest are extrapolated")
+		releases  = flag.Int("releases", 50, "deletions executed per cell")
+	)
+	flag.Parse()
+	if err := run(*sizes, *latencies, *out, *binDir, *sample, *releases); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sizes, latencies, out, binDir string, sample, releases int) error {
+	var rows []row
+	work, err := os.MkdirTemp("", "qliksense-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	certs := filepath.Join(work, "certs")
+	if err := emulator.CreateCertificates(certs); err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("-sizes: %w", err)
+		}
+		for _, l := range strings.Split(latencies, ",") {
+			lat, err := time.ParseDuration(strings.TrimSpace(l))
+			if err != nil {
+				return fmt.Errorf("-latencies: %w", err)
+			}
+			fmt.Fprintf(os.Stderr, "measuring %d users at %s latency…\n", n, lat)
+			r, err := cell(n, lat, now, certs, work, binDir, sample, releases)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r)
+		}
+	}
+	print(os.Stdout, rows)
+	return write(out, rows)
+}
+
+func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, sample, releases int) (row, error) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: n, Professional: n / 2, Analyzer: n / 2, Now: now})
+	site.SetClock(func() time.Time { return now })
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: certs})
+	if err != nil {
+		return row{}, err
+	}
+	defer srv.Close()
+	srv.Faults.Configure(emulator.FaultConfig{Latency: lat})
+	r := row{Users: n, Allocations: len(site.Allocations(emulator.KindProfessional)) + len(site.Allocations(emulator.KindAnalyzer)), LatencyMS: int(lat / time.Millisecond)}
+
+	conf := filepath.Join(work, "site.conf")
+	if err := os.WriteFile(conf, []byte(siteConf(srv.URL, certs, work, releases)), 0o600); err != nil {
+		return r, err
+	}
+	// The plugin's gather, in its own process: wall time as the plugin measures it, peak RSS.
+	srv.Log.Reset()
+	cmd := exec.Command(filepath.Join(binDir, "qliksense-license"), "-config", conf, "-once")
+	outb, err := cmd.Output()
+	if err != nil {
+		return r, fmt.Errorf("gather: %w", err)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.GatherPeakRSSMiB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	}
+	r.GatherRequests = len(srv.Log.Entries())
+	r.GatherBytes = srv.Log.Bytes()
+	r.GatherSeconds = gatherSeconds(string(outb))
+
+	// The raw transfer of the same responses.
+	paths := map[string]bool{}
+	var ordered []string
+	for _, e := range srv.Log.Entries() {
+		p := e.Path + "?" + e.Query
+		if !paths[p] {
+			paths[p] = true
+			ordered = append(ordered, p)
+		}
+	}
+	hc, err := rawClient(certs)
+	if err != nil {
+		return r, err
+	}
+	start := time.Now()
+	for _, p := range ordered {
+		if err := rawGet(hc, srv.URL+p); err != nil {
+			return r, err
+		}
+	}
+	r.RawSeconds = time.Since(start).Seconds()
+	r.GatherVsRaw = r.GatherSeconds / r.RawSeconds
+
+	// The sidecar's plan.
+	s, err := release.LoadSite(conf, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return r, err
+	}
+	srv.Log.Reset()
+	start = time.Now()
+	p, err := release.MakePlan(context.Background(), s.Plugin.Client(), s.Plugin.Policy(), s.Name, now)
+	if err != nil {
+		return r, err
+	}
+	r.PlanSeconds = time.Since(start).Seconds()
+	r.PlanRequests = len(srv.Log.Entries())
+	for _, t := range p.Totals {
+		r.Candidates += t.Release + t.Deferred
+	}
+
+	// The naive planner: Butler's list with lastUsed le cutoff, then one user at a time.
+	srv.Log.Reset()
+	r.NaiveSeconds, r.NaiveRequests, r.NaiveExtrapolated, err = naive(hc, srv.URL, now, sample)
+	if err != nil {
+		return r, err
+	}
+	r.PlanRequestsRatio = float64(r.NaiveRequests) / float64(r.PlanRequests)
+	r.PlanWallRatio = r.NaiveSeconds / r.PlanSeconds
+
+	// Executing the plan's releases, one DELETE at a time.
+	ex := &release.Executor{Client: s.Plugin.Client(), Policy: s.Plugin.Policy(), Site: s.Name, Now: func() time.Time { return now },
+		Concurrency: 1, Recorder: nopRecorder{}, Log: slog.New(slog.DiscardHandler)}
+	start = time.Now()
+	sum := ex.Run(context.Background(), nil, p)
+	r.ExecuteSeconds = time.Since(start).Seconds()
+	r.Released = sum.Released + sum.Quarantined
+	r.ExecuteIdealSecond = float64(r.Released) * lat.Seconds()
+	if r.ExecuteIdealSecond > 0 {
+		r.ExecuteVsIdeal = r.ExecuteSeconds / r.ExecuteIdealSecond
+	}
+	s.Plugin.Client().Close()
+	return r, nil
+}
+
+func siteConf(url, certs, work string, releases int) string {
+	return fmt.Sprintf(`[[inputs.qliksense_license]]
+  site = "bench"
+  server = %q
+  tls_ca = %q
+  tls_cert = %q
+  tls_key = %q
+  [inputs.qliksense_license.release]
+    dry_run = false
+    max_releases_per_run = %d
+    state_dir = %q
+    [inputs.qliksense_license.release.professional]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.analyzer]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.protect]
+      users = ['INTERNAL\sa_api']
+      tags = ["License do not release"]
+`, url, filepath.Join(certs, "root.pem"), filepath.Join(certs, "client.pem"), filepath.Join(certs, "client_key.pem"), releases, filepath.Join(work, "state"))
+}
+
+func gatherSeconds(lp string) float64 {
+	for _, line := range strings.Split(lp, "\n") {
+		if !strings.HasPrefix(line, "qlik_sense_license_gather") {
+			continue
+		}
+		for _, f := range strings.Split(strings.Fields(line)[1], ",") {
+			if v, ok := strings.CutPrefix(f, "duration_seconds="); ok {
+				d, _ := strconv.ParseFloat(v, 64)
+				return d
+			}
+		}
+	}
+	return 0
+}
+
+func rawClient(certs string) (*http.Client, error) {
+	cfg, err := qrs.TLSFiles{CA: filepath.Join(certs, "root.pem"), Cert: filepath.Join(certs, "client.pem"), Key: filepath.Join(certs, "client_key.pem")}.Config()
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}, nil
+}
+
+const key = "abcdefghij123456"
+
+func rawGet(c *http.Client, u string) error {
+	if strings.Contains(u, "?") {
+		u += "&"
+	} else {
+		u += "?"
+	}
+	req, err := http.NewRequest(http.MethodGet, u+"xrfkey="+key, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return nil
+}
+
+// naive plans like Butler: per type, GET …/full?filter=lastUsed le '<cutoff>', then one
+// GET /qrs/user/{id} per candidate. Look-ups beyond sample are extrapolated from the mean
+// of those made (each costs one round trip; the emulator's latency dominates).
+func naive(c *http.Client, base string, now time.Time, sample int) (seconds float64, requests int, extrapolated bool, err error) {
+	cutoff := now.Add(-30 * 24 * time.Hour).Format("2006-01-02T15:04:05.000Z")
+	var userIDs []string
+	start := time.Now()
+	for _, t := range []string{"professional", "analyzer"} {
+		q := url.Values{"filter": {"lastUsed le '" + cutoff + "'"}}
+		resp, err := get(c, base+"/qrs/license/"+t+"accesstype/full?"+q.Encode())
+		if err != nil {
+			return 0, 0, false, err
+		}
+		var rows []struct {
+			Quarantined bool `json:"quarantined"`
+			User        *struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&rows)
+		resp.Body.Close()
+		if err != nil {
+			return 0, 0, false, err
+		}
+		requests++
+		for _, r := range rows {
+			if !r.Quarantined && r.User != nil {
+				userIDs = append(userIDs, r.User.ID)
+			}
+		}
+	}
+	listTime := time.Since(start)
+	made := min(sample, len(userIDs))
+	start = time.Now()
+	for _, id := range userIDs[:made] {
+		if err := rawGet(c, base+"/qrs/user/"+id); err != nil {
+			return 0, 0, false, err
+		}
+	}
+	lookups := time.Since(start)
+	requests += len(userIDs)
+	total := listTime
+	if made > 0 {
+		total += time.Duration(float64(lookups) / float64(made) * float64(len(userIDs)))
+	}
+	return total.Seconds(), requests, made < len(userIDs), nil
+}
+
+func get(c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, u+"&xrfkey="+key, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	return c.Do(req)
+}
+
+type nopRecorder struct{}
+
+func (nopRecorder) Intent(release.Outcome) error  { return nil }
+func (nopRecorder) Outcome(release.Outcome) error { return nil }
+func (nopRecorder) Summary(release.Summary) error { return nil }
+
+func print(w io.Writer, rows []row) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "users\tlatency\tgather s\traw s\tgather/raw\tpeak RSS MiB\treq\tMB\tplan s\tplan req\tcandidates\tnaive s\tnaive req\treq ratio\twall ratio\treleased\texec s\tideal s\texec/ideal\t")
+	for _, r := range rows {
+		naiveS := fmt.Sprintf("%.2f", r.NaiveSeconds)
+		if r.NaiveExtrapolated {
+			naiveS += "*"
+		}
+		fmt.Fprintf(tw, "%d\t%dms\t%.3f\t%.3f\t%.2f\t%.1f\t%d\t%.1f\t%.3f\t%d\t%d\t%s\t%d\t%.0f\t%.0f\t%d\t%.2f\t%.2f\t%.2f\t\n",
+			r.Users, r.LatencyMS, r.GatherSeconds, r.RawSeconds, r.GatherVsRaw, r.GatherPeakRSSMiB, r.GatherRequests, float64(r.GatherBytes)/1e6,
+			r.PlanSeconds, r.PlanRequests, r.Candidates, naiveS, r.NaiveRequests, r.PlanRequestsRatio, r.PlanWallRatio,
+			r.Released, r.ExecuteSeconds, r.ExecuteIdealSecond, r.ExecuteVsIdeal)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "* extrapolated from the look-ups actually made (-naive-sample); each is one round trip")
+	fmt.Fprintln(w, "targets: gather/raw ≤ 1.3; peak RSS ≤ 64 MiB at 100k; ≤ 6 requests per gather; req and wall ratio ≥ 20 at 50ms; exec/ideal ≤ 1.1")
+}
+
+func write(dir string, rows []row) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bench.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "bench.csv"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cw := csv.NewWriter(f)
+	header := []string{"users", "allocations", "latency_ms", "gather_seconds", "gather_peak_rss_mib", "gather_requests", "gather_bytes",
+		"raw_transfer_seconds", "gather_vs_raw", "plan_seconds", "plan_requests", "candidates", "naive_plan_seconds",
+		"naive_plan_requests", "naive_extrapolated", "plan_requests_naive_vs_ours", "plan_wall_naive_vs_ours", "released",
+		"execute_seconds", "execute_ideal_seconds", "execute_vs_ideal"}
+	var m []map[string]any
+	_ = json.Unmarshal(b, &m)
+	_ = cw.Write(header)
+	for _, r := range m {
+		var rec []string
+		for _, k := range header {
+			rec = append(rec, fmt.Sprint(r[k]))
+		}
+		_ = cw.Write(rec)
+	}
+	cw.Flush()
+	return cw.Error()
+}
