@@ -7,6 +7,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
@@ -28,6 +29,8 @@ type Options struct {
 	Observe func(qrs.AccessType, *qrs.Allocation)
 	// KeepItems keeps every decided allocation in the result (the sidecar's plan).
 	KeepItems bool
+
+	users map[string]*qrs.User // the interesting users, when read up front
 }
 
 // Item is one decided allocation.
@@ -67,6 +70,27 @@ const MaxUserBatches = 2
 // single lists or of the user lookup are in the Result.
 func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	res := &Result{ByType: map[qrs.AccessType]*TypeResult{}}
+	// When the policy reads user records, first read the few users whose record can
+	// change a decision (Policy.UserFilter): every allocation is then decided as it
+	// streams by, and nothing waits for a second pass.
+	if o.Policy != nil && o.Policy.NeedsUserRecord() && decides(o) {
+		if filter := o.Policy.UserFilter(); len(url.QueryEscape(filter)) <= qrs.DefaultMaxFilterBytes {
+			users := map[string]*qrs.User{}
+			err := c.Users(ctx, filter, func(u *qrs.User) error {
+				users[u.ID] = u
+				return nil
+			})
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if err != nil {
+				res.UsersErr = fmt.Errorf("reading users for the release policy: %w", err)
+				o.Policy = nil // lists are still read for Observe; nothing is decided
+			} else {
+				o.users = users
+			}
+		}
+	}
 	// The lists are read at the same time: their round trips overlap and their decoding
 	// shares the cores. Observe is therefore called from several goroutines, one per type.
 	perType := make([][]pending, len(o.Types))
@@ -145,10 +169,15 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 			return nil
 		}
 		d, final := o.Policy.Precheck(t, a, o.Now)
+		var u *qrs.User
+		if !final && o.users != nil {
+			u = o.userOf(a)
+			d, final = o.Policy.Evaluate(t, a, u, o.Now), true
+		}
 		idx := -1
 		if o.KeepItems {
 			idx = len(r.Items)
-			r.Items = append(r.Items, Item{Type: t, Allocation: a, Decision: d})
+			r.Items = append(r.Items, Item{Type: t, Allocation: a, User: u, Decision: d})
 		}
 		if final {
 			r.Reasons[d.Reason]++
@@ -161,6 +190,27 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 		return &TypeResult{Err: err}, nil
 	}
 	return r, waiting
+}
+
+// decides reports whether the policy covers one of the types to read.
+func decides(o Options) bool {
+	for _, t := range o.Types {
+		if _, on := o.Policy.Enabled(t); on {
+			return true
+		}
+	}
+	return false
+}
+
+// userOf is the user record for an allocation when the interesting users were read up
+// front: the record if the user is among them, otherwise one with no tags, no custom
+// properties and no state flags — which is what every other user has as far as the
+// policy can tell.
+func (o *Options) userOf(a *qrs.Allocation) *qrs.User {
+	if u := o.users[a.User.ID]; u != nil {
+		return u
+	}
+	return &qrs.User{ID: a.User.ID, UserID: a.User.UserID, UserDirectory: a.User.UserDirectory}
 }
 
 // usersByID reads the given users: by id in batches when few, else the whole list once.

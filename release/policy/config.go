@@ -6,6 +6,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,6 +185,47 @@ func userKey(dir, id string) string { return strings.ToLower(dir) + `\` + string
 func (p *Policy) Enabled(t qrs.AccessType) (days int, ok bool) {
 	days, ok = p.thresholdDays[t]
 	return days, ok
+}
+
+// UserFilter is a QRS filter selecting every user whose record can change a decision:
+// users with a protected tag or custom property value, and users marked inactive,
+// blocked or removed externally when a rule looks at that state. Any other user has none
+// of these, so the policy can decide its allocations from the allocation alone. The
+// filter may select more users than needed (a custom property value under another name);
+// never fewer. Empty when no rule reads the user record.
+func (p *Policy) UserFilter() string {
+	var terms []string
+	for _, t := range sortedKeys(p.tags) {
+		terms = append(terms, qrs.Eq("tags.name", t))
+	}
+	var values []string
+	for _, vs := range p.customProperties {
+		values = append(values, sortedKeys(vs)...)
+	}
+	slices.Sort(values)
+	for _, v := range slices.Compact(values) {
+		terms = append(terms, qrs.Eq("customProperties.value", v))
+	}
+	s := p.states
+	if s.InactiveUsers || s.ActiveUsers || p.releaseInactive {
+		terms = append(terms, "inactive eq true")
+	}
+	if s.BlockedUsers || s.UnblockedUsers {
+		terms = append(terms, "blacklisted eq true")
+	}
+	if s.RemovedExternallyUsers || s.PresentUsers || p.releaseRemoved {
+		terms = append(terms, "removedExternally eq true")
+	}
+	return qrs.Or(terms...)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // NeedsUserRecord reports whether some rule reads the full user record (tags, custom

@@ -187,3 +187,17 @@ func BenchmarkEvaluate(b *testing.B) {
 		_ = p.Evaluate(qrs.Professional, a, u, now)
 	}
 }
+
+func TestUserFilter(t *testing.T) {
+	p := compile(t, policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Protect: policy.ProtectConfig{
+			Tags: []string{"License do not release", "VIP"}, CustomProperties: []string{"LicenseManage=do-not-release", "Other=O'Neil"},
+			BlockedUsers: true, PresentUsers: true,
+		},
+		AlwaysReleaseInactive: true,
+	})
+	require.Equal(t, `(tags.name eq 'license do not release') or (tags.name eq 'vip') or (customProperties.value eq 'do-not-release') or `+
+		`(customProperties.value eq 'o\'neil') or (inactive eq true) or (blacklisted eq true) or (removedExternally eq true)`, p.UserFilter())
+	require.Empty(t, compile(t, policy.Config{Protect: policy.ProtectConfig{Users: []string{`A\b`}}}).UserFilter(), "user lists need no user record")
+}
