@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -122,13 +121,32 @@ func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, s
 	// The plugin's gather, in its own process: wall time as the plugin measures it, peak RSS.
 	srv.Log.Reset()
 	cmd := exec.Command(filepath.Join(binDir, "qliksense-license"), "-config", conf, "-once")
-	outb, err := cmd.Output()
-	if err != nil {
+	var outBuf strings.Builder
+	cmd.Stdout = &outBuf
+	if err := cmd.Start(); err != nil {
 		return r, fmt.Errorf("gather: %w", err)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.GatherPeakRSSMiB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	// Peak RSS is VmHWM of the process's own memory map, polled until it exits. (The
+	// rusage of a child would count this big benchmark process, forked before exec.)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var hwm int64
+poll:
+	for {
+		if kb := vmHWM(cmd.Process.Pid); kb > hwm {
+			hwm = kb
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				return r, fmt.Errorf("gather: %w", err)
+			}
+			break poll
+		case <-time.After(2 * time.Millisecond):
+		}
 	}
+	r.GatherPeakRSSMiB = float64(hwm) / 1024
+	outb := []byte(outBuf.String())
 	r.GatherRequests = len(srv.Log.Entries())
 	r.GatherBytes = srv.Log.Bytes()
 	r.GatherSeconds = gatherSeconds(string(outb))
@@ -195,6 +213,21 @@ func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, s
 	}
 	s.Plugin.Client().Close()
 	return r, nil
+}
+
+// vmHWM reads the peak resident set size, in KiB, of a running process (Linux).
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 func siteConf(url, certs, work string, releases int) string {
