@@ -44,9 +44,12 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags e2e ./e2e/
 
-## bench: Go benchmarks with allocation counts (benchstat-friendly)
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+## bench: Go benchmarks (benchstat-friendly, results/go-bench.txt), then the side-by-side
+## table against the emulator at 10k and 100k users, 0/20/50 ms (results/bench.{csv,json})
+bench: build
+	mkdir -p results
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | tee results/go-bench.txt
+	$(GO) run ./tools/bench -bin $(BIN) -out results
 
 ## dist: static binaries for Linux and Windows, amd64 and arm64, with checksums
 dist:

@@ -1,7 +1,7 @@
 package policy
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,7 +79,7 @@ func Inactivity(a *qrs.Allocation, now time.Time) (d time.Duration, neverUsed bo
 
 // Days writes a duration as days with one decimal, for reasons people read.
 func Days(d time.Duration) string {
-	return fmt.Sprintf("%.1fd", d.Hours()/24)
+	return strconv.FormatFloat(d.Hours()/24, 'f', 1, 64) + "d"
 }
 
 // Precheck decides what can be decided from the allocation alone (type, quarantine,
@@ -150,10 +150,10 @@ func (p *Policy) allocationRules(t qrs.AccessType, a *qrs.Allocation, now time.T
 	if a.User == nil {
 		return keep(d, ReasonDeletedUser, "the allocation has no user"), true
 	}
-	if p.users[userKey(a.User.UserDirectory, a.User.UserID)] {
+	if len(p.users) > 0 && p.users[userKey(a.User.UserDirectory, a.User.UserID)] {
 		return keep(d, ReasonProtectedUser, "user "+a.User.UserDirectory+`\`+a.User.UserID+" is protected"), true
 	}
-	if p.directories[strings.ToLower(a.User.UserDirectory)] {
+	if len(p.directories) > 0 && p.directories[strings.ToLower(a.User.UserDirectory)] {
 		return keep(d, ReasonProtectedDirectory, "user directory "+a.User.UserDirectory+" is protected"), true
 	}
 	return d, false
@@ -194,7 +194,7 @@ func (p *Policy) threshold(t qrs.AccessType, d Decision) Decision {
 	if d.NeverUsed {
 		what = "never used, allocated"
 	}
-	detail := fmt.Sprintf("%s %s ago, threshold %dd", what, Days(d.Inactivity), p.thresholdDays[t])
+	detail := what + " " + Days(d.Inactivity) + " ago, threshold " + strconv.Itoa(p.thresholdDays[t]) + "d"
 	if d.Inactivity >= limit {
 		return release(d, ReasonInactive, detail)
 	}
