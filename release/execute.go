@@ -201,7 +201,7 @@ const (
 // trip of wall time although it takes three or four requests. It returns how many items
 // it took but did not start (stop closed first).
 func (e *Executor) pipeline(ctx context.Context, stop <-chan struct{}, runID string, work <-chan Item, pace *pacer, record func(Outcome)) (notStarted int) {
-	checked := make(chan Item)        // re-checked, to delete
+	checked := make(chan Item, 1)     // re-checked, to delete (the re-check runs up to two ahead)
 	deleted := make(chan deletion, 1) // sent, to read back
 	var stages sync.WaitGroup
 	var skippedByStop int
