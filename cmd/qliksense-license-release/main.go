@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	influxlog "github.com/influxdata/influxdb-client-go/v2/log"
 
 	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/butler"
 )
 
 var version = "dev"
@@ -31,6 +33,8 @@ Commands:
   plan          evaluate now and change nothing: every allocation, its verdict and why
   once          one real run now (honours dry_run)
   check-config  validate the files and print the effective policy per site
+  convert-butler-config BUTLER.yaml
+                print Butler's license settings as this project's configuration file
   version       print the version
 
 Each -config file is one site: the [[inputs.qliksense_license]] file the Telegraf plugin
@@ -55,9 +59,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmd := args[0]
-	if cmd == "version" {
+	switch cmd {
+	case "version":
 		fmt.Fprintln(stdout, "qliksense-license-release", version)
 		return 0
+	case "convert-butler-config":
+		return convertButler(args[1:], stdout, stderr)
 	}
 	o := options{}
 	fs := flag.NewFlagSet("qliksense-license-release "+cmd, flag.ContinueOnError)
@@ -123,6 +130,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		return serve(ctx, o.configs, sites, stdout, log)
 	}
+}
+
+func convertButler(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: qliksense-license-release convert-butler-config BUTLER.yaml > qliksense-license.conf")
+		return 2
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer f.Close()
+	if err := butler.Convert(f, stdout, filepath.Base(args[0])); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
 }
 
 func loadSites(paths []string, log *slog.Logger) ([]*release.Site, error) {

@@ -216,3 +216,13 @@ func waitFor(t *testing.T, b *syncWriter, text string) {
 	}
 	t.Fatalf("%q not logged; log:\n%s", text, b.String())
 }
+
+func TestConvertButlerConfig(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"convert-butler-config", "../../release/butler/testdata/butler.yaml"}, &out, &errOut), errOut.String())
+	want, err := os.ReadFile("../../release/butler/testdata/butler.golden.conf")
+	require.NoError(t, err)
+	require.Equal(t, string(want), out.String())
+	require.Equal(t, 2, run(t.Context(), []string{"convert-butler-config"}, &out, &errOut))
+	require.Equal(t, 1, run(t.Context(), []string{"convert-butler-config", "/nonexistent.yaml"}, &out, &errOut))
+}
