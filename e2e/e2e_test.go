@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 )
 
 type stack struct {
+	root   *testing.T // processes live as long as the whole test
 	srv    *emulator.Server
 	client *qrs.Client
 	ix     *influx
@@ -119,7 +121,7 @@ func TestEndToEnd(t *testing.T) {
 	client, err := qrs.New(qrs.Config{Server: srv.URL, TLS: tlsCfg})
 	require.NoError(t, err)
 	influxPort, rpcPort, listenerPort := freePort(t), freePort(t), freePort(t)
-	s := &stack{srv: srv, client: client, dir: dir}
+	s := &stack{root: t, srv: srv, client: client, dir: dir}
 	s.ix = startInflux(t, filepath.Join(dir, "influxdb"), influxPort, rpcPort)
 	s.ix.exec(t, "CREATE DATABASE qliksense")
 	t.Logf("emulator %s, InfluxDB %s, Telegraf listener 127.0.0.1:%d", srv.URL, s.ix.url, listenerPort)
@@ -135,6 +137,9 @@ func TestEndToEnd(t *testing.T) {
     [inputs.qliksense_license.release.protect]
       users = ['INTERNAL\sa_api']
       tags = ["License do not release"]`)
+	details, err := os.ReadFile(pluginConf)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(pluginConf, []byte(strings.Replace(string(details), "  [inputs.qliksense_license.release]", "  allocation_details = true\n  [inputs.qliksense_license.release]", 1)), 0o600))
 	tgConf := filepath.Join(dir, "telegraf.conf")
 	require.NoError(t, os.WriteFile(tgConf, []byte(fromExample(t, pluginConf, s.ix.url, listenerPort)), 0o600))
 	start(t, "telegraf", nil, "--config", tgConf)
@@ -173,6 +178,50 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("outcomes written while InfluxDB is down arrive when it is back", func(t *testing.T) {
 		s.checkSpool(t, influxPort, rpcPort)
 	})
+	t.Run("every query of the Grafana dashboard returns data", func(t *testing.T) { s.checkDashboard(t) })
+}
+
+// checkDashboard runs each InfluxQL query of grafana/qliksense-license-influxql.json, with
+// Grafana's macros filled in, against the InfluxDB the stack wrote to.
+func (s *stack) checkDashboard(t *testing.T) {
+	b, err := os.ReadFile("../grafana/qliksense-license-influxql.json")
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Type    string `json:"type"`
+			Targets []struct {
+				Query string `json:"query"`
+			} `json:"targets"`
+		} `json:"panels"`
+		Templating struct {
+			List []struct {
+				Query string `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	require.NoError(t, json.Unmarshal(b, &dash))
+	sites := s.ix.query(t, "qliksense", dash.Templating.List[0].Query)
+	require.NotEmpty(t, sites, "the site variable has values")
+	macros := strings.NewReplacer("$timeFilter", "time > now() - 1h", "$__interval", "10s", "$site", "e2e")
+	measurements := map[string]bool{}
+	queries := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			q := macros.Replace(tg.Query)
+			rows := s.ix.query(t, "qliksense", q)
+			require.NotEmpty(t, rows, "panel %q: %s", p.Title, q)
+			queries++
+			for _, m := range []string{"qlik_sense_license", "qlik_sense_server_license", "qlik_sense_license_inactivity", "qlik_sense_license_reclaimable",
+				"qlik_sense_license_allocation", "qlik_sense_license_gather", "qlik_sense_license_release", "qlik_sense_license_release_run"} {
+				if strings.Contains(q, `FROM "`+m+`"`) {
+					measurements[m] = true
+				}
+			}
+		}
+	}
+	require.Len(t, measurements, 8, "a panel for every measurement")
+	t.Logf("%d dashboard queries returned data, covering all %d measurements", queries, len(measurements))
 }
 
 // checkGather waits for Telegraf's first points and compares them with the emulator.
@@ -356,7 +405,7 @@ func (s *stack) checkSpool(t *testing.T, port, rpc int) {
 	require.Len(t, plan, 3)
 	t.Logf("InfluxDB down: released %d, quarantined %d, outcomes spooled", len(released), len(quarantined))
 
-	s.ix = startInflux(t, s.ix.dir, port, rpc)
+	s.ix = startInflux(s.root, s.ix.dir, port, rpc)
 	_, errOut, code = runCmd(t, "qliksense-license-release", "once", "-config", conf)
 	require.Equal(t, 0, code, errOut)
 	for _, id := range append(released, quarantined...) {
