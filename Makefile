@@ -51,7 +51,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | tee results/go-bench.txt
 	$(GO) run ./tools/bench -bin $(BIN) -out results
 
-## dist: static binaries for Linux and Windows, amd64 and arm64, with checksums
+## dist: static binaries for Linux and Windows, amd64 and arm64, packed with the example
+## configurations, the dashboard and the systemd unit (.tar.gz / .zip), with SHA256SUMS
 dist:
 	rm -rf dist
 	@set -e; for p in $(PLATFORMS); do \
@@ -62,7 +63,7 @@ dist:
 				-o dist/$${os}_$${arch}/$$c$$ext ./cmd/$$c; \
 		done; \
 	done
-	cd dist && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS
+	$(GO) run ./tools/dist -dir dist -version $(VERSION)
 
 ## emulator: run the QRS emulator with a generated site on 127.0.0.1:4242
 emulator: build

@@ -22,11 +22,11 @@ type Item struct {
 }
 
 // UserName is DIR\id of the allocation's user.
-func (i *Item) UserName() string {
-	if u := i.Allocation.User; u != nil {
+func (it *Item) UserName() string {
+	if u := it.Allocation.User; u != nil {
 		return u.UserDirectory + `\` + u.UserID
 	}
-	return i.Allocation.DeletedUserDirectory + `\` + i.Allocation.DeletedUserID
+	return it.Allocation.DeletedUserDirectory + `\` + it.Allocation.DeletedUserID
 }
 
 // Totals counts a plan's verdicts for one type.
