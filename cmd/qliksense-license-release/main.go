@@ -35,6 +35,10 @@ Commands:
   check-config  validate the files and print the effective policy per site
   convert-butler-config BUTLER.yaml
                 print Butler's license settings as this project's configuration file
+  install -config FILE [-config FILE ...] [-log-file PATH]
+                Windows: install the Windows service that runs "run" with these files
+  uninstall, start, stop
+                Windows: remove, start or stop that service
   version       print the version
 
 Each -config file is one site: the [[inputs.qliksense_license]] file the Telegraf plugin
@@ -48,6 +52,7 @@ type options struct {
 	format   string
 	logLevel string
 	logJSON  bool
+	logFile  string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "convert-butler-config":
 		return convertButler(args[1:], stdout, stderr)
+	case "install", "uninstall", "start", "stop":
+		return serviceCommand(cmd, args[1:], stdout, stderr)
 	}
 	o := options{}
 	fs := flag.NewFlagSet("qliksense-license-release "+cmd, flag.ContinueOnError)
@@ -76,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.format, "format", release.FormatTable, "plan: table, json or csv")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (a Windows service logs to %ProgramData%\\qliksense-license\\qliksense-license-release.log)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -105,9 +113,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "-log-level %q: expected debug, info, warn or error\n", o.logLevel)
 		return 2
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	logOut := stderr
+	if o.logFile == "" && cmd == "run" && isWindowsService() {
+		o.logFile = defaultServiceLog()
+	}
+	if o.logFile != "" {
+		if err := os.MkdirAll(filepath.Dir(o.logFile), 0o750); err != nil {
+			fmt.Fprintf(stderr, "-log-file: %v\n", err)
+			return 1
+		}
+		f, err := os.OpenFile(o.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			fmt.Fprintf(stderr, "-log-file: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		logOut = f
+	}
+	var handler slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})
 	if o.logJSON {
-		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+		handler = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(handler)
 	influxlog.Log = nil // its global logger would print outside our structured log
@@ -128,7 +153,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "once":
 		return onceCmd(ctx, sites, stdout, log)
 	default:
-		return serve(ctx, o.configs, sites, stdout, log)
+		if isWindowsService() {
+			return runAsService(ctx, o.configs, sites, stdout, log)
+		}
+		stop, cancelSignals := signals()
+		defer cancelSignals()
+		return serve(ctx, o.configs, sites, stdout, log, stop)
 	}
 }
 
@@ -231,9 +261,7 @@ func onceCmd(ctx context.Context, sites []*release.Site, stdout io.Writer, log *
 }
 
 // serve is the run command: schedules, reload on SIGHUP, stop on SIGINT/SIGTERM.
-func serve(ctx context.Context, paths []string, sites []*release.Site, stdout io.Writer, log *slog.Logger) int {
-	stop, cancelSignals := signals()
-	defer cancelSignals()
+func serve(ctx context.Context, paths []string, sites []*release.Site, stdout io.Writer, log *slog.Logger, stop <-chan struct{}) int {
 	hup := make(chan os.Signal, 1)
 	notifyHUP(hup)
 	defer signal.Stop(hup)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -225,4 +226,25 @@ func TestConvertButlerConfig(t *testing.T) {
 	require.Equal(t, string(want), out.String())
 	require.Equal(t, 2, run(t.Context(), []string{"convert-butler-config"}, &out, &errOut))
 	require.Equal(t, 1, run(t.Context(), []string{"convert-butler-config", "/nonexistent.yaml"}, &out, &errOut))
+}
+
+func TestServiceCommandsOutsideWindows(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the real service manager")
+	}
+	var out, errOut bytes.Buffer
+	require.Equal(t, 2, run(t.Context(), []string{"install", "-config", "x.conf"}, &out, &errOut))
+	require.Equal(t, "install: Windows services only; on Linux use the systemd unit in packaging/systemd\n", errOut.String())
+}
+
+func TestLogFile(t *testing.T) {
+	srv := startEmulator(t)
+	path, _ := writeSite(t, srv, "")
+	logFile := filepath.Join(t.TempDir(), "logs", "release.log")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"once", "-config", path, "-log-file", logFile}, &out, &errOut), errOut.String())
+	b, err := os.ReadFile(logFile)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `msg="run finished"`)
+	require.Empty(t, errOut.String())
 }

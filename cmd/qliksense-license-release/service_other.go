@@ -1,0 +1,25 @@
+//go:build !windows
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/qliksense-license/qliksense-license/release"
+)
+
+func isWindowsService() bool { return false }
+
+func defaultServiceLog() string { return "" }
+
+func runAsService(context.Context, []string, []*release.Site, io.Writer, *slog.Logger) int { return 1 }
+
+// serviceCommand: the service commands exist on Windows only; elsewhere use systemd (see
+// packaging/systemd).
+func serviceCommand(cmd string, _ []string, _, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "%s: Windows services only; on Linux use the systemd unit in packaging/systemd\n", cmd)
+	return 2
+}
