@@ -107,8 +107,6 @@ type AnalyzerTimeAccessDetails struct {
 type Allocation struct {
 	ID                   string         `json:"id"`
 	CreatedDate          Time           `json:"createdDate"`
-	ModifiedDate         Time           `json:"modifiedDate"`
-	ModifiedByUserName   string         `json:"modifiedByUserName"`
 	User                 *UserCondensed `json:"user"`
 	LastUsed             Time           `json:"lastUsed"`
 	Excess               bool           `json:"excess"`
@@ -116,18 +114,13 @@ type Allocation struct {
 	QuarantineEnd        Time           `json:"quarantineEnd"`
 	DeletedUserID        string         `json:"deletedUserId"`
 	DeletedUserDirectory string         `json:"deletedUserDirectory"`
-	Privileges           []string       `json:"privileges"`
-	SchemaPath           string         `json:"schemaPath"`
 }
 
 // UserCondensed is the user reference inside an allocation (definition UserCondensed).
 type UserCondensed struct {
-	ID                         string   `json:"id"`
-	UserID                     string   `json:"userId"`
-	UserDirectory              string   `json:"userDirectory"`
-	UserDirectoryConnectorName string   `json:"userDirectoryConnectorName"`
-	Name                       string   `json:"name"`
-	Privileges                 []string `json:"privileges"`
+	ID            string `json:"id"`
+	UserID        string `json:"userId"`
+	UserDirectory string `json:"userDirectory"`
 }
 
 // User is /qrs/user/full and /qrs/user/{id} (definition User).
