@@ -31,16 +31,7 @@ type stack struct {
 
 func (s *stack) siteConf(t *testing.T, name, releaseTable string) string {
 	t.Helper()
-	d := s.srv.Certs.Dir
-	conf := fmt.Sprintf(`[[inputs.qliksense_license]]
-  site = "e2e"
-  server = %q
-  tls_ca = %q
-  tls_cert = %q
-  tls_key = %q
-  [inputs.qliksense_license.release]
-%s
-`, s.srv.URL, filepath.Join(d, "root.pem"), filepath.Join(d, "client.pem"), filepath.Join(d, "client_key.pem"), releaseTable)
+	conf := s.srv.PluginConfig("e2e", "  [inputs.qliksense_license.release]\n"+releaseTable)
 	path := filepath.Join(s.dir, name+".conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	return path

@@ -52,17 +52,7 @@ func serve(t *testing.T, site *emulator.Site) *emulator.Server {
 // siteConfig writes a site file for srv with the given release table body.
 func siteConfig(t *testing.T, srv *emulator.Server, state, release string) string {
 	t.Helper()
-	d := srv.Certs.Dir
-	conf := fmt.Sprintf(`[[inputs.qliksense_license]]
-  site = "production"
-  server = %q
-  tls_ca = %q
-  tls_cert = %q
-  tls_key = %q
-  [inputs.qliksense_license.release]
-    state_dir = %q
-%s
-`, srv.URL, filepath.Join(d, "root.pem"), filepath.Join(d, "client.pem"), filepath.Join(d, "client_key.pem"), state, release)
+	conf := srv.PluginConfig("production", fmt.Sprintf("  [inputs.qliksense_license.release]\n    state_dir = %q\n%s", state, release))
 	path := filepath.Join(t.TempDir(), "site.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	return path

@@ -42,23 +42,15 @@ func startEmulator(t *testing.T) *emulator.Server {
 
 func writeSite(t *testing.T, srv *emulator.Server, releaseKeys string) (path, state string) {
 	t.Helper()
-	d := srv.Certs.Dir
 	state = t.TempDir()
-	conf := fmt.Sprintf(`[[inputs.qliksense_license]]
-  site = "production"
-  server = %q
-  tls_ca = %q
-  tls_cert = %q
-  tls_key = %q
-  [inputs.qliksense_license.release]
+	conf := srv.PluginConfig("production", fmt.Sprintf(`  [inputs.qliksense_license.release]
     state_dir = %q
 %s
     [inputs.qliksense_license.release.professional]
       enabled = true
       inactive_days = 30
     [inputs.qliksense_license.release.protect]
-      users = ['INTERNAL\sa_api']
-`, srv.URL, filepath.Join(d, "root.pem"), filepath.Join(d, "client.pem"), filepath.Join(d, "client_key.pem"), state, releaseKeys)
+      users = ['INTERNAL\sa_api']`, state, releaseKeys))
 	path = filepath.Join(t.TempDir(), "site.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	return path, state

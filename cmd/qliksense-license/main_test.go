@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -32,15 +31,7 @@ var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
 func writeConfig(t *testing.T, srv *emulator.Server, extra string) string {
 	t.Helper()
-	d := srv.Certs.Dir
-	conf := fmt.Sprintf(`[[inputs.qliksense_license]]
-  site = "demo"
-  server = %q
-  tls_ca = %q
-  tls_cert = %q
-  tls_key = %q
-%s
-`, srv.URL, filepath.Join(d, "root.pem"), filepath.Join(d, "client.pem"), filepath.Join(d, "client_key.pem"), extra)
+	conf := srv.PluginConfig("demo", extra)
 	path := filepath.Join(t.TempDir(), "qliksense-license.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	return path

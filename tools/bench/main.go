@@ -115,7 +115,7 @@ func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, s
 	r := row{Users: n, Allocations: len(site.Allocations(emulator.KindProfessional)) + len(site.Allocations(emulator.KindAnalyzer)), LatencyMS: int(lat / time.Millisecond)}
 
 	conf := filepath.Join(work, "site.conf")
-	if err := os.WriteFile(conf, []byte(siteConf(srv.URL, certs, work, releases)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(srv.PluginConfig("bench", releaseTable(work, releases))), 0o600); err != nil {
 		return r, err
 	}
 	// The plugin's gather, in its own process: wall time as the plugin measures it, peak RSS.
@@ -230,14 +230,8 @@ func vmHWM(pid int) int64 {
 	return 0
 }
 
-func siteConf(url, certs, work string, releases int) string {
-	return fmt.Sprintf(`[[inputs.qliksense_license]]
-  site = "bench"
-  server = %q
-  tls_ca = %q
-  tls_cert = %q
-  tls_key = %q
-  [inputs.qliksense_license.release]
+func releaseTable(work string, releases int) string {
+	return fmt.Sprintf(`  [inputs.qliksense_license.release]
     dry_run = false
     max_releases_per_run = %d
     state_dir = %q
@@ -249,8 +243,7 @@ func siteConf(url, certs, work string, releases int) string {
       inactive_days = 30
     [inputs.qliksense_license.release.protect]
       users = ['INTERNAL\sa_api']
-      tags = ["License do not release"]
-`, url, filepath.Join(certs, "root.pem"), filepath.Join(certs, "client.pem"), filepath.Join(certs, "client_key.pem"), releases, filepath.Join(work, "state"))
+      tags = ["License do not release"]`, releases, filepath.Join(work, "state"))
 }
 
 func gatherSeconds(lp string) float64 {

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 )
 
@@ -121,4 +122,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PluginConfig is the start of a qliksense_license configuration file pointing at this
+// emulator with its certificates, followed by rest (more keys and tables, as written).
+// Tests, the end-to-end test and the benchmarks build their site files with it.
+func (s *Server) PluginConfig(site, rest string) string {
+	d := s.Certs.Dir
+	return fmt.Sprintf("[[inputs.qliksense_license]]\n  site = %q\n  server = %q\n  tls_ca = %q\n  tls_cert = %q\n  tls_key = %q\n%s\n",
+		site, s.URL, filepath.Join(d, RootFile), filepath.Join(d, ClientFile), filepath.Join(d, ClientKeyFile), rest)
 }
