@@ -226,14 +226,11 @@ func usersByID(ctx context.Context, c *qrs.Client, ids []string) (map[string]*qr
 		}
 		return nil
 	}
-	batches := qrs.BatchEq("id", ids, 0)
-	if len(batches) > MaxUserBatches {
+	if len(qrs.BatchEq("id", ids, 0)) > MaxUserBatches {
 		return out, c.Users(ctx, "", keep)
 	}
-	for _, f := range batches {
-		if err := c.Users(ctx, f, keep); err != nil {
-			return nil, err
-		}
+	if err := c.UsersByID(ctx, ids, keep); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -396,7 +396,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d)) + 1) // full jitter
 }
 
-// errorWithRetryAfter keeps the Retry-After header of a failed attempt.
+// retryAfterError keeps the Retry-After header of a failed attempt.
 type retryAfterError struct{ header string }
 
 func (r retryAfterError) Error() string { return "retry after " + r.header }

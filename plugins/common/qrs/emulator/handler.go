@@ -3,6 +3,7 @@ package emulator
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
@@ -303,7 +304,7 @@ func (h *handler) authenticate(r *http.Request) (rest, user string, status int, 
 			if err != nil {
 				return "", "", http.StatusUnauthorized, "Unauthorized: " + err.Error()
 			}
-			idClaim, dirClaim := cmpOr(vp.UserIDClaim, "userId"), cmpOr(vp.UserDirectoryClaim, "userDirectory")
+			idClaim, dirClaim := cmp.Or(vp.UserIDClaim, "userId"), cmp.Or(vp.UserDirectoryClaim, "userDirectory")
 			id, _ := claims[idClaim].(string)
 			dir, _ := claims[dirClaim].(string)
 			if id == "" || dir == "" {
@@ -318,13 +319,6 @@ func (h *handler) authenticate(r *http.Request) (rest, user string, status int, 
 		return rest, vp.UserDirectory + `\` + id, 0, ""
 	}
 	return "", "", http.StatusNotFound, "Not Found"
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

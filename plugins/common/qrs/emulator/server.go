@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -63,7 +64,7 @@ func Start(opts Options) (*Server, error) {
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS12,
 	}
-	s.URL, err = s.serve(cmpOr(opts.Addr, "127.0.0.1:0"), qrsTLS, &handler{site: s.Site, faults: s.Faults, log: s.Log})
+	s.URL, err = s.serve(cmp.Or(opts.Addr, "127.0.0.1:0"), qrsTLS, &handler{site: s.Site, faults: s.Faults, log: s.Log})
 	if err != nil {
 		return nil, err
 	}
