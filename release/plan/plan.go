@@ -30,7 +30,14 @@ type Options struct {
 	// KeepItems keeps every decided allocation in the result (the sidecar's plan).
 	KeepItems bool
 
-	users map[string]*qrs.User // the interesting users, when read up front
+	gate *usersGate // the interesting users, read while the lists start
+}
+
+// usersGate holds the interesting users once read; ready is closed then.
+type usersGate struct {
+	ready chan struct{}
+	users map[string]*qrs.User
+	err   error
 }
 
 // Item is one decided allocation.
@@ -70,25 +77,23 @@ const MaxUserBatches = 2
 // single lists or of the user lookup are in the Result.
 func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	res := &Result{ByType: map[qrs.AccessType]*TypeResult{}}
-	// When the policy reads user records, first read the few users whose record can
-	// change a decision (Policy.UserFilter): every allocation is then decided as it
-	// streams by, and nothing waits for a second pass.
+	// When the policy reads user records, the few users whose record can change a decision
+	// (Policy.UserFilter) are read while the lists start: each allocation is decided as it
+	// streams by, once they are in, and nothing waits for a second pass.
+	var gate *usersGate
 	if o.Policy != nil && o.Policy.NeedsUserRecord() && decides(o) {
 		if filter := o.Policy.UserFilter(); len(url.QueryEscape(filter)) <= qrs.DefaultMaxFilterBytes {
-			users := map[string]*qrs.User{}
-			err := c.Users(ctx, filter, func(u *qrs.User) error {
-				users[u.ID] = u
-				return nil
-			})
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			if err != nil {
-				res.UsersErr = fmt.Errorf("reading users for the release policy: %w", err)
-				o.Policy = nil // lists are still read for Observe; nothing is decided
-			} else {
-				o.users = users
-			}
+			gate = &usersGate{ready: make(chan struct{})}
+			go func() {
+				defer close(gate.ready)
+				users := map[string]*qrs.User{}
+				gate.err = c.Users(ctx, filter, func(u *qrs.User) error {
+					users[u.ID] = u
+					return nil
+				})
+				gate.users = users
+			}()
+			o.gate = gate
 		}
 	}
 	// The lists are read at the same time: their round trips overlap and their decoding
@@ -104,8 +109,20 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 		}()
 	}
 	wg.Wait()
+	if gate != nil {
+		<-gate.ready
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if gate != nil && gate.err != nil {
+		// The lists were read for Observe; nothing could be decided.
+		res.UsersErr = fmt.Errorf("reading users for the release policy: %w", gate.err)
+		for i := range results {
+			if results[i].Err == nil {
+				results[i].Reasons, results[i].Items = nil, nil
+			}
+		}
 	}
 	var waiting []pending
 	for i, t := range o.Types {
@@ -168,9 +185,15 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 		if !decide {
 			return nil
 		}
+		if o.gate != nil {
+			<-o.gate.ready
+			if o.gate.err != nil {
+				return nil // nothing is decided without the users
+			}
+		}
 		d, final := o.Policy.Precheck(t, a, o.Now)
 		var u *qrs.User
-		if !final && o.users != nil {
+		if !final && o.gate != nil {
 			u = o.userOf(a)
 			d, final = o.Policy.Evaluate(t, a, u, o.Now), true
 		}
@@ -207,7 +230,7 @@ func decides(o Options) bool {
 // properties and no state flags — which is what every other user has as far as the
 // policy can tell.
 func (o *Options) userOf(a *qrs.Allocation) *qrs.User {
-	if u := o.users[a.User.ID]; u != nil {
+	if u := o.gate.users[a.User.ID]; u != nil {
 		return u
 	}
 	return &qrs.User{ID: a.User.ID, UserID: a.User.UserID, UserDirectory: a.User.UserDirectory}
