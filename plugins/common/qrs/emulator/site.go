@@ -154,8 +154,11 @@ type Site struct {
 	userIdx map[string]*User
 	allocs  map[Kind][]*Allocation
 	aidx    map[string]*Allocation // lower-case id → allocation, all kinds
-	logins  []LoginGroup
-	groups  []CapacityGroup
+	// nextExpiry is the earliest quarantine end (valid when expiryKnown).
+	nextExpiry  time.Time
+	expiryKnown bool
+	logins      []LoginGroup
+	groups      []CapacityGroup
 }
 
 // NewSite returns an empty user-model site whose clock is now (time.Now when nil).
@@ -212,6 +215,7 @@ func (s *Site) AddAllocation(a Allocation) {
 	}
 	s.allocs[a.Kind] = append(s.allocs[a.Kind], &p)
 	s.aidx[strings.ToLower(a.ID)] = &p
+	s.expiryKnown = false
 }
 
 // SetLicense sets the server license.
@@ -332,6 +336,7 @@ func (s *Site) Release(k Kind, id string) ReleaseResult {
 		} else {
 			a.QuarantineEnd = a.LastUsed.Add(period)
 		}
+		s.expiryKnown = false
 		return Quarantined
 	}
 	s.allocs[k] = slices.DeleteFunc(s.allocs[k], func(x *Allocation) bool { return x == a })
@@ -339,9 +344,26 @@ func (s *Site) Release(k Kind, id string) ReleaseResult {
 	return Removed
 }
 
-// expireLocked drops quarantined allocations whose quarantine has ended.
+// expireLocked drops quarantined allocations whose quarantine has ended. It scans only
+// when the earliest quarantine end has passed (every request calls it).
 func (s *Site) expireLocked() {
 	now := s.Now()
+	if s.expiryKnown && now.Before(s.nextExpiry) {
+		return
+	}
+	s.expiryKnown, s.nextExpiry = true, time.Time{}
+	defer func() {
+		for _, list := range s.allocs {
+			for _, a := range list {
+				if a.Quarantined && !a.QuarantineEnd.IsZero() && (s.nextExpiry.IsZero() || a.QuarantineEnd.Before(s.nextExpiry)) {
+					s.nextExpiry = a.QuarantineEnd
+				}
+			}
+		}
+		if s.nextExpiry.IsZero() {
+			s.nextExpiry = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+	}()
 	for k, list := range s.allocs {
 		expired := false
 		for _, a := range list {
