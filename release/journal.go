@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -163,12 +164,60 @@ func (j *Journal) Unfinished() (pending []Outcome, done []Result, runID string, 
 			runID = r.RunID
 		}
 	}
+	// The process may have died between writing an outcome to the audit log and noting it
+	// here: an outcome already in the log is not pending.
+	recorded, err := j.recordedLocked(runID)
+	if err != nil {
+		return nil, nil, "", err
+	}
 	for _, in := range intents {
-		if !finished[in.AllocationID] {
-			pending = append(pending, in)
+		if finished[in.AllocationID] {
+			continue
 		}
+		if r, ok := recorded[in.AllocationID]; ok {
+			done = append(done, r)
+			continue
+		}
+		pending = append(pending, in)
 	}
 	return pending, done, runID, nil
+}
+
+// recordedLocked reads the outcomes of a run from the journal's file: the audit log, or
+// the spool when the audit log is stdout (which cannot be read back).
+func (j *Journal) recordedLocked(runID string) (map[string]Result, error) {
+	path := ""
+	switch {
+	case j.file != nil:
+		path = j.file.Name()
+	case j.spool != nil:
+		path = j.spool.path
+	}
+	out := map[string]Result{}
+	if path == "" || runID == "" {
+		return out, nil
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit log: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	needle := []byte(`"run_id":"` + runID + `"`)
+	for sc.Scan() {
+		if !bytes.Contains(sc.Bytes(), needle) {
+			continue
+		}
+		var r auditRecord
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Outcome != nil {
+			out[r.Outcome.AllocationID] = r.Outcome.Result
+		}
+	}
+	return out, sc.Err()
 }
 
 // Close closes the audit file.

@@ -315,3 +315,36 @@ func (m *memRecorder) Summary(s release.Summary) error {
 	m.summaries = append(m.summaries, s)
 	return nil
 }
+
+// The process died after writing an outcome to the audit log but before noting it in the
+// in-flight file: recovery must not record it twice.
+func TestRecoveryDoesNotRecordTwice(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 39, Users: 100, Now: testNow})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 2"))
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, sum.Released+sum.Quarantined)
+	audit := auditLines(t, e.audit)
+	var first struct {
+		Outcome release.Outcome `json:"outcome"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(audit[0]), &first))
+	// Re-create the in-flight file as the crash left it: the intent, no done note.
+	intent, err := json.Marshal(map[string]any{"intent": first.Outcome})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(e.site.InflightFile(), append(intent, '\n'), 0o640))
+
+	require.NoError(t, e.runner.Recover(t.Context()))
+	lines := auditLines(t, e.audit)
+	outcomes := 0
+	for _, l := range lines[len(audit):] {
+		if strings.Contains(l, `"kind":"outcome"`) {
+			outcomes++
+		}
+	}
+	require.Zero(t, outcomes, "the outcome was in the audit log already")
+	require.Contains(t, lines[len(lines)-1], `"kind":"run"`, "the interrupted run gets its summary")
+	b, err := os.ReadFile(e.site.InflightFile())
+	require.NoError(t, err)
+	require.Empty(t, b)
+}
