@@ -456,6 +456,10 @@ func (c *Client) attempt(ctx context.Context, method, path string, q url.Values)
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, xrfkey included
 		}
+		// net/http sometimes prefixes a TLS alert with the name of its internal function.
+		if inner := errors.Unwrap(err); inner != nil && strings.HasPrefix(err.Error(), "readLoopPeekFailLocked: ") {
+			err = inner
+		}
 		return nil, &Error{Err: err}
 	}
 	resp.Body = &countingBody{rc: resp.Body, n: &c.bytesRead, cancel: cancel}
