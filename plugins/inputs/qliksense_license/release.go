@@ -24,8 +24,8 @@ type ReleaseConfig struct {
 	Pacing config.Duration `toml:"pacing"`
 	// Concurrency is how many releases may be in flight (default 1: one after another).
 	Concurrency int `toml:"concurrency"`
-	// StateDir holds the lock file and the outcome spool (default: a folder under the
-	// system's state directory, see the README).
+	// StateDir holds the lock file, the in-flight notes and, by default, the audit log
+	// (default: a folder under the system's state directory, see the README).
 	StateDir string `toml:"state_dir"`
 	// LockFile serialises runs of this site across processes (default: <state_dir>/<site>.lock).
 	LockFile string `toml:"lock_file"`
