@@ -108,11 +108,12 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 			}
 		},
 	})
-	if err != nil {
-		cacc.AddError(fmt.Errorf("gathering allocations: %w", err))
-		return nil
-	}
 	allocations := 0
+	if err != nil { // the gather's time ran out: report it, and the gather's own health
+		cacc.AddError(fmt.Errorf("gathering allocations: %w", err))
+		res = &plan.Result{ByType: map[qrs.AccessType]*plan.TypeResult{}}
+		types = nil
+	}
 	for _, t := range types {
 		r := res.ByType[t]
 		allocations += r.Allocations
