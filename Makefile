@@ -93,6 +93,7 @@ FUZZ_TARGETS := \
 	./plugins/common/qrs/emulator:FuzzQlikUser \
 	./plugins/common/qrs/emulator:FuzzJWT \
 	./plugins/common/qrs:FuzzDecode \
+	./plugins/common/qrs:FuzzAllocationReader \
 	./plugins/inputs/qliksense_license:FuzzConfig \
 	./plugins/inputs/qliksense_license:FuzzParseValidTo
 

@@ -205,7 +205,17 @@ func (c *Client) AccessTypeOverview(ctx context.Context) (*AccessTypeOverview, e
 // for each row as it is decoded. fn may keep the pointer. An error from fn stops the stream
 // and is returned as it is.
 func (c *Client) Allocations(ctx context.Context, t AccessType, filter string, fn func(*Allocation) error) error {
-	return streamList(ctx, c, t.Endpoint()+"/full", filterQuery(filter, ""), fn)
+	path := t.Endpoint() + "/full"
+	resp, err := c.do(ctx, http.MethodGet, path, filterQuery(filter, ""))
+	if err != nil {
+		return err
+	}
+	defer c.drain(resp)
+	fnErr, err := newAllocationReader(resp.Body, 64<<10).list(fn)
+	if err != nil {
+		return c.fail(&Error{Method: http.MethodGet, Path: c.base.Path + path, Err: err})
+	}
+	return fnErr
 }
 
 // Allocation reads one allocation by id; a 404 is reported by IsNotFound.
