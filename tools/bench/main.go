@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -61,15 +62,16 @@ func main() {
 		binDir    = flag.String("bin", "bin", "folder with qliksense-license")
 		sample    = flag.Int("naive-sample", 200, "user look-ups the naive planner really makes; the rest are extrapolated")
 		releases  = flag.Int("releases", 50, "deletions executed per cell")
+		runs      = flag.Int("runs", 5, "gathers and raw transfers per cell; the table shows the median")
 	)
 	flag.Parse()
-	if err := run(*sizes, *latencies, *out, *binDir, *sample, *releases); err != nil {
+	if err := run(*sizes, *latencies, *out, *binDir, *sample, *releases, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sizes, latencies, out, binDir string, sample, releases int) error {
+func run(sizes, latencies, out, binDir string, sample, releases, runs int) error {
 	var rows []row
 	work, err := os.MkdirTemp("", "qliksense-bench")
 	if err != nil {
@@ -92,7 +94,7 @@ func run(sizes, latencies, out, binDir string, sample, releases int) error {
 				return fmt.Errorf("-latencies: %w", err)
 			}
 			fmt.Fprintf(os.Stderr, "measuring %d users at %s latency…\n", n, lat)
-			r, err := cell(n, lat, now, certs, work, binDir, sample, releases)
+			r, err := cell(n, lat, now, certs, work, binDir, sample, releases, runs)
 			if err != nil {
 				return err
 			}
@@ -103,7 +105,7 @@ func run(sizes, latencies, out, binDir string, sample, releases int) error {
 	return write(out, rows)
 }
 
-func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, sample, releases int) (row, error) {
+func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, sample, releases, runs int) (row, error) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: n, Professional: n / 2, Analyzer: n / 2, Now: now})
 	site.SetClock(func() time.Time { return now })
 	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: certs})
@@ -118,61 +120,31 @@ func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, s
 	if err := os.WriteFile(conf, []byte(srv.PluginConfig("bench", releaseTable(work, releases))), 0o600); err != nil {
 		return r, err
 	}
-	// The plugin's gather, in its own process: wall time as the plugin measures it, peak RSS.
-	srv.Log.Reset()
-	cmd := exec.Command(filepath.Join(binDir, "qliksense-license"), "-config", conf, "-once")
-	var outBuf strings.Builder
-	cmd.Stdout = &outBuf
-	if err := cmd.Start(); err != nil {
-		return r, fmt.Errorf("gather: %w", err)
-	}
-	// Peak RSS is VmHWM of the process's own memory map, polled until it exits. (The
-	// rusage of a child would count this big benchmark process, forked before exec.)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var hwm int64
-poll:
-	for {
-		if kb := vmHWM(cmd.Process.Pid); kb > hwm {
-			hwm = kb
+	// The plugin's gather, each run in its own process, and the raw transfer of the same
+	// responses, alternating; each is the median of its runs (a shared machine is noisy).
+	var gathers, raws []float64
+	for range runs {
+		srv.Log.Reset()
+		g, hwm, err := gather(binDir, conf)
+		if err != nil {
+			return r, err
 		}
-		select {
-		case err := <-done:
-			if err != nil {
-				return r, fmt.Errorf("gather: %w", err)
-			}
-			break poll
-		case <-time.After(2 * time.Millisecond):
+		gathers = append(gathers, g)
+		r.GatherPeakRSSMiB = max(r.GatherPeakRSSMiB, float64(hwm)/1024)
+		r.GatherRequests = len(srv.Log.Entries())
+		r.GatherBytes = srv.Log.Bytes()
+		raw, err := rawTransfer(certs, srv.URL, srv.Log.Entries())
+		if err != nil {
+			return r, err
 		}
+		raws = append(raws, raw)
 	}
-	r.GatherPeakRSSMiB = float64(hwm) / 1024
-	outb := []byte(outBuf.String())
-	r.GatherRequests = len(srv.Log.Entries())
-	r.GatherBytes = srv.Log.Bytes()
-	r.GatherSeconds = gatherSeconds(string(outb))
-
-	// The raw transfer of the same responses.
-	paths := map[string]bool{}
-	var ordered []string
-	for _, e := range srv.Log.Entries() {
-		p := e.Path + "?" + e.Query
-		if !paths[p] {
-			paths[p] = true
-			ordered = append(ordered, p)
-		}
-	}
+	r.GatherSeconds, r.RawSeconds = median(gathers), median(raws)
+	r.GatherVsRaw = r.GatherSeconds / r.RawSeconds
 	hc, err := rawClient(certs)
 	if err != nil {
 		return r, err
 	}
-	start := time.Now()
-	for _, p := range ordered {
-		if err := rawGet(hc, srv.URL+p); err != nil {
-			return r, err
-		}
-	}
-	r.RawSeconds = time.Since(start).Seconds()
-	r.GatherVsRaw = r.GatherSeconds / r.RawSeconds
 
 	// The sidecar's plan.
 	s, err := release.LoadSite(conf, slog.New(slog.DiscardHandler))
@@ -180,7 +152,7 @@ poll:
 		return r, err
 	}
 	srv.Log.Reset()
-	start = time.Now()
+	start := time.Now()
 	p, err := release.MakePlan(context.Background(), s.Plugin.Client(), s.Plugin.Policy(), s.Name, now)
 	if err != nil {
 		return r, err
@@ -213,6 +185,70 @@ poll:
 	}
 	s.Plugin.Client().Close()
 	return r, nil
+}
+
+// gather runs the plugin once in its own process and returns the gather's wall time as
+// the plugin measures it and the process's peak RSS in KiB. Peak RSS is VmHWM of the
+// process's own memory map, polled until it exits (the rusage of a child would count this
+// big benchmark process, forked before exec).
+func gather(binDir, conf string) (float64, int64, error) {
+	cmd := exec.Command(filepath.Join(binDir, "qliksense-license"), "-config", conf, "-once")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		return 0, 0, fmt.Errorf("gather: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var hwm int64
+	for {
+		if kb := vmHWM(cmd.Process.Pid); kb > hwm {
+			hwm = kb
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				return 0, 0, fmt.Errorf("gather: %w", err)
+			}
+			return gatherSeconds(out.String()), hwm, nil
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+// rawTransfer GETs the distinct requests of a gather one after the other, on a new
+// client, into io.Discard: the floor for a gather.
+func rawTransfer(certs, base string, entries []emulator.LoggedRequest) (float64, error) {
+	seen := map[string]bool{}
+	var ordered []string
+	for _, e := range entries {
+		p := e.Path + "?" + e.Query
+		if !seen[p] {
+			seen[p] = true
+			ordered = append(ordered, p)
+		}
+	}
+	hc, err := rawClient(certs)
+	if err != nil {
+		return 0, err
+	}
+	defer hc.CloseIdleConnections()
+	start := time.Now()
+	for _, p := range ordered {
+		if err := rawGet(hc, base+p); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start).Seconds(), nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // vmHWM reads the peak resident set size, in KiB, of a running process (Linux).

@@ -151,6 +151,10 @@ func New(cfg Config) (*Client, error) {
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = cfg.TLS
+		if cfg.TLS != nil && cfg.TLS.ClientSessionCache == nil {
+			t.TLSClientConfig = cfg.TLS.Clone()
+			t.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+		}
 		t.MaxIdleConnsPerHost = 4
 		t.ResponseHeaderTimeout = cfg.Timeout
 		transport = t

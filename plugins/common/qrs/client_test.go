@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -253,4 +254,27 @@ func TestContextCancelStopsRetries(t *testing.T) {
 	_, err := c.About(ctx)
 	require.ErrorContains(t, err, "500 Internal Server Error")
 	require.Equal(t, int64(1), c.Stats().Requests, "no retry fits before the deadline")
+}
+
+// A new connection resumes the TLS session of an earlier one (no certificate signing on
+// either side), so a gather after the idle connections closed costs less on both hosts.
+// The caller's tls.Config is left as it was.
+func TestNewConnectionsResumeTheTLSSession(t *testing.T) {
+	var resumed []bool
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resumed = append(resumed, r.TLS.DidResume)
+		_, _ = w.Write([]byte(`{"buildVersion":"38.22.0"}`))
+	}))
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	tlsCfg := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	c, err := qrs.New(qrs.Config{Server: srv.URL, TLS: tlsCfg})
+	require.NoError(t, err)
+	for range 2 {
+		_, err := c.About(t.Context())
+		require.NoError(t, err)
+		c.Close() // the next call opens a new connection
+	}
+	require.Equal(t, []bool{false, true}, resumed)
+	require.Nil(t, tlsCfg.ClientSessionCache)
 }
