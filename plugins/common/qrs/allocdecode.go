@@ -27,6 +27,9 @@ type allocationReader struct {
 	end  int   // end of the valid bytes in buf
 	base int64 // offset in the stream of buf[0]
 	err  error // the error that ended reading, io.EOF at the end of the body
+
+	spareUser   *UserCondensed    // allocated with the current row, for its user reference
+	directories map[string]string // user directory names seen: a site has a handful
 }
 
 // maxDepth is encoding/json's nesting limit, kept for the values this reader skips.
@@ -444,6 +447,37 @@ func (d *allocationReader) setString(field string, dst *string) error {
 	}
 }
 
+// setDirectory decodes a user directory name. A site has a handful of them, repeated in
+// every row: each distinct name is kept once rather than once per row.
+func (d *allocationReader) setDirectory(field string, dst *string) error {
+	if c, err := d.peek(); err != nil || c != '"' {
+		return d.setString(field, dst)
+	}
+	inner, raw, plain, err := d.str()
+	if err != nil {
+		return fmt.Errorf("field %q: %w", field, err)
+	}
+	if !plain {
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return fmt.Errorf("field %q: %w", field, err)
+		}
+		return nil
+	}
+	if s, ok := d.directories[string(inner)]; ok {
+		*dst = s
+		return nil
+	}
+	s := string(inner)
+	if d.directories == nil {
+		d.directories = map[string]string{}
+	}
+	if len(d.directories) < 256 {
+		d.directories[s] = s
+	}
+	*dst = s
+	return nil
+}
+
 // setBool decodes a boolean field; null leaves it as it is.
 func (d *allocationReader) setBool(field string, dst *bool) error {
 	c, err := d.peek()
@@ -609,7 +643,7 @@ func (d *allocationReader) allocation(a *Allocation) error {
 		case 7:
 			return d.setString("deletedUserId", &a.DeletedUserID)
 		case 8:
-			return d.setString("deletedUserDirectory", &a.DeletedUserDirectory)
+			return d.setDirectory("deletedUserDirectory", &a.DeletedUserDirectory)
 		default:
 			return d.skip(1)
 		}
@@ -635,7 +669,10 @@ func (d *allocationReader) user(dst **UserCondensed) error {
 		return d.typeError("user", "an object", c)
 	}
 	if *dst == nil {
-		*dst = new(UserCondensed)
+		*dst, d.spareUser = d.spareUser, nil
+		if *dst == nil { // a second user object in the same row
+			*dst = new(UserCondensed)
+		}
 	}
 	u := *dst
 	lookup := func(key []byte) int { return fieldIndex(key, userNames) }
@@ -646,7 +683,7 @@ func (d *allocationReader) user(dst **UserCondensed) error {
 		case 1:
 			return d.setString("user.userId", &u.UserID)
 		case 2:
-			return d.setString("user.userDirectory", &u.UserDirectory)
+			return d.setDirectory("user.userDirectory", &u.UserDirectory)
 		default:
 			return d.skip(2)
 		}
@@ -675,7 +712,13 @@ func (d *allocationReader) list(fn func(*Allocation) error) (fnErr, err error) {
 		return nil, nil
 	}
 	for i := 0; ; i++ {
-		a := new(Allocation)
+		// The row and its user reference in one allocation: that is most of the garbage.
+		row := new(struct {
+			a Allocation
+			u UserCondensed
+		})
+		a := &row.a
+		d.spareUser = &row.u
 		if err := d.allocation(a); err != nil {
 			return nil, fmt.Errorf("decoding element %d: %w", i, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -278,4 +279,26 @@ func TestLatencyAndSlowBody(t *testing.T) {
 	var users []json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(body), &users), "a slow body is still whole")
 	require.Len(t, users, 100)
+}
+
+// A keep-alive connection left idle longer than IdleTimeout is closed by the server, as
+// http.sys does in front of QRS: the client's next request opens a new one.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	srv, err := emulator.Start(emulator.Options{Site: emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 3, Now: testNow}), CertDir: t.TempDir(), IdleTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	c := rawClient(t, srv)
+	var reused []bool
+	for _, wait := range []time.Duration{0, 0, time.Second} {
+		time.Sleep(wait)
+		ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }})
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/qrs/about?xrfkey="+key, nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Qlik-Xrfkey", key)
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+	require.Equal(t, []bool{false, true, false}, reused)
 }

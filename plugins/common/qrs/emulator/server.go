@@ -29,6 +29,9 @@ type Options struct {
 	// Proxies default to "hdr" (header X-Qlik-HeaderAuth, directory CORP) and "jwt" (RS256
 	// with the certificate folder's JWT key, claims userId and userDirectory).
 	Proxies []VirtualProxy
+	// IdleTimeout is how long a keep-alive connection may stay idle before the server
+	// closes it (default 2 minutes, http.sys's connection timeout in front of QRS).
+	IdleTimeout time.Duration
 }
 
 // Server is a running emulator: the QRS port with mutual TLS and, optionally, a proxy port.
@@ -64,7 +67,8 @@ func Start(opts Options) (*Server, error) {
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS12,
 	}
-	s.URL, err = s.serve(cmp.Or(opts.Addr, "127.0.0.1:0"), qrsTLS, &handler{site: s.Site, faults: s.Faults, log: s.Log})
+	idle := cmp.Or(opts.IdleTimeout, 2*time.Minute)
+	s.URL, err = s.serve(cmp.Or(opts.Addr, "127.0.0.1:0"), idle, qrsTLS, &handler{site: s.Site, faults: s.Faults, log: s.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +81,7 @@ func Start(opts Options) (*Server, error) {
 			}
 		}
 		proxyTLS := &tls.Config{Certificates: []tls.Certificate{certs.Server}, MinVersion: tls.VersionTLS12}
-		s.ProxyURL, err = s.serve(opts.ProxyAddr, proxyTLS, &handler{site: s.Site, faults: s.Faults, log: s.Log, proxies: s.Proxies})
+		s.ProxyURL, err = s.serve(opts.ProxyAddr, idle, proxyTLS, &handler{site: s.Site, faults: s.Faults, log: s.Log, proxies: s.Proxies})
 		if err != nil {
 			_ = s.Close()
 			return nil, err
@@ -86,7 +90,7 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) serve(addr string, cfg *tls.Config, h http.Handler) (string, error) {
+func (s *Server) serve(addr string, idle time.Duration, cfg *tls.Config, h http.Handler) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("emulator: listening on %s: %w", addr, err)
@@ -95,6 +99,7 @@ func (s *Server) serve(addr string, cfg *tls.Config, h http.Handler) (string, er
 		Handler:           h,
 		TLSConfig:         cfg,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       idle,
 		// HTTP/1.1 only, like QRS behind http.sys; it also lets faults abort a connection.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		// Handshake failures (a wrong client certificate) are expected in tests.
