@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
@@ -179,7 +180,30 @@ func (c *Config) Compile() (*Policy, error) {
 	return p, nil
 }
 
-func userKey(dir, id string) string { return strings.ToLower(dir) + `\` + strings.ToLower(id) }
+func userKey(dir, id string) string { return string(appendUserKey(nil, dir, id)) }
+
+// appendUserKey appends the key of the users set, DIRECTORY\id in lower case. Deciding an
+// allocation builds it in a buffer on the stack: a map index by string(bytes) copies nothing.
+func appendUserKey(b []byte, dir, id string) []byte {
+	return appendLower(append(appendLower(b, dir), '\\'), id)
+}
+
+// appendLower appends strings.ToLower(s), without allocating when s is ASCII.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
 
 // Enabled reports whether release of type t is on, and its threshold in days.
 func (p *Policy) Enabled(t qrs.AccessType) (days int, ok bool) {

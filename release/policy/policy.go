@@ -150,10 +150,11 @@ func (p *Policy) allocationRules(t qrs.AccessType, a *qrs.Allocation, now time.T
 	if a.User == nil {
 		return keep(d, ReasonDeletedUser, "the allocation has no user"), true
 	}
-	if len(p.users) > 0 && p.users[userKey(a.User.UserDirectory, a.User.UserID)] {
+	var key [128]byte
+	if len(p.users) > 0 && p.users[string(appendUserKey(key[:0], a.User.UserDirectory, a.User.UserID))] {
 		return keep(d, ReasonProtectedUser, "user "+a.User.UserDirectory+`\`+a.User.UserID+" is protected"), true
 	}
-	if len(p.directories) > 0 && p.directories[strings.ToLower(a.User.UserDirectory)] {
+	if len(p.directories) > 0 && p.directories[string(appendLower(key[:0], a.User.UserDirectory))] {
 		return keep(d, ReasonProtectedDirectory, "user directory "+a.User.UserDirectory+" is protected"), true
 	}
 	return d, false
@@ -194,7 +195,12 @@ func (p *Policy) threshold(t qrs.AccessType, d Decision) Decision {
 	if d.NeverUsed {
 		what = "never used, allocated"
 	}
-	detail := what + " " + Days(d.Inactivity) + " ago, threshold " + strconv.Itoa(p.thresholdDays[t]) + "d"
+	// One allocation: this runs for every allocation of every gather.
+	var buf [80]byte
+	b := append(append(buf[:0], what...), ' ')
+	b = strconv.AppendFloat(b, d.Inactivity.Hours()/24, 'f', 1, 64) // as Days writes it
+	b = strconv.AppendInt(append(b, "d ago, threshold "...), int64(p.thresholdDays[t]), 10)
+	detail := string(append(b, 'd'))
 	if d.Inactivity >= limit {
 		return release(d, ReasonInactive, detail)
 	}

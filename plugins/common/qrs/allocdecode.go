@@ -2,9 +2,11 @@ package qrs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -164,10 +166,17 @@ func (d *allocationReader) str() (inner, raw []byte, plain bool, err error) {
 	i := start + 1
 	escaped, ascii := false, true
 	for {
-		for i < d.end && !stringSpecial[d.buf[i]] {
-			i++
+		i += plainRun(d.buf[i:d.end])
+		if i >= d.end {
+			shift, ok := d.more(start)
+			start, i = start-shift, i-shift
+			if !ok {
+				d.pos = d.end
+				return nil, nil, false, d.unexpectedEnd()
+			}
+			continue
 		}
-		for i < d.end {
+		{
 			c := d.buf[i]
 			switch {
 			case c == '"':
@@ -212,20 +221,35 @@ func (d *allocationReader) str() (inner, raw []byte, plain bool, err error) {
 			case c < 0x20:
 				d.pos = i
 				return nil, nil, false, d.syntax("invalid character %q in string literal", c)
-			default:
-				if c >= utf8.RuneSelf {
-					ascii = false
-				}
+			default: // the start of a multi-byte UTF-8 sequence
+				ascii = false
 				i++
 			}
 		}
-		shift, ok := d.more(start)
-		start, i = start-shift, i-shift
-		if !ok {
-			d.pos = d.end
-			return nil, nil, false, d.unexpectedEnd()
+	}
+}
+
+// plainRun is how many bytes at the start of b a string scan can pass over: no quote,
+// backslash, control character or non-ASCII byte. It tests eight bytes at a time (the
+// classic "has a zero byte" bit trick; only the first flagged byte is exact, which is the
+// one it reports), then the tail byte by byte.
+func plainRun(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := w^(ones*'"'), w^(ones*'\\')
+		special := w | // non-ASCII
+			(w-ones*0x20)&^w | // control characters
+			(quote-ones)&^quote |
+			(backslash-ones)&^backslash
+		if special &= highs; special != 0 {
+			return i + bits.TrailingZeros64(special)/8
 		}
 	}
+	for ; i < len(b) && !stringSpecial[b[i]]; i++ {
+	}
+	return i
 }
 
 // stringSpecial marks the bytes a string scan must look at: the end quote, escapes,

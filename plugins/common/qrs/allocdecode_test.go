@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,4 +221,34 @@ func BenchmarkDecodeAllocations(b *testing.B) {
 			}
 		}
 	})
+}
+
+// plainRun's eight-bytes-at-a-time test stops exactly where a byte-by-byte scan would.
+func TestPlainRun(t *testing.T) {
+	naive := func(b []byte) int {
+		i := 0
+		for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 && b[i] < 0x80 {
+			i++
+		}
+		return i
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20_000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte('a' + rng.IntN(26))
+		}
+		if len(b) > 0 && rng.IntN(4) > 0 { // one special byte, anywhere, of any kind
+			b[rng.IntN(len(b))] = []byte{'"', '\\', 0, 0x1f, 0x20, 0x7f, 0x80, 0xff, 0x21, 0x5b, 0x5d}[rng.IntN(11)]
+		}
+		if len(b) > 1 && rng.IntN(2) == 0 { // a second one after it: only the first counts
+			b[len(b)-1] = 0x01
+		}
+		require.Equal(t, naive(b), plainRun(b), "%q", b)
+	}
+	for c := range 256 {
+		b := []byte("abcdefghijklmnopq")
+		b[9] = byte(c)
+		require.Equal(t, naive(b), plainRun(b), "byte %#x", c)
+	}
 }
