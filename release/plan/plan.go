@@ -5,6 +5,7 @@
 package plan
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -29,8 +30,12 @@ type Options struct {
 	Observe func(qrs.AccessType, *qrs.Allocation)
 	// KeepItems keeps every decided allocation in the result (the sidecar's plan).
 	KeepItems bool
+	// Users, when set, is the read of the users the policy needs, started earlier with
+	// PrefetchUsers and the same policy; otherwise Evaluate starts it with the lists.
+	Users *Users
 
-	gate *usersGate // the interesting users, read while the lists start
+	gate    *usersGate // the interesting users, read while the lists start
+	maxHeld int        // tests lower the bound on held allocations (0: maxHeld)
 }
 
 // usersGate holds the interesting users once read; ready is closed then.
@@ -67,6 +72,43 @@ type Result struct {
 	UsersErr error
 }
 
+// Users is a read of the users whose record can change a decision, started ahead of
+// Evaluate by PrefetchUsers.
+type Users struct{ g *usersGate }
+
+func (u *Users) gate() *usersGate {
+	if u == nil {
+		return nil
+	}
+	return u.g
+}
+
+// PrefetchUsers starts reading, in the background, the users whose record can change a
+// decision of p (Policy.UserFilter), so that the request overlaps whatever the caller reads
+// before calling Evaluate with the result as Options.Users. It returns nil, and reads
+// nothing, when p needs no user record or its filter would not fit in a URL (Evaluate
+// then reads the candidates' users by id). The read ends when ctx does.
+func PrefetchUsers(ctx context.Context, c *qrs.Client, p *policy.Policy) *Users {
+	if p == nil || !p.NeedsUserRecord() {
+		return nil
+	}
+	filter := p.UserFilter()
+	if len(url.QueryEscape(filter)) > qrs.DefaultMaxFilterBytes {
+		return nil
+	}
+	g := &usersGate{ready: make(chan struct{})}
+	go func() {
+		defer close(g.ready)
+		users := map[string]*qrs.User{}
+		g.err = c.Users(ctx, filter, func(u *qrs.User) error {
+			users[u.ID] = u
+			return nil
+		})
+		g.users = users
+	}()
+	return &Users{g: g}
+}
+
 // MaxUserBatches: when the users a policy needs fit in this many `id eq … or …` requests
 // they are read by id; otherwise the whole user list is streamed once (one request, and
 // only the needed records are kept). A QRS request costs tens to hundreds of milliseconds,
@@ -78,24 +120,20 @@ const MaxUserBatches = 2
 func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	res := &Result{ByType: map[qrs.AccessType]*TypeResult{}}
 	// When the policy reads user records, the few users whose record can change a decision
-	// (Policy.UserFilter) are read while the lists start: each allocation is decided as it
-	// streams by, once they are in, and nothing waits for a second pass.
-	var gate *usersGate
-	if o.Policy != nil && o.Policy.NeedsUserRecord() && decides(o) {
-		if filter := o.Policy.UserFilter(); len(url.QueryEscape(filter)) <= qrs.DefaultMaxFilterBytes {
-			gate = &usersGate{ready: make(chan struct{})}
-			go func() {
-				defer close(gate.ready)
-				users := map[string]*qrs.User{}
-				gate.err = c.Users(ctx, filter, func(u *qrs.User) error {
-					users[u.ID] = u
-					return nil
-				})
-				gate.users = users
-			}()
-			o.gate = gate
+	// (Policy.UserFilter) are read while the lists start (or earlier: Options.Users): each
+	// allocation is decided as it streams by, once they are in, and nothing waits for a
+	// second pass.
+	gate := o.Users.gate()
+	if gate == nil && decides(o) {
+		gate = PrefetchUsers(ctx, c, o.Policy).gate()
+	}
+	if gate != nil {
+		defer func() { <-gate.ready }() // a prefetch nobody needed still ends with Evaluate
+		if !decides(o) {
+			gate = nil
 		}
 	}
+	o.gate = gate
 	// The lists are read at the same time: their round trips overlap and their decoding
 	// shares the cores. Observe is therefore called from several goroutines, one per type.
 	perType := make([][]pending, len(o.Types))
@@ -166,6 +204,9 @@ type pending struct {
 	a *qrs.Allocation
 }
 
+// maxHeld bounds the allocations held, per list, while the interesting users are read.
+const maxHeld = 20_000
+
 // evaluateType streams one list, deciding what it can without user records.
 func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessType) (*TypeResult, []pending) {
 	r := &TypeResult{}
@@ -177,6 +218,24 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 		}
 	}
 	var waiting []pending
+	// Allocations that need a user record are held while the interesting users are still
+	// being read, so the list keeps streaming meanwhile; past maxHeld rows the reading
+	// waits for them (and TCP holds QRS back), which bounds the memory this takes.
+	var held []pending
+	settle := func() {
+		<-o.gate.ready
+		if o.gate.err == nil { // otherwise nothing is decided: Evaluate drops the results
+			for _, p := range held {
+				u := o.userOf(p.a)
+				d := o.Policy.Evaluate(t, p.a, u, o.Now)
+				r.Reasons[d.Reason]++
+				if p.i >= 0 {
+					r.Items[p.i].User, r.Items[p.i].Decision = u, d
+				}
+			}
+		}
+		held = held[:0]
+	}
 	err := c.Allocations(ctx, t, "", func(a *qrs.Allocation) error {
 		r.Allocations++
 		if o.Observe != nil {
@@ -185,30 +244,33 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 		if !decide {
 			return nil
 		}
-		if o.gate != nil {
-			<-o.gate.ready
-			if o.gate.err != nil {
-				return nil // nothing is decided without the users
-			}
-		}
 		d, final := o.Policy.Precheck(t, a, o.Now)
-		var u *qrs.User
-		if !final && o.gate != nil {
-			u = o.userOf(a)
-			d, final = o.Policy.Evaluate(t, a, u, o.Now), true
-		}
 		idx := -1
 		if o.KeepItems {
 			idx = len(r.Items)
-			r.Items = append(r.Items, Item{Type: t, Allocation: a, User: u, Decision: d})
+			r.Items = append(r.Items, Item{Type: t, Allocation: a, Decision: d})
 		}
-		if final {
+		switch {
+		case final:
 			r.Reasons[d.Reason]++
-		} else {
+		case o.gate == nil:
 			waiting = append(waiting, pending{r: r, i: idx, t: t, a: a})
+		default:
+			held = append(held, pending{r: r, i: idx, t: t, a: a})
+			select {
+			case <-o.gate.ready:
+				settle()
+			default:
+				if len(held) >= cmp.Or(o.maxHeld, maxHeld) {
+					settle()
+				}
+			}
 		}
 		return nil
 	})
+	if err == nil && len(held) > 0 {
+		settle()
+	}
 	if err != nil {
 		return &TypeResult{Err: err}, nil
 	}
@@ -217,6 +279,9 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 
 // decides reports whether the policy covers one of the types to read.
 func decides(o Options) bool {
+	if o.Policy == nil {
+		return false
+	}
 	for _, t := range o.Types {
 		if _, on := o.Policy.Enabled(t); on {
 			return true

@@ -2,7 +2,10 @@ package plan_test
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,4 +70,100 @@ func TestUserLookupStrategiesAgree(t *testing.T) {
 		}
 	}
 	require.Positive(t, protected, "the site has users the user rules protect")
+}
+
+// gatedUsers holds every /qrs/user request until open is closed.
+type gatedUsers struct {
+	base http.RoundTripper
+	open chan struct{}
+}
+
+func (g gatedUsers) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.URL.Path, "/qrs/user") {
+		select {
+		case <-g.open:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return g.base.RoundTrip(r)
+}
+
+// While the interesting users are still being read, the lists keep streaming: the
+// allocations that need a user record are held, then decided once the users are in, with
+// the decisions they would have had anyway (also when the hold is full and reading waits).
+func TestListsStreamWhileUsersAreRead(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 72, Users: 400, Now: now})
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	d := srv.Certs.Dir
+	tlsCfg, err := qrs.TLSFiles{CA: filepath.Join(d, "root.pem"), Cert: filepath.Join(d, "client.pem"), Key: filepath.Join(d, "client_key.pem")}.Config()
+	require.NoError(t, err)
+	types := []qrs.AccessType{qrs.Professional, qrs.Analyzer}
+	total := len(site.Allocations(emulator.KindProfessional)) + len(site.Allocations(emulator.KindAnalyzer))
+	p, err := (&policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Analyzer:     policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Protect:      policy.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}},
+	}).Compile()
+	require.NoError(t, err)
+
+	// gate holds the users until the lists are read, or until wait has passed.
+	decide := func(maxHeld int, gate bool, wait time.Duration) (map[string]policy.Reason, bool) {
+		open := make(chan struct{})
+		if !gate {
+			close(open)
+		}
+		c, err := qrs.New(qrs.Config{Server: srv.URL, Transport: gatedUsers{base: &http.Transport{TLSClientConfig: tlsCfg}, open: open}})
+		require.NoError(t, err)
+		var (
+			mu       sync.Mutex
+			seen     int
+			streamed bool
+		)
+		fallback := time.AfterFunc(wait, func() { // lists that wait for the users never read everything
+			mu.Lock()
+			defer mu.Unlock()
+			if gate && seen < total {
+				close(open)
+				gate = false
+			}
+		})
+		defer fallback.Stop()
+		o := plan.Options{Types: types, Policy: p, Now: now, KeepItems: true, Observe: func(qrs.AccessType, *qrs.Allocation) {
+			mu.Lock()
+			defer mu.Unlock()
+			if seen++; seen == total && gate {
+				streamed = true
+				close(open)
+			}
+		}}
+		res, err := plan.Evaluate(t.Context(), c, plan.WithMaxHeld(o, maxHeld))
+		require.NoError(t, err)
+		require.NoError(t, res.UsersErr)
+		out := map[string]policy.Reason{}
+		for _, r := range res.ByType {
+			require.NoError(t, r.Err)
+			for _, it := range r.Items {
+				out[it.Allocation.ID] = it.Decision.Reason
+			}
+		}
+		require.Len(t, out, total)
+		return out, streamed
+	}
+	want, _ := decide(0, false, 0)
+	got, streamed := decide(0, true, 10*time.Second)
+	require.True(t, streamed, "every allocation was read before the users arrived")
+	require.Equal(t, want, got)
+	bounded, streamed := decide(1, true, 100*time.Millisecond)
+	require.False(t, streamed, "with a hold of 1, reading waited for the users")
+	require.Equal(t, want, bounded)
+	needUser := 0
+	for _, r := range want {
+		if r != policy.ReasonRecentlyUsed && r != policy.ReasonQuarantined && r != policy.ReasonDeletedUser {
+			needUser++
+		}
+	}
+	require.Greater(t, needUser, 10, "the site has allocations whose decision needs a user record")
 }

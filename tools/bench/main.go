@@ -66,7 +66,7 @@ func main() {
 		binDir    = flag.String("bin", "bin", "folder with qliksense-license")
 		sample    = flag.Int("naive-sample", 200, "user look-ups the naive planner really makes; the rest are extrapolated")
 		releases  = flag.Int("releases", 50, "deletions executed per cell")
-		runs      = flag.Int("runs", 5, "gathers and raw transfers per cell; the table shows the median")
+		runs      = flag.Int("runs", 7, "gathers and raw transfers per cell after the first; the table shows the median")
 	)
 	flag.Parse()
 	if err := run(*sizes, *latencies, *out, *binDir, *sample, *releases, *runs); err != nil {
@@ -133,24 +133,30 @@ func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, s
 	// connection each time (with a resumed session too, so the floor is as low as it gets).
 	// Each figure is the median of its runs: a shared machine is noisy.
 	srv.Log.Reset()
-	first, steady, hwm, err := gathers(binDir, conf, runs, 3*idle)
+	sessions := tls.NewLRUClientSessionCache(0)
+	var (
+		raws    []float64
+		entries []emulator.LoggedRequest
+	)
+	// Gathers and raw transfers alternate, so that both see the same moments of a noisy
+	// machine.
+	first, steady, hwm, err := gathers(binDir, conf, runs, 3*idle, func() error {
+		if entries == nil {
+			entries = srv.Log.Entries() // the first gather's requests
+		}
+		raw, err := rawTransfer(certs, sessions, srv.URL, entries)
+		raws = append(raws, raw)
+		return err
+	})
 	if err != nil {
 		return r, err
 	}
 	r.FirstGatherSeconds = first
 	r.GatherSeconds = median(steady)
 	r.GatherPeakRSSMiB = float64(hwm) / 1024
-	entries := srv.Log.Entries()
-	r.GatherRequests = len(entries) / (runs + 1)
-	r.GatherBytes = srv.Log.Bytes() / int64(runs+1)
-	sessions := tls.NewLRUClientSessionCache(0)
-	var raws []float64
-	for range runs + 1 {
-		raw, err := rawTransfer(certs, sessions, srv.URL, entries[:r.GatherRequests])
-		if err != nil {
-			return r, err
-		}
-		raws = append(raws, raw)
+	r.GatherRequests = len(entries)
+	for _, e := range entries {
+		r.GatherBytes += e.Bytes
 	}
 	r.RawSeconds = median(raws[1:]) // the first one made the session to resume
 	r.GatherVsRaw = r.GatherSeconds / r.RawSeconds
@@ -201,12 +207,12 @@ func cell(n int, lat time.Duration, now time.Time, certs, work, binDir string, s
 	return r, nil
 }
 
-// gathers runs the plugin in execd mode and signals runs+1 gathers, pausing between them
-// longer than the server keeps idle connections. It returns the first gather's wall time
+// gathers runs the plugin in execd mode and signals runs+1 gathers, calling between after
+// each, and pausing longer than the server keeps idle connections before the next. It returns the first gather's wall time
 // and the later ones' (as the plugin measures them), and the process's peak RSS in KiB:
 // VmHWM of its own memory map, polled until it exits (the rusage of a child would count
 // this big benchmark process, forked before exec).
-func gathers(binDir, conf string, runs int, pause time.Duration) (float64, []float64, int64, error) {
+func gathers(binDir, conf string, runs int, pause time.Duration, between func() error) (float64, []float64, int64, error) {
 	cmd := exec.Command(filepath.Join(binDir, "qliksense-license"), "-config", conf, "-poll_interval_disabled")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -250,6 +256,10 @@ func gathers(binDir, conf string, runs int, pause time.Duration) (float64, []flo
 				walls = append(walls, d)
 				break
 			}
+		}
+		if err := between(); err != nil {
+			_ = cmd.Process.Kill()
+			return 0, nil, 0, err
 		}
 	}
 	_ = stdin.Close()

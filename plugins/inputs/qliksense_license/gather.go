@@ -58,7 +58,10 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 		return t
 	}
 
-	// The overview and the server license are read at the same time.
+	// The overview, the server license and the users the release policy needs (if any)
+	// are read at the same time; the allocation lists follow once the overview says which
+	// license types the site uses.
+	users := plan.PrefetchUsers(ctx, q.client, q.policy)
 	var (
 		lic    *qrs.License
 		licErr error
@@ -99,6 +102,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	res, err := plan.Evaluate(ctx, q.client, plan.Options{
 		Types:  types,
 		Policy: q.policy,
+		Users:  users,
 		Now:    start,
 		Observe: func(t qrs.AccessType, a *qrs.Allocation) { // one goroutine per type
 			d, _ := policy.Inactivity(a, start)
