@@ -43,6 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		quarantine    = fs.Int("quarantine-days", 7, "a DELETE quarantines allocations used within this many days (0: never)")
 		neverAsCreate = fs.Bool("never-used-as-created", false, "write createdDate as lastUsed of never-used allocations instead of the 1753 sentinel")
 		latency       = fs.Duration("latency", 0, "added to every answer")
+		idleTimeout   = fs.Duration("idle-timeout", 2*time.Minute, "close keep-alive connections idle this long (http.sys's default in front of QRS)")
 		slowBody      = fs.Duration("slow-body", 0, "pause after every 4 KiB of a body")
 		errorRate     = fs.Float64("error-rate", 0, "fraction of requests answered 500")
 		tooMany       = fs.Float64("429-rate", 0, "fraction of requests answered 429 with Retry-After")
@@ -91,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			hostList = append(hostList, h)
 		}
 	}
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: *certDir, Hosts: hostList, Addr: *addr, ProxyAddr: *proxyAddr})
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: *certDir, Hosts: hostList, Addr: *addr, ProxyAddr: *proxyAddr, IdleTimeout: *idleTimeout})
 	if err != nil {
 		fmt.Fprintf(stderr, "qrs-emulator: %v\n", err)
 		return 1
