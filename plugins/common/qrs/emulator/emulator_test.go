@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -282,13 +283,15 @@ func TestLatencyAndSlowBody(t *testing.T) {
 }
 
 // A keep-alive connection left idle longer than IdleTimeout is closed by the server, as
-// http.sys does in front of QRS: the client's next request opens a new one.
+// http.sys does in front of QRS: the client's next request opens a new one, which resumes
+// the TLS session.
 func TestIdleConnectionsAreClosed(t *testing.T) {
 	srv, err := emulator.Start(emulator.Options{Site: emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 3, Now: testNow}), CertDir: t.TempDir(), IdleTimeout: 200 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	c := rawClient(t, srv)
-	var reused []bool
+	c.Transport.(*http.Transport).TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	var reused, resumed []bool
 	for _, wait := range []time.Duration{0, 0, time.Second} {
 		time.Sleep(wait)
 		ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }})
@@ -299,6 +302,8 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 		require.NoError(t, err)
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
+		resumed = append(resumed, resp.TLS.DidResume)
 	}
 	require.Equal(t, []bool{false, true, false}, reused)
+	require.Equal(t, []bool{false, false, true}, resumed, "the new connection resumes the TLS session")
 }
