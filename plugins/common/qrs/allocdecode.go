@@ -16,9 +16,9 @@ import (
 // It exists for speed: an allocation list is nearly all of what a gather reads (60 MB for a
 // 100 000-user site), and encoding/json decodes it at about 130 MB/s a core, which made the
 // gather CPU-bound behind the transfer itself. This reader knows the Allocation type, so it
-// scans each byte once, matches keys with a switch, skips what it does not declare without
-// building anything, and turns plain strings (no escapes, valid UTF-8) into Go strings
-// directly. Its result is meant to be exactly encoding/json's: the same values for the same
+// scans each byte once (strings eight bytes at a time), matches keys against the declared
+// names, skips what it does not declare without building anything, and turns plain strings
+// (no escapes, valid UTF-8) into Go strings directly. Its result is meant to be exactly encoding/json's: the same values for the same
 // input, an error where encoding/json has one (FuzzAllocationReader checks this on arbitrary
 // input). The rare cases, escaped or invalid-UTF-8 strings and keys that match only
 // case-insensitively, are handed to encoding/json's own rules rather than reimplemented.
