@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -19,16 +20,22 @@ import (
 
 var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
-// The two ways of reading users — the filtered interesting users, and (when that filter
-// would not fit in a URL) the candidates' records by id — give the same decisions.
-func TestUserLookupStrategiesAgree(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 71, Users: 300, Now: now})
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
+// startSite serves a generated site and returns the TLS settings of its client certificate.
+func startSite(t *testing.T, seed uint64, users int) (*emulator.Server, *tls.Config) {
+	t.Helper()
+	srv, err := emulator.Start(emulator.Options{Site: emulator.Generate(emulator.SiteSpec{Seed: seed, Users: users, Now: now}), CertDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
 	d := srv.Certs.Dir
 	tlsCfg, err := qrs.TLSFiles{CA: filepath.Join(d, "root.pem"), Cert: filepath.Join(d, "client.pem"), Key: filepath.Join(d, "client_key.pem")}.Config()
 	require.NoError(t, err)
+	return srv, tlsCfg
+}
+
+// The two ways of reading users — the filtered interesting users, and (when that filter
+// would not fit in a URL) the candidates' records by id — give the same decisions.
+func TestUserLookupStrategiesAgree(t *testing.T) {
+	srv, tlsCfg := startSite(t, 71, 300)
 	c, err := qrs.New(qrs.Config{Server: srv.URL, TLS: tlsCfg})
 	require.NoError(t, err)
 
@@ -93,13 +100,8 @@ func (g gatedUsers) RoundTrip(r *http.Request) (*http.Response, error) {
 // allocations that need a user record are held, then decided once the users are in, with
 // the decisions they would have had anyway (also when the hold is full and reading waits).
 func TestListsStreamWhileUsersAreRead(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 72, Users: 400, Now: now})
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	d := srv.Certs.Dir
-	tlsCfg, err := qrs.TLSFiles{CA: filepath.Join(d, "root.pem"), Cert: filepath.Join(d, "client.pem"), Key: filepath.Join(d, "client_key.pem")}.Config()
-	require.NoError(t, err)
+	srv, tlsCfg := startSite(t, 72, 400)
+	site := srv.Site
 	types := []qrs.AccessType{qrs.Professional, qrs.Analyzer}
 	total := len(site.Allocations(emulator.KindProfessional)) + len(site.Allocations(emulator.KindAnalyzer))
 	p, err := (&policy.Config{

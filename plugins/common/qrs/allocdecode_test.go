@@ -185,11 +185,12 @@ func FuzzAllocationReader(f *testing.F) {
 	})
 }
 
-// benchmarkList is the body of BenchmarkStreamAllocations: 10 000 rows as QRS writes them.
-func benchmarkList() []byte {
+// AllocationListForTest is an n-row allocation list as QRS writes it, for the benchmarks
+// of this package (internal and external).
+func AllocationListForTest(n int) []byte {
 	var b bytes.Buffer
 	b.WriteString("[")
-	for i := range 10_000 {
+	for i := range n {
 		if i > 0 {
 			b.WriteString(",")
 		}
@@ -202,7 +203,7 @@ func benchmarkList() []byte {
 // BenchmarkDecodeAllocations compares allocationReader with the encoding/json streaming
 // decoder it replaced, on the same 10 000-row body (benchstat-friendly sub-benchmarks).
 func BenchmarkDecodeAllocations(b *testing.B) {
-	body := benchmarkList()
+	body := AllocationListForTest(10_000)
 	b.Run("reader=allocationReader", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
