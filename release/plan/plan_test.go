@@ -32,6 +32,22 @@ func startSite(t *testing.T, seed uint64, users int) (*emulator.Server, *tls.Con
 	return srv, tlsCfg
 }
 
+// reasons evaluates without errors and returns each allocation's reason.
+func reasons(t *testing.T, c *qrs.Client, o plan.Options) map[string]policy.Reason {
+	t.Helper()
+	res, err := plan.Evaluate(t.Context(), c, o)
+	require.NoError(t, err)
+	require.NoError(t, res.UsersErr)
+	out := map[string]policy.Reason{}
+	for _, r := range res.ByType {
+		require.NoError(t, r.Err)
+		for _, it := range r.Items {
+			out[it.Allocation.ID] = it.Decision.Reason
+		}
+	}
+	return out
+}
+
 // The two ways of reading users — the filtered interesting users, and (when that filter
 // would not fit in a URL) the candidates' records by id — give the same decisions.
 func TestUserLookupStrategiesAgree(t *testing.T) {
@@ -53,16 +69,7 @@ func TestUserLookupStrategiesAgree(t *testing.T) {
 		p, err := cfg.Compile()
 		require.NoError(t, err)
 		srv.Log.Reset()
-		res, err := plan.Evaluate(t.Context(), c, plan.Options{Types: []qrs.AccessType{qrs.Professional, qrs.Analyzer}, Policy: p, Now: now, KeepItems: true})
-		require.NoError(t, err)
-		require.NoError(t, res.UsersErr)
-		out := map[string]policy.Reason{}
-		for _, r := range res.ByType {
-			require.NoError(t, r.Err)
-			for _, it := range r.Items {
-				out[it.Allocation.ID] = it.Decision.Reason
-			}
-		}
+		out := reasons(t, c, plan.Options{Types: []qrs.AccessType{qrs.Professional, qrs.Analyzer}, Policy: p, Now: now, KeepItems: true})
 		return out, srv.Log.Count("GET", "/qrs/user")
 	}
 	a, usersA := decide(short)
@@ -141,16 +148,7 @@ func TestListsStreamWhileUsersAreRead(t *testing.T) {
 				close(open)
 			}
 		}}
-		res, err := plan.Evaluate(t.Context(), c, plan.WithMaxHeld(o, maxHeld))
-		require.NoError(t, err)
-		require.NoError(t, res.UsersErr)
-		out := map[string]policy.Reason{}
-		for _, r := range res.ByType {
-			require.NoError(t, r.Err)
-			for _, it := range r.Items {
-				out[it.Allocation.ID] = it.Decision.Reason
-			}
-		}
+		out := reasons(t, c, plan.WithMaxHeld(o, maxHeld))
 		require.Len(t, out, total)
 		return out, streamed
 	}
