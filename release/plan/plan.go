@@ -86,10 +86,11 @@ func (u *Users) gate() *usersGate {
 // PrefetchUsers starts reading, in the background, the users whose record can change a
 // decision of p (Policy.UserFilter), so that the request overlaps whatever the caller reads
 // before calling Evaluate with the result as Options.Users. It returns nil, and reads
-// nothing, when p needs no user record or its filter would not fit in a URL (Evaluate
-// then reads the candidates' users by id). The read ends when ctx does.
+// nothing, when p (which may be nil) releases nothing or needs no user record, or when its
+// filter would not fit in a URL (Evaluate then reads the candidates' users by id). The read
+// ends when ctx does.
 func PrefetchUsers(ctx context.Context, c *qrs.Client, p *policy.Policy) *Users {
-	if p == nil || !p.NeedsUserRecord() {
+	if p == nil || !p.NeedsUserRecord() || !decides(Options{Types: qrs.AccessTypes, Policy: p}) {
 		return nil
 	}
 	filter := p.UserFilter()
@@ -127,8 +128,8 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	if gate == nil && decides(o) {
 		gate = PrefetchUsers(ctx, c, o.Policy).gate()
 	}
-	if gate != nil {
-		defer func() { <-gate.ready }() // a prefetch nobody needed still ends with Evaluate
+	if g := gate; g != nil {
+		defer func() { <-g.ready }() // a prefetch nobody needed still ends with Evaluate
 		if !decides(o) {
 			gate = nil
 		}

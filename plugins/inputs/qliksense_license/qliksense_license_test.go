@@ -227,8 +227,19 @@ func TestRequestEconomy(t *testing.T) {
 	require.Equal(t, 1, srv.Log.Count("GET", "professionalaccesstype/full"))
 	require.Equal(t, 1, srv.Log.Count("GET", "analyzeraccesstype/full"))
 	require.Equal(t, 0, srv.Log.Count("GET", "useraccesstype"), "user passes are off on this site")
-	require.LessOrEqual(t, srv.Log.Count("GET", "/qrs/user"), 2)
+	require.Equal(t, 1, srv.Log.Count("GET", "/qrs/user"), "one filtered request for the users the policy needs")
 	require.LessOrEqual(t, len(srv.Log.Entries()), 6)
+
+	// Protection rules without any release enabled need no user: none is read.
+	conf := filepath.Join(t.TempDir(), "plugin.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(srv.PluginConfig("production", `  [inputs.qliksense_license.release]
+    [inputs.qliksense_license.release.protect]
+      tags = ["License do not release"]`)), 0o600))
+	srv.Log.Reset()
+	acc := gather(t, load(t, conf))
+	require.Empty(t, acc.Errors)
+	require.Zero(t, srv.Log.Count("GET", "/qrs/user"))
+	require.Len(t, srv.Log.Entries(), 4)
 }
 
 // Reclaimable counts are the policy's own verdicts: recomputed here from the emulator's
