@@ -151,6 +151,9 @@ func New(cfg Config) (*Client, error) {
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = cfg.TLS
+		// New connections resume the TLS session of earlier ones instead of a full
+		// handshake: http.sys closes idle connections after two minutes, so a gather at a
+		// usual interval opens new ones every time. The caller's config is not changed.
 		if cfg.TLS != nil && cfg.TLS.ClientSessionCache == nil {
 			t.TLSClientConfig = cfg.TLS.Clone()
 			t.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(0)
