@@ -268,15 +268,17 @@ func TestStopFinishesInFlightAndDefersTheRest(t *testing.T) {
 	e := newEnv(t, site, withKeys("max_releases_per_run = 5"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
+	// stop closes as the first DELETE is about to be sent (its intent is being recorded):
+	// that DELETE is in flight and must finish; no other may start.
 	stop := make(chan struct{})
-	rec := &memRecorder{onOutcome: func() { close(stop) }}
+	rec := &memRecorder{onIntent: func() { close(stop) }}
 	ex := &release.Executor{
 		Client: e.site.Plugin.Client(), Policy: e.site.Plugin.Policy(), Site: "production",
 		Now: func() time.Time { return testNow }, Concurrency: 1, Recorder: rec, Log: slogDiscard(),
 	}
 	sum := ex.Run(t.Context(), stop, p)
 	require.True(t, sum.Interrupted)
-	require.LessOrEqual(t, len(rec.outcomes), 2)
+	require.Len(t, rec.outcomes, 1)
 	require.Equal(t, len(rec.outcomes), sum.Released+sum.Quarantined)
 	require.Equal(t, 5-len(rec.outcomes)+(sum.Candidates-5), sum.Deferred)
 	require.Equal(t, len(rec.outcomes), e.srv.Log.Count("DELETE", ""))
@@ -297,17 +299,19 @@ func TestLockedSiteIsSkipped(t *testing.T) {
 type memRecorder struct {
 	outcomes  []release.Outcome
 	summaries []release.Summary
-	onOutcome func()
+	onIntent  func() // called once, at the first intent
 }
 
-func (*memRecorder) Intent(release.Outcome) error { return nil }
+func (m *memRecorder) Intent(release.Outcome) error {
+	if m.onIntent != nil {
+		m.onIntent()
+		m.onIntent = nil
+	}
+	return nil
+}
 
 func (m *memRecorder) Outcome(o release.Outcome) error {
 	m.outcomes = append(m.outcomes, o)
-	if m.onOutcome != nil {
-		m.onOutcome()
-		m.onOutcome = nil
-	}
 	return nil
 }
 
