@@ -12,6 +12,7 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/api/http"
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
+	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
@@ -114,7 +115,7 @@ func (d *Deliverer) writeWithRetry(ctx context.Context, points []*write.Point) e
 	}
 	sleep := d.sleep
 	if sleep == nil {
-		sleep = sleepContext
+		sleep = ctxsleep.Sleep
 	}
 	var err error
 	for attempt := 0; ; attempt++ {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/policy"
 )
@@ -90,7 +91,7 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []Item, runID string, record func(Outcome), mu *sync.Mutex, sum *Summary) {
 	sleep := e.sleep
 	if sleep == nil {
-		sleep = sleepContext
+		sleep = ctxsleep.Sleep
 	}
 	pace := &pacer{every: e.Pacing, wait: func(d time.Duration) error { return sleepOrStop(ctx, stop, sleep, d) }}
 	work := make(chan Item)
@@ -164,17 +165,6 @@ func sleepOrStop(ctx context.Context, stop <-chan struct{}, sleep func(context.C
 		}
 	}()
 	return sleep(sctx, d)
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func (e *Executor) outcome(runID string, it Item, r Result, reason, detail string, dryRun bool) Outcome {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/policy"
 )
@@ -97,7 +98,7 @@ func (r *Runner) Recover(ctx context.Context) error {
 	if len(pending) > 0 {
 		if last := pending[len(pending)-1].Time.Add(r.recoverGrace()); time.Until(last) > 0 {
 			r.Log.Info("waiting for DELETEs of the interrupted run to settle", "until", last.Format(time.RFC3339))
-			if err := sleepContext(ctx, time.Until(last)); err != nil {
+			if err := ctxsleep.Sleep(ctx, time.Until(last)); err != nil {
 				return err
 			}
 		}

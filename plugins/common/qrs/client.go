@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 )
 
 // AuthMode says how the client proves who it is.
@@ -166,7 +168,7 @@ func New(cfg Config) (*Client, error) {
 		base:       u,
 		cfg:        cfg,
 		http:       &http.Client{Transport: transport, CheckRedirect: noRedirects},
-		sleep:      sleepContext,
+		sleep:      ctxsleep.Sleep,
 		userHeader: cfg.User,
 	}, nil
 }
@@ -512,15 +514,4 @@ func (b *countingBody) Close() error {
 	err := b.rc.Close()
 	b.cancel()
 	return err
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
