@@ -2,14 +2,9 @@ package release_test
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,52 +12,16 @@ import (
 	"github.com/influxdata/telegraf/plugins/parsers/influx"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/release"
 )
 
-// fakeInflux is an InfluxDB /api/v2/write endpoint that keeps what it is sent.
-type fakeInflux struct {
-	mu      sync.Mutex
-	bodies  []string
-	queries []string
-	auth    []string
-	down    atomic.Bool
-}
-
-func (f *fakeInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if f.down.Load() {
-		http.Error(w, `{"code":"unavailable","message":"down"}`, http.StatusServiceUnavailable)
-		return
-	}
-	if r.URL.Path != "/api/v2/write" {
-		http.NotFound(w, r)
-		return
-	}
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = zr
-	}
-	b, _ := io.ReadAll(body)
-	f.mu.Lock()
-	f.bodies = append(f.bodies, string(b))
-	f.queries = append(f.queries, r.URL.RawQuery)
-	f.auth = append(f.auth, r.Header.Get("Authorization"))
-	f.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (f *fakeInflux) metrics(t *testing.T) []telegraf.Metric {
+// influxMetrics parses every line f received.
+func influxMetrics(t *testing.T, f *testkit.InfluxWrites) []telegraf.Metric {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	p := &influx.Parser{}
 	require.NoError(t, p.Init())
-	ms, err := p.Parse([]byte(strings.Join(f.bodies, "\n")))
+	ms, err := p.Parse([]byte(strings.Join(f.Lines(), "\n")))
 	require.NoError(t, err)
 	return ms
 }
@@ -78,7 +37,7 @@ func outputKeys(url string) string {
 }
 
 func TestOutcomesReachInfluxDB(t *testing.T) {
-	fi := &fakeInflux{}
+	fi := &testkit.InfluxWrites{}
 	ts := httptest.NewServer(fi)
 	defer ts.Close()
 	e := newEnv(t, smallSite(), withKeys("max_releases_per_run = 3")+outputKeys(ts.URL))
@@ -86,10 +45,11 @@ func TestOutcomesReachInfluxDB(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, sum.Released+sum.Quarantined)
 
-	ms := fi.metrics(t)
+	ms := influxMetrics(t, fi)
 	require.Len(t, ms, 4)
-	require.Equal(t, "bucket=qliksense%2Fautogen&org=&precision=ns", fi.queries[0])
-	require.Equal(t, "Token influxuser:s3cret-pa55", fi.auth[0])
+	_, queries, auth := fi.Writes()
+	require.Equal(t, "bucket=qliksense%2Fautogen&org=&precision=ns", queries[0])
+	require.Equal(t, "Token influxuser:s3cret-pa55", auth[0])
 	var outcomes int
 	for _, m := range ms {
 		tags := m.Tags()
@@ -118,8 +78,8 @@ func TestOutcomesReachInfluxDB(t *testing.T) {
 // While the destination is down, outcomes wait in the spool; they are delivered once it
 // is back, also by a new process (a restart), and exactly once.
 func TestOutcomesSurviveADownDestination(t *testing.T) {
-	fi := &fakeInflux{}
-	fi.down.Store(true)
+	fi := &testkit.InfluxWrites{}
+	fi.Down.Store(true)
 	ts := httptest.NewServer(fi)
 	defer ts.Close()
 	e := newEnv(t, smallSite(), withKeys("max_releases_per_run = 2")+outputKeys(ts.URL))
@@ -137,21 +97,21 @@ func TestOutcomesSurviveADownDestination(t *testing.T) {
 	require.NoError(t, err)
 	defer restarted.Close()
 	require.Equal(t, 3, restarted.Pending())
-	fi.down.Store(false)
+	fi.Down.Store(false)
 	n, err := restarted.Flush(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 	require.Zero(t, restarted.Pending())
-	require.Len(t, fi.metrics(t), 3)
+	require.Len(t, influxMetrics(t, fi), 3)
 	n, err = restarted.Flush(t.Context())
 	require.NoError(t, err)
 	require.Zero(t, n, "delivered once")
-	require.Len(t, fi.metrics(t), 3)
+	require.Len(t, influxMetrics(t, fi), 3)
 }
 
 // No secret reaches logs, the audit log, a plan or check output.
 func TestSecretsStayOut(t *testing.T) {
-	fi := &fakeInflux{}
+	fi := &testkit.InfluxWrites{}
 	ts := httptest.NewServer(fi)
 	defer ts.Close()
 	e := newEnv(t, smallSite(), withKeys("max_releases_per_run = 2")+outputKeys(ts.URL))

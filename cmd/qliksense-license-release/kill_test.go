@@ -1,24 +1,20 @@
 package main
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
 
@@ -27,26 +23,8 @@ import (
 // every release recorded exactly once, nothing missing — and what reached InfluxDB too.
 func TestSIGKILLMidRunLosesNothing(t *testing.T) {
 	srv := startEmulator(t)
-	var mu sync.Mutex
-	var lines []string
-	influx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			body = zr
-		}
-		sc := bufio.NewScanner(body)
-		mu.Lock()
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-		}
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
+	writes := &testkit.InfluxWrites{}
+	influx := httptest.NewServer(writes)
 	defer influx.Close()
 	path, state := writeSite(t, srv, fmt.Sprintf(`dry_run = false
     max_releases_per_run = 12
@@ -124,10 +102,8 @@ func TestSIGKILLMidRunLosesNothing(t *testing.T) {
 	require.Empty(t, inflight)
 
 	// What reached InfluxDB: every audited record, once (same series and time replace).
-	mu.Lock()
-	defer mu.Unlock()
 	unique := map[string]bool{}
-	for _, l := range lines {
+	for _, l := range writes.Lines() {
 		unique[l] = true
 	}
 	require.Len(t, unique, outcomes+runs)

@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
 
@@ -154,7 +154,7 @@ func TestPlanAndOnce(t *testing.T) {
 func TestRunServiceSignals(t *testing.T) {
 	srv := startEmulator(t)
 	path, state := writeSite(t, srv, "run_at_start = true\n    schedule = \"@every 1h\"")
-	stderr := &syncWriter{}
+	stderr := &testkit.SyncBuffer{}
 	cmd := exec.CommandContext(context.Background(), os.Args[0], "run", "-config", path)
 	cmd.Env = append(os.Environ(), "RELEASE_RUN_MAIN=1")
 	cmd.Stderr = stderr
@@ -180,25 +180,7 @@ func TestRunServiceSignals(t *testing.T) {
 	require.Contains(t, stderr.String(), "stopping: finishing the releases in flight")
 }
 
-// syncWriter is a buffer the child's stderr copier writes while the test reads.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func waitFor(t *testing.T, b *syncWriter, text string) {
+func waitFor(t *testing.T, b *testkit.SyncBuffer, text string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
