@@ -15,7 +15,7 @@ TELEGRAF_VERSION := v1.37.2
 TELEGRAF_TAGS    := custom,inputs.execd,outputs.influxdb,outputs.influxdb_v2,outputs.file,inputs.influxdb_v2_listener
 INFLUXDB_VERSION := v1.8.10
 
-.PHONY: all build test test-short lint bench dist ci clean emulator e2e demo fuzz
+.PHONY: all build test test-short lint bench dist ci clean emulator e2e demo fuzz qrs-spec
 
 all: build
 
@@ -23,7 +23,7 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
-## test: unit tests with the race detector (needs ../shared beside the repository)
+## test: unit tests with the race detector
 test:
 	$(GO) test -race -count=1 ./...
 
@@ -65,6 +65,12 @@ dist:
 		done; \
 	done
 	$(GO) run ./tools/dist -dir dist -version $(VERSION)
+
+## qrs-spec: regenerate the committed QRS specification subset (the operations the emulator
+## serves and the definitions they reference) from the full specification, read from
+## QRS_SPEC or ../shared/qrs
+qrs-spec:
+	$(GO) generate ./plugins/common/qrs/internal/qrsspec
 
 ## emulator: run the QRS emulator with a generated site on 127.0.0.1:4242
 emulator: build

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -129,9 +127,7 @@ func TestAllocationReaderMatchesEncodingJSON(t *testing.T) {
 
 // The recorded sample of a real site and a generated list decode as encoding/json has them.
 func TestAllocationReaderOnRealAndGeneratedLists(t *testing.T) {
-	spec, err := qrsspec.Locate()
-	require.NoError(t, err)
-	sample, err := os.ReadFile(filepath.Join(filepath.Dir(spec), "samples", "analyzeraccesstype-full.json"))
+	sample, err := qrsspec.Sample("analyzeraccesstype-full.json")
 	require.NoError(t, err)
 	rows, err := ours(sample, 64<<10, func(r io.Reader) io.Reader { return r })
 	require.NoError(t, err)

@@ -2,8 +2,6 @@ package qrs_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -91,9 +89,7 @@ func jsonType(t reflect.Type) string {
 
 func readSample(t *testing.T, name string) []byte {
 	t.Helper()
-	specPath, err := qrsspec.Locate()
-	require.NoError(t, err)
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(specPath), "samples", name))
+	b, err := qrsspec.Sample(name)
 	require.NoError(t, err)
 	return b
 }

@@ -2,8 +2,16 @@
 // live Qlik Sense site) for conformance tests: it validates JSON bodies against the
 // response schema of a path, and says whether a method and path exist.
 //
-// The specification is read from ../shared/qrs/qrs-openapi-main-38.22.0.json beside the
-// module root, or from the file named by QRS_SPEC.
+// The tests check against testdata/qrs-openapi-subset.json, committed with the project: the
+// operations the emulator serves (and the client uses, a subset of those), cut from the
+// full specification by Subset with every definition they reference. The full document
+// (2.6 MB, not part of the repository) is needed only to regenerate the subset
+// (`make qrs-spec`) and for the drift test that checks the committed subset is still what
+// the full document gives; LocateFull finds it through QRS_SPEC or a shared/qrs folder
+// beside the repository.
+//
+// testdata/samples holds real QRS responses recorded on live sites (SOURCES.md there says
+// where each comes from); Sample reads them.
 //
 // The specification is stricter than every live site in a few documented places, and
 // looser in one. Validate applies these changes, each backed by a real response:
@@ -11,7 +19,7 @@
 //   - every definition gets additionalProperties: false, so a field the specification
 //     does not name fails validation (the spec itself allows anything);
 //   - privileges may be null: real sites send "privileges": null unless ?privileges=true
-//     (all samples in ../shared/qrs/samples);
+//     (all samples in testdata/samples);
 //   - user on an allocation may be null: the allocation of a user deleted while in
 //     quarantine (Qlik help: "Deleted user is displayed …"; qrs-api.md §5);
 //   - deletedUserId and deletedUserDirectory may be "" (minLength 1 in the spec, "" in the
@@ -21,6 +29,7 @@ package qrsspec
 
 import (
 	"bytes"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,8 +41,17 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
-// FileName is the specification's file name under shared/qrs.
+// FileName is the full specification's file name (under shared/qrs in the reference
+// material, or wherever QRS_SPEC points).
 const FileName = "qrs-openapi-main-38.22.0.json"
+
+// SubsetFile is the committed subset, relative to this package's folder.
+const SubsetFile = "testdata/qrs-openapi-subset.json"
+
+//go:generate go run ./gensubset -out testdata/qrs-openapi-subset.json
+
+//go:embed testdata/qrs-openapi-subset.json testdata/samples/*.json
+var files embed.FS
 
 // Spec is a loaded specification.
 type Spec struct {
@@ -43,10 +61,32 @@ type Spec struct {
 	cache    map[string]*jsonschema.Schema
 }
 
-// Locate finds the specification file: $QRS_SPEC, else shared/qrs/<FileName> in a parent
-// of the working directory or beside one.
-func Locate() (string, error) {
+// CommittedSubset returns the committed subset as it is on disk.
+func CommittedSubset() []byte {
+	b, err := files.ReadFile(SubsetFile)
+	if err != nil {
+		panic(err) // embedded at build time: cannot be missing
+	}
+	return b
+}
+
+// Sample returns a recorded real response from testdata/samples.
+func Sample(name string) ([]byte, error) {
+	return files.ReadFile("testdata/samples/" + name)
+}
+
+// ErrNoFullSpec says the full specification is not at hand.
+var ErrNoFullSpec = errors.New("the full QRS specification " + FileName +
+	" is not at hand: set QRS_SPEC to its path, or put it in shared/qrs beside the repository")
+
+// LocateFull finds the full specification: $QRS_SPEC, else shared/qrs/<FileName> in a
+// parent of the working directory or beside one. It returns ErrNoFullSpec when neither
+// exists.
+func LocateFull() (string, error) {
 	if p := os.Getenv("QRS_SPEC"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("QRS_SPEC: %w", err)
+		}
 		return p, nil
 	}
 	dir, err := os.Getwd()
@@ -61,28 +101,24 @@ func Locate() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("QRS specification %s not found in ../shared/qrs beside the repository; set QRS_SPEC", FileName)
+			return "", ErrNoFullSpec
 		}
 		dir = parent
 	}
 }
 
-// Load reads and prepares the specification.
+// Load prepares the committed subset for validation.
 func Load() (*Spec, error) {
-	path, err := Locate()
+	return parse(SubsetFile, CommittedSubset())
+}
+
+func parse(name string, raw []byte) (*Spec, error) {
+	doc, err := decode(raw)
 	if err != nil {
-		return nil, err
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if doc["swagger"] != "2.0" {
-		return nil, fmt.Errorf("%s is not a Swagger 2.0 document", path)
+		return nil, fmt.Errorf("%s is not a Swagger 2.0 document", name)
 	}
 	tighten(doc)
 	c := jsonschema.NewCompiler()
