@@ -21,6 +21,7 @@ import (
 const (
 	MeasurementRelease    = "qlik_sense_license_release"
 	MeasurementReleaseRun = "qlik_sense_license_release_run"
+	MeasurementReload     = "qlik_sense_license_release_reload"
 )
 
 // WriteFunc writes points; it is influxdb-client-go's WriteAPIBlocking.WritePoint.
@@ -173,16 +174,24 @@ func (d *Deliverer) point(r auditRecord) *write.Point {
 			"skipped":          int64(s.Skipped),
 			"failed":           int64(s.Failed),
 			"deferred":         int64(s.Deferred),
+			"unsettled":        int64(s.Unsettled),
 			"errors":           int64(len(s.Errors)),
 			"duration_seconds": s.Duration().Seconds(),
 			"dry_run":          s.DryRun,
 			"interrupted":      s.Interrupted,
+			"recovery":         s.Recovery,
 			"run_id":           s.RunID,
 		}
 		for reason, n := range s.Protected {
 			fields["kept_"+strings.ToLower(string(reason))] = int64(n)
 		}
 		return influxdb2.NewPoint(MeasurementReleaseRun, tags, fields, s.Time)
+	case r.Reload != nil:
+		tags["site"] = r.Reload.Site
+		return influxdb2.NewPoint(MeasurementReload, tags, map[string]any{
+			"success": r.Reload.Success,
+			"error":   r.Reload.Error,
+		}, r.Reload.Time)
 	}
 	return nil
 }

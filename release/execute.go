@@ -20,6 +20,15 @@ import (
 // plan or is protected now; then it sends one DELETE, never retried, and reads the
 // allocation back to tell released from quarantined — or, when the answer was lost, what
 // happened at all.
+//
+// The audit log never lies: an outcome is recorded only when it is known. A DELETE, once
+// sent, and its read-back run under their own request deadlines, detached from ctx and
+// from stop, so neither a stop nor a cancelled context cuts them. When a DELETE's effect
+// is still unknown after the read-back (its answer was lost and the read-back failed, or
+// QRS answered 204 and the read-back failed, so released and quarantined cannot be told
+// apart), no outcome is recorded: the run counts it as unsettled and its intent stays
+// open in the in-flight file, where Runner.Recover settles it by reading the allocation
+// back before the next run.
 type Executor struct {
 	Client      *qrs.Client
 	Policy      *policy.Policy
@@ -63,6 +72,12 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 	record := func(o Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
+		if o.Result == "" { // unsettled: the intent stays open (see Executor)
+			sum.Unsettled++
+			log.Warn("outcome unknown: the intent stays open until a later read of QRS settles it", "type", o.Type, "user", o.User,
+				"allocation_id", o.AllocationID, "detail", o.Detail)
+			return
+		}
 		sum.add(o.Result)
 		if err := e.Recorder.Outcome(o); err != nil {
 			log.Error("recording an outcome failed", "allocation_id", o.AllocationID, "err", err)
@@ -83,7 +98,7 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 		log.Error("recording the run summary failed", "err", err)
 	}
 	log.Info("run finished", "released", sum.Released, "quarantined", sum.Quarantined, "dry_run_releases", sum.WouldRelease,
-		"skipped", sum.Skipped, "failed", sum.Failed, "deferred", sum.Deferred, "interrupted", sum.Interrupted,
+		"skipped", sum.Skipped, "failed", sum.Failed, "deferred", sum.Deferred, "unsettled", sum.Unsettled, "interrupted", sum.Interrupted,
 		"duration", sum.Duration().Round(time.Millisecond).String())
 	return sum
 }
@@ -226,7 +241,8 @@ func (e *Executor) pipeline(ctx context.Context, stop <-chan struct{}, runID str
 			record(e.outcome(runID, it, Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error(), false))
 			continue
 		}
-		deleted <- deletion{it: it, err: e.Client.DeleteAllocation(ctx, it.Type, it.Allocation.ID)}
+		// Sent under its own request deadline (the client's timeout), never cut by ctx.
+		deleted <- deletion{it: it, err: e.Client.DeleteAllocation(context.WithoutCancel(ctx), it.Type, it.Allocation.ID)}
 	}
 	close(deleted)
 	stages.Wait()
@@ -295,13 +311,17 @@ func (e *Executor) recheck(ctx context.Context, runID string, it *Item) (o Outco
 }
 
 // settle turns a DELETE's answer into an outcome: an HTTP error is a failure; after a 204,
-// or when the answer was lost, the allocation is read back to learn what QRS did.
+// or when the answer was lost, the allocation is read back to learn what QRS did. The
+// read-back has its own deadline, detached from ctx. An outcome without a Result is
+// unsettled: what QRS did is not known (see Executor).
 func (e *Executor) settle(ctx context.Context, runID string, del deletion) Outcome {
 	it, err, d := del.it, del.err, del.it.Decision
 	if err != nil && qrs.StatusCode(err) != 0 {
 		return e.outcome(runID, it, Failed, ReasonDeleteFailed, err.Error(), false)
 	}
-	back, rerr := e.Client.Allocation(ctx, it.Type, it.Allocation.ID)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Client.Timeout())
+	defer cancel()
+	back, rerr := e.Client.Allocation(rctx, it.Type, it.Allocation.ID)
 	lost := err != nil
 	switch {
 	case qrs.IsNotFound(rerr):
@@ -311,20 +331,24 @@ func (e *Executor) settle(ctx context.Context, runID string, del deletion) Outco
 		}
 		return e.outcome(runID, it, Released, string(d.Reason), detail, false)
 	case rerr != nil && lost:
-		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false)
+		return e.outcome(runID, it, "", ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false)
 	case rerr != nil:
-		return e.outcome(runID, it, Released, string(d.Reason), d.Detail+"; QRS answered 204 (reading it back failed: "+rerr.Error()+")", false)
+		return e.outcome(runID, it, "", string(d.Reason), "QRS answered 204; reading it back to tell released from quarantined failed: "+rerr.Error(), false)
 	case back.Quarantined:
-		end := ""
-		if back.QuarantineEnd.Valid() {
-			end = " until " + back.QuarantineEnd.UTC().Format(time.RFC3339)
-		}
-		return e.outcome(runID, it, Quarantined, string(d.Reason), "used within the quarantine period: quarantined"+end+"; "+d.Detail, false)
+		return e.outcome(runID, it, Quarantined, string(d.Reason), quarantinedDetail(back)+"; "+d.Detail, false)
 	case lost:
 		return e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; the allocation is still there", err), false)
 	default:
 		return e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false)
 	}
+}
+
+func quarantinedDetail(back *qrs.Allocation) string {
+	end := ""
+	if back.QuarantineEnd.Valid() {
+		end = " until " + back.QuarantineEnd.UTC().Format(time.RFC3339)
+	}
+	return "used within the quarantine period: quarantined" + end
 }
 
 // ErrLocked means another run of the same site holds the lock.

@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"time"
 )
 
 // Journal records outcomes as JSON lines in the audit log, synced line by line, so a
@@ -17,6 +19,11 @@ import (
 // the deliverer reads; with the audit log on stdout, a spool file of its own gets each line
 // first. Before each DELETE it notes an intent in the in-flight file, and the outcome
 // after it, so a run killed in between can be completed by Recover.
+//
+// Invariant: an intent leaves the in-flight file only with its outcome. A run's summary
+// clears the notes of settled intents and keeps the open ones (DELETEs whose effect is
+// unknown), marked as summarized, for Recover to settle; so every allocation a run sent a
+// DELETE for gets exactly one outcome line, with what QRS did.
 type Journal struct {
 	mu       sync.Mutex
 	audit    io.Writer
@@ -44,20 +51,32 @@ func OpenJournal(auditLog, inflight string, stdout io.Writer, spool *Spool) (*Jo
 	return j, nil
 }
 
-// auditRecord is one audit line: an outcome or a run summary.
+// auditRecord is one audit line: an outcome, a run summary or a reload.
 type auditRecord struct {
-	Kind    string   `json:"kind"` // "outcome" or "run"
-	Outcome *Outcome `json:"outcome,omitempty"`
-	Run     *Summary `json:"run,omitempty"`
+	Kind    string        `json:"kind"` // "outcome", "run" or "reload"
+	Outcome *Outcome      `json:"outcome,omitempty"`
+	Run     *Summary      `json:"run,omitempty"`
+	Reload  *ReloadStatus `json:"reload,omitempty"`
+}
+
+// ReloadStatus is the result of a configuration reload as one site saw it: a
+// qlik_sense_license_release_reload point, so a failed reload can be alerted on.
+type ReloadStatus struct {
+	Time    time.Time `json:"time"`
+	Site    string    `json:"site"`
+	Success bool      `json:"success"`
+	Error   string    `json:"error,omitempty"`
 }
 
 // inflightRecord is one line of the in-flight file: an intent (an Outcome without a
-// result yet) before a DELETE, or the allocation id once its outcome is recorded.
+// result yet) before a DELETE, the allocation id once its outcome is recorded, or the
+// mark that the run's summary is recorded while intents stay open.
 type inflightRecord struct {
-	Intent *Outcome `json:"intent,omitempty"`
-	Done   string   `json:"done,omitempty"`
-	Result Result   `json:"result,omitempty"`
-	RunID  string   `json:"run_id,omitempty"`
+	Intent     *Outcome `json:"intent,omitempty"`
+	Done       string   `json:"done,omitempty"`
+	Result     Result   `json:"result,omitempty"`
+	RunID      string   `json:"run_id,omitempty"`
+	Summarized string   `json:"summarized,omitempty"`
 }
 
 // Outcome records one allocation's outcome.
@@ -65,6 +84,9 @@ func (j *Journal) Outcome(o Outcome) error { return j.write(auditRecord{Kind: "o
 
 // Summary records a run's summary.
 func (j *Journal) Summary(s Summary) error { return j.write(auditRecord{Kind: "run", Run: &s}) }
+
+// Reload records the result of a configuration reload.
+func (j *Journal) Reload(r ReloadStatus) error { return j.write(auditRecord{Kind: "reload", Reload: &r}) }
 
 func (j *Journal) write(r auditRecord) error {
 	line, err := json.Marshal(r)
@@ -87,10 +109,13 @@ func (j *Journal) write(r auditRecord) error {
 			return fmt.Errorf("syncing the audit log: %w", err)
 		}
 	}
-	if r.Kind == "outcome" {
+	switch r.Kind {
+	case "outcome":
 		return j.note(inflightRecord{Done: r.Outcome.AllocationID, Result: r.Outcome.Result, RunID: r.Outcome.RunID})
+	case "run":
+		return j.closeRun(r.Run.RunID)
 	}
-	return j.clearInflight()
+	return nil
 }
 
 // Intent notes that a DELETE is about to be sent.
@@ -121,66 +146,137 @@ func (j *Journal) note(r inflightRecord) error {
 	return nil
 }
 
-// clearInflight empties the in-flight file once a run's summary is recorded.
-func (j *Journal) clearInflight() error {
+// closeRun rewrites the in-flight file once a run's summary is recorded: empty when every
+// intent is settled, else the open intents and the summarized mark. The new content is
+// written beside the file and renamed over it, so a crash leaves one or the other.
+func (j *Journal) closeRun(runID string) error {
 	if j.inflight == "" {
 		return nil
 	}
-	if err := os.Truncate(j.inflight, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("clearing the in-flight file: %w", err)
+	st, err := j.readInflight()
+	if err != nil {
+		return err
+	}
+	open := st.open()
+	if len(open) > 0 {
+		// An outcome written to the audit log just before a crash, without its done note,
+		// settles its intent too (rare: the log is read only when intents remain open).
+		recorded, err := j.recordedLocked(st.runID)
+		if err != nil {
+			return err
+		}
+		open = slices.DeleteFunc(open, func(o Outcome) bool { _, ok := recorded[o.AllocationID]; return ok })
+	}
+	if len(open) == 0 {
+		if err := os.Truncate(j.inflight, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("clearing the in-flight file: %w", err)
+		}
+		return nil
+	}
+	var b bytes.Buffer
+	for _, o := range open {
+		line, _ := json.Marshal(inflightRecord{Intent: &o})
+		b.Write(append(line, '\n'))
+	}
+	line, _ := json.Marshal(inflightRecord{Summarized: runID})
+	b.Write(append(line, '\n'))
+	tmp := j.inflight + ".tmp"
+	if err := writeSynced(tmp, b.Bytes()); err != nil {
+		return fmt.Errorf("rewriting the in-flight file: %w", err)
+	}
+	if err := os.Rename(tmp, j.inflight); err != nil {
+		return fmt.Errorf("rewriting the in-flight file: %w", err)
 	}
 	return nil
 }
 
-// Unfinished returns the intents of an interrupted run that have no outcome, and the
-// results of those that have one.
-func (j *Journal) Unfinished() (pending []Outcome, done []Result, runID string, err error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.inflight == "" {
-		return nil, nil, "", nil
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
 	}
+	_, werr := f.Write(b)
+	serr := f.Sync()
+	return errors.Join(werr, serr, f.Close())
+}
+
+// inflightState is what the in-flight file says.
+type inflightState struct {
+	intents    []Outcome
+	finished   map[string]bool
+	done       []Result // results noted since the run's summary, or all when there is none
+	runID      string
+	summarized bool // the run's summary is in the audit log; its open intents remain
+}
+
+// open returns the intents without an outcome noted.
+func (st inflightState) open() []Outcome {
+	var out []Outcome
+	for _, in := range st.intents {
+		if !st.finished[in.AllocationID] {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func (j *Journal) readInflight() (inflightState, error) {
+	st := inflightState{finished: map[string]bool{}}
 	b, err := os.ReadFile(j.inflight)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, "", nil
+		return st, nil
 	}
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("reading the in-flight file: %w", err)
+		return st, fmt.Errorf("reading the in-flight file: %w", err)
 	}
-	var intents []Outcome
-	finished := map[string]bool{}
 	for _, line := range bytes.Split(b, []byte("\n")) {
 		var r inflightRecord
 		if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &r) != nil {
 			continue // a line cut by the crash: its DELETE was not sent yet
 		}
-		if r.Intent != nil {
-			intents = append(intents, *r.Intent)
-			runID = r.Intent.RunID
+		switch {
+		case r.Intent != nil:
+			st.intents = append(st.intents, *r.Intent)
+			st.runID = r.Intent.RunID
+		case r.Done != "":
+			st.finished[r.Done] = true
+			st.done = append(st.done, r.Result)
+			st.runID = r.RunID
+		case r.Summarized != "":
+			st.summarized, st.runID = true, r.Summarized
 		}
-		if r.Done != "" {
-			finished[r.Done] = true
-			done = append(done, r.Result)
-			runID = r.RunID
-		}
+	}
+	return st, nil
+}
+
+// Unfinished returns the intents of an earlier run that have no outcome, the results of
+// those that have one (since the run's summary, when it has one), the run's id, and
+// whether its summary is recorded already.
+func (j *Journal) Unfinished() (pending []Outcome, done []Result, runID string, summarized bool, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.inflight == "" {
+		return nil, nil, "", false, nil
+	}
+	st, err := j.readInflight()
+	if err != nil {
+		return nil, nil, "", false, err
 	}
 	// The process may have died between writing an outcome to the audit log and noting it
 	// here: an outcome already in the log is not pending.
-	recorded, err := j.recordedLocked(runID)
+	recorded, err := j.recordedLocked(st.runID)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", false, err
 	}
-	for _, in := range intents {
-		if finished[in.AllocationID] {
-			continue
-		}
+	done = st.done
+	for _, in := range st.open() {
 		if r, ok := recorded[in.AllocationID]; ok {
 			done = append(done, r)
 			continue
 		}
 		pending = append(pending, in)
 	}
-	return pending, done, runID, nil
+	return pending, done, st.runID, st.summarized, nil
 }
 
 // recordedLocked reads the outcomes of a run from the journal's file: the audit log, or

@@ -37,21 +37,27 @@ type Outcome struct {
 
 // Summary is one run's totals: a qlik_sense_license_release_run point.
 type Summary struct {
-	Time         time.Time             `json:"time"`
-	Site         string                `json:"site"`
-	RunID        string                `json:"run_id"`
-	Start        time.Time             `json:"start"`
-	DryRun       bool                  `json:"dry_run"`
-	Candidates   int                   `json:"candidates"`
-	Released     int                   `json:"released"`
-	Quarantined  int                   `json:"quarantined"`
-	WouldRelease int                   `json:"dry_run_releases"`
-	Skipped      int                   `json:"skipped"`
-	Failed       int                   `json:"failed"`
-	Deferred     int                   `json:"deferred"`
-	Protected    map[policy.Reason]int `json:"kept"`
-	Errors       []string              `json:"errors"`
-	Interrupted  bool                  `json:"interrupted"`
+	Time         time.Time `json:"time"`
+	Site         string    `json:"site"`
+	RunID        string    `json:"run_id"`
+	Start        time.Time `json:"start"`
+	DryRun       bool      `json:"dry_run"`
+	Candidates   int       `json:"candidates"`
+	Released     int       `json:"released"`
+	Quarantined  int       `json:"quarantined"`
+	WouldRelease int       `json:"dry_run_releases"`
+	Skipped      int       `json:"skipped"`
+	Failed       int       `json:"failed"`
+	Deferred     int       `json:"deferred"`
+	// Unsettled counts DELETEs sent whose effect is not known yet: their intents stay
+	// open and a later read records their outcomes (then Recovery is true).
+	Unsettled   int                   `json:"unsettled"`
+	Protected   map[policy.Reason]int `json:"kept"`
+	Errors      []string              `json:"errors"`
+	Interrupted bool                  `json:"interrupted"`
+	// Recovery marks the summary written when Runner.Recover settles the open intents of
+	// an earlier run (same run_id): it counts only the outcomes recorded then.
+	Recovery bool `json:"recovery"`
 }
 
 // Duration of the run.

@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,17 +75,20 @@ func (r *Runner) recoverGrace() time.Duration {
 	return DefaultRecoverGrace
 }
 
-// Recover completes a run that was killed between a DELETE's intent and its outcome: each
-// such allocation is read back (gone: released; quarantined: quarantined; still there:
-// failed, interrupted) and recorded, with a summary of what that run did. It runs at the
-// start of every run, under the site's lock; if QRS cannot be read, the run does not start.
+// Recover settles the open intents of an earlier run before a new one starts: those of a
+// run killed between a DELETE's intent and its outcome, and those a run summarized while
+// their effect was unknown (see Executor). Each allocation is read back (gone: released;
+// quarantined: quarantined; still there: failed) and its outcome recorded, then a summary
+// with Recovery set: for a killed run, everything it did; for a summarized one, what is
+// recorded now. It runs under the site's lock at the start of every run; if QRS cannot be
+// read, the intents stay open and the run does not start.
 func (r *Runner) Recover(ctx context.Context) error {
-	pending, done, runID, err := r.journal.Unfinished()
+	pending, done, runID, summarized, err := r.journal.Unfinished()
 	if err != nil || (len(pending) == 0 && len(done) == 0) {
 		return err
 	}
 	client := r.Site.Plugin.Client()
-	sum := Summary{RunID: runID}
+	sum := Summary{RunID: runID, Recovery: true}
 	if len(pending) > 0 {
 		sum.Start = pending[0].Time
 	}
@@ -94,8 +96,9 @@ func (r *Runner) Recover(ctx context.Context) error {
 		sum.add(res)
 	}
 	// A DELETE sent just before the process died may still be running in QRS: give it
-	// RecoverGrace from its intent before reading the allocation back.
-	if len(pending) > 0 {
+	// RecoverGrace from its intent before reading the allocation back. (A summarized run
+	// waited for its DELETEs' answers already.)
+	if len(pending) > 0 && !summarized {
 		if last := pending[len(pending)-1].Time.Add(r.recoverGrace()); time.Until(last) > 0 {
 			r.Log.Info("waiting for DELETEs of the interrupted run to settle", "until", last.Format(time.RFC3339))
 			if err := ctxsleep.Sleep(ctx, time.Until(last)); err != nil {
@@ -103,15 +106,21 @@ func (r *Runner) Recover(ctx context.Context) error {
 			}
 		}
 	}
+	how := "recovered after an interrupted run"
+	if summarized {
+		how = "settled by reading it back after its run"
+	}
 	for _, o := range pending {
 		back, err := client.Allocation(ctx, o.Type, o.AllocationID)
 		switch {
 		case qrs.IsNotFound(err):
-			o.Result, o.Detail = Released, "recovered after an interrupted run: the allocation is gone; "+o.Detail
+			o.Result, o.Detail = Released, how+": the allocation is gone; "+o.Detail
 		case err != nil:
-			return fmt.Errorf("recovering the interrupted run %s: %w", o.RunID, err)
+			return fmt.Errorf("settling the open DELETEs of run %s: %w", o.RunID, err)
 		case back.Quarantined:
-			o.Result, o.Detail = Quarantined, "recovered after an interrupted run: quarantined; "+o.Detail
+			o.Result, o.Detail = Quarantined, how+": "+quarantinedDetail(back)+"; "+o.Detail
+		case summarized:
+			o.Result, o.Reason, o.Detail = Failed, ReasonAnswerLost, how+": the DELETE did not take effect; the allocation is still there"
 		default:
 			o.Result, o.Reason, o.Detail = Failed, ReasonInterrupted, "the run was interrupted before its DELETE took effect; the allocation is still there"
 		}
@@ -120,13 +129,16 @@ func (r *Runner) Recover(ctx context.Context) error {
 			return err
 		}
 		sum.add(o.Result)
-		r.Log.Warn("recovered the outcome of an interrupted run", "run_id", o.RunID, "allocation_id", o.AllocationID, "outcome", o.Result)
+		r.Log.Warn("settled the outcome of an earlier run's DELETE", "run_id", o.RunID, "allocation_id", o.AllocationID, "outcome", o.Result)
 	}
-	sum.Site, sum.Interrupted, sum.Time = r.Site.Name, true, r.Now().UTC()
+	sum.Site, sum.Interrupted, sum.Time = r.Site.Name, !summarized, r.Now().UTC()
 	if sum.Start.IsZero() {
 		sum.Start = sum.Time
 	}
-	sum.Protected, sum.Errors = map[policy.Reason]int{}, []string{"interrupted; recovered at the next start"}
+	sum.Protected, sum.Errors = map[policy.Reason]int{}, []string{}
+	if !summarized {
+		sum.Errors = []string{"interrupted; recovered at the next start"}
+	}
 	return r.journal.Summary(sum)
 }
 
@@ -167,6 +179,10 @@ func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (Summary, error
 	if uerr := lock.Unlock(); uerr != nil {
 		r.Log.Warn("releasing the lock failed", "err", uerr)
 	}
+	if stopped(stop) {
+		// Stopping: the caller makes the one bounded delivery attempt (FinalFlush).
+		return sum, err
+	}
 	if r.Delivery != nil {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
@@ -175,6 +191,26 @@ func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (Summary, error
 		}
 	}
 	return sum, err
+}
+
+// StopDeliveryTimeout bounds the one delivery attempt made when the process stops.
+const StopDeliveryTimeout = 15 * time.Second
+
+// FinalFlush makes one delivery attempt of the spooled outcomes, bounded by
+// StopDeliveryTimeout, when the process stops; what is not delivered stays in the spool
+// for the next start.
+func (r *Runner) FinalFlush(ctx context.Context) {
+	if r.Pending() == 0 {
+		return
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), StopDeliveryTimeout)
+	defer cancel()
+	n, err := r.Flush(fctx)
+	if err != nil {
+		r.Log.Warn("stopping with outcomes in the spool: the next start delivers them", "delivered", n, "pending", r.Pending(), "err", err)
+		return
+	}
+	r.Log.Info("spooled outcomes delivered", "count", n)
 }
 
 func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, error) {
@@ -206,39 +242,4 @@ func (r *Runner) Pending() int {
 	}
 	n, _ := r.spool.Len()
 	return n
-}
-
-// Schedule runs the site on its schedule until ctx ends (and at start when asked). A tick
-// that finds a run in progress is skipped with a warning. stop is passed to each run.
-func (r *Runner) Schedule(ctx context.Context, stop <-chan struct{}) {
-	st := r.Site.Settings
-	runNow := func(why string) {
-		r.Log.Info("run", "trigger", why)
-		_, err := r.Once(ctx, stop)
-		switch {
-		case errors.Is(err, ErrLocked):
-			r.Log.Warn("run skipped: another run of this site is in progress", "err", err)
-		case err != nil:
-			r.Log.Error("run failed", "err", err)
-		}
-	}
-	if st.RunAtStart {
-		runNow("start")
-	}
-	if st.Schedule == nil {
-		<-ctx.Done()
-		return
-	}
-	for {
-		next := st.Schedule.Next(r.Now().In(st.Location))
-		r.Log.Info("next run", "at", next.Format(time.RFC3339))
-		t := time.NewTimer(time.Until(next))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-			runNow("schedule")
-		}
-	}
 }

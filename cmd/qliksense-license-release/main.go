@@ -137,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(handler)
 	influxlog.Log = nil // its global logger would print outside our structured log
 
-	sites, err := loadSites(o.configs, log)
+	sites, err := release.LoadSites(o.configs, log)
 	if err != nil {
 		log.Error("invalid configuration", "err", err)
 		return 1
@@ -156,9 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if isWindowsService() {
 			return runAsService(ctx, o.configs, sites, stdout, log)
 		}
-		stop, cancelSignals := signals()
-		defer cancelSignals()
-		return serve(ctx, o.configs, sites, stdout, log, stop)
+		return serve(ctx, o.configs, sites, stdout, log)
 	}
 }
 
@@ -178,23 +176,6 @@ func convertButler(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func loadSites(paths []string, log *slog.Logger) ([]*release.Site, error) {
-	var sites []*release.Site
-	names := map[string]string{}
-	for _, p := range paths {
-		s, err := release.LoadSite(p, log)
-		if err != nil {
-			return nil, err
-		}
-		if other, dup := names[s.Name]; dup {
-			return nil, fmt.Errorf("%s and %s both name site %q: give each file its own site", other, p, s.Name)
-		}
-		names[s.Name] = p
-		sites = append(sites, s)
-	}
-	return sites, nil
 }
 
 func planCmd(ctx context.Context, sites []*release.Site, format string, stdout io.Writer, log *slog.Logger) int {
@@ -218,23 +199,37 @@ func planCmd(ctx context.Context, sites []*release.Site, format string, stdout i
 	return code
 }
 
-// signals returns a channel closed at the first SIGINT or SIGTERM.
-func signals() (<-chan struct{}, func()) {
-	stop := make(chan struct{})
-	ch := make(chan os.Signal, 1)
+// signals calls stop at the first SIGINT or SIGTERM; a second one ends the process at
+// once (exit status 1): a DELETE then in flight is settled by the next start's recovery.
+func signals(log *slog.Logger, stop func()) (cancel func()) {
+	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	var once sync.Once
+	done := make(chan struct{})
 	go func() {
-		if _, ok := <-ch; ok {
-			once.Do(func() { close(stop) })
+		n := 0
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-ch:
+				n++
+				if n == 1 {
+					log.Info("stop requested: finishing the DELETEs in flight; a second signal exits at once", "signal", sig.String())
+					stop()
+					continue
+				}
+				log.Warn("second signal: exiting now; the next start settles any DELETE left in flight", "signal", sig.String())
+				os.Exit(1)
+			}
 		}
 	}()
-	return stop, func() { signal.Stop(ch); close(ch) }
+	return func() { signal.Stop(ch); close(done) }
 }
 
 func onceCmd(ctx context.Context, sites []*release.Site, stdout io.Writer, log *slog.Logger) int {
-	stop, cancel := signals()
-	defer cancel()
+	stop := make(chan struct{})
+	var once sync.Once
+	defer signals(log, func() { once.Do(func() { close(stop) }) })()
 	code := 0
 	for _, s := range sites {
 		r, err := release.NewRunner(s, log, stdout)
@@ -244,6 +239,7 @@ func onceCmd(ctx context.Context, sites []*release.Site, stdout io.Writer, log *
 			continue
 		}
 		sum, err := r.Once(ctx, stop)
+		r.FinalFlush(ctx) // after a stop; otherwise Once has delivered already
 		if n := r.Pending(); n > 0 {
 			log.Warn("outcomes wait in the spool for the output; the next run delivers them", "site", s.Name, "pending", n)
 		}
@@ -260,87 +256,41 @@ func onceCmd(ctx context.Context, sites []*release.Site, stdout io.Writer, log *
 	return code
 }
 
-// serve is the run command: schedules, reload on SIGHUP, stop on SIGINT/SIGTERM.
-func serve(ctx context.Context, paths []string, sites []*release.Site, stdout io.Writer, log *slog.Logger, stop <-chan struct{}) int {
-	hup := make(chan os.Signal, 1)
-	notifyHUP(hup)
-	defer signal.Stop(hup)
-
-	var wg sync.WaitGroup
-	start := func(sites []*release.Site) (context.CancelFunc, error) {
-		var runners []*release.Runner
-		for _, s := range sites {
-			r, err := release.NewRunner(s, log, stdout)
-			if err != nil {
-				for _, r := range runners {
-					r.Close()
-				}
-				return nil, fmt.Errorf("site %s: %w", s.Name, err)
-			}
-			runners = append(runners, r)
-		}
-		sctx, cancel := context.WithCancel(ctx)
-		for _, r := range runners {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer r.Close()
-				go deliverLoop(sctx, r)
-				r.Schedule(sctx, stop)
-			}()
-		}
-		return cancel, nil
-	}
-	cancel, err := start(sites)
-	if err != nil {
-		log.Error("starting failed", "err", err)
-		return 1
-	}
-	log.Info("started", "sites", len(sites), "version", version)
-	for {
-		select {
-		case <-stop:
-			log.Info("stopping: finishing the releases in flight")
-			cancel()
-			wg.Wait()
-			return 0
-		case <-hup:
-			next, err := loadSites(paths, log)
-			if err != nil {
-				log.Error("reload failed: keeping the running configuration", "err", err)
-				continue
-			}
-			cancel()
-			wg.Wait()
-			if cancel, err = start(next); err != nil {
-				log.Error("reload failed", "err", err)
-				return 1
-			}
-			log.Info("configuration reloaded", "sites", len(next))
-		}
+// supervisor builds the run command's engine for these files.
+func supervisor(paths []string, stdout io.Writer, log *slog.Logger) *release.Supervisor {
+	return &release.Supervisor{
+		Load:   func() ([]*release.Site, error) { return release.LoadSites(paths, log) },
+		Log:    log,
+		Stdout: stdout,
 	}
 }
 
-// deliverLoop retries spooled outcomes every 30 seconds, so they arrive once the output
-// is back, even without a new run.
-func deliverLoop(ctx context.Context, r *release.Runner) {
-	t := time.NewTicker(30 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if r.Pending() == 0 {
-				continue
-			}
-			if n, err := r.Flush(ctx); err != nil {
-				r.Log.Warn("delivering spooled outcomes failed", "delivered", n, "err", err)
-			} else if n > 0 {
-				r.Log.Info("spooled outcomes delivered", "count", n)
+// serve is the run command: the supervisor, stopped by SIGINT/SIGTERM and reloaded by
+// SIGHUP.
+func serve(ctx context.Context, paths []string, sites []*release.Site, stdout io.Writer, log *slog.Logger) int {
+	sup := supervisor(paths, stdout, log)
+	defer signals(log, sup.Stop)()
+	hup := make(chan os.Signal, 1)
+	notifyHUP(hup)
+	done := make(chan struct{})
+	defer func() { signal.Stop(hup); close(done) }()
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				log.Info("reload requested")
+				sup.Reload()
 			}
 		}
+	}()
+	log.Info("starting", "sites", len(sites), "version", version)
+	if err := sup.Serve(ctx, sites); err != nil {
+		log.Error("starting failed", "err", err)
+		return 1
 	}
+	return 0
 }
 
 func onOff(b bool) string {

@@ -35,18 +35,26 @@ func defaultServiceLog() string {
 	return filepath.Join(release.DefaultStateDir(), "qliksense-license-release.log")
 }
 
-// handler runs `run` under the service control manager: Stop and Shutdown close the stop
-// channel, so the DELETE in flight finishes before the service reports stopped.
+// handler runs the supervisor under the service control manager: Stop and Shutdown stop
+// it (the DELETEs in flight finish and are read back before the service reports
+// stopped, with the stop's progress reported every few seconds); ParamChange
+// (`sc control qliksense-license-release paramchange`) reloads the configuration, as
+// SIGHUP does elsewhere.
 type handler struct {
-	run func(stop <-chan struct{}) int
+	sup   *release.Supervisor
+	serve func() int
 }
+
+// stopWaitHint is what the service manager is told to wait between progress reports
+// while the service stops.
+const stopWaitHint = 30 * time.Second
 
 func (h handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
 	status <- svc.Status{State: svc.StartPending}
-	stop := make(chan struct{})
 	done := make(chan int, 1)
-	go func() { done <- h.run(stop) }()
-	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	go func() { done <- h.serve() }()
+	running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown | svc.AcceptParamChange}
+	status <- running
 	for {
 		select {
 		case code := <-done:
@@ -55,18 +63,38 @@ func (h handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<-
 			switch c.Cmd {
 			case svc.Interrogate:
 				status <- c.CurrentStatus
+			case svc.ParamChange:
+				h.sup.Reload()
+				status <- running
 			case svc.Stop, svc.Shutdown:
-				status <- svc.Status{State: svc.StopPending, WaitHint: 120000}
-				close(stop)
-				code := <-done
-				return false, uint32(code)
+				h.sup.Stop()
+				checkpoint := uint32(1)
+				status <- svc.Status{State: svc.StopPending, CheckPoint: checkpoint, WaitHint: uint32(stopWaitHint / time.Millisecond)}
+				tick := time.NewTicker(stopWaitHint / 3)
+				for {
+					select {
+					case code := <-done:
+						tick.Stop()
+						return false, uint32(code)
+					case <-tick.C:
+						checkpoint++
+						status <- svc.Status{State: svc.StopPending, CheckPoint: checkpoint, WaitHint: uint32(stopWaitHint / time.Millisecond)}
+					}
+				}
 			}
 		}
 	}
 }
 
 func runAsService(ctx context.Context, paths []string, sites []*release.Site, stdout io.Writer, log *slog.Logger) int {
-	h := handler{run: func(stop <-chan struct{}) int { return serve(ctx, paths, sites, stdout, log, stop) }}
+	sup := supervisor(paths, stdout, log)
+	h := handler{sup: sup, serve: func() int {
+		if err := sup.Serve(ctx, sites); err != nil {
+			log.Error("starting failed", "err", err)
+			return 1
+		}
+		return 0
+	}}
 	if err := svc.Run(serviceName, h); err != nil {
 		log.Error("running as a Windows service failed", "err", err)
 		return 1
@@ -148,14 +176,14 @@ func doService(m *mgr.Mgr, cmd string, configs []string, logFile string) error {
 		if err != nil {
 			return err
 		}
-		for deadline := time.Now().Add(2 * time.Minute); st.State != svc.Stopped && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(3 * time.Minute); st.State != svc.Stopped && time.Now().Before(deadline); {
 			time.Sleep(500 * time.Millisecond)
 			if st, err = s.Query(); err != nil {
 				return err
 			}
 		}
 		if st.State != svc.Stopped {
-			return errors.New("the service did not stop within two minutes")
+			return errors.New("the service did not stop within three minutes")
 		}
 		return nil
 	}

@@ -192,6 +192,9 @@ func (c *Client) Stats() Stats {
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
+// Timeout is the bound of one HTTP attempt (Config.Timeout).
+func (c *Client) Timeout() time.Duration { return c.cfg.Timeout }
+
 // About reads GET /qrs/about.
 func (c *Client) About(ctx context.Context) (*About, error) {
 	var v About

@@ -1,0 +1,320 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Supervisor is the `run` command's engine: it owns each site's runner, its schedule, its
+// runs and its delivery loop, and applies stops and reloads. The signal handling of the
+// command line and the Windows service are thin layers that call Stop and Reload.
+//
+//   - Stop: no new DELETE starts; each DELETE already sent finishes under its own request
+//     deadline, is read back and its outcome recorded (see Executor); the rest of the run
+//     is recorded as deferred; spooled outcomes get one bounded delivery attempt
+//     (Runner.FinalFlush); then Serve returns.
+//   - Reload: Load reads and checks every file. A bad file keeps the running
+//     configuration, logs why and records a failed reload (a
+//     qlik_sense_license_release_reload point) for every running site. A good one takes
+//     effect per site at its next run boundary: a run in progress finishes under the
+//     configuration it started with. A reload never ends Serve.
+type Supervisor struct {
+	// Load reads and checks the configuration files (LoadSites), at each reload.
+	Load   func() ([]*Site, error)
+	Log    *slog.Logger
+	Stdout io.Writer // the audit log when audit_log = "stdout"
+	// Now is the clock of schedules and runs (default time.Now).
+	Now func() time.Time
+	// DeliverEvery is how often spooled outcomes are retried between runs (default 30s).
+	DeliverEvery time.Duration
+	// Ran, when set, is called after every run (tests).
+	Ran func(site string, sum Summary, err error)
+
+	once     sync.Once
+	stop     chan struct{}
+	reload   chan struct{}
+	mu       sync.Mutex         // guards current: a site loop swaps its runner under it
+	current  map[string]*Runner // each site's runner
+	loops    map[string]*siteLoop
+	loopDone sync.WaitGroup
+}
+
+type siteLoop struct {
+	updates chan *Site // capacity 1, latest wins; nil removes the site
+}
+
+func (s *Supervisor) init() {
+	s.once.Do(func() {
+		s.stop = make(chan struct{})
+		s.reload = make(chan struct{}, 1)
+		s.current = map[string]*Runner{}
+		s.loops = map[string]*siteLoop{}
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		if s.DeliverEvery <= 0 {
+			s.DeliverEvery = 30 * time.Second
+		}
+	})
+}
+
+// Stop asks Serve to stop (idempotent, safe from any goroutine).
+func (s *Supervisor) Stop() {
+	s.init()
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+}
+
+// Reload asks Serve to reload the configuration; requests that arrive while one waits are
+// merged.
+func (s *Supervisor) Reload() {
+	s.init()
+	select {
+	case s.reload <- struct{}{}:
+	default:
+	}
+}
+
+// Serve runs the sites until Stop (or ctx's end, taken as a stop). It returns an error
+// only when the sites cannot be started; after a stop it returns nil once every run has
+// finished what was on the wire and every runner is closed.
+func (s *Supervisor) Serve(ctx context.Context, sites []*Site) error {
+	s.init()
+	runners := make([]*Runner, 0, len(sites))
+	for _, site := range sites {
+		r, err := s.newRunner(site)
+		if err != nil {
+			for _, r := range runners {
+				r.Close()
+			}
+			return fmt.Errorf("site %s: %w", site.Name, err)
+		}
+		runners = append(runners, r)
+	}
+	for _, r := range runners {
+		s.startLoop(ctx, r, true)
+	}
+	s.Log.Info("started", "sites", len(runners))
+	for {
+		select {
+		case <-ctx.Done():
+			s.Stop()
+		case <-s.stop:
+			s.Log.Info("stopping: finishing the releases in flight")
+			s.loopDone.Wait()
+			s.Log.Info("stopped")
+			return nil
+		case <-s.reload:
+			s.applyReload(ctx)
+		}
+	}
+}
+
+func (s *Supervisor) newRunner(site *Site) (*Runner, error) {
+	r, err := NewRunner(site, s.Log, s.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	r.Now = s.Now
+	return r, nil
+}
+
+func (s *Supervisor) startLoop(ctx context.Context, r *Runner, atStart bool) {
+	l := &siteLoop{updates: make(chan *Site, 1)}
+	name := r.Site.Name
+	s.loops[name] = l
+	s.mu.Lock()
+	s.current[name] = r
+	s.mu.Unlock()
+	s.loopDone.Add(1)
+	go func() {
+		defer s.loopDone.Done()
+		s.siteLoop(ctx, r, atStart, l.updates)
+	}()
+}
+
+// applyReload loads the files and hands each site its new configuration; a bad file
+// changes nothing.
+func (s *Supervisor) applyReload(ctx context.Context) {
+	sites, err := s.Load()
+	if err != nil {
+		s.Log.Error("reload failed: keeping the running configuration", "err", err)
+		s.recordReload(func(string) error { return err })
+		return
+	}
+	next := map[string]*Site{}
+	for _, site := range sites {
+		next[site.Name] = site
+	}
+	for name, l := range s.loops {
+		site := next[name] // nil: the site is gone from the files
+		select {           // latest wins
+		case <-l.updates:
+		default:
+		}
+		l.updates <- site
+		if site == nil {
+			delete(s.loops, name)
+		}
+	}
+	for _, site := range sites {
+		if _, running := s.loops[site.Name]; running {
+			continue
+		}
+		r, err := s.newRunner(site)
+		if err != nil {
+			s.Log.Error("reload: a new site cannot start", "site", site.Name, "err", err)
+			continue
+		}
+		s.Log.Info("reload: new site", "site", site.Name)
+		s.startLoop(ctx, r, false)
+	}
+	s.Log.Info("configuration reloaded: each site takes it at its next run", "sites", len(sites))
+}
+
+// recordReload writes a reload record to every running site's journal; errOf gives a
+// site's error (nil: success).
+func (s *Supervisor) recordReload(errOf func(site string) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, r := range s.current {
+		st := ReloadStatus{Time: s.Now().UTC(), Site: name, Success: true}
+		if err := errOf(name); err != nil {
+			st.Success, st.Error = false, err.Error()
+		}
+		if err := r.journal.Reload(st); err != nil {
+			r.Log.Warn("recording the reload failed", "err", err)
+		}
+	}
+}
+
+// siteLoop is one site's life: its runs on schedule, its delivery between runs, and its
+// new configurations, taken between runs.
+func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, updates <-chan *Site) {
+	defer func() {
+		r.FinalFlush(ctx)
+		s.mu.Lock()
+		delete(s.current, r.Site.Name)
+		s.mu.Unlock()
+		r.Close()
+	}()
+	if atStart && r.Site.Settings.RunAtStart {
+		s.runOnce(ctx, r, "start")
+	}
+	deliver := time.NewTicker(s.DeliverEvery)
+	defer deliver.Stop()
+	for {
+		if stopped(s.stop) {
+			return
+		}
+		var tick <-chan time.Time
+		var timer *time.Timer
+		if st := r.Site.Settings; st.Schedule != nil {
+			next := st.Schedule.Next(s.Now().In(st.Location))
+			r.Log.Info("next run", "at", next.Format(time.RFC3339))
+			timer = time.NewTimer(next.Sub(s.Now()))
+			tick = timer.C
+		}
+		select {
+		case <-s.stop:
+		case site := <-updates:
+			if site == nil {
+				r.Log.Info("reload: the site is no longer configured; its runs end")
+				s.recordSwap(r, nil, nil)
+				stopTimer(timer)
+				return
+			}
+			nr, err := s.newRunner(site)
+			if err != nil {
+				r.Log.Error("reload failed for this site: keeping its running configuration", "err", err)
+				s.recordSwap(r, nil, err)
+			} else {
+				s.recordSwap(r, nr, nil)
+				r.Close()
+				r = nr
+				r.Log.Info("configuration reloaded")
+			}
+		case <-tick:
+			s.runOnce(ctx, r, "schedule")
+		case <-deliver.C:
+			if r.Pending() > 0 {
+				if n, err := r.Flush(ctx); err != nil {
+					r.Log.Warn("delivering spooled outcomes failed", "delivered", n, "err", err)
+				} else if n > 0 {
+					r.Log.Info("spooled outcomes delivered", "count", n)
+				}
+			}
+		}
+		stopTimer(timer)
+	}
+}
+
+// recordSwap records a site's reload outcome and, on success, makes next its current
+// runner. With next and err nil, the site is removed.
+func (s *Supervisor) recordSwap(old, next *Runner, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := ReloadStatus{Time: s.Now().UTC(), Site: old.Site.Name, Success: err == nil}
+	j := old.journal
+	if err != nil {
+		st.Error = err.Error()
+	}
+	if next != nil {
+		j = next.journal
+		s.current[old.Site.Name] = next
+	}
+	if next != nil || err != nil {
+		if werr := j.Reload(st); werr != nil {
+			old.Log.Warn("recording the reload failed", "err", werr)
+		}
+	}
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+func (s *Supervisor) runOnce(ctx context.Context, r *Runner, why string) {
+	if stopped(s.stop) {
+		return
+	}
+	r.Log.Info("run", "trigger", why)
+	sum, err := r.Once(ctx, s.stop)
+	switch {
+	case errors.Is(err, ErrLocked):
+		r.Log.Warn("run skipped: another run of this site is in progress", "err", err)
+	case err != nil:
+		r.Log.Error("run failed", "err", err)
+	}
+	if s.Ran != nil {
+		s.Ran(r.Site.Name, sum, err)
+	}
+}
+
+// LoadSites loads and checks the site files; two files may not name the same site.
+func LoadSites(paths []string, log *slog.Logger) ([]*Site, error) {
+	var sites []*Site
+	names := map[string]string{}
+	for _, p := range paths {
+		s, err := LoadSite(p, log)
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := names[s.Name]; dup {
+			return nil, fmt.Errorf("%s and %s both name site %q: give each file its own site", other, p, s.Name)
+		}
+		names[s.Name] = p
+		sites = append(sites, s)
+	}
+	return sites, nil
+}
