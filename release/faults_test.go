@@ -4,14 +4,13 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
-	"runtime"
-	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
 )
@@ -152,22 +151,14 @@ func TestClockJumps(t *testing.T) {
 
 // A run leaves no goroutine behind once the runner is closed.
 func TestRunnerLeavesNoGoroutine(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
 	site := emulator.Generate(emulator.SiteSpec{Seed: 64, Users: 100, Now: testNow})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 5", "concurrency = 3"))
-	base := runtime.NumGoroutine()
 	for range 2 {
 		_, err := e.runner.Once(t.Context(), nil)
 		require.NoError(t, err)
 	}
 	e.runner.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > base {
-		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
-		t.Fatalf("goroutines: %d, before the runs: %d", n, base)
-	}
 }
 
 // The plugin's start-up warnings reach the sidecar's structured log.

@@ -42,7 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		nowFlag       = fs.String("now", "", "the site's fixed clock, RFC 3339 (default: the real clock)")
 		quarantine    = fs.Int("quarantine-days", 7, "a DELETE quarantines allocations used within this many days (0: never)")
 		neverAsCreate = fs.Bool("never-used-as-created", false, "write createdDate as lastUsed of never-used allocations instead of the 1753 sentinel")
-		latency       = fs.Duration("latency", 0, "added to every answer")
+		latency       = fs.Duration("latency", 0, "added to every request before it is carried out")
+		answerLatency = fs.Duration("answer-latency", 0, "added to every request after it is carried out, before its answer")
 		idleTimeout   = fs.Duration("idle-timeout", 2*time.Minute, "close keep-alive connections idle this long (http.sys's default in front of QRS)")
 		slowBody      = fs.Duration("slow-body", 0, "pause after every 4 KiB of a body")
 		errorRate     = fs.Float64("error-rate", 0, "fraction of requests answered 500")
@@ -50,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		resetRate     = fs.Float64("reset-rate", 0, "fraction of connections reset before answering")
 		truncateRate  = fs.Float64("truncate-rate", 0, "fraction of bodies cut in half")
 		malformedRate = fs.Float64("malformed-rate", 0, "fraction of bodies replaced by an HTML page")
+		loseRate      = fs.Float64("lose-answer-rate", 0, "fraction of requests carried out whose answer is lost (connection closed)")
 		faultPath     = fs.String("fault-path", "", "limit faults to paths containing this")
 		showVersion   = fs.Bool("version", false, "print the version and exit")
 	)
@@ -99,8 +101,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer func() { _ = srv.Close() }()
 	srv.Faults.Configure(emulator.FaultConfig{
-		Latency: *latency, SlowBody: *slowBody, ErrorRate: *errorRate, TooManyRate: *tooMany, ResetRate: *resetRate,
-		TruncateRate: *truncateRate, MalformedRate: *malformedRate, PathContains: *faultPath, Seed: *seed,
+		Latency: *latency, AnswerLatency: *answerLatency, SlowBody: *slowBody, ErrorRate: *errorRate, TooManyRate: *tooMany,
+		ResetRate: *resetRate, TruncateRate: *truncateRate, MalformedRate: *malformedRate, LoseAnswerRate: *loseRate,
+		PathContains: *faultPath, Seed: *seed,
 	})
 
 	abs, _ := filepath.Abs(*certDir)

@@ -26,16 +26,23 @@ const (
 
 // FaultConfig sets random faults and delays. Rates are fractions of matching requests.
 type FaultConfig struct {
-	Latency       time.Duration // added before every matching answer
-	SlowBody      time.Duration // pause after every 4 KiB of body
-	ErrorRate     float64       // 500s
-	TooManyRate   float64       // 429s
-	RetryAfter    time.Duration // Retry-After of the 429s (default 1s)
-	ResetRate     float64
-	TruncateRate  float64
-	MalformedRate float64
+	Latency time.Duration // added before every matching request is carried out
+	// AnswerLatency is added after a matching request is carried out, before its answer:
+	// a DELETE has taken effect while its answer is on the way, as when a loaded QRS
+	// commits and then answers late. A client that gives up meanwhile undoes nothing.
+	AnswerLatency  time.Duration
+	SlowBody       time.Duration // pause after every 4 KiB of body
+	ErrorRate      float64       // 500s
+	TooManyRate    float64       // 429s
+	RetryAfter     time.Duration // Retry-After of the 429s (default 1s)
+	ResetRate      float64
+	TruncateRate   float64
+	MalformedRate  float64
+	LoseAnswerRate float64 // carried out, then the connection closes without an answer
 	// PathContains limits the faults to request paths containing it (case-insensitive).
 	PathContains string
+	// Method limits the faults to requests with this method (any when "").
+	Method string
 	// Seed makes the random choices repeatable.
 	Seed uint64
 }
@@ -53,6 +60,10 @@ type Faults struct {
 	cfg   FaultConfig
 	rng   *rand.Rand
 	queue []queuedFault
+	// OnArrive, when set, is called as each request arrives, before its fault is
+	// decided: a test can queue a fault for what follows a request (say, the read-back of
+	// a DELETE) without racing it.
+	OnArrive func(method, path string)
 }
 
 // NewFaults returns a fault injector that injects nothing.
@@ -92,6 +103,7 @@ func (f *Faults) Clear() {
 type faultDecision struct {
 	kind       FaultKind
 	latency    time.Duration
+	answerLag  time.Duration
 	slowBody   time.Duration
 	retryAfter time.Duration
 }
@@ -112,17 +124,18 @@ func (f *Faults) decide(method, path string) faultDecision {
 		}
 	}
 	c := f.cfg
-	if c.PathContains != "" && !strings.Contains(lpath, strings.ToLower(c.PathContains)) {
+	if c.PathContains != "" && !strings.Contains(lpath, strings.ToLower(c.PathContains)) ||
+		c.Method != "" && !strings.EqualFold(c.Method, method) {
 		return d
 	}
-	d.latency, d.slowBody = c.Latency, c.SlowBody
+	d.latency, d.answerLag, d.slowBody = c.Latency, c.AnswerLatency, c.SlowBody
 	r := f.rng.Float64()
 	for _, p := range []struct {
 		rate float64
 		kind FaultKind
 	}{
 		{c.ErrorRate, FaultServerError}, {c.TooManyRate, FaultTooMany}, {c.ResetRate, FaultReset},
-		{c.TruncateRate, FaultTruncate}, {c.MalformedRate, FaultMalformed},
+		{c.TruncateRate, FaultTruncate}, {c.MalformedRate, FaultMalformed}, {c.LoseAnswerRate, FaultLoseAnswer},
 	} {
 		if r < p.rate {
 			d.kind = p.kind
@@ -152,6 +165,21 @@ type LoggedRequest struct {
 type RequestLog struct {
 	mu      sync.Mutex
 	entries []LoggedRequest
+	arrived []LoggedRequest // as they arrive, before any answer
+}
+
+func (l *RequestLog) arrive(e LoggedRequest) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.arrived = append(l.arrived, e)
+}
+
+// Arrived is the number of requests with that method (any when "") whose path contains
+// pathContains that have arrived, answered or not: a test can tell a DELETE is in flight.
+func (l *RequestLog) Arrived(method, pathContains string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return count(l.arrived, method, pathContains)
 }
 
 func (l *RequestLog) add(e LoggedRequest) {
@@ -172,8 +200,12 @@ func (l *RequestLog) Entries() []LoggedRequest {
 func (l *RequestLog) Count(method, pathContains string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return count(l.entries, method, pathContains)
+}
+
+func count(entries []LoggedRequest, method, pathContains string) int {
 	n := 0
-	for _, e := range l.entries {
+	for _, e := range entries {
 		if (method == "" || e.Method == method) && strings.Contains(strings.ToLower(e.Path), strings.ToLower(pathContains)) {
 			n++
 		}
@@ -196,5 +228,5 @@ func (l *RequestLog) Bytes() int64 {
 func (l *RequestLog) Reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.entries = nil
+	l.entries, l.arrived = nil, nil
 }

@@ -111,6 +111,10 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w := &statusWriter{ResponseWriter: rw}
 	entry := LoggedRequest{Time: h.site.Now(), Wall: start, Method: r.Method, Path: r.URL.Path, Query: queryWithoutKey(r.URL.Query())}
+	h.log.arrive(entry)
+	if h.faults.OnArrive != nil {
+		h.faults.OnArrive(r.Method, r.URL.Path)
+	}
 	defer func() {
 		entry.Status, entry.Bytes, entry.Duration = w.status, w.bytes, time.Since(start)
 		h.log.add(entry)
@@ -155,6 +159,13 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 
 	resp := h.route(r.Method, rest, r.URL.Query())
+	if fault.answerLag > 0 {
+		select {
+		case <-time.After(fault.answerLag):
+		case <-r.Context().Done():
+			return // carried out; the client is gone
+		}
+	}
 	if fault.kind == FaultLoseAnswer {
 		panic(http.ErrAbortHandler)
 	}

@@ -1,0 +1,268 @@
+package release_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/release"
+)
+
+// supervised is a supervisor over one site file, with its log and the summaries of its
+// runs as they finish.
+type supervised struct {
+	sup      *release.Supervisor
+	path     string
+	state    string
+	audit    string
+	inflight string
+	logs     *testkit.SyncBuffer
+	runs     chan release.Summary
+	done     chan error
+}
+
+func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *supervised {
+	t.Helper()
+	s := &supervised{state: t.TempDir(), logs: &testkit.SyncBuffer{}, runs: make(chan release.Summary, 16), done: make(chan error, 1)}
+	s.path = siteConfig(t, srv, s.state, releaseTable)
+	log := slog.New(slog.NewTextHandler(s.logs, nil))
+	s.sup = &release.Supervisor{
+		Load:   func() ([]*release.Site, error) { return release.LoadSites([]string{s.path}, log) },
+		Log:    log,
+		Stdout: &bytes.Buffer{},
+		Now:    func() time.Time { return testNow },
+		Ran: func(_ string, sum release.Summary, err error) {
+			if err == nil {
+				s.runs <- sum
+			}
+		},
+	}
+	sites, err := s.sup.Load()
+	require.NoError(t, err)
+	s.audit, s.inflight = sites[0].Settings.AuditLog, sites[0].InflightFile()
+	go func() { s.done <- s.sup.Serve(t.Context(), sites) }()
+	return s
+}
+
+func (s *supervised) nextRun(t *testing.T) release.Summary {
+	t.Helper()
+	select {
+	case sum := <-s.runs:
+		return sum
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no run finished; log:\n%s", s.logs.String())
+	}
+	return release.Summary{}
+}
+
+func (s *supervised) stopAndWait(t *testing.T) {
+	t.Helper()
+	s.sup.Stop()
+	select {
+	case err := <-s.done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Serve did not return after Stop; log:\n%s", s.logs.String())
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "timed out waiting for %s", what)
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type auditRecord struct {
+	Kind    string          `json:"kind"`
+	Outcome release.Outcome `json:"outcome"`
+	Run     release.Summary `json:"run"`
+	Reload  struct {
+		Success bool   `json:"success"`
+		Error   string `json:"error"`
+	} `json:"reload"`
+}
+
+func readAudit(t *testing.T, path string) []auditRecord {
+	t.Helper()
+	var out []auditRecord
+	for _, l := range auditLines(t, path) {
+		var r auditRecord
+		require.NoError(t, json.Unmarshal([]byte(l), &r), l)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Stop while a DELETE is on the wire (QRS carries it out and answers 1 s later): that
+// DELETE finishes and is read back, its outcome is what QRS did, no other DELETE starts,
+// the rest is deferred, nothing stays open, and no goroutine is left behind.
+func TestSupervisorStopFinishesTheDeleteInFlight(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 71, Users: 200, Now: testNow})
+	srv := serve(t, site)
+	srv.Faults.Configure(emulator.FaultConfig{AnswerLatency: time.Second, Method: http.MethodDelete})
+	s := startSupervisor(t, srv, withKeys("max_releases_per_run = 5", "run_at_start = true", `schedule = "@every 1h"`))
+
+	waitUntil(t, "the first DELETE", func() bool { return srv.Log.Arrived(http.MethodDelete, "") == 1 })
+	s.stopAndWait(t)
+
+	require.Equal(t, 1, srv.Log.Arrived(http.MethodDelete, ""), "no DELETE after the stop")
+	recs := readAudit(t, s.audit)
+	var outcomes []release.Outcome
+	var runs []release.Summary
+	for _, r := range recs {
+		switch r.Kind {
+		case "outcome":
+			outcomes = append(outcomes, r.Outcome)
+		case "run":
+			runs = append(runs, r.Run)
+		}
+	}
+	require.Len(t, outcomes, 1)
+	o := outcomes[0]
+	a, present := srv.Site.Allocation(emulator.Kind(o.Type), o.AllocationID)
+	switch o.Result {
+	case release.Released:
+		require.False(t, present, "released means gone from QRS")
+	case release.Quarantined:
+		require.True(t, present && a.Quarantined)
+	default:
+		t.Fatalf("outcome %q (%s): the DELETE in flight was cut", o.Result, o.Detail)
+	}
+	require.Len(t, runs, 1)
+	require.True(t, runs[0].Interrupted)
+	require.Equal(t, 4+runs[0].Candidates-5, runs[0].Deferred, "the four releases not started are deferred")
+	require.Zero(t, runs[0].Unsettled)
+	inflight, err := os.ReadFile(s.inflight)
+	require.NoError(t, err)
+	require.Empty(t, inflight)
+	require.Contains(t, s.logs.String(), "stopping: finishing the releases in flight")
+}
+
+// A good reload during a run: the run finishes under the configuration it started with,
+// the next run uses the new one. A bad reload keeps the running configuration, says why
+// and is recorded for alerting; the supervisor keeps running.
+func TestSupervisorReloadAtTheNextRunBoundary(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 72, Users: 200, Now: testNow})
+	srv := serve(t, site)
+	srv.Faults.Configure(emulator.FaultConfig{Latency: 300 * time.Millisecond, Method: http.MethodDelete})
+	s := startSupervisor(t, srv, withKeys("max_releases_per_run = 3", "run_at_start = true", `schedule = "@every 1s"`))
+
+	waitUntil(t, "the first DELETE", func() bool { return srv.Log.Arrived(http.MethodDelete, "") == 1 })
+	conf, err := os.ReadFile(s.path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(s.path, []byte(strings.Replace(string(conf), "dry_run = false", "dry_run = true", 1)), 0o600))
+	s.sup.Reload()
+
+	first := s.nextRun(t)
+	require.False(t, first.DryRun, "the run in progress keeps its configuration")
+	require.Equal(t, 3, first.Released+first.Quarantined)
+	second := s.nextRun(t)
+	require.True(t, second.DryRun, "the next run takes the new one")
+	require.Equal(t, 3, second.WouldRelease)
+
+	require.NoError(t, os.WriteFile(s.path, []byte("[[inputs.qliksense_license]]\nbroken = true\n"), 0o600))
+	s.sup.Reload()
+	waitUntil(t, "the failed reload", func() bool {
+		return strings.Contains(s.logs.String(), "reload failed: keeping the running configuration")
+	})
+	third := s.nextRun(t)
+	require.True(t, third.DryRun, "still the last good configuration")
+	s.stopAndWait(t)
+
+	var reloads []bool
+	var lastErr string
+	for _, r := range readAudit(t, s.audit) {
+		if r.Kind == "reload" {
+			reloads = append(reloads, r.Reload.Success)
+			lastErr = r.Reload.Error
+		}
+	}
+	require.Equal(t, []bool{true, false}, reloads)
+	require.Contains(t, lastErr, "broken", "the failed reload names the key")
+	require.Equal(t, 3, srv.Log.Count(http.MethodDelete, ""), "only the first run deleted")
+}
+
+// A new start after a stop runs again: nothing is left locked.
+func TestSupervisorStopWhileIdle(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	srv := serve(t, smallSite())
+	s := startSupervisor(t, srv, withKeys(`schedule = "@every 1h"`))
+	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), `msg="next run"`) })
+	s.stopAndWait(t)
+	require.Zero(t, srv.Log.Count(http.MethodDelete, ""))
+
+	s2 := startSupervisor(t, srv, withKeys("run_at_start = true", `schedule = "@every 1h"`))
+	require.Positive(t, s2.nextRun(t).Released)
+	s2.stopAndWait(t)
+}
+
+// A DELETE whose answer is lost and whose read-back fails has an unknown effect: no
+// outcome is recorded, the run counts it as unsettled, its intent stays open, and the
+// next run's recovery records what QRS did — once — with summaries that add up.
+func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 73, Users: 100, Now: testNow})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 1"))
+	e.srv.Faults.Inject(emulator.FaultLoseAnswer, http.MethodDelete, "", 1)
+	e.srv.Faults.OnArrive = func(method, path string) {
+		if method == http.MethodDelete { // the read-back of this allocation fails, retries included
+			e.srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, path[strings.LastIndex(path, "/"):], 4)
+		}
+	}
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Unsettled)
+	require.Zero(t, sum.Released+sum.Quarantined+sum.Failed+sum.Skipped)
+	require.Equal(t, 1, e.srv.Log.Count(http.MethodDelete, ""))
+	inflight, err := os.ReadFile(e.site.InflightFile())
+	require.NoError(t, err)
+	require.Contains(t, string(inflight), `"intent"`, "the intent stays open")
+	require.Contains(t, string(inflight), `"summarized"`)
+	for _, r := range readAudit(t, e.audit) {
+		require.NotEqual(t, "outcome", r.Kind, "nothing recorded while the effect is unknown")
+	}
+
+	e.srv.Faults.OnArrive = nil
+	require.NoError(t, e.runner.Recover(t.Context()))
+	recs := readAudit(t, e.audit)
+	var outcomes []release.Outcome
+	totals := map[string]int{}
+	for _, r := range recs {
+		switch r.Kind {
+		case "outcome":
+			outcomes = append(outcomes, r.Outcome)
+		case "run":
+			totals[r.Run.RunID] += r.Run.Released + r.Run.Quarantined + r.Run.Failed + r.Run.Skipped
+		}
+	}
+	require.Len(t, outcomes, 1)
+	require.Equal(t, release.Released, outcomes[0].Result, "QRS carried the DELETE out")
+	require.Equal(t, sum.RunID, outcomes[0].RunID, "the outcome belongs to the run that sent the DELETE")
+	_, present := site.Allocation(emulator.Kind(outcomes[0].Type), outcomes[0].AllocationID)
+	require.False(t, present)
+	require.Equal(t, map[string]int{sum.RunID: 1}, totals, "the run's summaries add up to its outcomes")
+	last := recs[len(recs)-1]
+	require.True(t, last.Run.Recovery)
+	require.False(t, last.Run.Interrupted, "the run was summarized, not killed")
+	inflight, err = os.ReadFile(e.site.InflightFile())
+	require.NoError(t, err)
+	require.Empty(t, inflight)
+
+	// Settled once: a later recovery records nothing more.
+	require.NoError(t, e.runner.Recover(t.Context()))
+	require.Len(t, readAudit(t, e.audit), len(recs))
+}
