@@ -218,11 +218,11 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 73, Users: 100, Now: testNow})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 1"))
 	e.srv.Faults.Inject(emulator.FaultLoseAnswer, http.MethodDelete, "", 1)
-	e.srv.Faults.OnArrive = func(method, path string) {
+	e.srv.Faults.OnArrive(func(method, path string) {
 		if method == http.MethodDelete { // the read-back of this allocation fails, retries included
 			e.srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, path[strings.LastIndex(path, "/"):], 4)
 		}
-	}
+	})
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.Unsettled)
@@ -236,7 +236,7 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 		require.NotEqual(t, "outcome", r.Kind, "nothing recorded while the effect is unknown")
 	}
 
-	e.srv.Faults.OnArrive = nil
+	e.srv.Faults.OnArrive(nil)
 	require.NoError(t, e.runner.Recover(t.Context()))
 	recs := readAudit(t, e.audit)
 	var outcomes []release.Outcome

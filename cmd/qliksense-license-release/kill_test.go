@@ -22,6 +22,7 @@ import (
 // (which is also what is delivered to InfluxDB) agrees with what the emulator did —
 // every release recorded exactly once, nothing missing — and what reached InfluxDB too.
 func TestSIGKILLMidRunLosesNothing(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t)
 	writes := &testkit.InfluxWrites{}
 	influx := httptest.NewServer(writes)

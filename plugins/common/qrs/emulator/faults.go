@@ -60,10 +60,26 @@ type Faults struct {
 	cfg   FaultConfig
 	rng   *rand.Rand
 	queue []queuedFault
-	// OnArrive, when set, is called as each request arrives, before its fault is
-	// decided: a test can queue a fault for what follows a request (say, the read-back of
-	// a DELETE) without racing it.
-	OnArrive func(method, path string)
+	// onArrive: see OnArrive.
+	onArrive func(method, path string)
+}
+
+// OnArrive sets a function called as each request arrives, before its fault is decided
+// (nil: none): a test can queue a fault for what follows a request (say, the read-back of
+// a DELETE) without racing it. fn must not call OnArrive.
+func (f *Faults) OnArrive(fn func(method, path string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.onArrive = fn
+}
+
+func (f *Faults) arrived(method, path string) {
+	f.mu.Lock()
+	fn := f.onArrive
+	f.mu.Unlock()
+	if fn != nil {
+		fn(method, path)
+	}
 }
 
 // NewFaults returns a fault injector that injects nothing.

@@ -112,9 +112,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &statusWriter{ResponseWriter: rw}
 	entry := LoggedRequest{Time: h.site.Now(), Wall: start, Method: r.Method, Path: r.URL.Path, Query: queryWithoutKey(r.URL.Query())}
 	h.log.arrive(entry)
-	if h.faults.OnArrive != nil {
-		h.faults.OnArrive(r.Method, r.URL.Path)
-	}
+	h.faults.arrived(r.Method, r.URL.Path)
 	defer func() {
 		entry.Status, entry.Bytes, entry.Duration = w.status, w.bytes, time.Since(start)
 		h.log.add(entry)
