@@ -86,7 +86,9 @@ func (j *Journal) Outcome(o Outcome) error { return j.write(auditRecord{Kind: "o
 func (j *Journal) Summary(s Summary) error { return j.write(auditRecord{Kind: "run", Run: &s}) }
 
 // Reload records the result of a configuration reload.
-func (j *Journal) Reload(r ReloadStatus) error { return j.write(auditRecord{Kind: "reload", Reload: &r}) }
+func (j *Journal) Reload(r ReloadStatus) error {
+	return j.write(auditRecord{Kind: "reload", Reload: &r})
+}
 
 func (j *Journal) write(r auditRecord) error {
 	line, err := json.Marshal(r)
