@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -265,4 +266,31 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 	// Settled once: a later recovery records nothing more.
 	require.NoError(t, e.runner.Recover(t.Context()))
 	require.Len(t, readAudit(t, e.audit), len(recs))
+}
+
+// A refused reload reaches InfluxDB as a qlik_sense_license_release_reload point with
+// success = false (what an alert rule watches); the stop's one delivery attempt sends it.
+func TestReloadStatusReachesInfluxDB(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	fi := &testkit.InfluxWrites{}
+	ts := httptest.NewServer(fi)
+	t.Cleanup(ts.Close)
+	srv := serve(t, smallSite())
+	s := startSupervisor(t, srv, withKeys(`schedule = "@every 1h"`)+outputKeys(ts.URL))
+	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), `msg="next run"`) })
+	require.NoError(t, os.WriteFile(s.path, []byte("[[inputs.qliksense_license]]\nbroken = true\n"), 0o600))
+	s.sup.Reload()
+	waitUntil(t, "the failed reload", func() bool {
+		return strings.Contains(s.logs.String(), "reload failed: keeping the running configuration")
+	})
+	s.stopAndWait(t)
+
+	ms := influxMetrics(t, fi)
+	require.Len(t, ms, 1)
+	m := ms[0]
+	require.Equal(t, release.MeasurementReload, m.Name())
+	require.Equal(t, map[string]string{"site": "production", "env": "test"}, m.Tags())
+	require.Equal(t, false, m.Fields()["success"])
+	require.Contains(t, m.Fields()["error"], "unknown setting(s) inputs.qliksense_license.broken")
+	require.NotContains(t, m.Fields()["error"], "s3cret")
 }
