@@ -153,7 +153,7 @@ func (d *Deliverer) point(r auditRecord) *write.Point {
 	switch {
 	case r.Outcome != nil:
 		o := r.Outcome
-		tags["site"], tags["license_type"], tags["user"] = o.Site, licenseTypeTag(o.Type), o.User
+		tags["site"], tags["license_type"], tags["user"] = o.Site, o.Type.LicenseType(), o.User
 		tags["outcome"], tags["reason"] = string(o.Result), o.Reason
 		return influxdb2.NewPoint(MeasurementRelease, tags, map[string]any{
 			"days_since_last_use": o.DaysSinceLastUse,

@@ -184,7 +184,7 @@ func sleepOrStop(ctx context.Context, stop <-chan struct{}, sleep func(context.C
 
 func (e *Executor) outcome(runID string, it Item, r Result, reason, detail string, dryRun bool) Outcome {
 	return Outcome{
-		Time: e.Now().UTC(), Site: e.Site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.UserName(),
+		Time: e.Now().UTC(), Site: e.Site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.Allocation.HolderName(),
 		DaysSinceLastUse: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
 		Result: r, Reason: reason, Detail: detail, DryRun: dryRun,
 	}

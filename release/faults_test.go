@@ -139,7 +139,7 @@ func TestClockJumps(t *testing.T) {
 	require.NoError(t, err)
 	for _, it := range p.Releases() {
 		require.False(t, it.Allocation.Quarantined)
-		require.NotEqual(t, `INTERNAL\sa_api`, it.UserName())
+		require.NotEqual(t, `INTERNAL\sa_api`, it.Allocation.HolderName())
 	}
 	kept := 0
 	for _, tt := range p.Totals {

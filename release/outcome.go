@@ -86,10 +86,3 @@ type Recorder interface {
 	Summary(Summary) error
 }
 
-// licenseTypeTag names a type as the plugin's license_type tag does (Butler's names).
-func licenseTypeTag(t qrs.AccessType) string {
-	if t == qrs.UserPass {
-		return "token_user"
-	}
-	return string(t)
-}

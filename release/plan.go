@@ -21,14 +21,6 @@ type Item struct {
 	Note string
 }
 
-// UserName is DIR\id of the allocation's user.
-func (it *Item) UserName() string {
-	if u := it.Allocation.User; u != nil {
-		return u.UserDirectory + `\` + u.UserID
-	}
-	return it.Allocation.DeletedUserDirectory + `\` + it.Allocation.DeletedUserID
-}
-
 // Totals counts a plan's verdicts for one type.
 type Totals struct {
 	Type       qrs.AccessType        `json:"type"`

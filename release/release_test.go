@@ -84,7 +84,7 @@ func TestPlanInvariants(t *testing.T) {
 		require.NotEmpty(t, it.Decision.Reason)
 		if it.Decision.Verdict != policy.Keep {
 			require.False(t, it.Allocation.Quarantined)
-			require.NotEqual(t, `INTERNAL\sa_api`, it.UserName())
+			require.NotEqual(t, `INTERNAL\sa_api`, it.Allocation.HolderName())
 		}
 		if it.Note != "" {
 			notes++

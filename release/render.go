@@ -51,7 +51,7 @@ func (p *Plan) table(w io.Writer) error {
 		if it.Note != "" {
 			detail += "; " + it.Note
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Decision.Verdict, it.Type, it.UserName(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Decision.Verdict, it.Type, it.Allocation.HolderName(),
 			days(it.Decision.Inactivity), it.Decision.Reason, detail)
 	}
 	if err := tw.Flush(); err != nil {
@@ -103,7 +103,7 @@ type jsonItem struct {
 }
 
 func (it *Item) json() jsonItem {
-	dir, id, _ := strings.Cut(it.UserName(), `\`)
+	dir, id := it.Allocation.Holder()
 	j := jsonItem{
 		Verdict: it.Decision.Verdict, Type: it.Type, AllocationID: it.Allocation.ID, UserDirectory: dir, UserID: id,
 		DaysInactive: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,

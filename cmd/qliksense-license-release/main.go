@@ -20,6 +20,7 @@ import (
 
 	influxlog "github.com/influxdata/influxdb-client-go/v2/log"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/butler"
 )
@@ -310,15 +311,11 @@ func describe(w io.Writer, s *release.Site) {
 	fmt.Fprintf(w, "  qrs: %s, auth %s\n", p.Client().BaseURL(), p.Auth)
 	fmt.Fprintf(w, "  dry_run: %s\n", onOff(pol.DryRun))
 	fmt.Fprintf(w, "  max_releases_per_run: %d\n", pol.MaxReleasesPerRun)
-	for _, t := range []struct {
-		name string
-		days int
-		on   bool
-	}{{"professional", r.Professional.InactiveDays, r.Professional.Enabled}, {"analyzer", r.Analyzer.InactiveDays, r.Analyzer.Enabled}, {"user_pass", r.UserPass.InactiveDays, r.UserPass.Enabled}} {
-		if t.on {
-			fmt.Fprintf(w, "  %s: released after %d days without use\n", t.name, t.days)
+	for _, t := range qrs.AccessTypes {
+		if days, on := pol.Enabled(t); on {
+			fmt.Fprintf(w, "  %s: released after %d days without use\n", t.Name(), days)
 		} else {
-			fmt.Fprintf(w, "  %s: not released\n", t.name)
+			fmt.Fprintf(w, "  %s: not released\n", t.Name())
 		}
 	}
 	pr := r.Protect

@@ -66,6 +66,19 @@ type ProtectConfig struct {
 	PresentUsers           bool `toml:"present_users"`            // not removed externally
 }
 
+// Type returns the table of an allocation type.
+func (c Config) Type(t qrs.AccessType) TypeConfig {
+	switch t {
+	case qrs.Professional:
+		return c.Professional
+	case qrs.Analyzer:
+		return c.Analyzer
+	case qrs.UserPass:
+		return c.UserPass
+	}
+	return TypeConfig{}
+}
+
 // Defaults.
 const (
 	DefaultMaxReleasesPerRun = 50
@@ -112,11 +125,12 @@ func (c *Config) Compile() (*Policy, error) {
 		}
 		p.MaxReleasesPerRun = *c.MaxReleasesPerRun
 	}
-	for _, tc := range []struct {
-		key string
-		t   qrs.AccessType
-		cfg TypeConfig
-	}{{"professional", qrs.Professional, c.Professional}, {"analyzer", qrs.Analyzer, c.Analyzer}, {"user_pass", qrs.UserPass, c.UserPass}} {
+	for _, t := range qrs.AccessTypes {
+		tc := struct {
+			key string
+			t   qrs.AccessType
+			cfg TypeConfig
+		}{t.Name(), t, c.Type(t)}
 		if !tc.cfg.Enabled {
 			if tc.cfg.InactiveDays < 0 || tc.cfg.InactiveDays > maxInactiveDays {
 				return nil, fmt.Errorf("release.%s.inactive_days = %d: expected 1 to %d", tc.key, tc.cfg.InactiveDays, maxInactiveDays)

@@ -138,7 +138,7 @@ func (p *Policy) allocationRules(t qrs.AccessType, a *qrs.Allocation, now time.T
 	var d Decision
 	d.Inactivity, d.NeverUsed = Inactivity(a, now)
 	if _, ok := p.types[t]; !ok {
-		return keep(d, ReasonTypeDisabled, "release of "+string(t)+" allocations is not enabled"), true
+		return keep(d, ReasonTypeDisabled, "release of "+t.Name()+" allocations is not enabled"), true
 	}
 	if a.Quarantined {
 		end := "no end date"

@@ -173,3 +173,18 @@ type CustomPropertyDefinitionCondensed struct {
 type count struct {
 	Value int64 `json:"value"`
 }
+
+// Holder is the user directory and id of the allocation's user, or of its deleted user
+// when the user record is gone (user is null).
+func (a *Allocation) Holder() (directory, id string) {
+	if a.User != nil {
+		return a.User.UserDirectory, a.User.UserID
+	}
+	return a.DeletedUserDirectory, a.DeletedUserID
+}
+
+// HolderName is Holder as DIRECTORY\id, as the QMC and Butler write a user.
+func (a *Allocation) HolderName() string {
+	dir, id := a.Holder()
+	return dir + `\` + id
+}

@@ -23,13 +23,6 @@ const (
 	MeasurementGather        = "qlik_sense_license_gather"
 )
 
-// licenseTypeTag is the license_type tag of an allocation type, as Butler names it.
-var licenseTypeTag = map[qrs.AccessType]string{
-	qrs.Professional: "professional",
-	qrs.Analyzer:     "analyzer",
-	qrs.UserPass:     "token_user",
-}
-
 // countingAcc counts AddError calls for the gather health metric.
 type countingAcc struct {
 	telegraf.Accumulator
@@ -108,7 +101,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 			d, _ := policy.Inactivity(a, start)
 			bucketsOf[t].add(a, d)
 			if q.AllocationDetails {
-				cacc.AddFields(MeasurementAllocation, detailFields(a, d), detailTags(tags("license_type", licenseTypeTag[t]), a), ts)
+				cacc.AddFields(MeasurementAllocation, detailFields(a, d), detailTags(tags("license_type", t.LicenseType()), a), ts)
 			}
 		},
 	})
@@ -125,7 +118,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 			cacc.AddError(fmt.Errorf("reading %s allocations: %w", t, r.Err))
 			continue
 		}
-		cacc.AddFields(MeasurementInactivity, bucketsOf[t].fields(), tags("license_type", licenseTypeTag[t]), ts)
+		cacc.AddFields(MeasurementInactivity, bucketsOf[t].fields(), tags("license_type", t.LicenseType()), ts)
 	}
 	if res.UsersErr != nil {
 		cacc.AddError(res.UsersErr)
@@ -133,7 +126,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	for _, t := range types {
 		if r := res.ByType[t]; r.Err == nil && r.Reasons != nil {
 			days, _ := q.policy.Enabled(t)
-			cacc.AddFields(MeasurementReclaimable, reclaimableFields(r.Reasons, days), tags("license_type", licenseTypeTag[t]), ts)
+			cacc.AddFields(MeasurementReclaimable, reclaimableFields(r.Reasons, days), tags("license_type", t.LicenseType()), ts)
 		}
 	}
 
@@ -177,8 +170,8 @@ func overviewPoints(ov *qrs.AccessTypeOverview) []point {
 		}
 	}
 	return []point{
-		{"professional", details(ov.ProfessionalAccess)},
-		{"analyzer", details(ov.AnalyzerAccess)},
+		{qrs.Professional.LicenseType(), details(ov.ProfessionalAccess)},
+		{qrs.Analyzer.LicenseType(), details(ov.AnalyzerAccess)},
 		{"analyzer_capacity", map[string]any{
 			"enabled":             ov.AnalyzerTimeAccess.Enabled,
 			"allocated_minutes":   float64(ov.AnalyzerTimeAccess.AllocatedMinutes),
@@ -192,7 +185,7 @@ func overviewPoints(ov *qrs.AccessTypeOverview) []point {
 			"unavailable_tokens": float64(ov.LoginAccess.UnavailableTokens),
 			"used_tokens":        float64(ov.LoginAccess.UsedTokens),
 		}},
-		{"token_user", map[string]any{
+		{qrs.UserPass.LicenseType(), map[string]any{
 			"enabled":            ov.UserAccess.Enabled,
 			"allocated_tokens":   float64(ov.UserAccess.AllocatedTokens),
 			"quarantined_tokens": float64(ov.UserAccess.QuarantinedTokens),
@@ -225,11 +218,7 @@ func reclaimableFields(counts map[policy.Reason]int, thresholdDays int) map[stri
 }
 
 func detailTags(t map[string]string, a *qrs.Allocation) map[string]string {
-	if a.User != nil {
-		t["user_directory"], t["user_id"] = a.User.UserDirectory, a.User.UserID
-	} else {
-		t["user_directory"], t["user_id"] = a.DeletedUserDirectory, a.DeletedUserID
-	}
+	t["user_directory"], t["user_id"] = a.Holder()
 	return t
 }
 
