@@ -12,7 +12,7 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // Executor carries out a plan: for each allocation to release, it re-reads the

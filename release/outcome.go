@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // Result is what happened to one allocation a plan marked for release.

@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/release/plan"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // Item is one allocation of a plan with its verdict.
 type Item struct {
-	plan.Item
+	evaluate.Item
 	// Note says what else a person should know, e.g. that the user also holds an
 	// allocation of the other type.
 	Note string
@@ -72,7 +72,7 @@ func MakePlan(ctx context.Context, c *qrs.Client, pol *policy.Policy, site strin
 		}
 	}
 	holders := map[qrs.AccessType]map[string]bool{qrs.Professional: {}, qrs.Analyzer: {}}
-	res, err := plan.Evaluate(ctx, c, plan.Options{
+	res, err := evaluate.Site(ctx, c, evaluate.Options{
 		Types: read, Policy: pol, Now: now, KeepItems: true,
 		Observe: func(t qrs.AccessType, a *qrs.Allocation) {
 			if h := holders[t]; h != nil && a.User != nil && !a.Quarantined {

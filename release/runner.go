@@ -11,7 +11,7 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // Runner performs the runs of one site: lock, plan, execute, record, deliver.

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // settings is what a loaded plugin was configured with, secrets read out, runtime

@@ -9,8 +9,8 @@ import (
 	"github.com/influxdata/telegraf"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/release/plan"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // Measurement names.
@@ -54,7 +54,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	// The overview, the server license and the users the release policy needs (if any)
 	// are read at the same time; the allocation lists follow once the overview says which
 	// license types the site uses.
-	users := plan.PrefetchUsers(ctx, q.client, q.policy)
+	users := evaluate.PrefetchUsers(ctx, q.client, q.policy)
 	var (
 		lic    *qrs.License
 		licErr error
@@ -92,7 +92,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	for _, t := range types {
 		bucketsOf[t] = newBuckets(q.InactivityBuckets)
 	}
-	res, err := plan.Evaluate(ctx, q.client, plan.Options{
+	res, err := evaluate.Site(ctx, q.client, evaluate.Options{
 		Types:  types,
 		Policy: q.policy,
 		Users:  users,
@@ -108,7 +108,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	allocations := 0
 	if err != nil { // the gather's time ran out: report it, and the gather's own health
 		cacc.AddError(fmt.Errorf("gathering allocations: %w", err))
-		res = &plan.Result{ByType: map[qrs.AccessType]*plan.TypeResult{}}
+		res = &evaluate.Result{ByType: map[qrs.AccessType]*evaluate.TypeResult{}}
 		types = nil
 	}
 	for _, t := range types {

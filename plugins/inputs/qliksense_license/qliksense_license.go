@@ -16,7 +16,7 @@ import (
 	"github.com/influxdata/telegraf/plugins/inputs"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 //go:embed sample.conf

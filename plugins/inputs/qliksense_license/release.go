@@ -3,7 +3,7 @@ package qliksense_license
 import (
 	"github.com/influxdata/telegraf/config"
 
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // ReleaseConfig is the [inputs.qliksense_license.release] table: the site's release policy

@@ -1,8 +1,8 @@
-// Package plan evaluates a site against a release policy: it streams each allocation list
+// Package evaluate evaluates a site against a release policy: it streams each allocation list
 // from QRS once, decides every allocation with the policy, and reads user records only
 // when the policy needs them. The plugin's reclaimable metrics and the sidecar's plan both
 // come from here, so they cannot disagree.
-package plan
+package evaluate
 
 import (
 	"cmp"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // Options say what to evaluate.
@@ -31,7 +31,7 @@ type Options struct {
 	// KeepItems keeps every decided allocation in the result (the sidecar's plan).
 	KeepItems bool
 	// Users, when set, is the read of the users the policy needs, started earlier with
-	// PrefetchUsers and the same policy; otherwise Evaluate starts it with the lists.
+	// PrefetchUsers and the same policy; otherwise Site starts it with the lists.
 	Users *Users
 
 	gate    *usersGate // the interesting users, read while the lists start
@@ -73,7 +73,7 @@ type Result struct {
 }
 
 // Users is a read of the users whose record can change a decision, started ahead of
-// Evaluate by PrefetchUsers.
+// Site by PrefetchUsers.
 type Users struct{ g *usersGate }
 
 func (u *Users) gate() *usersGate {
@@ -85,9 +85,9 @@ func (u *Users) gate() *usersGate {
 
 // PrefetchUsers starts reading, in the background, the users whose record can change a
 // decision of p (Policy.UserFilter), so that the request overlaps whatever the caller reads
-// before calling Evaluate with the result as Options.Users. It returns nil, and reads
+// before calling Site with the result as Options.Users. It returns nil, and reads
 // nothing, when p (which may be nil) releases nothing or needs no user record, or when its
-// filter would not fit in a URL (Evaluate then reads the candidates' users by id). The read
+// filter would not fit in a URL (Site then reads the candidates' users by id). The read
 // ends when ctx does.
 func PrefetchUsers(ctx context.Context, c *qrs.Client, p *policy.Policy) *Users {
 	if p == nil || !p.NeedsUserRecord() || !decides(Options{Types: qrs.AccessTypes, Policy: p}) {
@@ -116,9 +116,9 @@ func PrefetchUsers(ctx context.Context, c *qrs.Client, p *policy.Policy) *Users 
 // so fewer requests beat a smaller body.
 const MaxUserBatches = 2
 
-// Evaluate reads and decides. It returns an error only for a cancelled context; failures of
+// Site reads and decides. It returns an error only for a cancelled context; failures of
 // single lists or of the user lookup are in the Result.
-func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
+func Site(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	res := &Result{ByType: map[qrs.AccessType]*TypeResult{}}
 	// When the policy reads user records, the few users whose record can change a decision
 	// (Policy.UserFilter) are read while the lists start (or earlier: Options.Users): each
@@ -129,7 +129,7 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 		gate = PrefetchUsers(ctx, c, o.Policy).gate()
 	}
 	if g := gate; g != nil {
-		defer func() { <-g.ready }() // a prefetch nobody needed still ends with Evaluate
+		defer func() { <-g.ready }() // a prefetch nobody needed still ends with Site
 		if !decides(o) {
 			gate = nil
 		}
@@ -225,7 +225,7 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 	var held []pending
 	settle := func() {
 		<-o.gate.ready
-		if o.gate.err == nil { // otherwise nothing is decided: Evaluate drops the results
+		if o.gate.err == nil { // otherwise nothing is decided: Site drops the results
 			for _, p := range held {
 				u := o.userOf(p.a)
 				d := o.Policy.Evaluate(t, p.a, u, o.Now)

@@ -1,4 +1,4 @@
-package plan_test
+package evaluate_test
 
 import (
 	"crypto/tls"
@@ -14,8 +14,8 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
-	"github.com/qliksense-license/qliksense-license/release/plan"
-	"github.com/qliksense-license/qliksense-license/release/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -33,9 +33,9 @@ func startSite(t *testing.T, seed uint64, users int) (*emulator.Server, *tls.Con
 }
 
 // reasons evaluates without errors and returns each allocation's reason.
-func reasons(t *testing.T, c *qrs.Client, o plan.Options) map[string]policy.Reason {
+func reasons(t *testing.T, c *qrs.Client, o evaluate.Options) map[string]policy.Reason {
 	t.Helper()
-	res, err := plan.Evaluate(t.Context(), c, o)
+	res, err := evaluate.Site(t.Context(), c, o)
 	require.NoError(t, err)
 	require.NoError(t, res.UsersErr)
 	out := map[string]policy.Reason{}
@@ -69,7 +69,7 @@ func TestUserLookupStrategiesAgree(t *testing.T) {
 		p, err := cfg.Compile()
 		require.NoError(t, err)
 		srv.Log.Reset()
-		out := reasons(t, c, plan.Options{Types: []qrs.AccessType{qrs.Professional, qrs.Analyzer}, Policy: p, Now: now, KeepItems: true})
+		out := reasons(t, c, evaluate.Options{Types: []qrs.AccessType{qrs.Professional, qrs.Analyzer}, Policy: p, Now: now, KeepItems: true})
 		return out, srv.Log.Count("GET", "/qrs/user")
 	}
 	a, usersA := decide(short)
@@ -140,7 +140,7 @@ func TestListsStreamWhileUsersAreRead(t *testing.T) {
 			}
 		})
 		defer fallback.Stop()
-		o := plan.Options{Types: types, Policy: p, Now: now, KeepItems: true, Observe: func(qrs.AccessType, *qrs.Allocation) {
+		o := evaluate.Options{Types: types, Policy: p, Now: now, KeepItems: true, Observe: func(qrs.AccessType, *qrs.Allocation) {
 			mu.Lock()
 			defer mu.Unlock()
 			if seen++; seen == total && gate {
@@ -148,7 +148,7 @@ func TestListsStreamWhileUsersAreRead(t *testing.T) {
 				close(open)
 			}
 		}}
-		out := reasons(t, c, plan.WithMaxHeld(o, maxHeld))
+		out := reasons(t, c, evaluate.WithMaxHeld(o, maxHeld))
 		require.Len(t, out, total)
 		return out, streamed
 	}
