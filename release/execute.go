@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
 // Executor carries out a plan: for each allocation to release, it re-reads the

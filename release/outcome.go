@@ -3,8 +3,8 @@ package release
 import (
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
 // Result is what happened to one allocation a plan marked for release.
@@ -85,4 +85,3 @@ type Recorder interface {
 	Outcome(Outcome) error
 	Summary(Summary) error
 }
-

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
 // Item is one allocation of a plan with its verdict.

@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
-	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from the real code")

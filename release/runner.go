@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
 // Runner performs the runs of one site: lock, plan, execute, record, deliver.

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
 // Options say what to evaluate.

@@ -10,8 +10,8 @@ import (
 	"github.com/influxdata/telegraf/config"
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 
 // settings is what a loaded plugin was configured with, secrets read out, runtime
