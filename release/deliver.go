@@ -14,7 +14,7 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 // Measurements the sidecar writes.
@@ -31,7 +31,7 @@ type WriteFunc func(ctx context.Context, points ...*write.Point) error
 // bucket), InfluxDB 1.8+ (token "user:password", bucket "db/rp") or Telegraf's
 // influxdb_v2_listener. It uses WriteAPIBlocking, whose errors are returned, unlike the
 // asynchronous API's. The token is read once here and goes only into the client.
-func NewInfluxWriter(o *qliksense_license.OutputConfig) (WriteFunc, func(), error) {
+func NewInfluxWriter(o *siteconfig.OutputConfig) (WriteFunc, func(), error) {
 	token := ""
 	if !o.Token.Empty() {
 		buf, err := o.Token.Get()

@@ -157,7 +157,7 @@ func TestInvariants(t *testing.T) {
 			}
 			rec := &memRecorder{}
 			ex := &release.Executor{
-				Client: e.site.Plugin.Client(), Policy: e.site.Plugin.Policy(), Site: "production",
+				Client: e.site.Client, Policy: e.site.Policy, Site: "production",
 				Now: func() time.Time { return testNow }, Concurrency: 1 + rng.IntN(3), Recorder: rec, Log: slogDiscard(),
 			}
 			sum := ex.Run(t.Context(), nil, p)

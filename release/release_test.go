@@ -157,7 +157,7 @@ func TestRecheckSkipsWhatChanged(t *testing.T) {
 	}))
 
 	ex := &release.Executor{
-		Client: e.site.Plugin.Client(), Policy: e.site.Plugin.Policy(), Site: "production",
+		Client: e.site.Client, Policy: e.site.Policy, Site: "production",
 		Now: func() time.Time { return testNow }, Concurrency: 1, Recorder: &memRecorder{}, Log: slogDiscard(),
 	}
 	sum := ex.Run(t.Context(), nil, p)
@@ -273,7 +273,7 @@ func TestStopFinishesInFlightAndDefersTheRest(t *testing.T) {
 	stop := make(chan struct{})
 	rec := &memRecorder{onIntent: func() { close(stop) }}
 	ex := &release.Executor{
-		Client: e.site.Plugin.Client(), Policy: e.site.Plugin.Policy(), Site: "production",
+		Client: e.site.Client, Policy: e.site.Policy, Site: "production",
 		Now: func() time.Time { return testNow }, Concurrency: 1, Recorder: rec, Log: slogDiscard(),
 	}
 	sum := ex.Run(t.Context(), stop, p)
@@ -336,7 +336,7 @@ func TestRecoveryDoesNotRecordTwice(t *testing.T) {
 	// Re-create the in-flight file as the crash left it: the intent, no done note.
 	intent, err := json.Marshal(map[string]any{"intent": first.Outcome})
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(e.site.InflightFile(), append(intent, '\n'), 0o640))
+	require.NoError(t, os.WriteFile(e.site.Settings.InflightFile(), append(intent, '\n'), 0o640))
 
 	require.NoError(t, e.runner.Recover(t.Context()))
 	lines := auditLines(t, e.audit)
@@ -348,7 +348,7 @@ func TestRecoveryDoesNotRecordTwice(t *testing.T) {
 	}
 	require.Zero(t, outcomes, "the outcome was in the audit log already")
 	require.Contains(t, lines[len(lines)-1], `"kind":"run"`, "the interrupted run gets its summary")
-	b, err := os.ReadFile(e.site.InflightFile())
+	b, err := os.ReadFile(e.site.Settings.InflightFile())
 	require.NoError(t, err)
 	require.Empty(t, b)
 }

@@ -39,7 +39,7 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 		sp := AuditSpool(st.AuditLog)
 		if st.AuditLog == "stdout" {
 			var err error
-			if sp, err = OpenSpool(site.SpoolFile()); err != nil {
+			if sp, err = OpenSpool(site.Settings.SpoolFile()); err != nil {
 				return nil, err
 			}
 			own = sp
@@ -55,7 +55,7 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 		r.Close()
 		return nil, fmt.Errorf("creating state_dir: %w", err)
 	}
-	j, err := OpenJournal(st.AuditLog, site.InflightFile(), stdout, own)
+	j, err := OpenJournal(st.AuditLog, site.Settings.InflightFile(), stdout, own)
 	if err != nil {
 		r.Close()
 		return nil, err
@@ -87,7 +87,7 @@ func (r *Runner) Recover(ctx context.Context) error {
 	if err != nil || (len(pending) == 0 && len(done) == 0) {
 		return err
 	}
-	client := r.Site.Plugin.Client()
+	client := r.Site.Client
 	sum := Summary{RunID: runID, Recovery: true}
 	if len(pending) > 0 {
 		sum.Start = pending[0].Time
@@ -144,7 +144,7 @@ func (r *Runner) Recover(ctx context.Context) error {
 
 // Close releases the files, the output client and QRS's idle connections.
 func (r *Runner) Close() {
-	r.Site.Plugin.Client().Close()
+	r.Site.Client.Close()
 	if r.journal != nil {
 		_ = r.journal.Close()
 	}
@@ -155,8 +155,7 @@ func (r *Runner) Close() {
 
 // Plan evaluates the site now; it changes nothing and takes no lock.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
-	p := r.Site.Plugin
-	return MakePlan(ctx, p.Client(), p.Policy(), r.Site.Name, r.Now())
+	return MakePlan(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now())
 }
 
 // Once performs one run. It returns ErrLocked (wrapped) when a run of the site is in
@@ -218,10 +217,9 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, err
 	if err != nil {
 		return Summary{}, fmt.Errorf("planning: %w", err)
 	}
-	plugin := r.Site.Plugin
 	st := r.Site.Settings
 	ex := &Executor{
-		Client: plugin.Client(), Policy: plugin.Policy(), Site: r.Site.Name, Now: r.Now,
+		Client: r.Site.Client, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
 		Pacing: st.Pacing, Concurrency: st.Concurrency, Recorder: r.journal, Log: r.Log,
 	}
 	return ex.Run(ctx, stop, p), nil

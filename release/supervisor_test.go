@@ -50,7 +50,7 @@ func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *s
 	}
 	sites, err := s.sup.Load()
 	require.NoError(t, err)
-	s.audit, s.inflight = sites[0].Settings.AuditLog, sites[0].InflightFile()
+	s.audit, s.inflight = sites[0].Settings.AuditLog, sites[0].Settings.InflightFile()
 	go func() { s.done <- s.sup.Serve(t.Context(), sites) }()
 	return s
 }
@@ -229,7 +229,7 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 	require.Equal(t, 1, sum.Unsettled)
 	require.Zero(t, sum.Released+sum.Quarantined+sum.Failed+sum.Skipped)
 	require.Equal(t, 1, e.srv.Log.Count(http.MethodDelete, ""))
-	inflight, err := os.ReadFile(e.site.InflightFile())
+	inflight, err := os.ReadFile(e.site.Settings.InflightFile())
 	require.NoError(t, err)
 	require.Contains(t, string(inflight), `"intent"`, "the intent stays open")
 	require.Contains(t, string(inflight), `"summarized"`)
@@ -259,7 +259,7 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 	last := recs[len(recs)-1]
 	require.True(t, last.Run.Recovery)
 	require.False(t, last.Run.Interrupted, "the run was summarized, not killed")
-	inflight, err = os.ReadFile(e.site.InflightFile())
+	inflight, err = os.ReadFile(e.site.Settings.InflightFile())
 	require.NoError(t, err)
 	require.Empty(t, inflight)
 

@@ -303,12 +303,11 @@ func onOff(b bool) string {
 
 // describe prints a site's effective configuration; never a secret.
 func describe(w io.Writer, s *release.Site) {
-	p := s.Plugin
-	r := p.Release
+	r := s.Config.Release
 	st := s.Settings
-	pol := p.Policy()
+	pol := s.Policy
 	fmt.Fprintf(w, "site %s (%s)\n", s.Name, s.Path)
-	fmt.Fprintf(w, "  qrs: %s, auth %s\n", p.Client().BaseURL(), p.Auth)
+	fmt.Fprintf(w, "  qrs: %s, auth %s\n", s.Client.BaseURL(), s.Config.Auth)
 	fmt.Fprintf(w, "  dry_run: %s\n", onOff(pol.DryRun))
 	fmt.Fprintf(w, "  max_releases_per_run: %d\n", pol.MaxReleasesPerRun)
 	for _, t := range qrs.AccessTypes {
@@ -346,7 +345,7 @@ func describe(w io.Writer, s *release.Site) {
 		if !st.Output.Token.Empty() {
 			token = "set"
 		}
-		fmt.Fprintf(w, "  output: %s, org %q, bucket %q, token %s; spool %s\n", st.Output.URL, st.Output.Org, st.Output.Bucket, token, s.SpoolFile())
+		fmt.Fprintf(w, "  output: %s, org %q, bucket %q, token %s; spool %s\n", st.Output.URL, st.Output.Org, st.Output.Bucket, token, st.SpoolFile())
 	} else {
 		fmt.Fprintln(w, "  output: none (audit log only)")
 	}

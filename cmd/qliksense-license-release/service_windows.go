@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release"
 )
 
@@ -32,7 +33,7 @@ func isWindowsService() bool {
 }
 
 func defaultServiceLog() string {
-	return filepath.Join(release.DefaultStateDir(), "qliksense-license-release.log")
+	return filepath.Join(siteconfig.DefaultStateDir(), "qliksense-license-release.log")
 }
 
 // handler runs the supervisor under the service control manager: Stop and Shutdown stop

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/robfig/cron/v3"
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release/butler"
 )
 
@@ -37,8 +37,9 @@ func TestConvertButlerTemplate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "converted.conf")
 	require.NoError(t, os.WriteFile(path, out.Bytes(), 0o600))
 	t.Setenv("INFLUX_TOKEN", "butler:pw")
-	p, err := qliksense_license.LoadConfig(path)
-	require.NoError(t, err, "the converted file loads strictly")
+	p := siteconfig.Defaults()
+	require.NoError(t, siteconfig.Load(path, &p), "the converted file loads strictly")
+	require.NoError(t, p.Validate())
 	require.Equal(t, "https://10.11.12.13:4242", p.Server)
 	require.Equal(t, "UserDirectory=Internal;UserId=sa_repository", p.QlikUser)
 	r := p.Release
@@ -51,9 +52,9 @@ func TestConvertButlerTemplate(t *testing.T) {
 	require.Equal(t, []string{"INTERNAL", "ADMIN"}, r.Protect.UserDirectories)
 	require.Equal(t, "butler/10d", r.Output.Bucket)
 	require.Equal(t, map[string]string{"butler_instance": "prod", "foo": "bar"}, r.Output.Tags)
-	_, err = r.Config.Compile()
+	_, err = policy.Compile(&r.PolicyConfig)
 	require.NoError(t, err)
-	_, err = cron.ParseStandard(r.Schedule)
+	_, err = p.Sidecar()
 	require.NoError(t, err)
 	require.Equal(t, "0 0 * * *", r.Schedule, "every 24 hours: midnight UTC, as later.js")
 }

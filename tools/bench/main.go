@@ -188,7 +188,7 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 	}
 	srv.Log.Reset()
 	start := time.Now()
-	p, err := release.MakePlan(context.Background(), s.Plugin.Client(), s.Plugin.Policy(), s.Name, now)
+	p, err := release.MakePlan(context.Background(), s.Client, s.Policy, s.Name, now)
 	if err != nil {
 		return r, err
 	}
@@ -210,7 +210,7 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 	// Executing the plan's releases at the site's pacing and concurrency. Ideally each
 	// costs a round trip shared by the DELETEs in flight, or the pacing if that is longer.
 	st := s.Settings
-	ex := &release.Executor{Client: s.Plugin.Client(), Policy: s.Plugin.Policy(), Site: s.Name, Now: func() time.Time { return now },
+	ex := &release.Executor{Client: s.Client, Policy: s.Policy, Site: s.Name, Now: func() time.Time { return now },
 		Pacing: st.Pacing, Concurrency: st.Concurrency, Recorder: nopRecorder{}, Log: slog.New(slog.DiscardHandler)}
 	start = time.Now()
 	sum := ex.Run(context.Background(), nil, p)
@@ -220,7 +220,7 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 	if r.ExecuteIdealSecond > 0 {
 		r.ExecuteVsIdeal = r.ExecuteSeconds / r.ExecuteIdealSecond
 	}
-	s.Plugin.Client().Close()
+	s.Client.Close()
 	return r, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -55,18 +56,18 @@ func TestUserLookupStrategiesAgree(t *testing.T) {
 	c, err := qrs.New(qrs.Config{Server: srv.URL, TLS: tlsCfg})
 	require.NoError(t, err)
 
-	short := policy.Config{
-		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
-		Analyzer:     policy.TypeConfig{Enabled: true, InactiveDays: 60},
-		Protect:      policy.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}, BlockedUsers: true},
+	short := siteconfig.PolicyConfig{
+		Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
+		Analyzer:     siteconfig.TypeConfig{Enabled: true, InactiveDays: 60},
+		Protect:      siteconfig.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}, BlockedUsers: true},
 	}
 	long := short
 	long.Protect.Tags = append([]string{"License do not release"}, make([]string, 0, 120)...)
 	for i := range 120 {
 		long.Protect.Tags = append(long.Protect.Tags, fmt.Sprintf("no such tag %03d", i))
 	}
-	decide := func(cfg policy.Config) (map[string]policy.Reason, int) {
-		p, err := cfg.Compile()
+	decide := func(cfg siteconfig.PolicyConfig) (map[string]policy.Reason, int) {
+		p, err := policy.Compile(&cfg)
 		require.NoError(t, err)
 		srv.Log.Reset()
 		out := reasons(t, c, evaluate.Options{Types: []qrs.AccessType{qrs.Professional, qrs.Analyzer}, Policy: p, Now: now, KeepItems: true})
@@ -111,11 +112,11 @@ func TestListsStreamWhileUsersAreRead(t *testing.T) {
 	site := srv.Site
 	types := []qrs.AccessType{qrs.Professional, qrs.Analyzer}
 	total := len(site.Allocations(emulator.KindProfessional)) + len(site.Allocations(emulator.KindAnalyzer))
-	p, err := (&policy.Config{
-		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
-		Analyzer:     policy.TypeConfig{Enabled: true, InactiveDays: 30},
-		Protect:      policy.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}},
-	}).Compile()
+	p, err := policy.Compile(&siteconfig.PolicyConfig{
+		Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
+		Analyzer:     siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
+		Protect:      siteconfig.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}},
+	})
 	require.NoError(t, err)
 
 	// gate holds the users until the lists are read, or until wait has passed.

@@ -9,6 +9,7 @@ import (
 	"github.com/influxdata/telegraf/plugins/serializers/influx"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 // BenchmarkLineProtocol turns 10 000 allocations into per-allocation points and line
@@ -46,7 +47,7 @@ func BenchmarkBuckets(b *testing.B) {
 	a := &qrs.Allocation{LastUsed: qrs.Time{Time: now.Add(-45 * 24 * time.Hour)}}
 	b.ReportAllocs()
 	for b.Loop() {
-		bk := newBuckets(DefaultInactivityBuckets)
+		bk := newBuckets(siteconfig.DefaultInactivityBuckets)
 		for i := range 10_000 {
 			bk.add(a, time.Duration(i)*time.Hour)
 		}

@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"github.com/influxdata/telegraf/config"
+	"github.com/influxdata/telegraf/plugins/common/shim"
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 
@@ -19,11 +20,11 @@ import (
 func settings(t *testing.T, p *qliksense_license.QlikSenseLicense) map[string]any {
 	t.Helper()
 	out := map[string]any{}
-	v := reflect.ValueOf(p).Elem()
+	v := reflect.ValueOf(&p.Config).Elem()
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
-		if !f.IsExported() || f.Tag.Get("toml") == "-" {
-			continue
+		if f.Name == "Release" {
+			continue // below, by value
 		}
 		if s, ok := v.Field(i).Interface().(config.Secret); ok {
 			buf, err := s.Get()
@@ -46,6 +47,16 @@ func settings(t *testing.T, p *qliksense_license.QlikSenseLicense) map[string]an
 	return out
 }
 
+// shimLoad reads the file with the execd shim's own loader.
+func shimLoad(t *testing.T, path string) *qliksense_license.QlikSenseLicense {
+	t.Helper()
+	loaded, err := shim.LoadConfig(&path)
+	require.NoError(t, err)
+	p, ok := loaded.Input.(*qliksense_license.QlikSenseLicense)
+	require.True(t, ok)
+	return p
+}
+
 func telegrafLoad(t *testing.T, path string) *qliksense_license.QlikSenseLicense {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -58,20 +69,21 @@ func telegrafLoad(t *testing.T, path string) *qliksense_license.QlikSenseLicense
 	return p
 }
 
-// sample.conf and a file with every setting are read identically by the shim's loader
-// (through LoadConfig) and by Telegraf's own configuration loader.
+// sample.conf and a file with every setting are read identically by LoadConfig (the
+// strict loader both binaries use), by the execd shim's own loader and by Telegraf's.
 func TestConfigLoadsTheSameInShimAndTelegraf(t *testing.T) {
 	for _, path := range []string{"sample.conf", "testdata/full.conf"} {
-		shimLoaded, err := qliksense_license.LoadConfig(path)
+		ours, err := qliksense_license.LoadConfig(path)
 		require.NoError(t, err, path)
-		require.Equal(t, settings(t, shimLoaded), settings(t, telegrafLoad(t, path)), path)
+		require.Equal(t, settings(t, ours), settings(t, shimLoad(t, path)), path)
+		require.Equal(t, settings(t, ours), settings(t, telegrafLoad(t, path)), path)
 	}
 	full, err := qliksense_license.LoadConfig("testdata/full.conf")
 	require.NoError(t, err)
 	require.Equal(t, []int{30, 90, 365}, full.InactivityBuckets)
 	require.Equal(t, []string{`INTERNAL\sa_repository`, `CORP\O'Brien`}, full.Release.Protect.Users)
 	require.False(t, *full.Release.DryRun)
-	require.Equal(t, policy.TypeConfig{Enabled: true, InactiveDays: 60}, full.Release.Analyzer)
+	require.Equal(t, siteconfig.TypeConfig{Enabled: true, InactiveDays: 60}, full.Release.Analyzer)
 	require.Equal(t, "0 3 * * *", full.Release.Schedule)
 	require.Equal(t, map[string]string{"env": "production"}, full.Release.Output.Tags)
 }

@@ -12,72 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
-
-// Config is the [inputs.qliksense_license.release] table: the release policy of one site.
-// Keys only the sidecar uses (schedule, output …) live beside these in the same table.
-type Config struct {
-	// DryRun: evaluate and report, change nothing. Default true; deleting needs false.
-	DryRun *bool `toml:"dry_run"`
-	// MaxReleasesPerRun caps the releases of one run; the most inactive go first and the
-	// rest are deferred. Default 50.
-	MaxReleasesPerRun *int `toml:"max_releases_per_run"`
-
-	Professional TypeConfig `toml:"professional"`
-	Analyzer     TypeConfig `toml:"analyzer"`
-	UserPass     TypeConfig `toml:"user_pass"`
-
-	Protect ProtectConfig `toml:"protect"`
-
-	// AlwaysReleaseRemovedExternally releases, whatever the threshold, allocations of users
-	// the user directory connector no longer finds (QMC "Removed externally").
-	AlwaysReleaseRemovedExternally bool `toml:"always_release_removed_externally"`
-	// AlwaysReleaseInactive releases, whatever the threshold, allocations of users marked
-	// inactive in the QMC.
-	AlwaysReleaseInactive bool `toml:"always_release_inactive"`
-}
-
-// TypeConfig enables release of one allocation type with an inactivity threshold.
-type TypeConfig struct {
-	Enabled bool `toml:"enabled"`
-	// InactiveDays: an allocation unused for at least this many days (exactly, in UTC) is
-	// released. Required when enabled; 1 to 3650.
-	InactiveDays int `toml:"inactive_days"`
-}
-
-// ProtectConfig lists what is never released. Matching is case-insensitive, as in Qlik.
-type ProtectConfig struct {
-	// Users as DIRECTORY\userid.
-	Users []string `toml:"users"`
-	// UserDirectories whose users are never released.
-	UserDirectories []string `toml:"user_directories"`
-	// Tags: users with any of these tags.
-	Tags []string `toml:"tags"`
-	// CustomProperties as "name=value": users with that custom property value.
-	CustomProperties []string `toml:"custom_properties"`
-
-	// User states. Butler's neverRelease.inactive/blocked/removedExternally map as:
-	// "yes" → the first setting of the pair, "no" → the second, "ignore" → neither.
-	InactiveUsers          bool `toml:"inactive_users"`           // marked inactive
-	ActiveUsers            bool `toml:"active_users"`             // not marked inactive
-	BlockedUsers           bool `toml:"blocked_users"`            // blocked (blacklisted)
-	UnblockedUsers         bool `toml:"unblocked_users"`          // not blocked
-	RemovedExternallyUsers bool `toml:"removed_externally_users"` // removed externally
-	PresentUsers           bool `toml:"present_users"`            // not removed externally
-}
-
-// Type returns the table of an allocation type.
-func (c Config) Type(t qrs.AccessType) TypeConfig {
-	switch t {
-	case qrs.Professional:
-		return c.Professional
-	case qrs.Analyzer:
-		return c.Analyzer
-	case qrs.UserPass:
-		return c.UserPass
-	}
-	return TypeConfig{}
-}
 
 // Defaults.
 const (
@@ -85,7 +21,7 @@ const (
 	maxInactiveDays          = 3650
 )
 
-// Policy is a validated Config, ready to evaluate.
+// Policy is a validated siteconfig.PolicyConfig, ready to evaluate.
 type Policy struct {
 	DryRun            bool
 	MaxReleasesPerRun int
@@ -95,14 +31,14 @@ type Policy struct {
 	directories       map[string]bool
 	tags              map[string]bool
 	customProperties  map[string]map[string]bool // lower name → lower values
-	states            ProtectConfig
+	states            siteconfig.ProtectConfig
 	releaseRemoved    bool
 	releaseInactive   bool
 }
 
-// Compile validates the configuration; errors name the key (relative to the release table)
-// and what is allowed.
-func (c *Config) Compile() (*Policy, error) {
+// Compile validates a site's release policy; errors name the key (relative to the
+// plugin's table) and what is allowed.
+func Compile(c *siteconfig.PolicyConfig) (*Policy, error) {
 	p := &Policy{
 		DryRun:            true,
 		MaxReleasesPerRun: DefaultMaxReleasesPerRun,
@@ -129,7 +65,7 @@ func (c *Config) Compile() (*Policy, error) {
 		tc := struct {
 			key string
 			t   qrs.AccessType
-			cfg TypeConfig
+			cfg siteconfig.TypeConfig
 		}{t.Name(), t, c.Type(t)}
 		if !tc.cfg.Enabled {
 			if tc.cfg.InactiveDays < 0 || tc.cfg.InactiveDays > maxInactiveDays {

@@ -1,0 +1,116 @@
+package siteconfig
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Sidecar is the validated sidecar keys of a site's release table, with defaults and file
+// names resolved.
+type Sidecar struct {
+	Schedule     cron.Schedule // nil: no scheduled runs
+	ScheduleText string
+	Location     *time.Location
+	RunAtStart   bool
+	Pacing       time.Duration
+	Concurrency  int
+	StateDir     string
+	LockFile     string
+	AuditLog     string // a path, or "stdout"
+	Output       *OutputConfig
+	OutputTags   map[string]string
+
+	fileName string // the site's name, safe in a file name
+}
+
+// DefaultStateDir is where locks and spools go when state_dir is not set.
+func DefaultStateDir() string {
+	if runtime.GOOS == "windows" {
+		if pd := os.Getenv("ProgramData"); pd != "" {
+			return filepath.Join(pd, "qliksense-license")
+		}
+	}
+	return "/var/lib/qliksense-license"
+}
+
+var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Sidecar validates the sidecar's keys of a validated Config (Validate has named the
+// site). Errors name the key and what is expected.
+func (c *Config) Sidecar() (*Sidecar, error) {
+	r := c.Release
+	if r == nil {
+		return nil, fmt.Errorf("no [inputs.%s.release] table: nothing to release", PluginName)
+	}
+	st := &Sidecar{RunAtStart: r.RunAtStart, Pacing: time.Duration(r.Pacing), Concurrency: r.Concurrency, ScheduleText: r.Schedule}
+	st.Location = time.Local
+	if r.TimeZone != "" {
+		loc, err := time.LoadLocation(r.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("release.time_zone = %q: expected an IANA time zone such as \"Europe/Stockholm\"", r.TimeZone)
+		}
+		st.Location = loc
+	}
+	if r.Schedule != "" {
+		sched, err := cron.ParseStandard(r.Schedule)
+		if err != nil {
+			return nil, fmt.Errorf("release.schedule = %q: expected a cron expression such as \"0 3 * * *\" or \"@every 24h\": %w", r.Schedule, err)
+		}
+		st.Schedule = sched
+	}
+	if st.Pacing < 0 || st.Pacing > time.Hour {
+		return nil, fmt.Errorf("release.pacing = %q: expected a duration from 0s to 1h", st.Pacing)
+	}
+	if st.Concurrency == 0 {
+		st.Concurrency = 1
+	}
+	if st.Concurrency < 1 || st.Concurrency > 16 {
+		return nil, fmt.Errorf("release.concurrency = %d: expected 1 to 16", r.Concurrency)
+	}
+	st.StateDir = r.StateDir
+	if st.StateDir == "" {
+		st.StateDir = DefaultStateDir()
+	}
+	st.fileName = unsafeFileChars.ReplaceAllString(c.Site, "_")
+	st.LockFile = r.LockFile
+	if st.LockFile == "" {
+		st.LockFile = st.stateFile(".lock")
+	}
+	st.AuditLog = r.AuditLog
+	if st.AuditLog == "" {
+		st.AuditLog = st.stateFile("-audit.jsonl")
+	}
+	if o := r.Output; o.URL != "" {
+		u, err := url.Parse(o.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("release.output.url = %q: expected http(s)://HOST:PORT of InfluxDB or Telegraf's influxdb_v2_listener", o.URL)
+		}
+		if o.Bucket == "" {
+			return nil, errors.New(`release.output.bucket is required with release.output.url ("database/retention-policy" for InfluxDB 1.8)`)
+		}
+		if t := time.Duration(o.Timeout); t != 0 && (t < time.Second || t > 5*time.Minute) {
+			return nil, fmt.Errorf("release.output.timeout = %q: expected a duration from 1s to 5m", t)
+		}
+		st.Output = &r.Output
+		st.OutputTags = o.Tags
+	}
+	return st, nil
+}
+
+func (s *Sidecar) stateFile(suffix string) string {
+	return filepath.Join(s.StateDir, s.fileName+suffix)
+}
+
+// InflightFile notes the DELETEs of the run in progress.
+func (s *Sidecar) InflightFile() string { return s.stateFile("-inflight.jsonl") }
+
+// SpoolFile is where outcomes wait for delivery when the audit log is on stdout.
+func (s *Sidecar) SpoolFile() string { return s.stateFile("-spool.jsonl") }
