@@ -67,4 +67,3 @@ func (c *PolicyConfig) Type(t qrs.AccessType) TypeConfig {
 	}
 	return TypeConfig{}
 }
-
