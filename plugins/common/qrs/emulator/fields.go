@@ -95,10 +95,12 @@ func cpValues(u *User, get func(CustomProperty) string) []any {
 	return out
 }
 
-// groupRow is a login or capacity group, filterable by id and name.
+// groupRow is a login or capacity group, filterable by id and name, with its full wire
+// form.
 type groupRow struct {
 	id, name string
 	created  time.Time
+	wire     any
 }
 
 var groupFields = map[string]field[groupRow]{
