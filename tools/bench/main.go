@@ -123,12 +123,12 @@ func run(sizes, latencies, out string, p params) error {
 	return write(out, rows)
 }
 
+// cell measures one site size at one latency: the plugin's gathers against raw transfers,
+// the sidecar's plan against the naive planner, and the execution of the plan.
 func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
-	certs, work, runs := bp.certs, bp.work, bp.runs
 	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: n, Professional: n / 2, Analyzer: n / 2, Now: now})
 	site.SetClock(func() time.Time { return now })
-	const idle = 100 * time.Millisecond
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: certs, IdleTimeout: idle})
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: bp.certs, IdleTimeout: idleTimeout})
 	if err != nil {
 		return row{}, err
 	}
@@ -136,35 +136,58 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 	srv.Faults.Configure(emulator.FaultConfig{Latency: lat})
 	r := row{Users: n, Allocations: len(site.Allocations(emulator.KindProfessional)) + len(site.Allocations(emulator.KindAnalyzer)), LatencyMS: int(lat / time.Millisecond)}
 
-	conf := filepath.Join(work, "site.conf")
-	if err := os.WriteFile(conf, []byte(srv.PluginConfig("bench", releaseTable(work, bp))), 0o600); err != nil {
+	conf := filepath.Join(bp.work, "site.conf")
+	if err := os.WriteFile(conf, []byte(srv.PluginConfig("bench", releaseTable(bp.work, bp))), 0o600); err != nil {
 		return r, err
 	}
-	// The plugin's gathers, run as Telegraf's execd runs it: one long-lived process that
-	// gathers at each newline on stdin. The first gather starts cold (new process, full TLS
-	// handshakes); the later ones are what every interval costs in production: QRS (http.sys)
-	// has closed the idle connections meanwhile, so each opens new ones, resuming the TLS
-	// session. The raw transfer of the same responses is taken as many times, on a new
-	// connection each time (with a resumed session too, so the floor is as low as it gets).
-	// Each figure is the median of its runs: a shared machine is noisy.
+	if err := measureGathers(&r, srv, conf, bp); err != nil {
+		return r, err
+	}
+	s, err := release.LoadSite(conf, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return r, err
+	}
+	defer s.Client.Close()
+	p, err := measurePlan(&r, srv, s, now)
+	if err != nil {
+		return r, err
+	}
+	if err := measureNaive(&r, srv, now, bp); err != nil {
+		return r, err
+	}
+	measureExecution(&r, s, p, lat, now)
+	return r, nil
+}
+
+// idleTimeout is how long the emulator keeps an idle connection, as http.sys does (but
+// shorter, so that the benchmark need not wait minutes between gathers).
+const idleTimeout = 100 * time.Millisecond
+
+// measureGathers runs the plugin's gathers as Telegraf's execd runs it: one long-lived
+// process that gathers at each newline on stdin. The first gather starts cold (new
+// process, full TLS handshakes); the later ones are what every interval costs in
+// production: QRS (http.sys) has closed the idle connections meanwhile, so each opens new
+// ones, resuming the TLS session. The raw transfer of the same responses is taken as many
+// times, on a new connection each time (with a resumed session too, so the floor is as low
+// as it gets). Gathers and raw transfers alternate, so that both see the same moments of a
+// noisy machine; each figure is the median of its runs.
+func measureGathers(r *row, srv *emulator.Server, conf string, bp params) error {
 	srv.Log.Reset()
 	sessions := tls.NewLRUClientSessionCache(0)
 	var (
 		raws    []float64
 		entries []emulator.LoggedRequest
 	)
-	// Gathers and raw transfers alternate, so that both see the same moments of a noisy
-	// machine.
-	first, steady, hwm, err := gathers(bp.binDir, conf, runs, 3*idle, func() error {
+	first, steady, hwm, err := gathers(bp.binDir, conf, bp.runs, 3*idleTimeout, func() error {
 		if entries == nil {
 			entries = srv.Log.Entries() // the first gather's requests
 		}
-		raw, err := rawTransfer(certs, sessions, srv.URL, entries)
+		raw, err := rawTransfer(bp.certs, sessions, srv.URL, entries)
 		raws = append(raws, raw)
 		return err
 	})
 	if err != nil {
-		return r, err
+		return err
 	}
 	r.FirstGatherSeconds = first
 	r.GatherSeconds = median(steady)
@@ -176,43 +199,51 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 	r.RawSeconds = median(raws[1:]) // the first one made the session to resume
 	r.GatherVsRaw = r.GatherSeconds / r.RawSeconds
 	r.FirstGatherVsRaw = r.FirstGatherSeconds / r.RawSeconds
-	hc, err := rawClient(certs)
-	if err != nil {
-		return r, err
-	}
+	return nil
+}
 
-	// The sidecar's plan.
-	s, err := release.LoadSite(conf, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return r, err
-	}
+// measurePlan times the sidecar's plan and counts its requests.
+func measurePlan(r *row, srv *emulator.Server, s *release.Site, now time.Time) (*release.Plan, error) {
 	srv.Log.Reset()
 	start := time.Now()
 	p, err := release.MakePlan(context.Background(), s.Client, s.Policy, s.Name, now)
 	if err != nil {
-		return r, err
+		return nil, err
 	}
 	r.PlanSeconds = time.Since(start).Seconds()
 	r.PlanRequests = len(srv.Log.Entries())
 	for _, t := range p.Totals {
 		r.Candidates += t.Release + t.Deferred
 	}
+	return p, nil
+}
 
-	// The naive planner: Butler's list with lastUsed le cutoff, then one user at a time.
+// measureNaive runs the naive planner (Butler's list with lastUsed le cutoff, then one
+// user at a time) and compares the plan with it.
+func measureNaive(r *row, srv *emulator.Server, now time.Time, bp params) error {
+	hc, err := rawClient(bp.certs)
+	if err != nil {
+		return err
+	}
+	defer hc.CloseIdleConnections()
 	srv.Log.Reset()
 	r.NaiveSeconds, r.NaiveRequests, r.NaiveExtrapolated, err = naive(hc, srv.URL, now, bp.sample)
 	if err != nil {
-		return r, err
+		return err
 	}
 	r.PlanRequestsRatio = float64(r.NaiveRequests) / float64(r.PlanRequests)
 	r.PlanWallRatio = r.NaiveSeconds / r.PlanSeconds
+	return nil
+}
 
-	// Executing the plan's releases at the site's pacing and concurrency. Ideally each
-	// costs a round trip shared by the DELETEs in flight, or the pacing if that is longer.
+// measureExecution executes the plan's releases at the site's pacing and concurrency.
+// Ideally each costs a round trip shared by the DELETEs in flight, or the pacing if that
+// is longer.
+func measureExecution(r *row, s *release.Site, p *release.Plan, lat time.Duration, now time.Time) {
 	st := s.Settings
 	ex := &release.Executor{Client: s.Client, Policy: s.Policy, Site: s.Name, Now: func() time.Time { return now },
 		Pacing: st.Pacing, Concurrency: st.Concurrency, Recorder: nopRecorder{}, Log: slog.New(slog.DiscardHandler)}
-	start = time.Now()
+	start := time.Now()
 	sum := ex.Run(context.Background(), nil, p)
 	r.ExecuteSeconds = time.Since(start).Seconds()
 	r.Released = sum.Released + sum.Quarantined
@@ -220,8 +251,6 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 	if r.ExecuteIdealSecond > 0 {
 		r.ExecuteVsIdeal = r.ExecuteSeconds / r.ExecuteIdealSecond
 	}
-	s.Client.Close()
-	return r, nil
 }
 
 // gathers runs the plugin in execd mode and signals runs+1 gathers, calling between after
