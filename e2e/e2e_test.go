@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
@@ -104,10 +105,8 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now().UTC().Truncate(time.Second)
 	site := emulator.Generate(emulator.SiteSpec{Seed: 51, Users: 400, CapacityMinutes: 6000, Now: now})
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: filepath.Join(dir, "certs")})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	tlsCfg, err := qrs.TLSFiles{CA: filepath.Join(srv.Certs.Dir, "root.pem"), Cert: filepath.Join(srv.Certs.Dir, "client.pem"), Key: filepath.Join(srv.Certs.Dir, "client_key.pem")}.Config()
+	srv := testkit.StartEmulator(t, site, func(o *emulator.Options) { o.CertDir = filepath.Join(dir, "certs") })
+	tlsCfg, err := testkit.ClientFiles(srv).Config()
 	require.NoError(t, err)
 	client, err := qrs.New(qrs.Config{Server: srv.URL, TLS: tlsCfg})
 	require.NoError(t, err)
@@ -118,16 +117,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("emulator %s, InfluxDB %s, Telegraf listener 127.0.0.1:%d", srv.URL, s.ix.url, listenerPort)
 
 	// The plugin's file: connection, and the policy whose reclaimable counts Telegraf reports.
-	pluginConf := s.siteConf(t, "plugin", `
-    [inputs.qliksense_license.release.professional]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.analyzer]
-      enabled = true
-      inactive_days = 60
-    [inputs.qliksense_license.release.protect]
-      users = ['INTERNAL\sa_api']
-      tags = ["License do not release"]`)
+	pluginConf := s.siteConf(t, "plugin", testkit.PolicyTables)
 	details, err := os.ReadFile(pluginConf)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(pluginConf, []byte(strings.Replace(string(details), "  [inputs.qliksense_license.release]", "  allocation_details = true\n  [inputs.qliksense_license.release]", 1)), 0o600))
@@ -315,7 +305,9 @@ func (s *stack) reclaimable(k emulator.Kind, days int, now time.Time) float64 {
 	n := 0.0
 	for _, a := range s.srv.Site.Allocations(k) {
 		u, ok := s.srv.Site.User(a.UserRef)
-		if a.Quarantined || !ok || (u.UserDirectory == "INTERNAL" && u.UserID == "sa_api") {
+		// testkit.PolicyTables protects these users (case-insensitively) and the tag below.
+		protected := strings.EqualFold(u.UserDirectory+`\`+u.UserID, `INTERNAL\sa_api`) || strings.EqualFold(u.UserDirectory+`\`+u.UserID, `CORP\O'Brien`)
+		if a.Quarantined || !ok || protected {
 			continue
 		}
 		if slices.ContainsFunc(u.Tags, func(t emulator.Tag) bool { return t.Name == "License do not release" }) {

@@ -51,7 +51,7 @@ func TestSidecarFaultMatrix(t *testing.T) {
 		}, failed: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			site := emulator.Generate(emulator.SiteSpec{Seed: 61, Users: 200, Now: testNow})
+			site := emulator.Generate(emulator.SiteSpec{Seed: 61, Users: 200, Now: testkit.Now})
 			e := newEnv(t, site, withKeys("max_releases_per_run = 5"))
 			before := snapshotOf(site)
 			p, err := e.runner.Plan(t.Context())
@@ -100,7 +100,7 @@ func snapshotOf(site *emulator.Site) map[string]emulator.Allocation {
 // QRS down for a whole scheduled run: the run says so and releases nothing; the next run,
 // with QRS back on the same address, works.
 func TestQRSDownForAWholeRun(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 62, Users: 100, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 62, Users: 100, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 3"))
 	addr := strings.TrimPrefix(e.srv.URL, "https://")
 	require.NoError(t, e.srv.Close())
@@ -114,7 +114,7 @@ func TestQRSDownForAWholeRun(t *testing.T) {
 	// The same emulator back on the same port.
 	var srv *emulator.Server
 	require.Eventually(t, func() bool {
-		srv, err = emulator.Start(emulator.Options{Site: site, CertDir: certDir(), Addr: addr})
+		srv, err = emulator.Start(emulator.Options{Site: site, CertDir: e.srv.Certs.Dir, Addr: addr})
 		return err == nil
 	}, 5*time.Second, 50*time.Millisecond)
 	t.Cleanup(func() { _ = srv.Close() })
@@ -127,14 +127,14 @@ func TestQRSDownForAWholeRun(t *testing.T) {
 // The clock jumps: backwards, nothing looks inactive and nothing is released; forwards,
 // more is released, but never anything protected or quarantined.
 func TestClockJumps(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 63, Users: 200, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 63, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 1000"))
-	e.runner.Now = func() time.Time { return testNow.AddDate(-5, 0, 0) }
+	e.runner.Now = func() time.Time { return testkit.Now.AddDate(-5, 0, 0) }
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Zero(t, sum.Released+sum.Quarantined, "a clock in the past makes nothing inactive")
 
-	e.runner.Now = func() time.Time { return testNow.AddDate(3, 0, 0) }
+	e.runner.Now = func() time.Time { return testkit.Now.AddDate(3, 0, 0) }
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	for _, it := range p.Releases() {
@@ -152,7 +152,7 @@ func TestClockJumps(t *testing.T) {
 // A run leaves no goroutine behind once the runner is closed.
 func TestRunnerLeavesNoGoroutine(t *testing.T) {
 	testkit.NoGoroutineLeaks(t)
-	site := emulator.Generate(emulator.SiteSpec{Seed: 64, Users: 100, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 64, Users: 100, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 5", "concurrency = 3"))
 	for range 2 {
 		_, err := e.runner.Once(t.Context(), nil)
@@ -163,8 +163,8 @@ func TestRunnerLeavesNoGoroutine(t *testing.T) {
 
 // The plugin's start-up warnings reach the sidecar's structured log.
 func TestInsecureSkipVerifyIsWarned(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 65, Users: 20, Now: testNow})
-	srv := serve(t, site)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 65, Users: 20, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
 	var logs strings.Builder
 	path := siteConfig(t, srv, t.TempDir(), "")
 	b, err := os.ReadFile(path)

@@ -7,17 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
 )
-
-var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
 type env struct {
 	srv    *emulator.Server
@@ -26,27 +24,6 @@ type env struct {
 	logs   *bytes.Buffer
 	audit  string
 	state  string
-}
-
-// certDir is one certificate folder for all tests of the package: making RSA keys is the
-// slowest part of starting an emulator.
-var certDir = sync.OnceValue(func() string {
-	d, err := os.MkdirTemp("", "release-test-certs")
-	if err != nil {
-		panic(err)
-	}
-	if err := emulator.CreateCertificates(d); err != nil {
-		panic(err)
-	}
-	return d
-})
-
-func serve(t *testing.T, site *emulator.Site) *emulator.Server {
-	t.Helper()
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: certDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
 }
 
 // siteConfig writes a site file for srv with the given release table body.
@@ -60,7 +37,7 @@ func siteConfig(t *testing.T, srv *emulator.Server, state, release string) strin
 
 func newEnv(t *testing.T, site *emulator.Site, releaseTable string) *env {
 	t.Helper()
-	e := &env{srv: serve(t, site), logs: &bytes.Buffer{}, state: t.TempDir()}
+	e := &env{srv: testkit.StartEmulator(t, site), logs: &bytes.Buffer{}, state: t.TempDir()}
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	s, err := release.LoadSite(siteConfig(t, e.srv, e.state, releaseTable), log)
 	require.NoError(t, err)
@@ -68,24 +45,14 @@ func newEnv(t *testing.T, site *emulator.Site, releaseTable string) *env {
 	r, err := release.NewRunner(s, log, &bytes.Buffer{})
 	require.NoError(t, err)
 	t.Cleanup(r.Close)
-	r.Now = func() time.Time { return testNow }
+	r.Now = func() time.Time { return testkit.Now }
 	e.runner = r
 	e.audit = s.Settings.AuditLog
 	return e
 }
 
-const basicPolicy = `
-    dry_run = false
-    [inputs.qliksense_license.release.professional]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.analyzer]
-      enabled = true
-      inactive_days = 60
-    [inputs.qliksense_license.release.protect]
-      users = ['INTERNAL\sa_api', "CORP\\O'Brien"]
-      tags = ["License do not release"]
-`
+// basicPolicy releases for real under the shared test policy.
+var basicPolicy = "\n    dry_run = false\n" + testkit.PolicyTables
 
 // withKeys is basicPolicy with more keys of the release table itself.
 func withKeys(keys ...string) string {

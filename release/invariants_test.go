@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
 )
@@ -126,7 +127,7 @@ func TestInvariants(t *testing.T) {
 	for seed := range rounds {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(seed), 99))
-			site := emulator.Generate(emulator.SiteSpec{Seed: uint64(seed), Users: 40 + rng.IntN(260), TokenModel: rng.IntN(4) == 0, Now: testNow})
+			site := emulator.Generate(emulator.SiteSpec{Seed: uint64(seed), Users: 40 + rng.IntN(260), TokenModel: rng.IntN(4) == 0, Now: testkit.Now})
 			pol := drawPolicy(rng, site)
 			e := newEnv(t, site, pol.toml())
 			before := map[string]emulator.Allocation{}
@@ -144,7 +145,7 @@ func TestInvariants(t *testing.T) {
 			for _, it := range p.Releases() {
 				switch rng.IntN(8) {
 				case 0:
-					require.NoError(t, site.Touch(emulator.Kind(it.Type), it.Allocation.ID, testNow))
+					require.NoError(t, site.Touch(emulator.Kind(it.Type), it.Allocation.ID, testkit.Now))
 					touched[it.Allocation.ID] = true
 				case 1:
 					if len(pol.tags) > 0 {
@@ -158,7 +159,7 @@ func TestInvariants(t *testing.T) {
 			rec := &memRecorder{}
 			ex := &release.Executor{
 				Client: e.site.Client, Policy: e.site.Policy, Site: "production",
-				Now: func() time.Time { return testNow }, Concurrency: 1 + rng.IntN(3), Recorder: rec, Log: slogDiscard(),
+				Now: func() time.Time { return testkit.Now }, Concurrency: 1 + rng.IntN(3), Recorder: rec, Log: slogDiscard(),
 			}
 			sum := ex.Run(t.Context(), nil, p)
 
@@ -195,7 +196,7 @@ func TestInvariants(t *testing.T) {
 				if from.IsZero() {
 					from = a.Created
 				}
-				if testNow.Sub(from) < time.Duration(days)*24*time.Hour {
+				if testkit.Now.Sub(from) < time.Duration(days)*24*time.Hour {
 					require.True(t, (pol.alwaysInactive && u.Inactive) || (pol.alwaysRemoved && u.RemovedExternally),
 						"%s used within its threshold and released by %s", id, it.Decision.Reason)
 				}

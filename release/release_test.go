@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
@@ -19,7 +20,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files from the real code")
 
 func smallSite() *emulator.Site {
-	return emulator.Generate(emulator.SiteSpec{Seed: 31, Users: 60, Now: testNow})
+	return emulator.Generate(emulator.SiteSpec{Seed: 31, Users: 60, Now: testkit.Now})
 }
 
 func TestPlanTableGolden(t *testing.T) {
@@ -70,7 +71,7 @@ func TestPlanJSONAndCSV(t *testing.T) {
 // Every planned allocation is of an enabled type, each verdict has a reason, releases
 // come first and most inactive first, and no protected or quarantined one is released.
 func TestPlanInvariants(t *testing.T) {
-	e := newEnv(t, emulator.Generate(emulator.SiteSpec{Seed: 32, Users: 400, Now: testNow}), basicPolicy)
+	e := newEnv(t, emulator.Generate(emulator.SiteSpec{Seed: 32, Users: 400, Now: testkit.Now}), basicPolicy)
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	require.Empty(t, p.Errors)
@@ -112,7 +113,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 // Once releases exactly what the plan said, most inactive first, up to the cap; the
 // emulator's state shows it.
 func TestOnceReleasesThePlanUpToTheCap(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 33, Users: 200, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 33, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 7"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
@@ -144,21 +145,21 @@ func TestOnceReleasesThePlanUpToTheCap(t *testing.T) {
 
 // Between plan and DELETE the user comes back, or gets protected: the re-check skips it.
 func TestRecheckSkipsWhatChanged(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 34, Users: 200, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 34, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 3"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	rels := p.Releases()
 	require.Len(t, rels, 3)
 	used, tagged := rels[0], rels[1]
-	require.NoError(t, site.Touch(emulator.Kind(used.Type), used.Allocation.ID, testNow.Add(-time.Hour)))
+	require.NoError(t, site.Touch(emulator.Kind(used.Type), used.Allocation.ID, testkit.Now.Add(-time.Hour)))
 	require.NoError(t, site.UpdateUser(tagged.Allocation.User.ID, func(u *emulator.User) {
 		u.Tags = append(u.Tags, emulator.Tag{ID: "aaaaaaaa-0000-4000-8000-00000000000a", Name: "license do not release"})
 	}))
 
 	ex := &release.Executor{
 		Client: e.site.Client, Policy: e.site.Policy, Site: "production",
-		Now: func() time.Time { return testNow }, Concurrency: 1, Recorder: &memRecorder{}, Log: slogDiscard(),
+		Now: func() time.Time { return testkit.Now }, Concurrency: 1, Recorder: &memRecorder{}, Log: slogDiscard(),
 	}
 	sum := ex.Run(t.Context(), nil, p)
 	out := ex.Recorder.(*memRecorder).outcomes
@@ -178,7 +179,7 @@ func TestRecheckSkipsWhatChanged(t *testing.T) {
 }
 
 func TestOneFailedDeleteDoesNotStopTheRun(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 35, Users: 200, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 35, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 5"))
 	// The second DELETE of the run gets a 500.
 	e.srv.Faults.Inject(emulator.FaultNone, "DELETE", "", 1)
@@ -200,7 +201,7 @@ func TestOneFailedDeleteDoesNotStopTheRun(t *testing.T) {
 
 // A DELETE whose answer is lost is resolved by reading the allocation back.
 func TestLostAnswerIsResolvedByReadingBack(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 36, Users: 200, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 36, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 2"))
 	e.srv.Faults.Inject(emulator.FaultLoseAnswer, "DELETE", "", 1) // done, answer lost
 	e.srv.Faults.Inject(emulator.FaultReset, "DELETE", "", 1)      // not done, answer lost
@@ -216,11 +217,11 @@ func TestLostAnswerIsResolvedByReadingBack(t *testing.T) {
 }
 
 func TestRecentlyUsedAllocationIsQuarantined(t *testing.T) {
-	site := emulator.NewSite(func() time.Time { return testNow }, emulator.Behaviour{})
+	site := emulator.NewSite(func() time.Time { return testkit.Now }, emulator.Behaviour{})
 	site.ProfessionalTotal = 5
 	u := site.AddUser(emulator.User{ID: "9e403391-58a7-4442-ada7-c54dc8906016", UserID: "anna", UserDirectory: "CORP"})
 	site.AddAllocation(emulator.Allocation{ID: "aaaaaaaa-0000-4000-8000-000000000001", Kind: emulator.KindProfessional, UserRef: u.ID,
-		Created: testNow.Add(-90 * 24 * time.Hour), LastUsed: testNow.Add(-3 * 24 * time.Hour)})
+		Created: testkit.Now.Add(-90 * 24 * time.Hour), LastUsed: testkit.Now.Add(-3 * 24 * time.Hour)})
 	e := newEnv(t, site, `
     dry_run = false
     [inputs.qliksense_license.release.professional]
@@ -237,7 +238,7 @@ func TestRecentlyUsedAllocationIsQuarantined(t *testing.T) {
 }
 
 func TestConcurrencyAndPacing(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 37, Users: 200, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 37, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 6", "concurrency = 3"))
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
@@ -246,7 +247,7 @@ func TestConcurrencyAndPacing(t *testing.T) {
 
 	// With pacing, DELETEs are spaced: without it they are about a millisecond apart. The
 	// gap is seen by the server, so on a busy machine it may be under the client's 40ms spacing.
-	site = emulator.Generate(emulator.SiteSpec{Seed: 37, Users: 200, Now: testNow})
+	site = emulator.Generate(emulator.SiteSpec{Seed: 37, Users: 200, Now: testkit.Now})
 	e = newEnv(t, site, withKeys("max_releases_per_run = 3", `pacing = "40ms"`))
 	_, err = e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
@@ -264,7 +265,7 @@ func TestConcurrencyAndPacing(t *testing.T) {
 
 // Closing stop finishes the DELETE in flight and starts no more; the rest is deferred.
 func TestStopFinishesInFlightAndDefersTheRest(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 38, Users: 200, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 38, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 5"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
@@ -274,7 +275,7 @@ func TestStopFinishesInFlightAndDefersTheRest(t *testing.T) {
 	rec := &memRecorder{onIntent: func() { close(stop) }}
 	ex := &release.Executor{
 		Client: e.site.Client, Policy: e.site.Policy, Site: "production",
-		Now: func() time.Time { return testNow }, Concurrency: 1, Recorder: rec, Log: slogDiscard(),
+		Now: func() time.Time { return testkit.Now }, Concurrency: 1, Recorder: rec, Log: slogDiscard(),
 	}
 	sum := ex.Run(t.Context(), stop, p)
 	require.True(t, sum.Interrupted)
@@ -323,7 +324,7 @@ func (m *memRecorder) Summary(s release.Summary) error {
 // The process died after writing an outcome to the audit log but before noting it in the
 // in-flight file: recovery must not record it twice.
 func TestRecoveryDoesNotRecordTwice(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 39, Users: 100, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 39, Users: 100, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 2"))
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)

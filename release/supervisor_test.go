@@ -41,7 +41,7 @@ func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *s
 		Load:   func() ([]*release.Site, error) { return release.LoadSites([]string{s.path}, log) },
 		Log:    log,
 		Stdout: &bytes.Buffer{},
-		Now:    func() time.Time { return testNow },
+		Now:    func() time.Time { return testkit.Now },
 		Ran: func(_ string, sum release.Summary, err error) {
 			if err == nil {
 				s.runs <- sum
@@ -112,8 +112,8 @@ func readAudit(t *testing.T, path string) []auditRecord {
 // the rest is deferred, nothing stays open, and no goroutine is left behind.
 func TestSupervisorStopFinishesTheDeleteInFlight(t *testing.T) {
 	testkit.NoGoroutineLeaks(t)
-	site := emulator.Generate(emulator.SiteSpec{Seed: 71, Users: 200, Now: testNow})
-	srv := serve(t, site)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 71, Users: 200, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
 	srv.Faults.Configure(emulator.FaultConfig{AnswerLatency: time.Second, Method: http.MethodDelete})
 	s := startSupervisor(t, srv, withKeys("max_releases_per_run = 5", "run_at_start = true", `schedule = "@every 1h"`))
 
@@ -158,8 +158,8 @@ func TestSupervisorStopFinishesTheDeleteInFlight(t *testing.T) {
 // and is recorded for alerting; the supervisor keeps running.
 func TestSupervisorReloadAtTheNextRunBoundary(t *testing.T) {
 	testkit.NoGoroutineLeaks(t)
-	site := emulator.Generate(emulator.SiteSpec{Seed: 72, Users: 200, Now: testNow})
-	srv := serve(t, site)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 72, Users: 200, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
 	srv.Faults.Configure(emulator.FaultConfig{Latency: 300 * time.Millisecond, Method: http.MethodDelete})
 	s := startSupervisor(t, srv, withKeys("max_releases_per_run = 3", "run_at_start = true", `schedule = "@every 1s"`))
 
@@ -201,7 +201,7 @@ func TestSupervisorReloadAtTheNextRunBoundary(t *testing.T) {
 // A new start after a stop runs again: nothing is left locked.
 func TestSupervisorStopWhileIdle(t *testing.T) {
 	testkit.NoGoroutineLeaks(t)
-	srv := serve(t, smallSite())
+	srv := testkit.StartEmulator(t, smallSite())
 	s := startSupervisor(t, srv, withKeys(`schedule = "@every 1h"`))
 	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), `msg="next run"`) })
 	s.stopAndWait(t)
@@ -216,7 +216,7 @@ func TestSupervisorStopWhileIdle(t *testing.T) {
 // outcome is recorded, the run counts it as unsettled, its intent stays open, and the
 // next run's recovery records what QRS did — once — with summaries that add up.
 func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 73, Users: 100, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 73, Users: 100, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 1"))
 	e.srv.Faults.Inject(emulator.FaultLoseAnswer, http.MethodDelete, "", 1)
 	e.srv.Faults.OnArrive(func(method, path string) {
@@ -275,7 +275,7 @@ func TestReloadStatusReachesInfluxDB(t *testing.T) {
 	fi := &testkit.InfluxWrites{}
 	ts := httptest.NewServer(fi)
 	t.Cleanup(ts.Close)
-	srv := serve(t, smallSite())
+	srv := testkit.StartEmulator(t, smallSite())
 	s := startSupervisor(t, srv, withKeys(`schedule = "@every 1h"`)+outputKeys(ts.URL))
 	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), `msg="next run"`) })
 	require.NoError(t, os.WriteFile(s.path, []byte("[[inputs.qliksense_license]]\nbroken = true\n"), 0o600))

@@ -33,16 +33,9 @@ cat >"$demo/site.conf" <<CONF
   [inputs.qliksense_license.release]
     state_dir = "$demo/state"
     max_releases_per_run = 5
-    [inputs.qliksense_license.release.professional]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.analyzer]
-      enabled = true
-      inactive_days = 60
-    [inputs.qliksense_license.release.protect]
-      users = ['INTERNAL\sa_api']
-      tags = ["License do not release"]
 CONF
+# The release policy the tests, the benchmark and the end-to-end test share.
+cat internal/testkit/testdata/policy.toml >>"$demo/site.conf"
 
 bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true)
 echo "${bold}1. A Qlik Sense site, emulated${plain}"

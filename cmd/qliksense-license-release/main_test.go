@@ -25,19 +25,16 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testkit.RemoveSharedCerts()
+	os.Exit(code)
 }
-
-var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
 func startEmulator(t *testing.T) *emulator.Server {
 	t.Helper()
-	site := emulator.Generate(emulator.SiteSpec{Seed: 41, Users: 80, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 41, Users: 80, Now: testkit.Now})
 	site.SetClock(time.Now) // the binary plans with the real clock
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
+	return testkit.StartEmulator(t, site)
 }
 
 func writeSite(t *testing.T, srv *emulator.Server, releaseKeys string) (path, state string) {

@@ -14,6 +14,7 @@ import (
 	"github.com/influxdata/telegraf/plugins/parsers/influx"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
 
@@ -27,8 +28,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-
 func writeConfig(t *testing.T, srv *emulator.Server, extra string) string {
 	t.Helper()
 	conf := srv.PluginConfig("demo", extra)
@@ -39,13 +38,7 @@ func writeConfig(t *testing.T, srv *emulator.Server, extra string) string {
 
 func startEmulator(t *testing.T) *emulator.Server {
 	t.Helper()
-	srv, err := emulator.Start(emulator.Options{
-		Site:    emulator.Generate(emulator.SiteSpec{Seed: 5, Users: 80, Now: testNow}),
-		CertDir: t.TempDir(),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
+	return testkit.StartEmulator(t, emulator.Generate(emulator.SiteSpec{Seed: 5, Users: 80, Now: testkit.Now}))
 }
 
 func parse(t *testing.T, lp []byte) map[string]int {

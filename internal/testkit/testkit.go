@@ -1,5 +1,7 @@
-// Package testkit holds test doubles shared by the project's test packages: a buffer safe
-// for a child process's output copier, and an InfluxDB write endpoint. Only tests import it.
+// Package testkit is the one test scaffold of the project: an emulator started with shared
+// certificates, the test clock, the shared release policy, a goroutine leak check, and
+// test doubles (a buffer safe for a child process's output copier, an InfluxDB write
+// endpoint). Only tests, the benchmark and the end-to-end test import it.
 package testkit
 
 import (

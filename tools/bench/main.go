@@ -27,7 +27,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
 )
@@ -376,15 +376,7 @@ func releaseTable(work string, p params) string {
     pacing = %q
     concurrency = %d
     state_dir = %q
-    [inputs.qliksense_license.release.professional]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.analyzer]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.protect]
-      users = ['INTERNAL\sa_api']
-      tags = ["License do not release"]`, p.releases, p.pacing.String(), p.concurrency, filepath.Join(work, "state"))
+%s`, p.releases, p.pacing.String(), p.concurrency, filepath.Join(work, "state"), testkit.PolicyTables)
 }
 
 // gatherSeconds reads duration_seconds from a qlik_sense_license_gather line.
@@ -402,7 +394,7 @@ func gatherSeconds(line string) (float64, bool) {
 }
 
 func rawClient(certs string) (*http.Client, error) {
-	cfg, err := qrs.TLSFiles{CA: filepath.Join(certs, "root.pem"), Cert: filepath.Join(certs, "client.pem"), Key: filepath.Join(certs, "client_key.pem")}.Config()
+	cfg, err := testkit.CertFiles(certs).Config()
 	if err != nil {
 		return nil, err
 	}

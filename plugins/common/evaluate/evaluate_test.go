@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
@@ -19,16 +19,11 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
-var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-
 // startSite serves a generated site and returns the TLS settings of its client certificate.
 func startSite(t *testing.T, seed uint64, users int) (*emulator.Server, *tls.Config) {
 	t.Helper()
-	srv, err := emulator.Start(emulator.Options{Site: emulator.Generate(emulator.SiteSpec{Seed: seed, Users: users, Now: now}), CertDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	d := srv.Certs.Dir
-	tlsCfg, err := qrs.TLSFiles{CA: filepath.Join(d, "root.pem"), Cert: filepath.Join(d, "client.pem"), Key: filepath.Join(d, "client_key.pem")}.Config()
+	srv := testkit.StartEmulator(t, emulator.Generate(emulator.SiteSpec{Seed: seed, Users: users, Now: testkit.Now}))
+	tlsCfg, err := testkit.ClientFiles(srv).Config()
 	require.NoError(t, err)
 	return srv, tlsCfg
 }
@@ -70,7 +65,7 @@ func TestUserLookupStrategiesAgree(t *testing.T) {
 		p, err := policy.Compile(&cfg)
 		require.NoError(t, err)
 		srv.Log.Reset()
-		out := reasons(t, c, evaluate.Options{Types: []qrs.AccessType{qrs.Professional, qrs.Analyzer}, Policy: p, Now: now, KeepItems: true})
+		out := reasons(t, c, evaluate.Options{Types: []qrs.AccessType{qrs.Professional, qrs.Analyzer}, Policy: p, Now: testkit.Now, KeepItems: true})
 		return out, srv.Log.Count("GET", "/qrs/user")
 	}
 	a, usersA := decide(short)
@@ -141,7 +136,7 @@ func TestListsStreamWhileUsersAreRead(t *testing.T) {
 			}
 		})
 		defer fallback.Stop()
-		o := evaluate.Options{Types: types, Policy: p, Now: now, KeepItems: true, Observe: func(qrs.AccessType, *qrs.Allocation) {
+		o := evaluate.Options{Types: types, Policy: p, Now: testkit.Now, KeepItems: true, Observe: func(qrs.AccessType, *qrs.Allocation) {
 			mu.Lock()
 			defer mu.Unlock()
 			if seen++; seen == total && gate {

@@ -12,35 +12,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
-
-var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
 // startEmulator serves a small generated site with a proxy listener.
 func startEmulator(t *testing.T, spec emulator.SiteSpec) *emulator.Server {
 	t.Helper()
 	if spec.Now.IsZero() {
-		spec.Now = testNow
+		spec.Now = testkit.Now
 	}
-	srv, err := emulator.Start(emulator.Options{
-		Site:      emulator.Generate(spec),
-		CertDir:   t.TempDir(),
-		ProxyAddr: "127.0.0.1:0",
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
-}
-
-func certTLS(t *testing.T, dir string) qrs.TLSFiles {
-	t.Helper()
-	return qrs.TLSFiles{
-		CA:   filepath.Join(dir, emulator.RootFile),
-		Cert: filepath.Join(dir, emulator.ClientFile),
-		Key:  filepath.Join(dir, emulator.ClientKeyFile),
-	}
+	return testkit.StartEmulator(t, emulator.Generate(spec), testkit.WithProxy)
 }
 
 func newClient(t *testing.T, cfg qrs.Config, files qrs.TLSFiles) *qrs.Client {
@@ -58,7 +41,7 @@ func newClient(t *testing.T, cfg qrs.Config, files qrs.TLSFiles) *qrs.Client {
 }
 
 func certClient(t *testing.T, srv *emulator.Server) *qrs.Client {
-	return newClient(t, qrs.Config{Server: srv.URL}, certTLS(t, srv.Certs.Dir))
+	return newClient(t, qrs.Config{Server: srv.URL}, testkit.ClientFiles(srv))
 }
 
 func TestCertificateAuthentication(t *testing.T) {
@@ -93,7 +76,7 @@ func TestCertificateAuthentication(t *testing.T) {
 
 func TestCustomQlikUser(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
-	c := newClient(t, qrs.Config{Server: srv.URL, User: "UserDirectory= LAB; UserId= qs_admin_account "}, certTLS(t, srv.Certs.Dir))
+	c := newClient(t, qrs.Config{Server: srv.URL, User: "UserDirectory= LAB; UserId= qs_admin_account "}, testkit.ClientFiles(srv))
 	_, err := c.About(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, `LAB\qs_admin_account`, srv.Log.Entries()[0].User)
@@ -103,7 +86,7 @@ func TestWrongClientCertificateIsRejectedWithoutRetry(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
 	other := t.TempDir()
 	require.NoError(t, emulator.CreateCertificates(other))
-	files := certTLS(t, other)
+	files := testkit.CertFiles(other)
 	files.CA = filepath.Join(srv.Certs.Dir, emulator.RootFile) // trust the server, present a foreign client cert
 	c := newClient(t, qrs.Config{Server: srv.URL}, files)
 
@@ -116,7 +99,7 @@ func TestWrongClientCertificateIsRejectedWithoutRetry(t *testing.T) {
 
 func TestServerCertificateIsVerified(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
-	files := certTLS(t, srv.Certs.Dir)
+	files := testkit.ClientFiles(srv)
 	files.CA = ""
 	c := newClient(t, qrs.Config{Server: srv.URL}, files)
 	_, err := c.About(t.Context())
@@ -154,7 +137,7 @@ func TestJWTAuthenticationThroughVirtualProxy(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
 	files := qrs.TLSFiles{CA: filepath.Join(srv.Certs.Dir, emulator.RootFile)}
 	good, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{
-		"userId": "svc_license", "userDirectory": "CORP", "exp": testNow.Add(time.Hour).Unix(),
+		"userId": "svc_license", "userDirectory": "CORP", "exp": testkit.Now.Add(time.Hour).Unix(),
 	})
 	require.NoError(t, err)
 	c := newClient(t, qrs.Config{
@@ -166,7 +149,7 @@ func TestJWTAuthenticationThroughVirtualProxy(t *testing.T) {
 	require.Equal(t, `CORP\svc_license`, srv.Log.Entries()[0].User)
 
 	expired, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{
-		"userId": "svc_license", "userDirectory": "CORP", "exp": testNow.Add(-time.Minute).Unix(),
+		"userId": "svc_license", "userDirectory": "CORP", "exp": testkit.Now.Add(-time.Minute).Unix(),
 	})
 	require.NoError(t, err)
 	c = newClient(t, qrs.Config{
@@ -201,7 +184,7 @@ func (s stripHeader) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestMissingXrfkeyHeaderIsA403(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
-	tlsCfg, err := certTLS(t, srv.Certs.Dir).Config()
+	tlsCfg, err := testkit.ClientFiles(srv).Config()
 	require.NoError(t, err)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
@@ -248,7 +231,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func TestContextCancelStopsRetries(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
 	srv.Faults.Inject(emulator.FaultServerError, "", "", 100)
-	c := newClient(t, qrs.Config{Server: srv.URL, RetryBaseDelay: time.Hour, RetryMaxDelay: time.Hour}, certTLS(t, srv.Certs.Dir))
+	c := newClient(t, qrs.Config{Server: srv.URL, RetryBaseDelay: time.Hour, RetryMaxDelay: time.Hour}, testkit.ClientFiles(srv))
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	_, err := c.About(ctx)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
@@ -25,13 +26,11 @@ var nastyIDs = []string{
 }
 
 func TestFilterEscapingRoundTrips(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 3, Users: 20, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 3, Users: 20, Now: testkit.Now})
 	for i, id := range nastyIDs {
 		site.AddUser(emulator.User{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), UserID: id, UserDirectory: "TEST", Name: id})
 	}
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := testkit.StartEmulator(t, site)
 	c := certClient(t, srv)
 
 	for _, id := range nastyIDs {
@@ -135,7 +134,7 @@ func TestAllocationsAreDecoded(t *testing.T) {
 	require.Positive(t, quarantined)
 
 	// The filter Butler sends, with its date format and others real clients use.
-	cutoff := testNow.Add(-30 * 24 * time.Hour)
+	cutoff := testkit.Now.Add(-30 * 24 * time.Hour)
 	want := 0
 	for _, a := range srv.Site.Allocations(emulator.KindAnalyzer) {
 		if !a.LastUsed.After(cutoff) { // never-used rows carry 1753 and match too
@@ -165,7 +164,7 @@ func TestBadFilterIsA400WithQRSText(t *testing.T) {
 
 func TestStreamErrors(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 6, Users: 300})
-	c := newClient(t, qrs.Config{Server: srv.URL, MaxRetries: -1}, certTLS(t, srv.Certs.Dir))
+	c := newClient(t, qrs.Config{Server: srv.URL, MaxRetries: -1}, testkit.ClientFiles(srv))
 
 	srv.Faults.Inject(emulator.FaultTruncate, "GET", "/full", 1)
 	err := c.Allocations(t.Context(), qrs.Professional, "", func(*qrs.Allocation) error { return nil })

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
@@ -28,7 +29,7 @@ func TestGetIsRetriedOnServerErrorsAndResets(t *testing.T) {
 
 func TestRetriesAreBounded(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
-	c := newClient(t, qrs.Config{Server: srv.URL, MaxRetries: 2}, certTLS(t, srv.Certs.Dir))
+	c := newClient(t, qrs.Config{Server: srv.URL, MaxRetries: 2}, testkit.ClientFiles(srv))
 	srv.Faults.Inject(emulator.FaultServerError, "GET", "", 10)
 	_, err := c.AccessTypeOverview(t.Context())
 	require.EqualError(t, err, "GET /qrs/license/accesstypeoverview: 500 Internal Server Error: Internal Server Error")

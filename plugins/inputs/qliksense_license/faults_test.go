@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
@@ -26,12 +27,13 @@ func writeConf(t *testing.T, body string) string {
 }
 
 func certConf(srv *emulator.Server, extra string) string {
-	d := srv.Certs.Dir
 	return `server = "` + srv.URL + `"
-tls_ca = "` + filepath.Join(d, "root.pem") + `"
-tls_cert = "` + filepath.Join(d, "client.pem") + `"
-tls_key = "` + filepath.Join(d, "client_key.pem") + `"
-` + extra
+` + tlsKeys(testkit.ClientFiles(srv)) + extra
+}
+
+// tlsKeys is the tls_ca, tls_cert and tls_key lines for a set of certificate files.
+func tlsKeys(f qrs.TLSFiles) string {
+	return fmt.Sprintf("tls_ca = %q\ntls_cert = %q\ntls_key = %q\n", f.CA, f.Cert, f.Key)
 }
 
 // The fault matrix for the plugin: each fault gives a clear error naming what failed, no
@@ -132,11 +134,10 @@ func TestWrongClientCertificate(t *testing.T) {
 	srv := serve(t, siteFor["details"]())
 	other := t.TempDir()
 	require.NoError(t, emulator.CreateCertificates(other))
-	d := srv.Certs.Dir
+	files := testkit.CertFiles(other)
+	files.CA = testkit.ClientFiles(srv).CA
 	p := load(t, writeConf(t, `server = "`+srv.URL+`"
-tls_ca = "`+filepath.Join(d, "root.pem")+`"
-tls_cert = "`+filepath.Join(other, "client.pem")+`"
-tls_key = "`+filepath.Join(other, "client_key.pem")+`"`))
+`+tlsKeys(files)))
 	acc := gather(t, p)
 	require.NotEmpty(t, acc.Errors)
 	require.ErrorContains(t, acc.Errors[0], "reading the access type overview: GET /qrs/license/accesstypeoverview: remote error: tls:")
@@ -146,21 +147,19 @@ tls_key = "`+filepath.Join(other, "client_key.pem")+`"`))
 // A JWT never reaches an error, a log line or a metric.
 func TestJWTStaysSecret(t *testing.T) {
 	site := siteFor["details"]()
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir(), ProxyAddr: "127.0.0.1:0"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	expired, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{"userId": "svc", "userDirectory": "CORP", "exp": testNow.Add(-time.Hour).Unix()})
+	srv := testkit.StartEmulator(t, site, testkit.WithProxy)
+	expired, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{"userId": "svc", "userDirectory": "CORP", "exp": testkit.Now.Add(-time.Hour).Unix()})
 	require.NoError(t, err)
 	t.Setenv("TEST_QLIK_JWT", expired)
 	p, err := qliksense_license.LoadConfig(writeConf(t, `server = "`+srv.ProxyURL+`"
 auth = "jwt"
 virtual_proxy = "jwt"
 jwt = "${TEST_QLIK_JWT}"
-tls_ca = "`+filepath.Join(srv.Certs.Dir, "root.pem")+`"`))
+tls_ca = "`+testkit.ClientFiles(srv).CA+`"`))
 	require.NoError(t, err)
 	logs := &captureLogger{}
 	p.Log = logs
-	p.SetNow(func() time.Time { return testNow })
+	p.SetNow(func() time.Time { return testkit.Now })
 	require.NoError(t, p.Init())
 	acc := gather(t, p)
 	require.NotEmpty(t, acc.Errors)
@@ -183,16 +182,14 @@ func TestReadableKeyIsWarned(t *testing.T) {
 		t.Skip("file modes")
 	}
 	srv := serve(t, siteFor["details"]())
-	key := filepath.Join(t.TempDir(), "client_key.pem")
-	b, err := os.ReadFile(filepath.Join(srv.Certs.Dir, "client_key.pem"))
+	files := testkit.ClientFiles(srv)
+	key := filepath.Join(t.TempDir(), emulator.ClientKeyFile)
+	b, err := os.ReadFile(files.Key)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(key, b, 0o644))
-	d := srv.Certs.Dir
+	files.Key = key
 	p, err := qliksense_license.LoadConfig(writeConf(t, `server = "`+srv.URL+`"
-tls_ca = "`+filepath.Join(d, "root.pem")+`"
-tls_cert = "`+filepath.Join(d, "client.pem")+`"
-tls_key = "`+key+`"
-insecure_skip_verify = true`))
+`+tlsKeys(files)+`insecure_skip_verify = true`))
 	require.NoError(t, err)
 	logs := &captureLogger{}
 	p.Log = logs

@@ -17,27 +17,26 @@ import (
 	"github.com/influxdata/telegraf/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden expected.out files from the real plugin")
 
-var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-
 // siteFor is the emulated site of each golden test case.
 var siteFor = map[string]func() *emulator.Site{
 	"user_model": func() *emulator.Site {
-		return emulator.Generate(emulator.SiteSpec{Seed: 21, Users: 400, CapacityMinutes: 6000, Now: testNow})
+		return emulator.Generate(emulator.SiteSpec{Seed: 21, Users: 400, CapacityMinutes: 6000, Now: testkit.Now})
 	},
 	"token_model": func() *emulator.Site {
-		return emulator.Generate(emulator.SiteSpec{Seed: 22, Users: 300, TokenModel: true, Now: testNow})
+		return emulator.Generate(emulator.SiteSpec{Seed: 22, Users: 300, TokenModel: true, Now: testkit.Now})
 	},
 	"empty_site": func() *emulator.Site {
-		return emulator.NewSite(func() time.Time { return testNow }, emulator.Behaviour{})
+		return emulator.NewSite(func() time.Time { return testkit.Now }, emulator.Behaviour{})
 	},
 	"details": func() *emulator.Site {
-		return emulator.Generate(emulator.SiteSpec{Seed: 23, Users: 12, Now: testNow})
+		return emulator.Generate(emulator.SiteSpec{Seed: 23, Users: 12, Now: testkit.Now})
 	},
 }
 
@@ -45,9 +44,7 @@ var siteFor = map[string]func() *emulator.Site{
 // ${QRS_CERTS} at it.
 func serve(t *testing.T, site *emulator.Site) *emulator.Server {
 	t.Helper()
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := testkit.StartEmulator(t, site)
 	t.Setenv("QRS_URL", srv.URL)
 	t.Setenv("QRS_CERTS", srv.Certs.Dir)
 	return srv
@@ -58,7 +55,7 @@ func load(t *testing.T, path string) *qliksense_license.QlikSenseLicense {
 	p, err := qliksense_license.LoadConfig(path)
 	require.NoError(t, err)
 	p.Log = testutil.Logger{}
-	p.SetNow(func() time.Time { return testNow })
+	p.SetNow(func() time.Time { return testkit.Now })
 	require.NoError(t, p.Init())
 	return p
 }
@@ -262,7 +259,7 @@ func TestReclaimableMatchesSite(t *testing.T) {
 		if from.IsZero() {
 			from = a.Created
 		}
-		if !protected && testNow.Sub(from) >= 90*24*time.Hour {
+		if !protected && testkit.Now.Sub(from) >= 90*24*time.Hour {
 			want++
 		}
 	}
@@ -369,7 +366,7 @@ func TestParseValidTo(t *testing.T) {
 }
 
 func TestExpiryGoesNegative(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testNow, LicenseValidTo: testNow.Add(-48 * time.Hour)})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testkit.Now, LicenseValidTo: testkit.Now.Add(-48 * time.Hour)})
 	serve(t, site)
 	acc := gather(t, load(t, "testdata/testcases/details/plugin.conf"))
 	m := byMeasurement(acc, "qlik_sense_server_license")[0]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/internal/qrsspec"
 )
@@ -42,8 +43,8 @@ func TestBodiesConformToSpecification(t *testing.T) {
 		name string
 		spec emulator.SiteSpec
 	}{
-		{"user model", emulator.SiteSpec{Seed: 11, Users: 300, CapacityMinutes: 1200, Now: testNow}},
-		{"token model", emulator.SiteSpec{Seed: 12, Users: 300, TokenModel: true, Now: testNow}},
+		{"user model", emulator.SiteSpec{Seed: 11, Users: 300, CapacityMinutes: 1200, Now: testkit.Now}},
+		{"token model", emulator.SiteSpec{Seed: 12, Users: 300, TokenModel: true, Now: testkit.Now}},
 	} {
 		t.Run(model.name, func(t *testing.T) {
 			site := emulator.Generate(model.spec)
@@ -139,7 +140,7 @@ func TestCommittedSubsetIsCurrent(t *testing.T) {
 // The wire conventions of a real QRS: privileges then schemaPath last, millisecond UTC
 // timestamps, the 1753 sentinel for no date, null privileges.
 func TestWireConventions(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 13, Users: 100, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 13, Users: 100, Now: testkit.Now})
 	srv := start(t, site)
 	c := rawClient(t, srv)
 

@@ -13,11 +13,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
 
 func TestXrfkeyRule(t *testing.T) {
-	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testNow}))
+	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testkit.Now}))
 	c := rawClient(t, srv)
 	do := func(query string, header string) (int, string) {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/qrs/about"+query, nil)
@@ -56,7 +57,7 @@ func TestXrfkeyRule(t *testing.T) {
 }
 
 func TestMissingParameterValue(t *testing.T) {
-	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testNow}))
+	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testkit.Now}))
 	c := rawClient(t, srv)
 	// An unencoded & splits the filter: QRS sees a parameter without a value.
 	status, body := get(t, c, srv.URL+"/qrs/user/full?filter=name%20eq%20'a&b'")
@@ -65,7 +66,7 @@ func TestMissingParameterValue(t *testing.T) {
 }
 
 func TestQlikUserHeader(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testkit.Now})
 	srv := start(t, site)
 	c := rawClient(t, srv)
 	for header, want := range map[string]string{
@@ -85,7 +86,7 @@ func TestQlikUserHeader(t *testing.T) {
 		require.Equal(t, want, srv.Log.Entries()[0].User, header)
 	}
 
-	strict := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testNow, Behaviour: emulator.Behaviour{StrictUser: true}})
+	strict := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testkit.Now, Behaviour: emulator.Behaviour{StrictUser: true}})
 	srv = start(t, strict)
 	c = rawClient(t, srv)
 	status, body := get(t, c, srv.URL+"/qrs/about")
@@ -94,7 +95,7 @@ func TestQlikUserHeader(t *testing.T) {
 }
 
 func TestPathsAreCaseInsensitive(t *testing.T) {
-	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testNow}))
+	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 10, Now: testkit.Now}))
 	c := rawClient(t, srv)
 	for _, p := range []string{"/QRS/About", "/qrs/License/AccessTypeOverview", "/qrs/license/professionalAccessType/full", "/qrs/User/Count"} {
 		status, _ := get(t, c, srv.URL+p)
@@ -115,7 +116,7 @@ type overview struct {
 // DELETE quarantines an allocation used within seven days and removes any other; the
 // overview follows; quarantine ends with the clock.
 func TestReleaseAndQuarantine(t *testing.T) {
-	now := testNow
+	now := testkit.Now
 	var clock atomic.Pointer[time.Time]
 	clock.Store(&now)
 	site := emulator.NewSite(func() time.Time { return *clock.Load() }, emulator.Behaviour{})
@@ -178,26 +179,26 @@ func TestReleaseAndQuarantine(t *testing.T) {
 }
 
 func TestTouchUpdatesLastUsed(t *testing.T) {
-	site := emulator.Generate(emulator.SiteSpec{Seed: 2, Users: 30, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 2, Users: 30, Now: testkit.Now})
 	a := site.Allocations(emulator.KindAnalyzer)[0]
-	require.NoError(t, site.Touch(emulator.KindAnalyzer, a.ID, testNow))
+	require.NoError(t, site.Touch(emulator.KindAnalyzer, a.ID, testkit.Now))
 	b, _ := site.Allocation(emulator.KindAnalyzer, a.ID)
-	require.Equal(t, testNow, b.LastUsed)
-	require.Equal(t, testNow, b.Modified)
-	require.Error(t, site.Touch(emulator.KindProfessional, a.ID, testNow), "wrong kind")
+	require.Equal(t, testkit.Now, b.LastUsed)
+	require.Equal(t, testkit.Now, b.Modified)
+	require.Error(t, site.Touch(emulator.KindProfessional, a.ID, testkit.Now), "wrong kind")
 }
 
 func TestGeneratorIsDeterministicAndRealistic(t *testing.T) {
-	spec := emulator.SiteSpec{Seed: 42, Users: 5000, CapacityMinutes: 6000, Now: testNow}
+	spec := emulator.SiteSpec{Seed: 42, Users: 5000, CapacityMinutes: 6000, Now: testkit.Now}
 	a, b := emulator.Generate(spec), emulator.Generate(spec)
 	require.Equal(t, a.UserIDs(), b.UserIDs())
 	require.Equal(t, a.Allocations(emulator.KindProfessional), b.Allocations(emulator.KindProfessional))
-	require.NotEqual(t, a.UserIDs(), emulator.Generate(emulator.SiteSpec{Seed: 43, Users: 5000, Now: testNow}).UserIDs())
+	require.NotEqual(t, a.UserIDs(), emulator.Generate(emulator.SiteSpec{Seed: 43, Users: 5000, Now: testkit.Now}).UserIDs())
 
 	var never, week, year, older, quarantined, excess, deleted int
 	for _, k := range []emulator.Kind{emulator.KindProfessional, emulator.KindAnalyzer} {
 		for _, al := range a.Allocations(k) {
-			age := testNow.Sub(al.LastUsed)
+			age := testkit.Now.Sub(al.LastUsed)
 			switch {
 			case al.LastUsed.IsZero():
 				never++
@@ -253,7 +254,7 @@ func TestGenerate100kSite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large site")
 	}
-	site := emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 100_000, Professional: 50_000, Analyzer: 50_000, Now: testNow})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 100_000, Professional: 50_000, Analyzer: 50_000, Now: testkit.Now})
 	require.Len(t, site.UserIDs(), 100_000)
 	require.Len(t, site.Allocations(emulator.KindProfessional), 50_000)
 	require.Len(t, site.Allocations(emulator.KindAnalyzer), 50_000)
@@ -261,14 +262,14 @@ func TestGenerate100kSite(t *testing.T) {
 
 func BenchmarkGenerate100k(b *testing.B) {
 	for b.Loop() {
-		emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 100_000, Professional: 50_000, Analyzer: 50_000, Now: testNow})
+		emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 100_000, Professional: 50_000, Analyzer: 50_000, Now: testkit.Now})
 	}
 }
 
 // Latency and slow bodies delay an answer by at least what was asked (lower bounds only:
 // the machine may be slower, never faster).
 func TestLatencyAndSlowBody(t *testing.T) {
-	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 100, Now: testNow}))
+	srv := start(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 100, Now: testkit.Now}))
 	c := rawClient(t, srv)
 	srv.Faults.Configure(emulator.FaultConfig{Latency: 30 * time.Millisecond, SlowBody: 10 * time.Millisecond, PathContains: "/user/full"})
 	began := time.Now()
@@ -286,9 +287,8 @@ func TestLatencyAndSlowBody(t *testing.T) {
 // http.sys does in front of QRS: the client's next request opens a new one, which resumes
 // the TLS session.
 func TestIdleConnectionsAreClosed(t *testing.T) {
-	srv, err := emulator.Start(emulator.Options{Site: emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 3, Now: testNow}), CertDir: t.TempDir(), IdleTimeout: 200 * time.Millisecond})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := testkit.StartEmulator(t, emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 3, Now: testkit.Now}),
+		func(o *emulator.Options) { o.IdleTimeout = 200 * time.Millisecond })
 	c := rawClient(t, srv)
 	c.Transport.(*http.Transport).TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(0)
 	var reused, resumed []bool

@@ -9,21 +9,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
 
-var testNow = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-
 func start(t *testing.T, site *emulator.Site) *emulator.Server {
 	t.Helper()
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: t.TempDir(), ProxyAddr: "127.0.0.1:0"})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
+	return testkit.StartEmulator(t, site, testkit.WithProxy)
 }
 
 // rawClient speaks to the QRS port with the exported client certificate and nothing else:

@@ -1,0 +1,81 @@
+package testkit
+
+import (
+	_ "embed"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+)
+
+// Now is the one clock of the tests: generated sites and policies are evaluated at this
+// instant, never at the wall clock (a test that needs the real clock says so).
+var Now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+// PolicyTables is the release policy the tests, the benchmark, the demo and the
+// end-to-end test share (testdata/policy.toml): professional after 30 days, analyzer after
+// 60, two protected users and a protected tag. It is the sub-tables of
+// [inputs.qliksense_license.release], to append after that table's own keys.
+//
+//go:embed testdata/policy.toml
+var PolicyTables string
+
+// sharedCerts is one certificate folder for the test process: making RSA keys is the
+// slowest part of starting an emulator.
+var sharedCerts = sync.OnceValues(func() (string, error) {
+	d, err := os.MkdirTemp("", "qliksense-license-test-certs")
+	if err != nil {
+		return "", err
+	}
+	return d, emulator.CreateCertificates(d)
+})
+
+// StartEmulator serves site with the test process's shared certificates until the test
+// ends. opts may change any option (a proxy listener, an address, a certificate folder of
+// the test's own).
+func StartEmulator(t testing.TB, site *emulator.Site, opts ...func(*emulator.Options)) *emulator.Server {
+	t.Helper()
+	dir, err := sharedCerts()
+	if err != nil {
+		t.Fatalf("creating the test certificates: %v", err)
+	}
+	o := emulator.Options{Site: site, CertDir: dir}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := emulator.Start(o)
+	if err != nil {
+		t.Fatalf("starting the emulator: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// WithProxy adds the proxy listener (virtual proxies hdr and jwt).
+func WithProxy(o *emulator.Options) { o.ProxyAddr = "127.0.0.1:0" }
+
+// ClientFiles names srv's certificate files as a client uses them: the QMC's export names.
+func ClientFiles(srv *emulator.Server) qrs.TLSFiles {
+	return CertFiles(srv.Certs.Dir)
+}
+
+// CertFiles names the QMC-exported files of a certificate folder.
+func CertFiles(dir string) qrs.TLSFiles {
+	return qrs.TLSFiles{
+		CA:   filepath.Join(dir, emulator.RootFile),
+		Cert: filepath.Join(dir, emulator.ClientFile),
+		Key:  filepath.Join(dir, emulator.ClientKeyFile),
+	}
+}
+
+// RemoveSharedCerts removes the shared certificate folder, if this process made one: for
+// a package's TestMain, after m.Run.
+func RemoveSharedCerts() {
+	if dir, err := sharedCerts(); err == nil {
+		_ = os.RemoveAll(dir)
+	}
+}
