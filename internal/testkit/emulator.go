@@ -2,8 +2,11 @@ package testkit
 
 import (
 	_ "embed"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,4 +81,37 @@ func RemoveSharedCerts() {
 	if dir, err := sharedCerts(); err == nil {
 		_ = os.RemoveAll(dir)
 	}
+}
+
+// QRSGet reads path (with its query, without /qrs) from srv's QRS port as a bare client:
+// the exported client certificate, a matching xrfkey, nothing of the project's client. It
+// returns the body of a 200.
+func QRSGet(t testing.TB, srv *emulator.Server, path string) []byte {
+	t.Helper()
+	tlsCfg, err := ClientFiles(srv).Config()
+	if err != nil {
+		t.Fatalf("client certificate: %v", err)
+	}
+	tr := &http.Transport{TLSClientConfig: tlsCfg}
+	defer tr.CloseIdleConnections()
+	const key = "abcdefghij123456"
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/qrs"+path+sep+"xrfkey="+key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s %v", path, resp.StatusCode, b, err)
+	}
+	return b
 }

@@ -75,7 +75,7 @@ func TestFaultMatrix(t *testing.T) {
 		}, errors: []string{"GET /qrs/license"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := serve(t, siteFor["user_model"]())
+			srv := serve(t, siteOf(t, "user_model"))
 			p := load(t, writeConf(t, certConf(srv, tc.extra)))
 			tc.fault(srv)
 			acc := gather(t, p)
@@ -114,7 +114,7 @@ func TestFaultMatrix(t *testing.T) {
 // QRS unreachable: every call fails with the reason, only gather health is written, and
 // a later gather works once QRS is there.
 func TestQRSUnreachable(t *testing.T) {
-	srv := serve(t, siteFor["user_model"]())
+	srv := serve(t, siteOf(t, "user_model"))
 	conf := writeConf(t, certConf(srv, "max_retries = 0"))
 	p := load(t, conf)
 	require.NoError(t, srv.Close())
@@ -131,7 +131,7 @@ func TestQRSUnreachable(t *testing.T) {
 }
 
 func TestWrongClientCertificate(t *testing.T) {
-	srv := serve(t, siteFor["details"]())
+	srv := serve(t, siteOf(t, "details"))
 	other := t.TempDir()
 	require.NoError(t, emulator.CreateCertificates(other))
 	files := testkit.CertFiles(other)
@@ -146,7 +146,7 @@ func TestWrongClientCertificate(t *testing.T) {
 
 // A JWT never reaches an error, a log line or a metric.
 func TestJWTStaysSecret(t *testing.T) {
-	site := siteFor["details"]()
+	site := siteOf(t, "details")
 	srv := testkit.StartEmulator(t, site, testkit.WithProxy)
 	expired, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{"userId": "svc", "userDirectory": "CORP", "exp": testkit.Now.Add(-time.Hour).Unix()})
 	require.NoError(t, err)
@@ -181,7 +181,7 @@ func TestReadableKeyIsWarned(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("file modes")
 	}
-	srv := serve(t, siteFor["details"]())
+	srv := serve(t, siteOf(t, "details"))
 	files := testkit.ClientFiles(srv)
 	key := filepath.Join(t.TempDir(), emulator.ClientKeyFile)
 	b, err := os.ReadFile(files.Key)
@@ -201,7 +201,7 @@ func TestReadableKeyIsWarned(t *testing.T) {
 // A gather leaves no goroutine behind once the client's idle connections are closed.
 func TestNoGoroutineLeak(t *testing.T) {
 	testkit.NoGoroutineLeaks(t)
-	srv := serve(t, siteFor["user_model"]())
+	srv := serve(t, siteOf(t, "user_model"))
 	p := load(t, writeConf(t, certConf(srv, "")))
 	for range 3 {
 		gather(t, p)

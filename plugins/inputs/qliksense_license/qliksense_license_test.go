@@ -2,11 +2,13 @@ package qliksense_license_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,20 +26,24 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden expected.out files from the real plugin")
 
-// siteFor is the emulated site of each golden test case.
-var siteFor = map[string]func() *emulator.Site{
-	"user_model": func() *emulator.Site {
-		return emulator.Generate(emulator.SiteSpec{Seed: 21, Users: 400, CapacityMinutes: 6000, Now: testkit.Now})
-	},
-	"token_model": func() *emulator.Site {
-		return emulator.Generate(emulator.SiteSpec{Seed: 22, Users: 300, TokenModel: true, Now: testkit.Now})
-	},
-	"empty_site": func() *emulator.Site {
+// siteOf is the emulated site of a golden test case, from its folder's site.json: an
+// emulator.SiteSpec (generated at testkit.Now), or {"Empty": true} for a site with nothing.
+func siteOf(t *testing.T, name string) *emulator.Site {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "testcases", name, "site.json"))
+	require.NoError(t, err)
+	var spec struct {
+		emulator.SiteSpec
+		Empty bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&spec), "%s/site.json", name)
+	if spec.Empty {
 		return emulator.NewSite(func() time.Time { return testkit.Now }, emulator.Behaviour{})
-	},
-	"details": func() *emulator.Site {
-		return emulator.Generate(emulator.SiteSpec{Seed: 23, Users: 12, Now: testkit.Now})
-	},
+	}
+	spec.Now = testkit.Now
+	return emulator.Generate(spec.SiteSpec)
 }
 
 // serve starts the emulator and points the test configuration's ${QRS_URL} and
@@ -67,19 +73,31 @@ func gather(t *testing.T, p *qliksense_license.QlikSenseLicense) *testutil.Accum
 	return &acc
 }
 
+// Each folder of testdata/testcases is a case: the site (site.json), the plugin's file
+// (plugin.conf) and the metrics of one gather (expected.out, written by -update from the
+// real plugin and reviewed). bytes_received is left out: it measures the emulator's JSON,
+// not the plugin (TestRequestEconomy checks it).
 func TestGolden(t *testing.T) {
-	for name, site := range siteFor {
-		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join("testdata", "testcases", name)
-			serve(t, site())
+	cases, err := os.ReadDir(filepath.Join("testdata", "testcases"))
+	require.NoError(t, err)
+	require.NotEmpty(t, cases)
+	for _, c := range cases {
+		require.True(t, c.IsDir(), "testdata/testcases holds only case folders: %s", c.Name())
+		t.Run(c.Name(), func(t *testing.T) {
+			dir := filepath.Join("testdata", "testcases", c.Name())
+			serve(t, siteOf(t, c.Name()))
 			acc := gather(t, load(t, filepath.Join(dir, "plugin.conf")))
 			require.Empty(t, acc.Errors)
 			actual := acc.GetTelegrafMetrics()
+			for _, m := range actual {
+				m.RemoveField("bytes_received")
+			}
 			golden := filepath.Join(dir, "expected.out")
 			if *update {
 				require.NoError(t, os.WriteFile(golden, lineProtocol(t, actual), 0o644))
 			}
 			expected := parseLines(t, golden)
+			require.NotEmpty(t, expected)
 			testutil.RequireMetricsEqual(t, expected, actual, testutil.SortMetrics(), testutil.IgnoreTime())
 		})
 	}
@@ -124,7 +142,7 @@ func byMeasurement(acc *testutil.Accumulator, name string) []telegraf.Metric {
 // Butler's dashboards keep working: the same measurement, tag values, field names, and
 // floats for every number.
 func TestButlerCompatibility(t *testing.T) {
-	serve(t, siteFor["user_model"]())
+	serve(t, siteOf(t, "user_model"))
 	acc := gather(t, load(t, "testdata/testcases/user_model/plugin.conf"))
 	want := map[string][]string{
 		"professional":      {"allocated", "available", "excess", "quarantined", "total", "used"},
@@ -157,31 +175,73 @@ func TestButlerCompatibility(t *testing.T) {
 	require.IsType(t, float64(0), server[0].Fields()["days_until_expiry"])
 }
 
-// The overview values are the emulator's, field for field.
+// The overview values are the emulator's, field for field, for every family of both
+// license models; a missing point fails.
 func TestOverviewValuesMatchQRS(t *testing.T) {
-	srv := serve(t, siteFor["token_model"]())
-	acc := gather(t, load(t, "testdata/testcases/token_model/plugin.conf"))
-	for _, m := range byMeasurement(acc, "qlik_sense_license") {
-		if lt, _ := m.GetTag("license_type"); lt == "token_user" {
-			passes := 0
-			quarantined := 0
-			for _, a := range srv.Site.Allocations(emulator.KindUser) {
-				if a.Quarantined {
-					quarantined++
+	for _, name := range []string{"user_model", "token_model"} {
+		t.Run(name, func(t *testing.T) {
+			srv := serve(t, siteOf(t, name))
+			acc := gather(t, load(t, "testdata/testcases/"+name+"/plugin.conf"))
+			// The overview as QRS sent it, decoded apart from the project's client: each
+			// object under its key, the top-level token totals under "".
+			var flat map[string]any
+			require.NoError(t, json.Unmarshal(testkit.QRSGet(t, srv, "/license/accesstypeoverview"), &flat))
+			ov := map[string]map[string]any{"": {}}
+			for k, v := range flat {
+				if m, ok := v.(map[string]any); ok {
+					ov[k] = m
 				} else {
-					passes++
+					ov[""][k] = v
 				}
 			}
-			require.Equal(t, float64(passes), m.Fields()["allocated_tokens"])
-			require.Equal(t, float64(quarantined), m.Fields()["quarantined_tokens"])
-			require.Equal(t, true, m.Fields()["enabled"])
-			require.Contains(t, m.Fields(), "used_tokens")
-		}
+			got := map[string]map[string]any{}
+			for _, m := range byMeasurement(acc, "qlik_sense_license") {
+				lt, _ := m.GetTag("license_type")
+				got[lt] = m.Fields()
+			}
+			// license_type → the overview's object, and each field → its JSON key.
+			families := map[string]struct {
+				object string
+				fields map[string]string
+			}{
+				"professional": {"professionalAccess", map[string]string{"enabled": "enabled", "allocated": "allocated", "available": "available", "excess": "excess", "quarantined": "quarantined", "total": "total", "used": "used"}},
+				"analyzer":     {"analyzerAccess", map[string]string{"enabled": "enabled", "allocated": "allocated", "available": "available", "excess": "excess", "quarantined": "quarantined", "total": "total", "used": "used"}},
+				"analyzer_capacity": {"analyzerTimeAccess", map[string]string{"enabled": "enabled", "allocated_minutes": "allocatedMinutes",
+					"unavailable_minutes": "unavailableMinutes", "used_minutes": "usedMinutes"}},
+				"token_login": {"loginAccess", map[string]string{"enabled": "enabled", "allocated_tokens": "allocatedTokens", "token_cost": "tokenCost",
+					"unavailable_tokens": "unavailableTokens", "used_tokens": "usedTokens"}},
+				"token_user": {"userAccess", map[string]string{"enabled": "enabled", "allocated_tokens": "allocatedTokens", "quarantined_tokens": "quarantinedTokens",
+					"token_cost": "tokenCost", "used_tokens": "usedTokens"}},
+				"tokens_available": {"", map[string]string{"enabled": "tokensEnabled", "available_tokens": "availableTokens", "total_tokens": "totalTokens"}},
+			}
+			require.Len(t, got, len(families))
+			for lt, f := range families {
+				require.Contains(t, got, lt)
+				require.Len(t, got[lt], len(f.fields), lt)
+				for field, key := range f.fields {
+					want, ok := ov[f.object][key]
+					require.True(t, ok, "%s.%s", f.object, key)
+					require.Equal(t, want, got[lt][field], "%s %s (%s.%s)", lt, field, f.object, key)
+				}
+			}
+			if name == "token_model" { // and the emulator's own count agrees with its rows
+				passes, quarantined := 0, 0
+				for _, a := range srv.Site.Allocations(emulator.KindUser) {
+					if a.Quarantined {
+						quarantined++
+					} else {
+						passes++
+					}
+				}
+				require.Equal(t, float64(passes), got["token_user"]["allocated_tokens"])
+				require.Equal(t, float64(quarantined), got["token_user"]["quarantined_tokens"])
+			}
+		})
 	}
 }
 
 func TestPartialFailure(t *testing.T) {
-	srv := serve(t, siteFor["user_model"]())
+	srv := serve(t, siteOf(t, "user_model"))
 	p := load(t, "testdata/testcases/user_model/plugin.conf")
 
 	srv.Faults.Inject(emulator.FaultServerError, "GET", "accesstypeoverview", 10)
@@ -216,10 +276,13 @@ func TestPartialFailure(t *testing.T) {
 }
 
 func TestRequestEconomy(t *testing.T) {
-	srv := serve(t, siteFor["user_model"]())
+	srv := serve(t, siteOf(t, "user_model"))
 	p := load(t, "testdata/testcases/user_model/plugin.conf")
 	srv.Log.Reset()
-	gather(t, p)
+	health := byMeasurement(gather(t, p), "qlik_sense_license_gather")
+	require.Len(t, health, 1)
+	require.Equal(t, srv.Log.Bytes(), health[0].Fields()["bytes_received"], "bytes_received is the bodies QRS sent")
+	require.Equal(t, int64(len(srv.Log.Entries())), health[0].Fields()["qrs_requests"])
 	require.Equal(t, 1, srv.Log.Count("GET", "accesstypeoverview"))
 	require.Equal(t, 1, srv.Log.Count("GET", "professionalaccesstype/full"))
 	require.Equal(t, 1, srv.Log.Count("GET", "analyzeraccesstype/full"))
@@ -242,7 +305,7 @@ func TestRequestEconomy(t *testing.T) {
 // Reclaimable counts are the policy's own verdicts: recomputed here from the emulator's
 // state with the same rules written out by hand.
 func TestReclaimableMatchesSite(t *testing.T) {
-	srv := serve(t, siteFor["user_model"]())
+	srv := serve(t, siteOf(t, "user_model"))
 	acc := gather(t, load(t, "testdata/testcases/user_model/plugin.conf"))
 	want := 0
 	for _, a := range srv.Site.Allocations(emulator.KindAnalyzer) {
@@ -374,9 +437,28 @@ func TestExpiryGoesNegative(t *testing.T) {
 	require.InDelta(t, -2.0, m.Fields()["days_until_expiry"], 1e-9)
 }
 
-func TestSampleConfigIsEmbedded(t *testing.T) {
-	b, err := os.ReadFile("sample.conf")
-	require.NoError(t, err)
-	require.Equal(t, string(b), qliksense_license.New().SampleConfig())
-	require.True(t, bytes.HasPrefix(b, []byte("# Qlik Sense license usage")))
+// The sample configuration works as it is written: pointed at a site (server and the three
+// certificate files changed, nothing else), it loads strictly and gathers without error.
+func TestSampleConfigWorks(t *testing.T) {
+	srv := serve(t, siteOf(t, "user_model"))
+	sample := qliksense_license.New().SampleConfig()
+	require.True(t, strings.HasPrefix(sample, "# Qlik Sense license usage"))
+	files := testkit.ClientFiles(srv)
+	conf := sample
+	for _, r := range []struct{ key, from, to string }{
+		{"server", "https://qlik.example.com:4242", srv.URL},
+		{"tls_ca", "/etc/qliksense-license/root.pem", files.CA},
+		{"tls_cert", "/etc/qliksense-license/client.pem", files.Cert},
+		{"tls_key", "/etc/qliksense-license/client_key.pem", files.Key},
+	} {
+		line := "  " + r.key + " = " + strconv.Quote(r.from) + "\n"
+		require.Equal(t, 1, strings.Count(conf, line), "sample.conf sets %s once", r.key)
+		conf = strings.Replace(conf, line, "  "+r.key+" = "+strconv.Quote(r.to)+"\n", 1)
+	}
+	path := filepath.Join(t.TempDir(), "sample.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+	acc := gather(t, load(t, path))
+	require.Empty(t, acc.Errors)
+	require.Len(t, byMeasurement(acc, "qlik_sense_license"), 6, "every license family")
+	require.Len(t, byMeasurement(acc, "qlik_sense_license_gather"), 1)
 }
