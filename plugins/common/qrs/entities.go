@@ -3,6 +3,8 @@ package qrs
 // The entity types below carry the field names and JSON types of the QRS specification
 // (definitions of the same name in qrs-openapi-main 38.22.0). Only what the project reads is
 // declared; unknown fields in a response are ignored, and null decodes to the zero value.
+// The emulator's wire model (emulator/wire.go) mirrors them on purpose, written apart so
+// that the two are checked against the specification each on its own.
 
 // About is GET /qrs/about (definition About).
 type About struct {

@@ -9,7 +9,10 @@ import (
 	"time"
 )
 
-// Kind is an allocation kind the emulator serves under /qrs/license/<kind>accesstype.
+// Kind is an allocation kind the emulator serves under /qrs/license/<kind>accesstype. It
+// mirrors qrs.AccessType on purpose and is named after QRS's paths (KindUser serves
+// useraccesstype, the user pass): the emulator keeps a model of its own, independent of
+// the client it tests (see wire.go).
 type Kind string
 
 // The allocation kinds.

@@ -5,9 +5,11 @@ import (
 )
 
 // The wire model: what the emulator writes, field by field in the order a real QRS writes
-// them (id and dates first, privileges and schemaPath last). It is deliberately separate
-// from the client's types so that a wrong field name cannot pass client-against-emulator
-// tests; the conformance tests check these bodies against the real QRS specification.
+// them (id and dates first, privileges and schemaPath last). It mirrors the client's types
+// in plugins/common/qrs/entities.go on purpose, and is kept apart from them so that a wrong
+// field name cannot pass client-against-emulator tests: the conformance tests check these
+// bodies against the real QRS specification, and the client's types against the same
+// definitions, each on its own.
 
 // noDate is the "no date" sentinel QRS writes (SQL Server's minimum datetime).
 var noDate = time.Date(1753, 1, 1, 0, 0, 0, 0, time.UTC)
