@@ -220,7 +220,7 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, err
 	st := r.Site.Settings
 	ex := &Executor{
 		Client: r.Site.Client, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
-		Pacing: st.Pacing, Concurrency: st.Concurrency, Recorder: r.journal, Log: r.Log,
+		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, Recorder: r.journal, Log: r.Log,
 	}
 	return ex.Run(ctx, stop, p), nil
 }

@@ -221,7 +221,7 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 	e.srv.Faults.Inject(emulator.FaultLoseAnswer, http.MethodDelete, "", 1)
 	e.srv.Faults.OnArrive(func(method, path string) {
 		if method == http.MethodDelete { // the read-back of this allocation fails, retries included
-			e.srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, path[strings.LastIndex(path, "/"):], 4)
+			e.srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, path[strings.LastIndex(path, "/")+1:], 4)
 		}
 	})
 	sum, err := e.runner.Once(t.Context(), nil)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -50,6 +51,17 @@ func (c *child) trySignal(t *testing.T, sig syscall.Signal) {
 	t.Helper()
 	if err := c.cmd.Process.Signal(sig); err != nil {
 		require.ErrorIs(t, err, os.ErrProcessDone)
+	}
+}
+
+// running reports whether the child has not exited yet.
+func (c *child) running() bool {
+	select {
+	case err := <-c.done:
+		c.done <- err // for wait
+		return false
+	default:
+		return true
 	}
 }
 
@@ -259,13 +271,14 @@ func TestLifecycleProperty(t *testing.T) {
 				defer mu.Unlock()
 				if method == http.MethodDelete && hookRng.Float64() < failReadBacks {
 					// The read-back of this allocation fails, retries included.
-					srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, p[strings.LastIndex(p, "/"):], 4)
+					srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, p[strings.LastIndex(p, "/")+1:], 4)
 				}
 			})
 			for round := range 6 {
 				mu.Lock()
 				failReadBacks = rng.Float64() * 0.5
 				mu.Unlock()
+				srv.Faults.Clear() // queued faults the last round did not reach end with it
 				srv.Faults.Configure(emulator.FaultConfig{
 					Seed: seed*100 + uint64(round), Method: http.MethodDelete,
 					AnswerLatency:  time.Duration(rng.IntN(400)) * time.Millisecond,
@@ -275,8 +288,13 @@ func TestLifecycleProperty(t *testing.T) {
 				command := []string{"once", "run"}[rng.IntN(2)]
 				c := startChild(t, command, "-config", path)
 				action := rng.IntN(4)
-				if action > 0 {
-					waitArrived(t, srv, http.MethodDelete, srv.Log.Arrived(http.MethodDelete, "")+1)
+				if action > 0 { // at the next DELETE, or once the child has ended without one
+					next := srv.Log.Arrived(http.MethodDelete, "") + 1
+					deadline := time.Now().Add(30 * time.Second)
+					for srv.Log.Arrived(http.MethodDelete, "") < next && c.running() {
+						require.True(t, time.Now().Before(deadline), "the sidecar neither deleted nor ended; log:\n%s", c.stderr.String())
+						time.Sleep(2 * time.Millisecond)
+					}
 					time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
 				}
 				switch action {
@@ -309,4 +327,45 @@ func TestLifecycleProperty(t *testing.T) {
 			auditAgreesWithQRS(t, srv, before, state)
 		})
 	}
+}
+
+// SIGKILL while a batch's re-check is on the wire, before any of its DELETEs: nothing was
+// sent, so nothing is recorded or left open for it, and the next start releases the batch.
+func TestKillBetweenABatchRecheckAndItsDeletes(t *testing.T) {
+	t.Parallel()
+	srv := startEmulator(t)
+	before := professionalIDs(srv)
+	path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 5")
+	var proc atomic.Pointer[child]
+	var lists atomic.Int32
+	srv.Faults.OnArrive(func(method, p string) {
+		// The plan reads the professional list first; the second read is the batch's
+		// re-check: the process dies before it gets the answer.
+		if method == http.MethodGet && strings.HasSuffix(p, "professionalaccesstype/full") && lists.Add(1) == 2 {
+			c := proc.Load()
+			for c == nil { // stored just after the start
+				time.Sleep(time.Millisecond)
+				c = proc.Load()
+			}
+			_ = c.cmd.Process.Signal(syscall.SIGKILL)
+			for c.running() {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	})
+	c := startChild(t, "once", "-config", path)
+	proc.Store(c)
+	c.wait(t)
+	require.Equal(t, 2, int(lists.Load()), "killed at the re-check")
+	require.Zero(t, srv.Log.Arrived(http.MethodDelete, ""), "no DELETE was sent")
+	inflight, err := os.ReadFile(filepath.Join(state, "production-inflight.jsonl"))
+	if err == nil {
+		require.NotContains(t, string(inflight), `"intent"`, "nothing open")
+	}
+
+	srv.Faults.OnArrive(nil)
+	out, errOut, code := runMain(t, "once", "-config", path)
+	require.Equal(t, 0, code, out+errOut)
+	require.Equal(t, 5, srv.Log.Count(http.MethodDelete, ""))
+	auditAgreesWithQRS(t, srv, before, state)
 }

@@ -77,6 +77,7 @@ func TestBadConfigurationsAreRejectedWithTheKey(t *testing.T) {
 		{`schedule = "every day"`, `release.schedule = \"every day\": expected a cron expression such as \"0 3 * * *\" or \"@every 24h\"`},
 		{`time_zone = "Mars/Olympus"`, `release.time_zone = \"Mars/Olympus\": expected an IANA time zone`},
 		{`concurrency = 50`, `release.concurrency = 50: expected 1 to 16`},
+		{`recheck_max_age = "1h"`, `release.recheck_max_age = \"1h0m0s\": expected a duration from 1s to 10m`},
 		{`pacing = "2h"`, `release.pacing = \"2h0m0s\": expected a duration from 0s to 1h`},
 		{`max_releases_per_run = 0`, `release.max_releases_per_run = 0: expected 1 to 100000`},
 		{"[inputs.qliksense_license.release.output]\n      url = \"influx:8086\"", `release.output.url = \"influx:8086\": expected http(s)://HOST:PORT`},

@@ -22,6 +22,10 @@ type ReleaseConfig struct {
 	Pacing config.Duration `toml:"pacing"`
 	// Concurrency is how many releases may be in flight (default 1: one after another).
 	Concurrency int `toml:"concurrency"`
+	// RecheckMaxAge bounds how old the re-check of an allocation may be when its DELETE
+	// starts (default 10s). Releases are re-checked in batches; a batch whose DELETEs
+	// cannot all start in time is re-checked in smaller parts.
+	RecheckMaxAge config.Duration `toml:"recheck_max_age"`
 	// StateDir holds the lock file, the in-flight notes and, by default, the audit log
 	// (default: a folder under the system's state directory, see the README).
 	StateDir string `toml:"state_dir"`

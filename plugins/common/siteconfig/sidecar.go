@@ -16,17 +16,18 @@ import (
 // Sidecar is the validated sidecar keys of a site's release table, with defaults and file
 // names resolved.
 type Sidecar struct {
-	Schedule     cron.Schedule // nil: no scheduled runs
-	ScheduleText string
-	Location     *time.Location
-	RunAtStart   bool
-	Pacing       time.Duration
-	Concurrency  int
-	StateDir     string
-	LockFile     string
-	AuditLog     string // a path, or "stdout"
-	Output       *OutputConfig
-	OutputTags   map[string]string
+	Schedule      cron.Schedule // nil: no scheduled runs
+	ScheduleText  string
+	Location      *time.Location
+	RunAtStart    bool
+	Pacing        time.Duration
+	Concurrency   int
+	RecheckMaxAge time.Duration
+	StateDir      string
+	LockFile      string
+	AuditLog      string // a path, or "stdout"
+	Output        *OutputConfig
+	OutputTags    map[string]string
 
 	fileName string // the site's name, safe in a file name
 }
@@ -74,6 +75,13 @@ func (c *Config) Sidecar() (*Sidecar, error) {
 	}
 	if st.Concurrency < 1 || st.Concurrency > 16 {
 		return nil, fmt.Errorf("release.concurrency = %d: expected 1 to 16", r.Concurrency)
+	}
+	st.RecheckMaxAge = time.Duration(r.RecheckMaxAge)
+	if st.RecheckMaxAge == 0 {
+		st.RecheckMaxAge = 10 * time.Second
+	}
+	if st.RecheckMaxAge < time.Second || st.RecheckMaxAge > 10*time.Minute {
+		return nil, fmt.Errorf("release.recheck_max_age = %q: expected a duration from 1s to 10m", st.RecheckMaxAge)
 	}
 	st.StateDir = r.StateDir
 	if st.StateDir == "" {

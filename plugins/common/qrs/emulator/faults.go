@@ -99,7 +99,8 @@ func (f *Faults) Configure(cfg FaultConfig) {
 }
 
 // Inject queues a fault for the next n requests with that method (any when "") whose
-// path contains pathContains (any when "").
+// path or decoded query contains pathContains (any when ""): an id matches a request by id
+// and a filtered list naming it alike.
 func (f *Faults) Inject(kind FaultKind, method, pathContains string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -124,16 +125,17 @@ type faultDecision struct {
 	retryAfter time.Duration
 }
 
-func (f *Faults) decide(method, path string) faultDecision {
+func (f *Faults) decide(method, path, query string) faultDecision {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	lpath := strings.ToLower(path)
+	lwhole := lpath + "?" + strings.ToLower(query)
 	d := faultDecision{retryAfter: f.cfg.RetryAfter}
 	if d.retryAfter <= 0 {
 		d.retryAfter = time.Second
 	}
 	for i, q := range f.queue {
-		if (q.method == "" || strings.EqualFold(q.method, method)) && strings.Contains(lpath, q.path) {
+		if (q.method == "" || strings.EqualFold(q.method, method)) && strings.Contains(lwhole, q.path) {
 			f.queue = append(f.queue[:i], f.queue[i+1:]...)
 			d.kind = q.kind
 			return d

@@ -81,7 +81,8 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		textError(w, status, msg)
 		return
 	}
-	fault := h.faults.decide(r.Method, r.URL.Path)
+	query, _ := url.QueryUnescape(r.URL.RawQuery)
+	fault := h.faults.decide(r.Method, r.URL.Path, query)
 	entry.Fault = fault.kind
 	if fault.latency > 0 {
 		select {

@@ -1,0 +1,347 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+)
+
+// Releases go in parts: the allocations of one type whose ids fit one filtered request.
+// Just before a part's DELETEs, one filtered GET re-reads its allocations (and, when the
+// policy needs them, one more its users), and each allocation is decided again on that
+// fresh read; after them, one filtered GET reads the part back to tell released from
+// quarantined — and, for a DELETE whose answer was lost, what happened at all. A release
+// costs its DELETE and a share of three requests: N releases take N + 3⌈N/k⌉ requests
+// for parts of k.
+//
+// Freshness: a re-check may be at most MaxRecheckAge old when its DELETE starts. Parts are
+// sized from the pace DELETEs actually go at (pacing, latency, concurrency) so that they
+// start in time; a DELETE whose re-check has grown older anyway (a slow QRS) re-checks
+// itself and what is left of its part first.
+
+// DefaultMaxRecheckAge bounds the age of a re-check when its DELETE starts.
+const DefaultMaxRecheckAge = 10 * time.Second
+
+// maxPart caps a part; the URL bound of one filter (about 40 ids) usually comes first.
+const maxPart = 50
+
+// part is a re-checked group of releases of one type, ready for their DELETEs.
+type part struct {
+	typ     qrs.AccessType
+	mu      sync.Mutex
+	items   []Item // re-checked and still to release, in order
+	next    int    // the first item not started
+	checked time.Time
+}
+
+// take returns the next item to delete, re-checking it (and the rest of the part) first
+// when its re-check is older than maxAge. ok is false when nothing is left.
+func (p *part) take(e *Executor, ctx context.Context, runID string, record func(Outcome)) (Item, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.next < len(p.items) && time.Since(p.checked) > e.maxRecheckAge() {
+		rest := p.items[p.next:]
+		p.items = append(p.items[:p.next:p.next], e.recheck(ctx, runID, p.typ, rest, record)...)
+		p.checked = time.Now()
+	}
+	if p.next >= len(p.items) {
+		return Item{}, false
+	}
+	it := p.items[p.next]
+	p.next++
+	return it, true
+}
+
+func (e *Executor) maxRecheckAge() time.Duration {
+	if e.MaxRecheckAge > 0 {
+		return e.MaxRecheckAge
+	}
+	return DefaultMaxRecheckAge
+}
+
+// groupByType orders releases type by type (types in order of first appearance, items in
+// plan order within a type), so that parts hold one type each.
+func groupByType(items []Item) map[qrs.AccessType][]Item {
+	out := map[qrs.AccessType][]Item{}
+	for _, it := range items {
+		out[it.Type] = append(out[it.Type], it)
+	}
+	return out
+}
+
+// partSize is how many of items (all of one type) the next part takes: as many ids as fit
+// one filter, at most maxPart and BatchSize, and no more than can start within half the
+// freshness bound at the pace DELETEs have been going (half: a part is re-checked while
+// the previous one is still being deleted).
+func (e *Executor) partSize(items []Item, interval time.Duration) int {
+	limit := min(len(items), maxPart)
+	if e.BatchSize > 0 {
+		limit = min(limit, e.BatchSize)
+	}
+	if interval > 0 {
+		limit = min(limit, max(1, int(e.maxRecheckAge()/2/interval)))
+	}
+	n, bytes := 0, 0
+	for _, it := range items[:limit] {
+		term := len(url.QueryEscape(qrs.Eq("id", it.Allocation.ID) + " or "))
+		if n > 0 && bytes+term > qrs.DefaultMaxFilterBytes {
+			break
+		}
+		n, bytes = n+1, bytes+term
+	}
+	return max(1, n)
+}
+
+// release executes the releases in parts, three stages at a time: the next part is
+// re-checked while this one's DELETEs go and the previous one is read back. Closing stop
+// starts no more DELETEs; those sent finish and are read back.
+func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []Item, runID string, record func(Outcome), mu *sync.Mutex, sum *Summary) {
+	sleep := e.sleep
+	if sleep == nil {
+		sleep = ctxsleep.Sleep
+	}
+	pace := &pacer{every: e.Pacing, wait: func(d time.Duration) error { return sleepOrStop(ctx, stop, sleep, d) }}
+	workers := max(1, e.Concurrency)
+	var interval atomic.Int64 // nanoseconds between DELETE starts, as measured
+	var notStarted atomic.Int64
+
+	parts := make(chan *part, 1)
+	go func() { // re-check, one part ahead
+		defer close(parts)
+		byType := groupByType(items)
+		for _, t := range qrs.AccessTypes {
+			rest := byType[t]
+			for len(rest) > 0 {
+				if stopped(stop) || ctx.Err() != nil {
+					notStarted.Add(int64(len(rest)))
+					break
+				}
+				n := e.partSize(rest, time.Duration(interval.Load()))
+				p := &part{typ: t, items: e.recheck(ctx, runID, t, rest[:n], record), checked: time.Now()}
+				rest = rest[n:]
+				parts <- p
+			}
+		}
+	}()
+
+	sent := make(chan []deletion, 1)
+	var readBack sync.WaitGroup
+	readBack.Add(1)
+	go func() { // read back, one part behind
+		defer readBack.Done()
+		for dels := range sent {
+			for _, o := range e.settle(ctx, runID, dels) {
+				record(o)
+			}
+		}
+	}()
+
+	for p := range parts {
+		var (
+			dmu  sync.Mutex
+			dels []deletion
+			wg   sync.WaitGroup
+		)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					if pace.next() != nil || stopped(stop) || ctx.Err() != nil {
+						p.mu.Lock()
+						notStarted.Add(int64(len(p.items) - p.next))
+						p.next = len(p.items)
+						p.mu.Unlock()
+						return
+					}
+					it, ok := p.take(e, ctx, runID, record)
+					if !ok {
+						return
+					}
+					if err := e.Recorder.Intent(e.outcome(runID, it, "", string(it.Decision.Reason), it.Decision.Detail, false)); err != nil {
+						record(e.outcome(runID, it, Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error(), false))
+						continue
+					}
+					start := time.Now()
+					// Sent under its own request deadline (the client's timeout), never cut by ctx.
+					err := e.Client.DeleteAllocation(context.WithoutCancel(ctx), it.Type, it.Allocation.ID)
+					took := time.Since(start) / time.Duration(workers)
+					interval.Store(int64(max(took, e.Pacing)))
+					dmu.Lock()
+					dels = append(dels, deletion{it: it, err: err})
+					dmu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(dels) > 0 {
+			sent <- dels
+		}
+	}
+	close(sent)
+	readBack.Wait()
+	if n := notStarted.Load(); n > 0 {
+		mu.Lock()
+		sum.Deferred += int(n)
+		sum.Interrupted = true
+		mu.Unlock()
+	}
+}
+
+type deletion struct {
+	it  Item
+	err error
+}
+
+// recheck re-reads items (all of type t) in one filtered request, and their users in
+// another when the policy needs them, and decides each again. It records the outcome of
+// each item that must not be released any more and returns the others, with their fresh
+// decisions, in order.
+func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, items []Item, record func(Outcome)) []Item {
+	ids := make([]string, len(items))
+	var userIDs []string
+	needUsers := e.Policy.NeedsUserRecord()
+	for i, it := range items {
+		ids[i] = it.Allocation.ID
+		if needUsers && it.Allocation.User != nil {
+			userIDs = append(userIDs, it.Allocation.User.ID)
+		}
+	}
+	var (
+		users   = map[string]*qrs.User{}
+		userErr error
+		wg      sync.WaitGroup
+	)
+	if len(userIDs) > 0 { // read with the allocations: one round trip
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			userErr = e.Client.UsersByID(ctx, userIDs, func(u *qrs.User) error {
+				users[u.ID] = u
+				return nil
+			})
+		}()
+	}
+	fresh := map[string]*qrs.Allocation{}
+	var err error
+	for _, f := range qrs.BatchEq("id", ids, 0) {
+		if err = e.Client.Allocations(ctx, t, f, func(a *qrs.Allocation) error {
+			fresh[a.ID] = a
+			return nil
+		}); err != nil {
+			break
+		}
+	}
+	wg.Wait()
+	skipAll := func(what string, err error) []Item {
+		for _, it := range items {
+			record(e.outcome(runID, it, Skipped, ReasonRecheckFailed, what+err.Error(), false))
+		}
+		return nil
+	}
+	if err != nil {
+		return skipAll("re-reading the allocations: ", err)
+	}
+	if userErr != nil {
+		return skipAll("re-reading the users: ", userErr)
+	}
+	var ready []Item
+	for _, it := range items {
+		a, ok := fresh[it.Allocation.ID]
+		if !ok {
+			record(e.outcome(runID, it, Skipped, ReasonGone, "the allocation no longer exists", false))
+			continue
+		}
+		var user *qrs.User
+		if needUsers && a.User != nil {
+			u, ok := users[a.User.ID]
+			if !ok && (it.Allocation.User == nil || a.User.ID != it.Allocation.User.ID) {
+				// Reassigned since the plan: that user was not in the batch.
+				var uerr error
+				if u, uerr = e.Client.User(ctx, a.User.ID); uerr != nil && !qrs.IsNotFound(uerr) {
+					record(e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the user: "+uerr.Error(), false))
+					continue
+				}
+			}
+			user = u // nil: the user record is gone
+		}
+		d := e.Policy.Evaluate(t, a, user, e.Now())
+		if d.Verdict != policy.Release {
+			reason := string(d.Reason)
+			if a.LastUsed.After(it.Allocation.LastUsed.Time) {
+				reason = ReasonUsedSincePlan
+			}
+			record(e.outcome(runID, it, Skipped, reason, "re-check: "+d.Detail, false))
+			continue
+		}
+		it.Decision = d
+		ready = append(ready, it)
+	}
+	return ready
+}
+
+// settle turns a part's DELETE answers into outcomes: an HTTP error is a failure; after a
+// 204, or when the answer was lost, one filtered read-back (its own deadline, detached
+// from ctx) tells what QRS did. An outcome without a Result is unsettled: what QRS did is
+// not known (see Executor).
+func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []Outcome {
+	var out []Outcome
+	var check []deletion
+	for _, del := range dels {
+		if del.err != nil && qrs.StatusCode(del.err) != 0 {
+			out = append(out, e.outcome(runID, del.it, Failed, ReasonDeleteFailed, del.err.Error(), false))
+			continue
+		}
+		check = append(check, del)
+	}
+	if len(check) == 0 {
+		return out
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Client.Timeout())
+	defer cancel()
+	ids := make([]string, len(check))
+	for i, del := range check {
+		ids[i] = del.it.Allocation.ID
+	}
+	back := map[string]*qrs.Allocation{}
+	var rerr error
+	for _, f := range qrs.BatchEq("id", ids, 0) {
+		if rerr = e.Client.Allocations(rctx, check[0].it.Type, f, func(a *qrs.Allocation) error {
+			back[a.ID] = a
+			return nil
+		}); rerr != nil {
+			break
+		}
+	}
+	for _, del := range check {
+		it, err, d := del.it, del.err, del.it.Decision
+		lost := err != nil
+		a, present := back[it.Allocation.ID]
+		switch {
+		case rerr != nil && lost:
+			out = append(out, e.outcome(runID, it, "", ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false))
+		case rerr != nil:
+			out = append(out, e.outcome(runID, it, "", string(d.Reason), "QRS answered 204; reading it back to tell released from quarantined failed: "+rerr.Error(), false))
+		case !present:
+			detail := d.Detail
+			if lost {
+				detail = "the DELETE's answer was lost; the allocation is gone; " + d.Detail
+			}
+			out = append(out, e.outcome(runID, it, Released, string(d.Reason), detail, false))
+		case a.Quarantined:
+			out = append(out, e.outcome(runID, it, Quarantined, string(d.Reason), quarantinedDetail(a)+"; "+d.Detail, false))
+		case lost:
+			out = append(out, e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; the allocation is still there", err), false))
+		default:
+			out = append(out, e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false))
+		}
+	}
+	return out
+}
