@@ -3,7 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
-	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,14 +88,12 @@ func (e *Executor) partSize(items []Item, interval time.Duration) int {
 	if interval > 0 {
 		limit = min(limit, max(1, int(e.maxRecheckAge()/2/interval)))
 	}
-	n, bytes := 0, 0
-	for _, it := range items[:limit] {
-		term := len(url.QueryEscape(qrs.Eq("id", it.Allocation.ID) + " or "))
-		if n > 0 && bytes+term > qrs.DefaultMaxFilterBytes {
-			break
-		}
-		n, bytes = n+1, bytes+term
+	ids := make([]string, limit)
+	for i, it := range items[:limit] {
+		ids[i] = it.Allocation.ID
 	}
+	// The part is what the client puts in its first filtered request.
+	n := strings.Count(qrs.BatchEq("id", ids, 0)[0], " eq ")
 	return max(1, n)
 }
 

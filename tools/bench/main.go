@@ -56,6 +56,15 @@ type row struct {
 	ExecuteSeconds     float64 `json:"execute_seconds"`
 	ExecuteIdealSecond float64 `json:"execute_ideal_seconds"`
 	ExecuteVsIdeal     float64 `json:"execute_vs_ideal"`
+	// A run's requests (plan and execution) and a Butler-style reference on the same site:
+	// one GET /qrs/user/{id} and one DELETE per release, each on a new TCP+TLS connection
+	// (TLS sessions resumed, as Node's agent does), one after another.
+	RunRequests         int     `json:"run_requests"`
+	RequestsPerRelease  float64 `json:"requests_per_release"`
+	ButlerRequests      int     `json:"butler_requests"`
+	ButlerSeconds       float64 `json:"butler_seconds"`
+	ButlerRequestsRatio float64 `json:"requests_ours_vs_butler"`
+	ButlerWallRatio     float64 `json:"wall_ours_vs_butler"`
 }
 
 // params are the settings of one benchmark run.
@@ -78,7 +87,7 @@ func main() {
 	)
 	flag.StringVar(&p.binDir, "bin", "bin", "folder with qliksense-license")
 	flag.IntVar(&p.sample, "naive-sample", 200, "user look-ups the naive planner really makes; the rest are extrapolated")
-	flag.IntVar(&p.releases, "releases", 100, "deletions executed per cell (a run costs releases + 2 round trips: one re-check before the first DELETE, one read-back after the last)")
+	flag.IntVar(&p.releases, "releases", 100, "deletions executed per cell (max_releases_per_run of the benchmark's site)")
 	flag.IntVar(&p.runs, "runs", 7, "gathers and raw transfers per cell after the first; the table shows the median")
 	flag.DurationVar(&p.pacing, "pacing", 0, "release.pacing of the benchmark's site: least time between two DELETEs")
 	flag.IntVar(&p.concurrency, "concurrency", 1, "release.concurrency of the benchmark's site: DELETEs in flight at once")
@@ -155,8 +164,72 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 	if err := measureNaive(&r, srv, now, bp); err != nil {
 		return r, err
 	}
+	srv.Log.Reset()
 	measureExecution(&r, s, p, lat, now)
+	r.RunRequests = r.PlanRequests + len(srv.Log.Entries())
+	if r.Released > 0 {
+		r.RequestsPerRelease = float64(r.RunRequests) / float64(r.Released)
+	}
+	if err := measureButler(&r, p, n, lat, now, bp); err != nil {
+		return r, err
+	}
 	return r, nil
+}
+
+// measureButler releases the plan's first releases the way Butler does, on a fresh copy of
+// the same site: per release one GET /qrs/user/{id} and one DELETE, sequential, each on a
+// new connection.
+func measureButler(r *row, p *release.Plan, n int, lat time.Duration, now time.Time, bp params) error {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: n, Professional: n / 2, Analyzer: n / 2, Now: now})
+	site.SetClock(func() time.Time { return now })
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: bp.certs, IdleTimeout: idleTimeout})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	srv.Faults.Configure(emulator.FaultConfig{Latency: lat})
+	cfg, err := testkit.CertFiles(bp.certs).Config()
+	if err != nil {
+		return err
+	}
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
+	releases := p.Releases()[:r.Released]
+	start := time.Now()
+	for _, it := range releases {
+		if it.Allocation.User != nil {
+			if err := rawGet(c, srv.URL+"/qrs/user/"+it.Allocation.User.ID); err != nil {
+				return err
+			}
+		}
+		if err := rawDelete(c, srv.URL+"/qrs"+it.Type.Endpoint()+"/"+it.Allocation.ID); err != nil {
+			return err
+		}
+	}
+	r.ButlerSeconds = time.Since(start).Seconds()
+	r.ButlerRequests = len(srv.Log.Entries())
+	if r.ButlerRequests > 0 {
+		r.ButlerRequestsRatio = float64(r.RunRequests) / float64(r.ButlerRequests)
+		r.ButlerWallRatio = (r.PlanSeconds + r.ExecuteSeconds) / r.ButlerSeconds
+	}
+	return nil
+}
+
+func rawDelete(c *http.Client, u string) error {
+	req, err := http.NewRequest(http.MethodDelete, u+"?xrfkey="+key, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("DELETE %s: %s", u, resp.Status)
+	}
+	return nil
 }
 
 // idleTimeout is how long the emulator keeps an idle connection, as http.sys does (but
@@ -493,7 +566,7 @@ func (nopRecorder) Summary(release.Summary) error { return nil }
 
 func print(w io.Writer, rows []row, p params) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "users\tlatency\tfirst s\tfirst/raw\tgather s\traw s\tgather/raw\tpeak RSS MiB\treq\tMB\tplan s\tplan req\tcandidates\tnaive s\tnaive req\treq ratio\twall ratio\treleased\texec s\tideal s\texec/ideal\t")
+	fmt.Fprintln(tw, "users\tlatency\tfirst s\tfirst/raw\tgather s\traw s\tgather/raw\tpeak RSS MiB\treq\tMB\tplan s\tplan req\tcandidates\tnaive s\tnaive req\treq ratio\twall ratio\treleased\texec s\tideal s\texec/ideal\trun req\treq/release\tbutler req\tbutler s\treq ours/butler\twall ours/butler\t")
 	for _, r := range rows {
 		naiveS := fmt.Sprintf("%.2f", r.NaiveSeconds)
 		if r.NaiveExtrapolated {
@@ -503,16 +576,18 @@ func print(w io.Writer, rows []row, p params) {
 		if r.ExecuteIdealSecond > 0 {
 			execRatio = fmt.Sprintf("%.2f", r.ExecuteVsIdeal)
 		}
-		fmt.Fprintf(tw, "%d\t%dms\t%.3f\t%.2f\t%.3f\t%.3f\t%.2f\t%.1f\t%d\t%.1f\t%.3f\t%d\t%d\t%s\t%d\t%.0f\t%.0f\t%d\t%.2f\t%.2f\t%s\t\n",
+		fmt.Fprintf(tw, "%d\t%dms\t%.3f\t%.2f\t%.3f\t%.3f\t%.2f\t%.1f\t%d\t%.1f\t%.3f\t%d\t%d\t%s\t%d\t%.0f\t%.0f\t%d\t%.2f\t%.2f\t%s\t%d\t%.2f\t%d\t%.2f\t%.2f\t%.2f\t\n",
 			r.Users, r.LatencyMS, r.FirstGatherSeconds, r.FirstGatherVsRaw, r.GatherSeconds, r.RawSeconds, r.GatherVsRaw, r.GatherPeakRSSMiB, r.GatherRequests, float64(r.GatherBytes)/1e6,
 			r.PlanSeconds, r.PlanRequests, r.Candidates, naiveS, r.NaiveRequests, r.PlanRequestsRatio, r.PlanWallRatio,
-			r.Released, r.ExecuteSeconds, r.ExecuteIdealSecond, execRatio)
+			r.Released, r.ExecuteSeconds, r.ExecuteIdealSecond, execRatio,
+			r.RunRequests, r.RequestsPerRelease, r.ButlerRequests, r.ButlerSeconds, r.ButlerRequestsRatio, r.ButlerWallRatio)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "first = the first gather of the plugin's process; gather = the median of the later ones (new connections, resumed TLS)")
 	fmt.Fprintln(w, "* extrapolated from the look-ups actually made (-naive-sample); each is one round trip")
 	fmt.Fprintf(w, "exec: %d releases at pacing %s, concurrency %d; ideal = released × max(latency / concurrency, pacing)\n", p.releases, p.pacing, p.concurrency)
-	fmt.Fprintln(w, "targets: gather/raw ≤ 1.3; peak RSS ≤ 64 MiB at 100k; ≤ 6 requests per gather; req and wall ratio ≥ 20 at 50ms; exec/ideal ≤ 1.1")
+	fmt.Fprintln(w, "run req = the plan's and the execution's requests; butler = one user GET and one DELETE per release, a new connection each, sequential, on the same site")
+	fmt.Fprintln(w, "targets: gather/raw ≤ 1.3; peak RSS ≤ 64 MiB at 100k; ≤ 6 requests per gather; req and wall ratio ≥ 20 at 50ms; exec/ideal ≤ 1.1; run req ≤ N + 3⌈N/k⌉ + 3 (req ours/butler ≈ 0.5)")
 }
 
 func write(dir string, rows []row) error {
@@ -535,7 +610,8 @@ func write(dir string, rows []row) error {
 	header := []string{"users", "allocations", "latency_ms", "first_gather_seconds", "first_gather_vs_raw", "gather_seconds", "gather_peak_rss_mib", "gather_requests", "gather_bytes",
 		"raw_transfer_seconds", "gather_vs_raw", "plan_seconds", "plan_requests", "candidates", "naive_plan_seconds",
 		"naive_plan_requests", "naive_extrapolated", "plan_requests_naive_vs_ours", "plan_wall_naive_vs_ours", "released",
-		"execute_seconds", "execute_ideal_seconds", "execute_vs_ideal"}
+		"execute_seconds", "execute_ideal_seconds", "execute_vs_ideal", "run_requests", "requests_per_release",
+		"butler_requests", "butler_seconds", "requests_ours_vs_butler", "wall_ours_vs_butler"}
 	var m []map[string]any
 	_ = json.Unmarshal(b, &m)
 	_ = cw.Write(header)

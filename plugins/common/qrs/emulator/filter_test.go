@@ -46,6 +46,12 @@ func TestFilterMatches(t *testing.T) {
 		{`createdDate gt '2024/05/01 00:00:00'`, []string{"åsa"}},
 		{`createdDate ge '2024-05-02T12:00:00Z'`, []string{"åsa"}},
 		{`userId eq '\' or userId sw \''`, nil},
+		// An "or" of eq terms on one property is a set lookup: case-insensitive, a
+		// collection property matching any of its values, other shapes left alone.
+		{`userId eq 'ÅSA' or userId eq 'O\'BRIEN' or userId eq 'nobody'`, []string{"O'Brien", "åsa"}},
+		{`tags.name eq 'nothing' or tags.name eq 'CONTRACTOR'`, []string{`back\slash`}},
+		{`userId eq 'åsa' or userDirectory eq 'lab'`, []string{"åsa", `back\slash`}},
+		{`userId eq 'åsa' or userId sw 'o'`, []string{"O'Brien", "åsa"}},
 	} {
 		cf, err := compileFilter(tc.filter, userFields)
 		require.NoError(t, err, tc.filter)
@@ -57,6 +63,9 @@ func TestFilterMatches(t *testing.T) {
 		}
 		require.Equal(t, tc.want, got, tc.filter)
 	}
+	cf, err := compileFilter(`id eq 9e403391-58a7-4442-ada7-c54dc8906016 or id eq 22222222-2222-4333-8444-555555555555`, userFields)
+	require.NoError(t, err)
+	require.Equal(t, "in", cf.op, "compiled to a set")
 }
 
 func TestFilterErrors(t *testing.T) {
