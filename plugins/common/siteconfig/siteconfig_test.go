@@ -1,0 +1,74 @@
+package siteconfig_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
+)
+
+func load(t *testing.T, body string) (*siteconfig.Config, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "site.conf")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	c := siteconfig.Defaults()
+	if err := siteconfig.Load(path, &c); err != nil {
+		return nil, err
+	}
+	return &c, c.Validate()
+}
+
+const minimal = `[[inputs.qliksense_license]]
+  site = "Prod / EU"
+  server = "https://qlik.example.com:4242"
+  tls_cert = "/c.pem"
+  tls_key = "/k.pem"
+`
+
+// The sidecar's settings: defaults, and files named after the site (safe characters only).
+func TestSidecarDefaults(t *testing.T) {
+	c, err := load(t, minimal+"  [inputs.qliksense_license.release]\n    state_dir = \"/state\"\n")
+	require.NoError(t, err)
+	st, err := c.Sidecar()
+	require.NoError(t, err)
+	require.Equal(t, 1, st.Concurrency)
+	require.Equal(t, 10*time.Second, st.RecheckMaxAge)
+	require.Nil(t, st.Schedule)
+	require.Nil(t, st.Output)
+	require.Equal(t, filepath.Join("/state", "Prod_EU.lock"), st.LockFile)
+	require.Equal(t, filepath.Join("/state", "Prod_EU-audit.jsonl"), st.AuditLog)
+	require.Equal(t, filepath.Join("/state", "Prod_EU-inflight.jsonl"), st.InflightFile())
+	require.Equal(t, filepath.Join("/state", "Prod_EU-spool.jsonl"), st.SpoolFile())
+}
+
+func TestSidecarNeedsTheReleaseTable(t *testing.T) {
+	c, err := load(t, minimal)
+	require.NoError(t, err)
+	_, err = c.Sidecar()
+	require.EqualError(t, err, "no [inputs.qliksense_license.release] table: nothing to release")
+}
+
+// Load is strict and expands the environment as the shim does; the site defaults to the
+// server's host name.
+func TestLoad(t *testing.T) {
+	t.Setenv("QLIK_HOST", "qlik.example.com")
+	c, err := load(t, `[[inputs.qliksense_license]]
+  server = "https://${QLIK_HOST}:4242"
+  tls_cert = "/c.pem"
+  tls_key = "/k.pem"
+`)
+	require.NoError(t, err)
+	require.Equal(t, "qlik.example.com", c.Site)
+	require.Equal(t, siteconfig.DefaultInactivityBuckets, c.InactivityBuckets)
+
+	_, err = load(t, minimal+"  tls_cerd = \"x\"\n")
+	require.ErrorContains(t, err, "unknown setting(s) inputs.qliksense_license.tls_cerd")
+	_, err = load(t, minimal+minimal)
+	require.ErrorContains(t, err, "2 [[inputs.qliksense_license]] tables: one file is one site")
+	_, err = load(t, minimal+"[[inputs.cpu]]\n")
+	require.ErrorContains(t, err, "unexpected [[inputs.cpu]]")
+}
