@@ -14,8 +14,14 @@ PLATFORMS   := linux/amd64 linux/arm64 windows/amd64 windows/arm64
 TELEGRAF_VERSION := v1.37.2
 TELEGRAF_TAGS    := custom,inputs.execd,outputs.influxdb,outputs.influxdb_v2,outputs.file,inputs.influxdb_v2_listener
 INFLUXDB_VERSION := v1.8.10
+# The .deb/.rpm packager (nFPM), installed into bin/ like staticcheck. PKG_VERSION: the tag
+# without its v, or 0.0.0~git<commit time>.<hash> between tags (ordered by commit time).
+NFPM         := $(BIN)/nfpm
+NFPM_VERSION := v2.45.2
+PKG_VERSION  ?= $(shell t=$$(git describe --tags --exact-match 2>/dev/null) && echo $${t#v} || \
+	echo 0.0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 
-.PHONY: all build test test-short lint bench dist ci clean emulator e2e demo fuzz qrs-spec
+.PHONY: all build test test-short lint bench dist binaries packages package-test ci clean emulator e2e demo fuzz qrs-spec
 
 all: build
 
@@ -53,8 +59,29 @@ bench: build
 	$(GO) run ./tools/bench -bin $(BIN) -out results
 
 ## dist: static binaries for Linux and Windows, amd64 and arm64, packed with the example
-## configurations, the dashboard and the systemd unit (.tar.gz / .zip), with SHA256SUMS
-dist:
+## configurations, the dashboard and the systemd unit (.tar.gz / .zip), the .deb and .rpm
+## packages (Linux), and SHA256SUMS of them all
+dist: packages
+	$(GO) run ./tools/dist -dir dist -version $(VERSION)
+
+$(NFPM):
+	GOBIN=$(BIN) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+
+## packages: the .deb and .rpm packages of linux/amd64 and linux/arm64 into dist/
+packages: binaries $(NFPM)
+	@set -e; for arch in amd64 arm64; do \
+		for pkg in deb rpm; do \
+			ARCH=$$arch PKG_VERSION=$(PKG_VERSION) DIST=dist $(NFPM) package --config packaging/nfpm.yaml --packager $$pkg --target dist/; \
+		done; \
+	done
+
+## package-test: install the .deb for real, upgrade it, remove and purge it (root only:
+## CI runs as root), and inspect the .rpm; the machine is left as it was found
+package-test:
+	bash packaging/test-packages.sh
+
+## binaries: the static binaries of every platform into dist/<os>_<arch>/
+binaries:
 	rm -rf dist
 	@set -e; for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
@@ -64,7 +91,6 @@ dist:
 				-o dist/$${os}_$${arch}/$$c$$ext ./cmd/$$c; \
 		done; \
 	done
-	$(GO) run ./tools/dist -dir dist -version $(VERSION)
 
 ## qrs-spec: regenerate the committed QRS specification subset (the operations the emulator
 ## serves and the definitions they reference) from the full specification, read from
@@ -112,7 +138,7 @@ fuzz:
 	done
 
 ## ci: everything CI checks
-ci: lint test build dist e2e
+ci: lint test build dist package-test e2e
 	$(MAKE) fuzz FUZZTIME=15s
 
 clean:

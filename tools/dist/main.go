@@ -1,6 +1,7 @@
 // Command dist packs the binaries built by `make dist` into one archive per platform —
 // .tar.gz for Linux, .zip for Windows — with the example configurations, the Grafana
-// dashboard and, for Linux, the systemd unit; then writes SHA256SUMS.
+// dashboard and, for Linux, the systemd unit; then writes SHA256SUMS of the archives and
+// of the .deb and .rpm packages beside them.
 package main
 
 import (
@@ -31,6 +32,7 @@ func main() {
 // extras are copied into every archive: source path → name in the archive.
 var extras = [][2]string{
 	{"README.md", "README.md"},
+	{"LICENSE", "LICENSE"},
 	{"telegraf.conf.example", "telegraf.conf.example"},
 	{"plugins/inputs/qliksense_license/sample.conf", "qliksense-license.conf.example"},
 	{"plugins/inputs/qliksense_license/README.md", "METRICS.md"},
@@ -74,6 +76,14 @@ func run(dir, version string) error {
 		}
 		archives = append(archives, out)
 		fmt.Println(out)
+	}
+	// The .deb and .rpm packages make packages wrote beside them.
+	for _, pattern := range []string{"*.deb", "*.rpm"} {
+		pkgs, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return err
+		}
+		archives = append(archives, pkgs...)
 	}
 	sort.Strings(archives)
 	var sums strings.Builder

@@ -278,7 +278,7 @@ func inSet[R any](c *compiled[R]) *compiled[R] {
 		}
 		set[ch.lit.(string)] = true
 	}
-	return &compiled[R]{op: "in", f: first.f, set: set}
+	return &compiled[R]{op: "in", path: first.path, f: first.f, set: set}
 }
 
 // timeLayouts are the date formats real clients send (qrs-api.md §3.1); values without a
