@@ -227,7 +227,7 @@ func fromExample(t *testing.T, pluginConf string, influxURL string, listenerPort
 	require.NoError(t, err)
 	example := string(b)
 	for old, repl := range map[string]string{
-		`"/usr/bin/qliksense-license"`:              fmt.Sprintf("%q", bin("qliksense-license")),
+		`"/usr/bin/qliksense-license"`:                    fmt.Sprintf("%q", bin("qliksense-license")),
 		`"/etc/qliksense-license/qliksense-license.conf"`: fmt.Sprintf("%q", pluginConf),
 		`interval = "5m"`:                                 `interval = "2s"`,
 	} {
