@@ -215,22 +215,6 @@ func measureButler(r *row, p *release.Plan, n int, lat time.Duration, now time.T
 	return nil
 }
 
-func rawDelete(c *http.Client, u string) error {
-	req, err := http.NewRequest(http.MethodDelete, u+"?xrfkey="+key, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("X-Qlik-Xrfkey", key)
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("DELETE %s: %s", u, resp.Status)
-	}
-	return nil
-}
 
 // idleTimeout is how long the emulator keeps an idle connection, as http.sys does (but
 // shorter, so that the benchmark need not wait minutes between gathers).
@@ -476,13 +460,20 @@ func rawClient(certs string) (*http.Client, error) {
 
 const key = "abcdefghij123456"
 
-func rawGet(c *http.Client, u string) error {
+func rawGet(c *http.Client, u string) error { return rawDo(c, http.MethodGet, u, http.StatusOK) }
+
+func rawDelete(c *http.Client, u string) error {
+	return rawDo(c, http.MethodDelete, u, http.StatusNoContent)
+}
+
+// rawDo sends one request with a matching xrfkey, reads the body and checks the status.
+func rawDo(c *http.Client, method, u string, want int) error {
 	if strings.Contains(u, "?") {
 		u += "&"
 	} else {
 		u += "?"
 	}
-	req, err := http.NewRequest(http.MethodGet, u+"xrfkey="+key, nil)
+	req, err := http.NewRequest(method, u+"xrfkey="+key, nil)
 	if err != nil {
 		return err
 	}
@@ -495,8 +486,8 @@ func rawGet(c *http.Client, u string) error {
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %s", method, u, resp.Status)
 	}
 	return nil
 }
