@@ -10,6 +10,7 @@ package qrs
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +88,7 @@ type Client struct {
 	retries    atomic.Int64
 	errors     atomic.Int64
 	bytesRead  atomic.Int64
+	serverCert atomic.Pointer[x509.Certificate] // the last certificate the server presented
 	sleep      func(context.Context, time.Duration) error
 	userHeader string
 }
@@ -187,6 +189,29 @@ func (c *Client) Stats() Stats {
 
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// ServerCertificate is the certificate the server presented on the last answered request
+// (nil before one, or over plain HTTP).
+func (c *Client) ServerCertificate() *x509.Certificate { return c.serverCert.Load() }
+
+// ClientCertificate is the configured client certificate (nil without one).
+func (c *Client) ClientCertificate() *x509.Certificate {
+	if c.cfg.TLS == nil || len(c.cfg.TLS.Certificates) == 0 {
+		return nil
+	}
+	pair := c.cfg.TLS.Certificates[0]
+	if pair.Leaf != nil {
+		return pair.Leaf
+	}
+	if len(pair.Certificate) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
+}
 
 // Timeout is the bound of one HTTP attempt (Config.Timeout).
 func (c *Client) Timeout() time.Duration { return c.cfg.Timeout }
@@ -390,6 +415,9 @@ func (c *Client) attempt(ctx context.Context, method, path string, q url.Values)
 			err = inner
 		}
 		return nil, &Error{Err: err}
+	}
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		c.serverCert.Store(resp.TLS.PeerCertificates[0])
 	}
 	resp.Body = &countingBody{rc: resp.Body, n: &c.bytesRead, cancel: cancel}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {

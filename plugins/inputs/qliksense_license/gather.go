@@ -131,16 +131,27 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	}
 
 	after := q.client.Stats()
-	cacc.AddFields(MeasurementGather, map[string]any{
+	health := map[string]any{
 		"duration_seconds": q.now().Sub(start).Seconds(),
 		"qrs_requests":     after.Requests - before.Requests,
 		"qrs_retries":      after.Retries - before.Retries,
 		"bytes_received":   after.BytesRead - before.BytesRead,
 		"allocations":      int64(allocations),
 		"errors":           int64(cacc.errors),
-	}, tags(), ts)
+	}
+	// Certificates expire (the QMC's exports too), and an expired one silently stops
+	// monitoring: their days to expiry, negative once expired, for alerts weeks ahead.
+	if c := q.client.ClientCertificate(); c != nil {
+		health["client_cert_days_to_expiry"] = daysUntil(c.NotAfter, q.now())
+	}
+	if c := q.client.ServerCertificate(); c != nil {
+		health["server_cert_days_to_expiry"] = daysUntil(c.NotAfter, q.now())
+	}
+	cacc.AddFields(MeasurementGather, health, tags(), ts)
 	return nil
 }
+
+func daysUntil(t, now time.Time) float64 { return t.Sub(now).Hours() / 24 }
 
 func familyEnabled(ov *qrs.AccessTypeOverview, t qrs.AccessType) bool {
 	switch t {

@@ -2,6 +2,8 @@ package qliksense_license_test
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"os"
@@ -75,8 +77,9 @@ func gather(t *testing.T, p *qliksense_license.QlikSenseLicense) *testutil.Accum
 
 // Each folder of testdata/testcases is a case: the site (site.json), the plugin's file
 // (plugin.conf) and the metrics of one gather (expected.out, written by -update from the
-// real plugin and reviewed). bytes_received is left out: it measures the emulator's JSON,
-// not the plugin (TestRequestEconomy checks it).
+// real plugin and reviewed). Left out: bytes_received, which measures the emulator's JSON
+// (TestRequestEconomy checks it), and the certificates' days to expiry, which depend on
+// when the test certificates were made (TestCertificateExpiry checks them).
 func TestGolden(t *testing.T) {
 	cases, err := os.ReadDir(filepath.Join("testdata", "testcases"))
 	require.NoError(t, err)
@@ -91,6 +94,8 @@ func TestGolden(t *testing.T) {
 			actual := acc.GetTelegrafMetrics()
 			for _, m := range actual {
 				m.RemoveField("bytes_received")
+				m.RemoveField("client_cert_days_to_expiry")
+				m.RemoveField("server_cert_days_to_expiry")
 			}
 			golden := filepath.Join(dir, "expected.out")
 			if *update {
@@ -461,4 +466,28 @@ func TestSampleConfigWorks(t *testing.T) {
 	require.Empty(t, acc.Errors)
 	require.Len(t, byMeasurement(acc, "qlik_sense_license"), 6, "every license family")
 	require.Len(t, byMeasurement(acc, "qlik_sense_license_gather"), 1)
+}
+
+// The gather health point carries the client's and the server's certificate days to
+// expiry (negative once expired), from the certificates themselves.
+func TestCertificateExpiry(t *testing.T) {
+	srv := serve(t, siteOf(t, "details"))
+	p := load(t, "testdata/testcases/details/plugin.conf")
+	health := byMeasurement(gather(t, p), "qlik_sense_license_gather")
+	require.Len(t, health, 1)
+	pair, err := tls.LoadX509KeyPair(testkit.ClientFiles(srv).Cert, testkit.ClientFiles(srv).Key)
+	require.NoError(t, err)
+	client, err := x509.ParseCertificate(pair.Certificate[0])
+	require.NoError(t, err)
+	server, err := x509.ParseCertificate(srv.Certs.Server.Certificate[0])
+	require.NoError(t, err)
+	days := func(at time.Time) float64 { return at.Sub(testkit.Now).Hours() / 24 }
+	require.InDelta(t, days(client.NotAfter), health[0].Fields()["client_cert_days_to_expiry"], 1e-9)
+	require.InDelta(t, days(server.NotAfter), health[0].Fields()["server_cert_days_to_expiry"], 1e-9)
+
+	// Years later both have expired: the days go negative.
+	p.SetNow(func() time.Time { return client.NotAfter.Add(48 * time.Hour) })
+	health = byMeasurement(gather(t, p), "qlik_sense_license_gather")
+	require.InDelta(t, -2.0, health[0].Fields()["client_cert_days_to_expiry"], 1e-9)
+	require.Less(t, health[0].Fields()["server_cert_days_to_expiry"], 0.0)
 }
