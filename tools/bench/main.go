@@ -215,7 +215,6 @@ func measureButler(r *row, p *release.Plan, n int, lat time.Duration, now time.T
 	return nil
 }
 
-
 // idleTimeout is how long the emulator keeps an idle connection, as http.sys does (but
 // shorter, so that the benchmark need not wait minutes between gathers).
 const idleTimeout = 100 * time.Millisecond
