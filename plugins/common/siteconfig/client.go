@@ -1,10 +1,17 @@
 package siteconfig
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"time"
+
+	commontls "github.com/influxdata/telegraf/plugins/common/tls"
+	"go.step.sm/crypto/pemutil"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
@@ -15,9 +22,7 @@ type Warnf func(format string, args ...any)
 // NewClient builds the QRS client of a validated Config. It does not contact QRS. It warns
 // when certificate verification is off and when the private key is readable by others.
 func (c *Config) NewClient(warn Warnf) (*qrs.Client, error) {
-	tlsCfg, err := qrs.TLSFiles{
-		CA: c.TLSCA, Cert: c.TLSCert, Key: c.TLSKey, ServerName: c.TLSServerName, InsecureSkipVerify: c.InsecureSkipVerify,
-	}.Config()
+	tlsCfg, err := c.tlsConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -48,4 +53,80 @@ func (c *Config) NewClient(warn Warnf) (*qrs.Client, error) {
 		return nil, fmt.Errorf("creating the QRS client: %w", err)
 	}
 	return client, nil
+}
+
+// tlsConfig is Telegraf's client TLS configuration (CA, server name, versions, ciphers,
+// renegotiation, verification) with the client certificate loaded here: its key may be
+// encrypted with tls_key_pwd as PKCS#8 (what Telegraf reads) or as a legacy PEM block with
+// a DEK-Info header (what OpenSSL's traditional format and older exports write, which
+// Telegraf refuses).
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	if c.TLSCA != "" { // named as before Telegraf's settings, for a clear error
+		if _, err := os.ReadFile(c.TLSCA); err != nil {
+			return nil, fmt.Errorf("reading CA certificate: %w", err)
+		}
+	}
+	cc := c.ClientConfig
+	cc.TLSCert, cc.TLSKey, cc.TLSKeyPwd = "", "", ""
+	cfg, err := cc.TLSConfig()
+	if err != nil {
+		return nil, fmt.Errorf("TLS settings: %w", err)
+	}
+	if cfg == nil { // nothing set: the system roots, as for a proxy with a public certificate
+		cfg = &tls.Config{MinVersion: commontls.TLSMinVersionDefault}
+	}
+	switch {
+	case c.TLSCert != "" && c.TLSKey != "":
+		pair, err := loadKeyPair(c.TLSCert, c.TLSKey, c.TLSKeyPwd)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	case c.TLSCert != "" || c.TLSKey != "":
+		return nil, errors.New("a client certificate needs both tls_cert and tls_key")
+	}
+	return cfg, nil
+}
+
+// loadKeyPair loads a certificate and its key, decrypting the key with pwd when it is
+// encrypted. Errors name the file, never the password.
+func loadKeyPair(certFile, keyFile, pwd string) (tls.Certificate, error) {
+	failed := func(err error) (tls.Certificate, error) {
+		return tls.Certificate{}, fmt.Errorf("loading client certificate %q with key %q: %w", certFile, keyFile, err)
+	}
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return failed(err)
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return failed(err)
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return tls.Certificate{}, fmt.Errorf("tls_key %q: no PEM block", keyFile)
+	}
+	encrypted := block.Type == "ENCRYPTED PRIVATE KEY" || block.Headers["Proc-Type"] == "4,ENCRYPTED"
+	switch {
+	case encrypted && pwd == "":
+		return tls.Certificate{}, fmt.Errorf("tls_key %q is encrypted: set tls_key_pwd", keyFile)
+	case block.Type == "ENCRYPTED PRIVATE KEY":
+		der, err := pemutil.DecryptPKCS8PrivateKey(block.Bytes, []byte(pwd))
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("tls_key %q: tls_key_pwd does not decrypt this PKCS#8 key", keyFile)
+		}
+		keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	case encrypted:
+		//lint:ignore SA1019 legacy encrypted PEM keys are what some exports are; decrypting is all we do
+		der, err := x509.DecryptPEMBlock(block, []byte(pwd)) //nolint:staticcheck // see above
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("tls_key %q: tls_key_pwd does not decrypt this key", keyFile)
+		}
+		keyPEM = pem.EncodeToMemory(&pem.Block{Type: block.Type, Bytes: der})
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return failed(err)
+	}
+	return pair, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/influxdata/telegraf/config"
+	commontls "github.com/influxdata/telegraf/plugins/common/tls"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
@@ -29,25 +30,25 @@ var DefaultInactivityBuckets = []int{7, 14, 30, 60, 90, 180, 365}
 // Config is one [[inputs.qliksense_license]] table: a site's connection, what the plugin
 // reports and, optionally, its release policy and the sidecar's settings.
 type Config struct {
-	Site               string          `toml:"site"`
-	Server             string          `toml:"server"`
-	Auth               string          `toml:"auth"`
-	QlikUser           string          `toml:"qlik_user"`
-	VirtualProxy       string          `toml:"virtual_proxy"`
-	HeaderName         string          `toml:"header_name"`
-	HeaderUser         string          `toml:"header_user"`
-	JWT                config.Secret   `toml:"jwt"`
-	JWTFile            string          `toml:"jwt_file"`
-	TLSCA              string          `toml:"tls_ca"`
-	TLSCert            string          `toml:"tls_cert"`
-	TLSKey             string          `toml:"tls_key"`
-	TLSServerName      string          `toml:"tls_server_name"`
-	InsecureSkipVerify bool            `toml:"insecure_skip_verify"`
-	Timeout            config.Duration `toml:"timeout"`
-	MaxRetries         int             `toml:"max_retries"`
-	InactivityBuckets  []int           `toml:"inactivity_buckets"`
-	AllocationDetails  bool            `toml:"allocation_details"`
-	Release            *ReleaseConfig  `toml:"release"`
+	Site              string          `toml:"site"`
+	Server            string          `toml:"server"`
+	Auth              string          `toml:"auth"`
+	QlikUser          string          `toml:"qlik_user"`
+	VirtualProxy      string          `toml:"virtual_proxy"`
+	HeaderName        string          `toml:"header_name"`
+	HeaderUser        string          `toml:"header_user"`
+	JWT               config.Secret   `toml:"jwt"`
+	JWTFile           string          `toml:"jwt_file"`
+	Timeout           config.Duration `toml:"timeout"`
+	MaxRetries        int             `toml:"max_retries"`
+	InactivityBuckets []int           `toml:"inactivity_buckets"`
+	AllocationDetails bool            `toml:"allocation_details"`
+	Release           *ReleaseConfig  `toml:"release"`
+
+	// Telegraf's own TLS settings, with their keys and meaning: tls_ca, tls_cert, tls_key,
+	// tls_key_pwd, tls_server_name, tls_min_version, tls_cipher_suites,
+	// tls_renegotiation_method, insecure_skip_verify, tls_enable.
+	commontls.ClientConfig
 }
 
 // Defaults returns a Config with the defaults of the keys that have one, before a file is
@@ -99,6 +100,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth != string(qrs.AuthJWT) && (!c.JWT.Empty() || c.JWTFile != "") {
 		return errors.New(`jwt and jwt_file apply to auth = "jwt" only`)
+	}
+	if c.Enable != nil && !*c.Enable {
+		return errors.New("tls_enable = false: QRS and its virtual proxies answer over HTTPS only")
+	}
+	if c.TLSKeyPwd != "" && c.TLSKey == "" {
+		return errors.New("tls_key_pwd is set without tls_key")
 	}
 	if c.Auth == string(qrs.AuthCertificate) && c.VirtualProxy != "" {
 		return errors.New(`virtual_proxy applies to auth = "header" or "jwt"; certificates go straight to QRS on port 4242`)

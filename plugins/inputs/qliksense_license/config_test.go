@@ -2,6 +2,7 @@ package qliksense_license_test
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/influxdata/telegraf/plugins/common/shim"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
@@ -72,7 +74,14 @@ func telegrafLoad(t *testing.T, path string) *qliksense_license.QlikSenseLicense
 // sample.conf and a file with every setting are read identically by LoadConfig (the
 // strict loader both binaries use), by the execd shim's own loader and by Telegraf's.
 func TestConfigLoadsTheSameInShimAndTelegraf(t *testing.T) {
-	for _, path := range []string{"sample.conf", "testdata/full.conf"} {
+	// Telegraf's loader reads the TLS files: point the configurations at real ones.
+	certs := t.TempDir()
+	require.NoError(t, emulator.CreateCertificates(certs))
+	for _, orig := range []string{"sample.conf", "testdata/full.conf"} {
+		b, err := os.ReadFile(orig)
+		require.NoError(t, err)
+		path := filepath.Join(t.TempDir(), filepath.Base(orig))
+		require.NoError(t, os.WriteFile(path, []byte(strings.ReplaceAll(string(b), "/etc/qliksense-license/", certs+"/")), 0o600))
 		ours, err := qliksense_license.LoadConfig(path)
 		require.NoError(t, err, path)
 		require.Equal(t, settings(t, ours), settings(t, shimLoad(t, path)), path)
@@ -80,6 +89,8 @@ func TestConfigLoadsTheSameInShimAndTelegraf(t *testing.T) {
 	}
 	full, err := qliksense_license.LoadConfig("testdata/full.conf")
 	require.NoError(t, err)
+	require.Equal(t, "TLS13", full.TLSMinVersion)
+	require.Equal(t, "qlik.internal", full.ServerName)
 	require.Equal(t, []int{30, 90, 365}, full.InactivityBuckets)
 	require.Equal(t, []string{`INTERNAL\sa_repository`, `CORP\O'Brien`}, full.Release.Protect.Users)
 	require.False(t, *full.Release.DryRun)

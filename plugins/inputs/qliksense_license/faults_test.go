@@ -1,17 +1,22 @@
 package qliksense_license_test
 
 import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/influxdata/telegraf/testutil"
 	"github.com/stretchr/testify/require"
+	"go.step.sm/crypto/pemutil"
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
@@ -220,4 +225,54 @@ func (c *captureLogger) String() string {
 		b.WriteString(string(m.Level) + "! " + m.Text + "\n")
 	}
 	return b.String()
+}
+
+// The QMC's certificate export can protect the key with a password: tls_key_pwd opens an
+// encrypted PKCS#8 key and a legacy encrypted PEM key (DEK-Info), and a wrong or missing
+// password is an error naming the file, never the password.
+func TestEncryptedClientKey(t *testing.T) {
+	srv := serve(t, siteOf(t, "details"))
+	files := testkit.ClientFiles(srv)
+	keyPEM, err := os.ReadFile(files.Key)
+	require.NoError(t, err)
+	block, _ := pem.Decode(keyPEM)
+	require.NotNil(t, block)
+	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	require.NoError(t, err)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	const pwd = "s3cret-Pa55"
+	encPKCS8, err := pemutil.EncryptPKCS8PrivateKey(rand.Reader, pkcs8, []byte(pwd), x509.PEMCipherAES256)
+	require.NoError(t, err)
+	//lint:ignore SA1019 the legacy format is what is tested
+	encLegacy, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", block.Bytes, []byte(pwd), x509.PEMCipherAES256) //nolint:staticcheck // see above
+	require.NoError(t, err)
+	require.Equal(t, "4,ENCRYPTED", encLegacy.Headers["Proc-Type"])
+
+	for name, b := range map[string]*pem.Block{"pkcs8": encPKCS8, "legacy": encLegacy} {
+		t.Run(name, func(t *testing.T) {
+			enc := filepath.Join(t.TempDir(), "client_key.pem")
+			require.NoError(t, os.WriteFile(enc, pem.EncodeToMemory(b), 0o600))
+			f := files
+			f.Key = enc
+			conf := func(pwdLine string) string {
+				return writeConf(t, `server = "`+srv.URL+`"
+`+tlsKeys(f)+pwdLine)
+			}
+			acc := gather(t, load(t, conf(`tls_key_pwd = "`+pwd+`"`)))
+			require.Empty(t, acc.Errors)
+			require.NotEmpty(t, byMeasurement(acc, "qlik_sense_license"))
+
+			for pwdLine, want := range map[string]string{
+				`tls_key_pwd = "wrong"`: "tls_key " + strconv.Quote(enc) + ": tls_key_pwd does not decrypt",
+				``:                      "tls_key " + strconv.Quote(enc) + " is encrypted: set tls_key_pwd",
+			} {
+				p, err := qliksense_license.LoadConfig(conf(pwdLine))
+				require.NoError(t, err)
+				err = p.Init()
+				require.ErrorContains(t, err, want)
+				require.NotContains(t, err.Error(), pwd)
+			}
+		})
+	}
 }
