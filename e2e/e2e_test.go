@@ -13,7 +13,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/stretchr/testify/require"
 
@@ -160,10 +163,70 @@ func TestEndToEnd(t *testing.T) {
 		s.checkSpool(t, influxPort, rpcPort)
 	})
 	t.Run("every query of the Grafana dashboard returns data", func(t *testing.T) { s.checkDashboard(t) })
+	t.Run("every Grafana alert rule's query returns what the rule needs", func(t *testing.T) { s.checkAlertRules(t) })
 }
 
 // checkDashboard runs each InfluxQL query of grafana/qliksense-license-influxql.json, with
 // Grafana's macros filled in, against the InfluxDB the stack wrote to.
+// checkAlertRules runs the InfluxQL query of every provisioned alert rule. On this healthy
+// stack the rules that watch a level get it (seats, expiries, gather errors, the last run);
+// those that count failures get nothing, and their query with the failure condition turned
+// around gets the points, so they read real measurements and fields.
+func (s *stack) checkAlertRules(t *testing.T) {
+	b, err := os.ReadFile("../grafana/qliksense-license-alerts.yaml")
+	require.NoError(t, err)
+	var file struct {
+		APIVersion int `yaml:"apiVersion"`
+		Groups     []struct {
+			Rules []struct {
+				UID       string `yaml:"uid"`
+				Title     string `yaml:"title"`
+				Condition string `yaml:"condition"`
+				Data      []struct {
+					RefID         string `yaml:"refId"`
+					DatasourceUID string `yaml:"datasourceUid"`
+					Model         struct {
+						Query string `yaml:"query"`
+					} `yaml:"model"`
+				} `yaml:"data"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &file))
+	require.Equal(t, 1, file.APIVersion)
+	// uid → the failure condition to turn around when the healthy stack has none.
+	failures := map[string][2]string{
+		"qsl-failed-releases": {`"outcome" = 'failed'`, `"outcome" = 'released'`},
+		"qsl-reload-refused":  {`"success" = false`, `"success" = true`},
+	}
+	seen := map[string]bool{}
+	for _, g := range file.Groups {
+		for _, r := range g.Rules {
+			require.False(t, seen[r.UID], "uid %s twice", r.UID)
+			seen[r.UID] = true
+			require.Equal(t, "C", r.Condition, r.UID)
+			require.Len(t, r.Data, 3, r.UID)
+			a := r.Data[0]
+			require.Equal(t, "${QLIKSENSE_LICENSE_DATASOURCE_UID}", a.DatasourceUID, r.UID)
+			q := a.Model.Query
+			rows := s.ix.query(t, "qliksense", q)
+			flip, counts := failures[r.UID]
+			if !counts {
+				require.NotEmpty(t, rows, "rule %s (%s): %s", r.UID, r.Title, q)
+				continue
+			}
+			require.Empty(t, rows, "rule %s: nothing failed on this stack", r.UID)
+			if r.UID == "qsl-reload-refused" {
+				continue // no reload on this stack: release's tests deliver reload points
+			}
+			q = strings.Replace(q, flip[0], flip[1], 1)
+			require.NotEmpty(t, s.ix.query(t, "qliksense", q), "rule %s, turned around: %s", r.UID, q)
+		}
+	}
+	require.Len(t, seen, 7)
+	t.Logf("%d alert rules: every query ran against InfluxDB", len(seen))
+}
+
 func (s *stack) checkDashboard(t *testing.T) {
 	b, err := os.ReadFile("../grafana/qliksense-license-influxql.json")
 	require.NoError(t, err)

@@ -84,6 +84,7 @@ for f in /usr/lib/systemd/system/qliksense-license-release.service \
 	/etc/qliksense-license/qliksense-license.conf \
 	/etc/telegraf/telegraf.d/qliksense-license.conf.example \
 	/usr/share/qliksense-license/grafana/qliksense-license-influxql.json \
+	/usr/share/qliksense-license/grafana/qliksense-license-alerts.yaml \
 	/usr/share/doc/qliksense-license/README.md \
 	/usr/share/doc/qliksense-license/LICENSE; do
 	check "$f root:root 644" test "$(owner_mode $f)" = "root:root 644"

@@ -37,6 +37,7 @@ var extras = [][2]string{
 	{"plugins/inputs/qliksense_license/sample.conf", "qliksense-license.conf.example"},
 	{"plugins/inputs/qliksense_license/README.md", "METRICS.md"},
 	{"grafana/qliksense-license-influxql.json", "grafana/qliksense-license-influxql.json"},
+	{"grafana/qliksense-license-alerts.yaml", "grafana/qliksense-license-alerts.yaml"},
 }
 
 func run(dir, version string) error {
