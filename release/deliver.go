@@ -13,6 +13,7 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
+	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
@@ -57,6 +58,32 @@ func NewInfluxWriter(o *siteconfig.OutputConfig) (WriteFunc, func(), error) {
 	client := influxdb2.NewClientWithOptions(o.URL, token, opts)
 	api := client.WriteAPIBlocking(o.Org, o.Bucket)
 	return api.WritePoint, client.Close, nil
+}
+
+// MeasurementDoctor is the measurement of the connection doctor's test write: not one the
+// dashboards or alert rules read.
+const MeasurementDoctor = "qlik_sense_license_doctor"
+
+// OutputStep checks the site's InfluxDB output for the connection doctor: one test write
+// of a qlik_sense_license_doctor point, with InfluxDB's own error when it fails (it
+// reaches InfluxDB 2.x, 1.8 and Telegraf's influxdb_v2_listener alike, which a ping does
+// not).
+func OutputStep(ctx context.Context, site string, o *siteconfig.OutputConfig) doctor.Step {
+	s := doctor.Step{Name: "InfluxDB output"}
+	write, closeOut, err := NewInfluxWriter(o)
+	if err != nil {
+		s.Detail, s.Fix = err.Error(), "check release.output: url, token, tls_ca"
+		return s
+	}
+	defer closeOut()
+	p := influxdb2.NewPoint(MeasurementDoctor, map[string]string{"site": site}, map[string]any{"ok": true}, time.Now())
+	if err := write(ctx, p); err != nil {
+		s.Detail = fmt.Sprintf("%s: test write: %v", o.URL, err)
+		s.Fix = "is InfluxDB (or Telegraf's influxdb_v2_listener) running at release.output.url, and do token, org and bucket (database/retention-policy for 1.8) exist and allow writing?"
+		return s
+	}
+	s.OK, s.Detail = true, fmt.Sprintf("%s: a test point (%s) written to %q", o.URL, MeasurementDoctor, o.Bucket)
+	return s
 }
 
 // Deliverer moves spooled records to InfluxDB, in batches, with retries.

@@ -20,6 +20,7 @@ import (
 
 	influxlog "github.com/influxdata/influxdb-client-go/v2/log"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/butler"
@@ -33,7 +34,9 @@ Commands:
   run           the service: runs each site on its schedule; SIGHUP reloads, SIGINT/SIGTERM stop
   plan          evaluate now and change nothing: every allocation, its verdict and why
   once          one real run now (honours dry_run)
-  check-config  validate the files and print the effective policy per site
+  check-config  validate the files and print the effective policy per site; with -connect
+                also contact each site (and its InfluxDB output) step by step: the
+                connection doctor
   convert-butler-config BUTLER.yaml
                 print Butler's license settings as this project's configuration file
   install -config FILE [-config FILE ...] [-log-file PATH]
@@ -54,6 +57,7 @@ type options struct {
 	logLevel string
 	logJSON  bool
 	logFile  string
+	connect  bool
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -82,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	fs.StringVar(&o.format, "format", release.FormatTable, "plan: table, json or csv")
+	fs.BoolVar(&o.connect, "connect", false, "check-config: also contact each site and its output (the connection doctor)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (a Windows service logs to %ProgramData%\\qliksense-license\\qliksense-license-release.log)")
@@ -145,10 +150,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch cmd {
 	case "check-config":
+		code := 0
 		for _, s := range sites {
 			describe(stdout, s)
+			if o.connect && !diagnose(ctx, stdout, s) {
+				code = 1
+			}
 		}
-		return 0
+		return code
 	case "plan":
 		return planCmd(ctx, sites, o.format, stdout, log)
 	case "once":
@@ -356,4 +365,24 @@ func list(v []string) string {
 		return "none"
 	}
 	return strings.Join(v, ", ")
+}
+
+// diagnose runs the connection doctor on a site: the delete rights of the types it releases
+// are required unless it only dry-runs, and its InfluxDB output gets a test write.
+func diagnose(ctx context.Context, w io.Writer, s *release.Site) bool {
+	var needs doctor.Needs
+	if !s.Policy.DryRun {
+		for _, t := range qrs.AccessTypes {
+			if _, on := s.Policy.Enabled(t); on {
+				needs.Delete = append(needs.Delete, t)
+			}
+		}
+	}
+	fmt.Fprintln(w, "  connection:")
+	report := doctor.Check(ctx, s.Config, s.Client, needs, time.Now())
+	if o := s.Settings.Output; o != nil {
+		report.Steps = append(report.Steps, release.OutputStep(ctx, s.Name, o))
+	}
+	report.Print(w)
+	return report.OK()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,4 +220,33 @@ func TestLogFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(b), `msg="run finished"`)
 	require.Empty(t, errOut.String())
+}
+
+// check-config -connect: the connection doctor for each site, its InfluxDB output
+// included; exit status 0 only when everything the configuration needs works.
+func TestCheckConfigConnect(t *testing.T) {
+	srv := startEmulator(t)
+	writes := &testkit.InfluxWrites{}
+	influx := httptest.NewServer(writes)
+	defer influx.Close()
+	path, _ := writeSite(t, srv, "dry_run = false\n    [inputs.qliksense_license.release.output]\n      url = \""+influx.URL+"\"\n      bucket = \"q/autogen\"")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut), out.String()+errOut.String())
+	for _, want := range []string{"ok    configuration", "ok    TLS", "ok    QRS", "ok    license", "delete professional: yes", "ok    InfluxDB output"} {
+		require.Contains(t, out.String(), want)
+	}
+	require.Len(t, writes.Lines(), 1)
+	require.True(t, strings.HasPrefix(writes.Lines()[0], "qlik_sense_license_doctor,site=production ok=true "), writes.Lines()[0])
+
+	influx.Close() // InfluxDB down
+	out.Reset()
+	require.Equal(t, 1, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut))
+	require.Contains(t, out.String(), "FAIL  InfluxDB output")
+	require.Contains(t, out.String(), "fix: is InfluxDB (or Telegraf's influxdb_v2_listener) running at release.output.url")
+
+	// The site refuses deletes, which this live policy needs.
+	srv.Site.SetRights(`INTERNAL\sa_repository`, []string{"read"})
+	out.Reset()
+	require.Equal(t, 1, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut))
+	require.Contains(t, out.String(), "FAIL  rights")
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +31,7 @@ type options struct {
 	pollInterval time.Duration
 	pollDisabled bool
 	once         bool
+	test         bool
 	sample       bool
 	showVersion  bool
 	debug        bool
@@ -43,6 +45,7 @@ func newFlagSet(stderr io.Writer) (*flag.FlagSet, *options) {
 	fs.DurationVar(&o.pollInterval, "poll_interval", time.Minute, "how often to gather when Telegraf does not signal (execd signal = \"none\")")
 	fs.BoolVar(&o.pollDisabled, "poll_interval_disabled", false, "gather only when Telegraf asks on stdin (execd signal = \"STDIN\")")
 	fs.BoolVar(&o.once, "once", false, "gather once, print line protocol and exit: 0 when every QRS call succeeded, 1 otherwise")
+	fs.BoolVar(&o.test, "test", false, "the connection doctor: contact the site step by step (certificates, TCP, TLS, QRS, license, rights), print what works and what does not with the fix, and exit: 0 when everything works")
 	fs.BoolVar(&o.sample, "sample-config", false, "print the documented sample configuration and exit")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	fs.BoolVar(&o.debug, "debug", false, "log debug messages")
@@ -77,6 +80,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	plugin.Log = log
+	if o.test {
+		fmt.Fprintf(stdout, "site file %s\n", o.configFile)
+		report := plugin.Diagnose(context.Background())
+		report.Print(stdout)
+		if !report.OK() {
+			return 1
+		}
+		return 0
+	}
 	if o.once {
 		return gatherOnce(plugin, stdout, log)
 	}

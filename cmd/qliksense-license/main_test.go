@@ -138,3 +138,23 @@ func TestExecdProtocol(t *testing.T) {
 	}
 	require.Contains(t, stderr.String(), "W! insecure_skip_verify is on")
 }
+
+// -test: the connection doctor, from the plugin's own binary.
+func TestConnectionDoctor(t *testing.T) {
+	srv := startEmulator(t)
+	path := writeConfig(t, srv, "")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"-config", path, "-test"}, &out, &errOut), out.String()+errOut.String())
+	require.Contains(t, out.String(), "ok    TLS ")
+	require.Contains(t, out.String(), "ok    rights ")
+
+	other := t.TempDir()
+	require.NoError(t, emulator.CreateCertificates(other))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(b), srv.Certs.Dir+"/root.pem", other+"/root.pem", 1)), 0o600))
+	out.Reset()
+	require.Equal(t, 1, run([]string{"-config", path, "-test"}, &out, &errOut))
+	require.Contains(t, out.String(), "FAIL  TLS")
+	require.Contains(t, out.String(), "fix: the server certificate is not signed by tls_ca")
+}

@@ -22,7 +22,7 @@ type Warnf func(format string, args ...any)
 // NewClient builds the QRS client of a validated Config. It does not contact QRS. It warns
 // when certificate verification is off and when the private key is readable by others.
 func (c *Config) NewClient(warn Warnf) (*qrs.Client, error) {
-	tlsCfg, err := c.tlsConfig()
+	tlsCfg, err := c.TLSConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -55,12 +55,12 @@ func (c *Config) NewClient(warn Warnf) (*qrs.Client, error) {
 	return client, nil
 }
 
-// tlsConfig is Telegraf's client TLS configuration (CA, server name, versions, ciphers,
+// TLSConfig is Telegraf's client TLS configuration (CA, server name, versions, ciphers,
 // renegotiation, verification) with the client certificate loaded here: its key may be
 // encrypted with tls_key_pwd as PKCS#8 (what Telegraf reads) or as a legacy PEM block with
 // a DEK-Info header (what OpenSSL's traditional format and older exports write, which
 // Telegraf refuses).
-func (c *Config) tlsConfig() (*tls.Config, error) {
+func (c *Config) TLSConfig() (*tls.Config, error) {
 	if c.TLSCA != "" { // named as before Telegraf's settings, for a clear error
 		if _, err := os.ReadFile(c.TLSCA); err != nil {
 			return nil, fmt.Errorf("reading CA certificate: %w", err)

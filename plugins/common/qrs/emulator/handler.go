@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	resp := h.route(r.Method, rest, r.URL.Query())
+	resp := h.route(r.Method, rest, r.URL.Query(), h.site.rightsOf(user))
 	if fault.answerLag > 0 {
 		select {
 		case <-time.After(fault.answerLag):
@@ -153,14 +154,17 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) route(method, rest string, q url.Values) response {
+func (h *handler) route(method, rest string, q url.Values, rights []string) response {
 	segs := strings.Split(strings.Trim(rest, "/"), "/")
 	for i, s := range segs {
 		if i < len(segs)-1 || !guidPath.MatchString(s) {
 			segs[i] = strings.ToLower(s)
 		}
 	}
-	priv := strings.EqualFold(q.Get("privileges"), "true")
+	var priv *[]string // the privileges arrays: the acting user's rights, when asked for
+	if strings.EqualFold(q.Get("privileges"), "true") {
+		priv = &rights
+	}
 	filter, orderby := q.Get("filter"), q.Get("orderby")
 	get := method == http.MethodGet
 	switch {
@@ -181,7 +185,7 @@ func (h *handler) route(method, rest string, q url.Values) response {
 		name := segs[1]
 		for _, k := range allocationKinds {
 			if name == k+"accesstype" {
-				return h.allocations(Kind(k), method, segs[2:], filter, orderby, priv)
+				return h.allocations(Kind(k), method, segs[2:], filter, orderby, priv, slices.Contains(rights, "delete"))
 			}
 		}
 		if name == "loginaccesstype" || name == "analyzertimeaccesstype" {

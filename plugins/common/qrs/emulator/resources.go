@@ -91,7 +91,7 @@ func invalidID(id string) response {
 	return response{status: http.StatusBadRequest, text: "Invalid id: " + id}
 }
 
-func (h *handler) allocations(k Kind, method string, segs []string, filter, orderby string, priv bool) response {
+func (h *handler) allocations(k Kind, method string, segs []string, filter, orderby string, priv *[]string, canDelete bool) response {
 	what, id, ok := sub(method, segs)
 	if !ok {
 		return notFound()
@@ -101,6 +101,9 @@ func (h *handler) allocations(k Kind, method string, segs []string, filter, orde
 		return invalidID(id)
 	}
 	if what == "id" && method == http.MethodDelete {
+		if !canDelete {
+			return response{status: http.StatusForbidden, text: forbiddenMessage}
+		}
 		if s.Release(k, id) == NotFound {
 			return notFound()
 		}
@@ -138,7 +141,7 @@ func (h *handler) allocations(k Kind, method string, segs []string, filter, orde
 	}.list(what, filter, orderby)
 }
 
-func (h *handler) users(method string, segs []string, filter, orderby string, priv bool) response {
+func (h *handler) users(method string, segs []string, filter, orderby string, priv *[]string) response {
 	what, id, ok := sub(method, segs)
 	if !ok || method != http.MethodGet {
 		return notFound()
@@ -168,7 +171,7 @@ func (h *handler) users(method string, segs []string, filter, orderby string, pr
 	}.list(what, filter, orderby)
 }
 
-func (h *handler) groups(name, method string, segs []string, filter, orderby string, priv bool) response {
+func (h *handler) groups(name, method string, segs []string, filter, orderby string, priv *[]string) response {
 	what, id, ok := sub(method, segs)
 	if !ok || method != http.MethodGet {
 		return notFound()

@@ -140,6 +140,8 @@ type Behaviour struct {
 type Site struct {
 	mu sync.RWMutex
 
+	rights map[string][]string // acting user (lower DIR\id) → rights; see SetRights
+
 	clock     atomic.Pointer[func() time.Time]
 	behaviour Behaviour
 

@@ -11,15 +11,39 @@ import (
 // not documented (qrs-api.md §3.5); these are the ones the QMC shows.
 var privilegeList = []string{"create", "read", "update", "delete"}
 
-func privileges(on bool) *[]string {
-	if !on {
+// privileges is the privileges array of an entity: the acting user's rights when the
+// request asked for them (?privileges=true), else null.
+func privileges(rights *[]string) *[]string {
+	if rights == nil {
 		return nil
 	}
-	p := append([]string(nil), privilegeList...)
+	p := append([]string(nil), (*rights)...)
 	return &p
 }
 
-func (s *Site) wireUserCondensed(u *User, priv bool) *wireUserCondensed {
+// SetRights limits what the acting user (DIRECTORY\id, as X-Qlik-User or a proxy names
+// it) may do: the privileges it is shown, and DELETE, refused with 403 without "delete".
+// Without a call a user has every right in privilegeList, as sa_repository does.
+func (s *Site) SetRights(user string, rights []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rights == nil {
+		s.rights = map[string][]string{}
+	}
+	s.rights[strings.ToLower(user)] = append([]string(nil), rights...)
+}
+
+// rightsOf returns the acting user's rights.
+func (s *Site) rightsOf(user string) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r, ok := s.rights[strings.ToLower(user)]; ok {
+		return r
+	}
+	return privilegeList
+}
+
+func (s *Site) wireUserCondensed(u *User, priv *[]string) *wireUserCondensed {
 	if u == nil {
 		return nil
 	}
@@ -42,7 +66,7 @@ func (s *Site) lastUsedOnWire(a *Allocation) time.Time {
 	return a.LastUsed
 }
 
-func (s *Site) wireAllocation(a *Allocation, priv bool) wireAllocation {
+func (s *Site) wireAllocation(a *Allocation, priv *[]string) wireAllocation {
 	w := wireAllocation{
 		ID:                   a.ID,
 		CreatedDate:          wireTime(a.Created),
@@ -64,7 +88,7 @@ func (s *Site) wireAllocation(a *Allocation, priv bool) wireAllocation {
 	return w
 }
 
-func (s *Site) wireUser(u *User, priv bool) wireUser {
+func (s *Site) wireUser(u *User, priv *[]string) wireUser {
 	w := wireUser{
 		ID:                         u.ID,
 		CreatedDate:                wireTime(u.Created),
@@ -109,7 +133,7 @@ func (s *Site) wireUser(u *User, priv bool) wireUser {
 	return w
 }
 
-func (s *Site) wireLicense(priv bool) wireLicense {
+func (s *Site) wireLicense(priv *[]string) wireLicense {
 	l := s.license
 	var details strings.Builder
 	fmt.Fprintf(&details, "isBlackListed: False\nLicense Number: %s\nValid From: %s\n", l.Serial, "0001-01-01  12:00:00 AM")
@@ -227,7 +251,7 @@ func (s *Site) overview() wireOverview {
 	return o
 }
 
-func (s *Site) wireLoginGroup(g LoginGroup, priv bool) wireLoginAccessType {
+func (s *Site) wireLoginGroup(g LoginGroup, priv *[]string) wireLoginAccessType {
 	assigned := int(math.Round(float64(g.AssignedTokens) / s.LoginTokenCost))
 	return wireLoginAccessType{
 		ID: g.ID, CreatedDate: wireTime(g.Created), ModifiedDate: wireTime(g.Created),
@@ -237,7 +261,7 @@ func (s *Site) wireLoginGroup(g LoginGroup, priv bool) wireLoginAccessType {
 	}
 }
 
-func (s *Site) wireCapacityGroup(g CapacityGroup, priv bool) wireAnalyzerTimeAccessType {
+func (s *Site) wireCapacityGroup(g CapacityGroup, priv *[]string) wireAnalyzerTimeAccessType {
 	return wireAnalyzerTimeAccessType{
 		ID: g.ID, CreatedDate: wireTime(g.Created), ModifiedDate: wireTime(g.Created),
 		ModifiedByUserName: `INTERNAL\sa_repository`, Name: g.Name,
