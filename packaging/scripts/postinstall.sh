@@ -25,7 +25,7 @@ enabled but NOT started: it releases Qlik Sense licenses, so set it up first.
   1. Put the QMC's exported certificates (root.pem, client.pem, client_key.pem) in
      /etc/qliksense-license/ and set server, site and the release policy in
      /etc/qliksense-license/qliksense-license.conf (dry_run stays true until you set it false).
-  2. qliksense-license-release check-config -config /etc/qliksense-license/qliksense-license.conf
+  2. qliksense-license-release check-config -connect -config /etc/qliksense-license/qliksense-license.conf
      qliksense-license-release plan -config /etc/qliksense-license/qliksense-license.conf
   3. systemctl start qliksense-license-release
 Telegraf: copy /etc/telegraf/telegraf.d/qliksense-license.conf.example to a .conf file there.
