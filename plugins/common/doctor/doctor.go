@@ -277,7 +277,7 @@ func rightsStep(ctx context.Context, client *qrs.Client, ov *qrs.AccessTypeOverv
 		parts = append(parts, "read users: yes")
 	}
 	for _, t := range qrs.AccessTypes {
-		if !inUse(ov, t) {
+		if !ov.Enabled(t) {
 			continue
 		}
 		privs, found, err := client.Privileges(ctx, t.Endpoint())
@@ -301,17 +301,6 @@ func rightsStep(ctx context.Context, client *qrs.Client, ov *qrs.AccessTypeOverv
 			": use a user with that right (qlik_user, default INTERNAL\\sa_repository) or grant it in the QMC's security rules"
 	}
 	return s
-}
-
-func inUse(ov *qrs.AccessTypeOverview, t qrs.AccessType) bool {
-	switch t {
-	case qrs.Professional:
-		return ov.ProfessionalAccess.Enabled
-	case qrs.Analyzer:
-		return ov.AnalyzerAccess.Enabled
-	default:
-		return ov.UserAccess.Enabled
-	}
 }
 
 func yesNo(b bool) string {

@@ -190,3 +190,15 @@ func (a *Allocation) HolderName() string {
 	dir, id := a.Holder()
 	return dir + `\` + id
 }
+
+// Enabled reports whether the license family of an allocation type is switched on.
+func (o *AccessTypeOverview) Enabled(t AccessType) bool {
+	switch t {
+	case Professional:
+		return o.ProfessionalAccess.Enabled
+	case Analyzer:
+		return o.AnalyzerAccess.Enabled
+	default:
+		return o.UserAccess.Enabled
+	}
+}

@@ -76,7 +76,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 		}
 		types = nil
 		for _, t := range qrs.AccessTypes {
-			if familyEnabled(ov, t) {
+			if ov.Enabled(t) {
 				types = append(types, t)
 			}
 		}
@@ -152,17 +152,6 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 }
 
 func daysUntil(t, now time.Time) float64 { return t.Sub(now).Hours() / 24 }
-
-func familyEnabled(ov *qrs.AccessTypeOverview, t qrs.AccessType) bool {
-	switch t {
-	case qrs.Professional:
-		return ov.ProfessionalAccess.Enabled
-	case qrs.Analyzer:
-		return ov.AnalyzerAccess.Enabled
-	default:
-		return ov.UserAccess.Enabled
-	}
-}
 
 type point struct {
 	licenseType string
