@@ -1,6 +1,7 @@
-// Package release is the release sidecar's engine: it loads a site (the plugin's own
-// configuration file), plans with the shared release policy, executes a plan safely
-// (re-check, lock, cap, pacing), and records every outcome (audit log, spool, InfluxDB).
+// Package release is the release sidecar's engine: the supervisor of the run command
+// (schedules, runs, stop, reload), loading a site from the file the plugin reads too, the
+// plan, its execution in batches (re-check, lock, cap, pacing, read-back), and every
+// outcome recorded (audit log, in-flight notes, spool, InfluxDB).
 package release
 
 import (
