@@ -193,6 +193,21 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 	}
 }
 
+// readByID reads the allocations of type t with the given ids, in as few filtered
+// requests as the URL bound allows (one for a batch); absent ids are simply missing.
+func readByID(ctx context.Context, c *qrs.Client, t qrs.AccessType, ids []string) (map[string]*qrs.Allocation, error) {
+	found := map[string]*qrs.Allocation{}
+	for _, f := range qrs.BatchEq("id", ids, 0) {
+		if err := c.Allocations(ctx, t, f, func(a *qrs.Allocation) error {
+			found[a.ID] = a
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
 type deletion struct {
 	it  Item
 	err error
@@ -227,16 +242,7 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 			})
 		}()
 	}
-	fresh := map[string]*qrs.Allocation{}
-	var err error
-	for _, f := range qrs.BatchEq("id", ids, 0) {
-		if err = e.Client.Allocations(ctx, t, f, func(a *qrs.Allocation) error {
-			fresh[a.ID] = a
-			return nil
-		}); err != nil {
-			break
-		}
-	}
+	fresh, err := readByID(ctx, e.Client, t, ids)
 	wg.Wait()
 	skipAll := func(what string, err error) []Item {
 		for _, it := range items {
@@ -308,16 +314,7 @@ func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []
 	for i, del := range check {
 		ids[i] = del.it.Allocation.ID
 	}
-	back := map[string]*qrs.Allocation{}
-	var rerr error
-	for _, f := range qrs.BatchEq("id", ids, 0) {
-		if rerr = e.Client.Allocations(rctx, check[0].it.Type, f, func(a *qrs.Allocation) error {
-			back[a.ID] = a
-			return nil
-		}); rerr != nil {
-			break
-		}
-	}
+	back, rerr := readByID(rctx, e.Client, check[0].it.Type, ids)
 	for _, del := range check {
 		it, err, d := del.it, del.err, del.it.Decision
 		lost := err != nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -77,8 +78,9 @@ func (r *Runner) recoverGrace() time.Duration {
 
 // Recover settles the open intents of an earlier run before a new one starts: those of a
 // run killed between a DELETE's intent and its outcome, and those a run summarized while
-// their effect was unknown (see Executor). Each allocation is read back (gone: released;
-// quarantined: quarantined; still there: failed) and its outcome recorded, then a summary
+// their effect was unknown (see Executor). The allocations are read back, one filtered
+// request per type (gone: released; quarantined: quarantined; still there: failed), and
+// each outcome recorded, then a summary
 // with Recovery set: for a killed run, everything it did; for a summarized one, what is
 // recorded now. It runs under the site's lock at the start of every run; if QRS cannot be
 // read, the intents stay open and the run does not start.
@@ -110,15 +112,26 @@ func (r *Runner) Recover(ctx context.Context) error {
 	if summarized {
 		how = "settled by reading it back after its run"
 	}
+	// One filtered read per type for all the open intents, not one per allocation.
+	ids := map[qrs.AccessType][]string{}
 	for _, o := range pending {
-		back, err := client.Allocation(ctx, o.Type, o.AllocationID)
+		ids[o.Type] = append(ids[o.Type], o.AllocationID)
+	}
+	back := map[string]*qrs.Allocation{}
+	for t, list := range ids {
+		found, err := readByID(ctx, client, t, list)
+		if err != nil {
+			return fmt.Errorf("settling the open DELETEs of run %s: %w", runID, err)
+		}
+		maps.Copy(back, found)
+	}
+	for _, o := range pending {
+		a, present := back[o.AllocationID]
 		switch {
-		case qrs.IsNotFound(err):
+		case !present:
 			o.Result, o.Detail = Released, how+": the allocation is gone; "+o.Detail
-		case err != nil:
-			return fmt.Errorf("settling the open DELETEs of run %s: %w", o.RunID, err)
-		case back.Quarantined:
-			o.Result, o.Detail = Quarantined, how+": "+quarantinedDetail(back)+"; "+o.Detail
+		case a.Quarantined:
+			o.Result, o.Detail = Quarantined, how+": "+quarantinedDetail(a)+"; "+o.Detail
 		case summarized:
 			o.Result, o.Reason, o.Detail = Failed, ReasonAnswerLost, how+": the DELETE did not take effect; the allocation is still there"
 		default:

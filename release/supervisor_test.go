@@ -238,7 +238,10 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 	}
 
 	e.srv.Faults.OnArrive(nil)
+	e.srv.Log.Reset()
 	require.NoError(t, e.runner.Recover(t.Context()))
+	_, lists, _, byID := requestsOf(e.srv.Log.Entries())
+	require.Equal(t, []int{1, 0}, []int{lists, byID}, "open intents are read back in one filtered request")
 	recs := readAudit(t, e.audit)
 	var outcomes []release.Outcome
 	totals := map[string]int{}
