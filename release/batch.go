@@ -98,8 +98,11 @@ func (e *Executor) partSize(items []Item, interval time.Duration) int {
 }
 
 // release executes the releases in parts, three stages at a time: the next part is
-// re-checked while this one's DELETEs go and the previous one is read back. Closing stop
-// starts no more DELETEs; those sent finish and are read back.
+// re-checked while this one's DELETEs go and the finished ones are read back. Workers
+// take DELETEs one at a time from a dispatcher, across part boundaries, so none idles
+// while a part's last DELETEs finish; each item is taken (and, when its re-check has grown
+// too old, re-checked) only when a worker is ready to send it. Closing stop starts no more
+// DELETEs; those sent finish and are read back.
 func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []Item, runID string, record func(Outcome), mu *sync.Mutex, sum *Summary) {
 	sleep := e.sleep
 	if sleep == nil {
@@ -109,6 +112,7 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 	workers := max(1, e.Concurrency)
 	var interval atomic.Int64 // nanoseconds between DELETE starts, as measured
 	var notStarted atomic.Int64
+	halted := func() bool { return stopped(stop) || ctx.Err() != nil }
 
 	parts := make(chan *part, 1)
 	go func() { // re-check, one part ahead
@@ -117,7 +121,7 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 		for _, t := range qrs.AccessTypes {
 			rest := byType[t]
 			for len(rest) > 0 {
-				if stopped(stop) || ctx.Err() != nil {
+				if halted() {
 					notStarted.Add(int64(len(rest)))
 					break
 				}
@@ -129,61 +133,114 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 		}
 	}()
 
-	sent := make(chan []deletion, 1)
+	// A job is one DELETE handed to a ready worker, with its part's bookkeeping; last says
+	// there is nothing more.
+	type job struct {
+		it   Item
+		done func(*deletion) // nil: not sent
+		last bool
+	}
+	ready := make(chan chan job) // a worker asks for its next job
 	var readBack sync.WaitGroup
-	readBack.Add(1)
-	go func() { // read back, one part behind
-		defer readBack.Done()
-		for dels := range sent {
-			for _, o := range e.settle(ctx, runID, dels) {
-				record(o)
+	dispatched := make(chan struct{})
+	go func() { // dispatch: parts in order, items in order, each when a worker asks
+		defer close(dispatched)
+		var waiting chan job // a worker that asked when a part ran out
+		workersGone := false
+		for p := range parts {
+			if workersGone {
+				notStarted.Add(int64(len(p.items)))
+				continue
 			}
-		}
-	}()
-
-	for p := range parts {
-		var (
-			dmu  sync.Mutex
-			dels []deletion
-			wg   sync.WaitGroup
-		)
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					if pace.next() != nil || stopped(stop) || ctx.Err() != nil {
+			var (
+				dmu  sync.Mutex
+				dels []deletion
+				sent sync.WaitGroup
+			)
+			for {
+				reply := waiting
+				waiting = nil
+				if reply == nil {
+					var open bool
+					if reply, open = <-ready; !open { // the workers have stopped
+						workersGone = true
 						p.mu.Lock()
 						notStarted.Add(int64(len(p.items) - p.next))
-						p.next = len(p.items)
 						p.mu.Unlock()
-						return
+						break
 					}
-					it, ok := p.take(e, ctx, runID, record)
-					if !ok {
-						return
+				}
+				it, ok := p.take(e, ctx, runID, record)
+				if !ok {
+					waiting = reply // its job comes from the next part
+					break
+				}
+				sent.Add(1)
+				reply <- job{it: it, done: func(d *deletion) {
+					if d != nil {
+						dmu.Lock()
+						dels = append(dels, *d)
+						dmu.Unlock()
 					}
-					if err := e.Recorder.Intent(e.outcome(runID, it, "", string(it.Decision.Reason), it.Decision.Detail, false)); err != nil {
-						record(e.outcome(runID, it, Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error(), false))
-						continue
+					sent.Done()
+				}}
+			}
+			readBack.Add(1)
+			go func() { // read the part back once its DELETEs are answered
+				defer readBack.Done()
+				sent.Wait()
+				if len(dels) > 0 {
+					for _, o := range e.settle(ctx, runID, dels) {
+						record(o)
 					}
-					start := time.Now()
-					// Sent under its own request deadline (the client's timeout), never cut by ctx.
-					err := e.Client.DeleteAllocation(context.WithoutCancel(ctx), it.Type, it.Allocation.ID)
-					took := time.Since(start) / time.Duration(workers)
-					interval.Store(int64(max(took, e.Pacing)))
-					dmu.Lock()
-					dels = append(dels, deletion{it: it, err: err})
-					dmu.Unlock()
 				}
 			}()
 		}
-		wg.Wait()
-		if len(dels) > 0 {
-			sent <- dels
+		if waiting != nil {
+			waiting <- job{last: true}
 		}
+	}()
+
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reply := make(chan job)
+			for {
+				if pace.next() != nil || halted() {
+					return
+				}
+				select {
+				case ready <- reply:
+				case <-dispatched: // nothing left
+					return
+				}
+				j := <-reply
+				if j.last {
+					return
+				}
+				if halted() { // stopped while it waited for its job: not sent
+					notStarted.Add(1)
+					j.done(nil)
+					return
+				}
+				if err := e.Recorder.Intent(e.outcome(runID, j.it, "", string(j.it.Decision.Reason), j.it.Decision.Detail, false)); err != nil {
+					record(e.outcome(runID, j.it, Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error(), false))
+					j.done(nil)
+					continue
+				}
+				start := time.Now()
+				// Sent under its own request deadline (the client's timeout), never cut by ctx.
+				err := e.Client.DeleteAllocation(context.WithoutCancel(ctx), j.it.Type, j.it.Allocation.ID)
+				interval.Store(int64(max(time.Since(start)/time.Duration(workers), e.Pacing)))
+				j.done(&deletion{it: j.it, err: err})
+			}
+		}()
 	}
-	close(sent)
+	wg.Wait()
+	close(ready)
+	<-dispatched
 	readBack.Wait()
 	if n := notStarted.Load(); n > 0 {
 		mu.Lock()
