@@ -1,5 +1,7 @@
 package qrs
 
+import "strings"
+
 // The entity types below carry the field names and JSON types of the QRS specification
 // (definitions of the same name in qrs-openapi-main 38.22.0). Only what the project reads is
 // declared; unknown fields in a response are ignored, and null decodes to the zero value.
@@ -137,6 +139,7 @@ type User struct {
 	UserDirectoryConnectorName string                `json:"userDirectoryConnectorName"`
 	Name                       string                `json:"name"`
 	Roles                      []string              `json:"roles"`
+	Attributes                 []UserAttribute       `json:"attributes"`
 	Inactive                   bool                  `json:"inactive"`
 	RemovedExternally          bool                  `json:"removedExternally"`
 	Blacklisted                bool                  `json:"blacklisted"`
@@ -144,6 +147,26 @@ type User struct {
 	Tags                       []TagCondensed        `json:"tags"`
 	Privileges                 []string              `json:"privileges"`
 	SchemaPath                 string                `json:"schemaPath"`
+}
+
+// UserAttribute is one attribute a user directory connector read for a user (definition
+// UserAttribute), e.g. attributeType "email".
+type UserAttribute struct {
+	ID             string `json:"id"`
+	AttributeType  string `json:"attributeType"`
+	AttributeValue string `json:"attributeValue"`
+	ExternalID     string `json:"externalId"`
+}
+
+// Email is the user's first non-empty attribute of type "email" (matched
+// case-insensitively, as user directory connectors spell it "email" or "Email"), or "".
+func (u *User) Email() string {
+	for _, a := range u.Attributes {
+		if strings.EqualFold(a.AttributeType, "email") && strings.TrimSpace(a.AttributeValue) != "" {
+			return strings.TrimSpace(a.AttributeValue)
+		}
+	}
+	return ""
 }
 
 // TagCondensed is a tag reference (definition TagCondensed).

@@ -230,3 +230,38 @@ func TestStream100kRowsWithBoundedMemory(t *testing.T) {
 	require.Greater(t, body, int64(50<<20))
 	require.Less(t, peak-base, uint64(body/4), "heap grew by %d bytes for a %d-byte body", peak-base, body)
 }
+
+func TestUserEmailComesFromTheEmailAttribute(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 5, Users: 120, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
+	c := certClient(t, srv)
+
+	with, without, capitalised := 0, 0, 0
+	err := c.Users(t.Context(), "", func(u *qrs.User) error {
+		want := ""
+		rec, _ := site.User(u.ID)
+		for _, a := range rec.Attributes {
+			if strings.EqualFold(a.Type, "email") {
+				want = a.Value
+				if a.Type == "Email" {
+					capitalised++
+				}
+			}
+		}
+		require.Equal(t, want, u.Email(), "user %s", u.UserID)
+		if want == "" {
+			without++
+		} else {
+			with++
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Positive(t, with)
+	require.Positive(t, without, "some users have no address (service accounts at least)")
+	require.Positive(t, capitalised, "the type is matched case-insensitively")
+
+	u := qrs.User{Attributes: []qrs.UserAttribute{{AttributeType: "phone", AttributeValue: "1"}, {AttributeType: "EMAIL", AttributeValue: " a@b.example "}}}
+	require.Equal(t, "a@b.example", u.Email())
+	require.Empty(t, (&qrs.User{Attributes: []qrs.UserAttribute{{AttributeType: "email", AttributeValue: " "}}}).Email())
+}

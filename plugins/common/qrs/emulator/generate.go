@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -201,6 +202,7 @@ func (g *generator) users(site *Site, n int) []*User {
 		case r < 0.08:
 			u.CustomProperties = append(u.CustomProperties, licenseManage("release-ok"))
 		}
+		u.Attributes = emailAttribute(u.UserDirectory, u.UserID)
 		if i < 3 {
 			u.Roles = []string{"RootAdmin"}
 			u.DeleteProhibited = true
@@ -212,11 +214,37 @@ func (g *generator) users(site *Site, n int) []*User {
 
 // Tags and custom property definitions have stable ids across a site.
 func tagID(name string) string {
+	h := fnv(name)
+	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", h>>32, (h>>16)&0xffff, h&0xfff, (h>>20)&0xfff, h&0xffffffffffff)
+}
+
+// emailAttribute gives most users an email attribute, as an Active Directory connector
+// reads it: service accounts have none, and about one user in twelve has none either. The
+// choice and the spelling of the type ("email" or "Email") come from a hash of the user,
+// not from the generator's random stream, so sites generated before attributes existed
+// keep their ids and dates.
+func emailAttribute(dir, id string) []Attribute {
+	h := fnv(dir + `\` + id)
+	if dir == "INTERNAL" || h%12 == 0 {
+		return []Attribute{}
+	}
+	typ := "email"
+	if h%5 == 0 {
+		typ = "Email"
+	}
+	local := strings.NewReplacer("'", "", " ", ".").Replace(strings.ToLower(id))
+	return []Attribute{{
+		ID: tagID("attribute:" + dir + `\` + id), Type: typ,
+		Value: local + "@" + strings.ToLower(dir) + ".example.com", ExternalID: "mail",
+	}}
+}
+
+func fnv(s string) uint64 {
 	var h uint64 = 1469598103934665603
-	for _, c := range []byte(name) {
+	for _, c := range []byte(s) {
 		h = (h ^ uint64(c)) * 1099511628211
 	}
-	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", h>>32, (h>>16)&0xffff, h&0xfff, (h>>20)&0xfff, h&0xffffffffffff)
+	return h
 }
 
 func licenseManage(value string) CustomProperty {

@@ -52,6 +52,16 @@ type User struct {
 	Roles             []string
 	Tags              []Tag
 	CustomProperties  []CustomProperty
+	// Attributes are what the user directory connector read, e.g. type "email".
+	Attributes []Attribute
+}
+
+// Attribute is one user attribute (QRS UserAttribute).
+type Attribute struct {
+	ID         string
+	Type       string
+	Value      string
+	ExternalID string
 }
 
 // Tag is a tag on a user.

@@ -100,7 +100,7 @@ func (s *Site) wireUser(u *User, priv *[]string) wireUser {
 		UserDirectoryConnectorName: u.UserDirectory,
 		Name:                       u.Name,
 		Roles:                      append([]string{}, u.Roles...),
-		Attributes:                 []struct{}{},
+		Attributes:                 []wireUserAttribute{},
 		Inactive:                   u.Inactive,
 		RemovedExternally:          u.RemovedExternally,
 		Blacklisted:                u.Blacklisted,
@@ -109,6 +109,12 @@ func (s *Site) wireUser(u *User, priv *[]string) wireUser {
 		Favorites:                  []string{},
 		Privileges:                 privileges(priv),
 		SchemaPath:                 "User",
+	}
+	for _, a := range u.Attributes {
+		w.Attributes = append(w.Attributes, wireUserAttribute{
+			ID: a.ID, CreatedDate: wireTime(u.Created), ModifiedDate: wireTime(u.Modified), ModifiedByUserName: u.ModifiedBy,
+			AttributeType: a.Type, AttributeValue: a.Value, ExternalID: a.ExternalID, SchemaPath: "UserAttribute",
+		})
 	}
 	for _, t := range u.Tags {
 		w.Tags = append(w.Tags, wireTag{ID: t.ID, Name: t.Name, Privileges: privileges(priv)})

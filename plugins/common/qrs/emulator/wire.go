@@ -153,6 +153,17 @@ type wireNamedCondensed struct {
 	Name       string    `json:"name"`
 }
 
+type wireUserAttribute struct {
+	ID                 string   `json:"id"`
+	CreatedDate        wireTime `json:"createdDate"`
+	ModifiedDate       wireTime `json:"modifiedDate"`
+	ModifiedByUserName string   `json:"modifiedByUserName"`
+	AttributeType      string   `json:"attributeType"`
+	AttributeValue     string   `json:"attributeValue"`
+	ExternalID         string   `json:"externalId"`
+	SchemaPath         string   `json:"schemaPath"`
+}
+
 type wireTag struct {
 	ID         string    `json:"id"`
 	Name       string    `json:"name"`
@@ -188,7 +199,7 @@ type wireUser struct {
 	UserDirectoryConnectorName string                    `json:"userDirectoryConnectorName"`
 	Name                       string                    `json:"name"`
 	Roles                      []string                  `json:"roles"`
-	Attributes                 []struct{}                `json:"attributes"`
+	Attributes                 []wireUserAttribute       `json:"attributes"`
 	Inactive                   bool                      `json:"inactive"`
 	RemovedExternally          bool                      `json:"removedExternally"`
 	Blacklisted                bool                      `json:"blacklisted"`
