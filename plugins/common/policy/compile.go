@@ -19,6 +19,7 @@ import (
 const (
 	DefaultMaxReleasesPerRun = 50
 	maxInactiveDays          = 3650
+	maxNoticeDays            = 365
 )
 
 // Policy is a validated siteconfig.PolicyConfig, ready to evaluate.
@@ -27,6 +28,7 @@ type Policy struct {
 	MaxReleasesPerRun int
 	types             map[qrs.AccessType]time.Duration // enabled types → threshold
 	thresholdDays     map[qrs.AccessType]int
+	noticeDays        map[qrs.AccessType]int
 	users             map[string]bool // lower-case DIR\id
 	directories       map[string]bool
 	tags              map[string]bool
@@ -44,6 +46,7 @@ func Compile(c *siteconfig.PolicyConfig) (*Policy, error) {
 		MaxReleasesPerRun: DefaultMaxReleasesPerRun,
 		types:             map[qrs.AccessType]time.Duration{},
 		thresholdDays:     map[qrs.AccessType]int{},
+		noticeDays:        map[qrs.AccessType]int{},
 		users:             map[string]bool{},
 		directories:       map[string]bool{},
 		tags:              map[string]bool{},
@@ -67,6 +70,9 @@ func Compile(c *siteconfig.PolicyConfig) (*Policy, error) {
 			t   qrs.AccessType
 			cfg siteconfig.TypeConfig
 		}{t.Name(), t, c.Type(t)}
+		if n := tc.cfg.NoticeDays; n < 0 || n > maxNoticeDays {
+			return nil, fmt.Errorf("release.%s.notice_days = %d: expected 0 (no notice) to %d", tc.key, n, maxNoticeDays)
+		}
 		if !tc.cfg.Enabled {
 			if tc.cfg.InactiveDays < 0 || tc.cfg.InactiveDays > maxInactiveDays {
 				return nil, fmt.Errorf("release.%s.inactive_days = %d: expected 1 to %d", tc.key, tc.cfg.InactiveDays, maxInactiveDays)
@@ -78,6 +84,9 @@ func Compile(c *siteconfig.PolicyConfig) (*Policy, error) {
 		}
 		p.types[tc.t] = time.Duration(tc.cfg.InactiveDays) * 24 * time.Hour
 		p.thresholdDays[tc.t] = tc.cfg.InactiveDays
+		if tc.cfg.NoticeDays > 0 {
+			p.noticeDays[tc.t] = tc.cfg.NoticeDays
+		}
 	}
 	for i, u := range c.Protect.Users {
 		dir, id, ok := strings.Cut(u, `\`)

@@ -82,6 +82,13 @@ func Days(d time.Duration) string {
 	return strconv.FormatFloat(d.Hours()/24, 'f', 1, 64) + "d"
 }
 
+// NoticeDays is the notice period of an enabled type: its users are told this many days
+// before a release (0: released without notice).
+func (p *Policy) NoticeDays(t qrs.AccessType) int { return p.noticeDays[t] }
+
+// Notices reports whether any enabled type gives notice.
+func (p *Policy) Notices() bool { return len(p.noticeDays) > 0 }
+
 // Precheck decides what can be decided from the allocation alone (type, quarantine,
 // listed users and directories, and the threshold when no rule can release a recently
 // used allocation). final is false when the full user record is needed: call Evaluate

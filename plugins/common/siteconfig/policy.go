@@ -32,6 +32,11 @@ type TypeConfig struct {
 	// InactiveDays: an allocation unused for at least this many days (exactly, in UTC) is
 	// released. Required when enabled; 1 to 3650.
 	InactiveDays int `toml:"inactive_days"`
+	// NoticeDays: with a value above 0, an allocation the policy would release is first
+	// noticed (its user gets an email, see [release.notice]) and released only at a run at
+	// least this many days after a notice the mail server accepted. 0 (default): no notice.
+	// 0 to 365.
+	NoticeDays int `toml:"notice_days"`
 }
 
 // ProtectConfig lists what is never released. Matching is case-insensitive, as in Qlik.

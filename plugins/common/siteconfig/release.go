@@ -36,6 +36,50 @@ type ReleaseConfig struct {
 	AuditLog string `toml:"audit_log"`
 
 	Output OutputConfig `toml:"output"`
+	Notice NoticeConfig `toml:"notice"`
+	Mail   MailConfig   `toml:"mail"`
+}
+
+// NoticeConfig is [inputs.qliksense_license.release.notice]: how users are told before
+// their allocation is released (the types' notice_days turn it on).
+type NoticeConfig struct {
+	// WithoutEmail: what happens to a release candidate whose user has no email attribute
+	// when its type has notice_days: "keep" (default) or "release" (without notice).
+	WithoutEmail string `toml:"without_email"`
+	// Subject is a text/template for the notice's subject (default built in).
+	Subject string `toml:"subject"`
+	// TextTemplate and HTMLTemplate are files with a text/template (plain body) and an
+	// html/template (HTML body) replacing the built-in English ones.
+	TextTemplate string `toml:"text_template"`
+	HTMLTemplate string `toml:"html_template"`
+	// DigestTo: license administrators who get a digest after each run that noticed or
+	// released something, or has releases coming in the next 7 days. Empty: no digest.
+	DigestTo []string `toml:"digest_to"`
+}
+
+// MailConfig is [inputs.qliksense_license.release.mail]: the SMTP server notices and
+// digests go through.
+type MailConfig struct {
+	// Host and Port of the SMTP server (port default: 587 with STARTTLS, 465 with TLS).
+	Host string `toml:"host"`
+	Port int    `toml:"port"`
+	// TLS: "starttls" (default; the server must offer it), "tls" (implicit TLS, SMTPS) or
+	// "none" (plain text, refused with a username).
+	TLS string `toml:"tls"`
+	// Username and Password authenticate (PLAIN or LOGIN, whichever the server offers
+	// first, over TLS only). The password is a secret: "@{store:key}" or "${ENV}".
+	Username string        `toml:"username"`
+	Password config.Secret `toml:"password"`
+	// From and ReplyTo of every message, e.g. "Qlik Sense licenses <qlik@example.com>".
+	From    string `toml:"from"`
+	ReplyTo string `toml:"reply_to"`
+	// RateLimit is the minimum time between two messages (default 1s).
+	RateLimit config.Duration `toml:"rate_limit"`
+	// Timeout of one message's connection and delivery (default 30s).
+	Timeout config.Duration `toml:"timeout"`
+	// TLSCA verifies the server's certificate; InsecureSkipVerify turns verification off.
+	TLSCA              string `toml:"tls_ca"`
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
 }
 
 // OutputConfig is [inputs.qliksense_license.release.output]: where release outcomes go as

@@ -28,6 +28,8 @@ type Sidecar struct {
 	AuditLog      string // a path, or "stdout"
 	Output        *OutputConfig
 	OutputTags    map[string]string
+	// Notices: nil when no type gives notice and no digest is asked for.
+	Notices *Notices
 
 	fileName string // the site's name, safe in a file name
 }
@@ -87,7 +89,7 @@ func (c *Config) Sidecar() (*Sidecar, error) {
 	if st.StateDir == "" {
 		st.StateDir = DefaultStateDir()
 	}
-	st.fileName = unsafeFileChars.ReplaceAllString(c.Site, "_")
+	st.fileName = siteFileName(c.Site)
 	st.LockFile = r.LockFile
 	if st.LockFile == "" {
 		st.LockFile = st.stateFile(".lock")
@@ -110,6 +112,11 @@ func (c *Config) Sidecar() (*Sidecar, error) {
 		st.Output = &r.Output
 		st.OutputTags = o.Tags
 	}
+	n, err := r.notices(os.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	st.Notices = n
 	return st, nil
 }
 
@@ -117,8 +124,27 @@ func (s *Sidecar) stateFile(suffix string) string {
 	return filepath.Join(s.StateDir, s.fileName+suffix)
 }
 
+// siteFileName is the site's name made safe as the start of a file name.
+func siteFileName(site string) string { return unsafeFileChars.ReplaceAllString(site, "_") }
+
+// NoticeFile is where the sidecar keeps this site's notices (Sidecar.NoticeFile), for the
+// plugin, which reads it to count allocations waiting out their notice. Config must be
+// validated (Validate names the site).
+func (c *Config) NoticeFile() string {
+	dir := DefaultStateDir()
+	if c.Release != nil && c.Release.StateDir != "" {
+		dir = c.Release.StateDir
+	}
+	return filepath.Join(dir, siteFileName(c.Site)+noticeSuffix)
+}
+
+const noticeSuffix = "-notices.json"
+
 // InflightFile notes the DELETEs of the run in progress.
 func (s *Sidecar) InflightFile() string { return s.stateFile("-inflight.jsonl") }
+
+// NoticeFile remembers the notices sent, per allocation, across runs and restarts.
+func (s *Sidecar) NoticeFile() string { return s.stateFile(noticeSuffix) }
 
 // SpoolFile is where outcomes wait for delivery when the audit log is on stdout.
 func (s *Sidecar) SpoolFile() string { return s.stateFile("-spool.jsonl") }
