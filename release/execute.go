@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
@@ -42,6 +43,10 @@ type Executor struct {
 	BatchSize     int
 	Recorder      Recorder
 	Log           *slog.Logger
+	// Notifier and Notices: the site's notices (nil: no type gives notice) and the notice
+	// state the plan was staged with; notify.go.
+	Notifier *Notifier
+	Notices  *notice.State
 
 	sleep func(context.Context, time.Duration) error
 }
@@ -60,7 +65,8 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 	sum := Summary{Site: e.Site, RunID: NewRunID(start), Start: start, DryRun: p.DryRun, Protected: map[policy.Reason]int{}, Errors: []string{}}
 	for _, t := range p.Totals {
 		sum.Deferred += t.Deferred
-		sum.Candidates += t.Release + t.Deferred
+		sum.Waiting += t.Waiting
+		sum.Candidates += t.Release + t.Deferred + t.Notice + t.Waiting
 		for r, n := range t.Kept {
 			sum.Protected[r] += n
 		}
@@ -73,9 +79,13 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 	log.Info("run starting", "dry_run", p.DryRun, "releases", len(releases), "deferred", sum.Deferred)
 
 	var mu sync.Mutex
+	var released []Outcome // for the digest
 	record := func(o Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
+		if o.Result == Released || o.Result == Quarantined {
+			released = append(released, o)
+		}
 		if o.Result == "" { // unsettled: the intent stays open (see Executor)
 			sum.Unsettled++
 			log.Warn("outcome unknown: the intent stays open until a later read of QRS settles it", "type", o.Type, "user", o.User,
@@ -94,8 +104,14 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 		for _, it := range releases {
 			record(e.outcome(sum.RunID, it, DryRun, string(it.Decision.Reason), it.Decision.Detail, true))
 		}
+		for _, it := range p.Items {
+			if it.Decision.Verdict == policy.Notice {
+				sum.WouldNotice++
+			}
+		}
 	} else {
 		e.release(ctx, stop, releases, sum.RunID, record, &mu, &sum)
+		e.notify(ctx, stop, p, sum.RunID, record, &sum, released)
 	}
 	sum.Time = e.Now()
 	if err := e.Recorder.Summary(sum); err != nil {
@@ -103,6 +119,7 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 	}
 	log.Info("run finished", "released", sum.Released, "quarantined", sum.Quarantined, "dry_run_releases", sum.WouldRelease,
 		"skipped", sum.Skipped, "failed", sum.Failed, "deferred", sum.Deferred, "unsettled", sum.Unsettled, "interrupted", sum.Interrupted,
+		"noticed", sum.Noticed, "notice_failed", sum.NoticeFailed, "waiting", sum.Waiting, "dry_run_notices", sum.WouldNotice,
 		"duration", sum.Duration().Round(time.Millisecond).String())
 	return sum
 }

@@ -17,6 +17,10 @@ const (
 	DryRun      Result = "dry_run"     // would be released; dry_run is on
 	Skipped     Result = "skipped"     // not released: the re-check found a reason
 	Failed      Result = "failed"      // the DELETE failed; never retried blindly
+	// Notices (types with notice_days): the mail server accepted the user's notice, or
+	// refused it (retried at the next run).
+	Noticed      Result = "noticed"
+	NoticeFailed Result = "notice_failed"
 )
 
 // Outcome is one allocation's result: an audit event and a qlik_sense_license_release point.
@@ -49,6 +53,12 @@ type Summary struct {
 	Skipped      int       `json:"skipped"`
 	Failed       int       `json:"failed"`
 	Deferred     int       `json:"deferred"`
+	// Noticed and NoticeFailed count notices sent (accepted, refused); Waiting the
+	// candidates waiting out their notice; WouldNotice the notices a dry run did not send.
+	Noticed      int `json:"noticed"`
+	NoticeFailed int `json:"notice_failed"`
+	Waiting      int `json:"waiting"`
+	WouldNotice  int `json:"dry_run_notices"`
 	// Unsettled counts DELETEs sent whose effect is not known yet: their intents stay
 	// open and a later read records their outcomes (then Recovery is true).
 	Unsettled   int                   `json:"unsettled"`
@@ -75,6 +85,10 @@ func (s *Summary) add(r Result) {
 		s.Skipped++
 	case Failed:
 		s.Failed++
+	case Noticed:
+		s.Noticed++
+	case NoticeFailed:
+		s.NoticeFailed++
 	}
 }
 

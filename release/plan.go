@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
@@ -19,6 +20,13 @@ type Item struct {
 	// Note says what else a person should know, e.g. that the user also holds an
 	// allocation of the other type.
 	Note string
+	// Email is the user's address, read for a type that gives notice.
+	Email string
+	// NoticedAt and ReleasableFrom: for a type that gives notice, when the notice was
+	// accepted (zero before) and from when the allocation may be released (for a notice
+	// still to send: the date it will give).
+	NoticedAt      time.Time
+	ReleasableFrom time.Time
 }
 
 // Totals counts a plan's verdicts for one type.
@@ -29,6 +37,10 @@ type Totals struct {
 	Deferred   int                   `json:"deferred"`
 	Keep       int                   `json:"keep"`
 	Kept       map[policy.Reason]int `json:"kept"`
+	// Notice and Waiting: candidates whose user is to be noticed now, and noticed ones
+	// waiting out their notice period (types with notice_days).
+	Notice  int `json:"notice"`
+	Waiting int `json:"waiting"`
 }
 
 // Plan is what a run would do now: every allocation of the enabled types with its verdict
@@ -42,6 +54,9 @@ type Plan struct {
 	Totals            []Totals
 	// Errors: lists or user records that could not be read; their types are not planned.
 	Errors []error
+	// noticed: the types that give notice whose candidates were all staged; their
+	// notice records may be pruned (see Executor.notify).
+	noticed map[qrs.AccessType]bool
 }
 
 // Releases returns the items to release, in order.
@@ -56,7 +71,14 @@ func (p *Plan) Releases() []Item {
 }
 
 // MakePlan reads the site and decides every allocation of the types the policy enables.
+// Notices are not staged: see Runner.Plan.
 func MakePlan(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, now time.Time) (*Plan, error) {
+	return makePlan(ctx, c, pol, site, now, nil, nil)
+}
+
+// makePlan is MakePlan; with a notifier, the candidates of types that give notice get
+// their stage from the notice state (noticeplan.go).
+func makePlan(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, now time.Time, n *Notifier, state *notice.State) (*Plan, error) {
 	var enabled []qrs.AccessType
 	for _, t := range qrs.AccessTypes {
 		if _, on := pol.Enabled(t); on {
@@ -105,6 +127,11 @@ func MakePlan(ctx context.Context, c *qrs.Client, pol *policy.Policy, site strin
 			p.Items = append(p.Items, item)
 		}
 	}
+	if n != nil && pol.Notices() {
+		if err := p.stageNotices(ctx, c, pol, n, state, res); err != nil {
+			return nil, err
+		}
+	}
 	p.order()
 	p.count(enabled)
 	return p, nil
@@ -120,7 +147,7 @@ func otherType(t qrs.AccessType) qrs.AccessType {
 	return ""
 }
 
-var verdictRank = map[policy.Verdict]int{policy.Release: 0, policy.Deferred: 1, policy.Keep: 2}
+var verdictRank = map[policy.Verdict]int{policy.Release: 0, policy.Deferred: 1, policy.Notice: 2, policy.Waiting: 3, policy.Keep: 4}
 
 // order sorts the most inactive releases first and defers those beyond the cap.
 func (p *Plan) order() {
@@ -159,6 +186,10 @@ func (p *Plan) count(types []qrs.AccessType) {
 				tt.Release++
 			case policy.Deferred:
 				tt.Deferred++
+			case policy.Notice:
+				tt.Notice++
+			case policy.Waiting:
+				tt.Waiting++
 			default:
 				tt.Keep++
 				tt.Kept[it.Decision.Reason]++

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
@@ -166,9 +167,25 @@ func (r *Runner) Close() {
 	}
 }
 
-// Plan evaluates the site now; it changes nothing and takes no lock.
+// Plan evaluates the site now, with the stage of each candidate of a type that gives
+// notice; it changes nothing and takes no lock.
 func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
-	return MakePlan(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now())
+	p, _, err := r.plan(ctx)
+	return p, err
+}
+
+func (r *Runner) plan(ctx context.Context) (*Plan, *notice.State, error) {
+	n := r.Site.Notifier
+	if n == nil {
+		p, err := MakePlan(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now())
+		return p, nil, err
+	}
+	state, err := notice.Load(n.StatePath)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := makePlan(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now(), n, state)
+	return p, state, err
 }
 
 // Once performs one run. It returns ErrLocked (wrapped) when a run of the site is in
@@ -226,7 +243,7 @@ func (r *Runner) FinalFlush(ctx context.Context) {
 }
 
 func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, error) {
-	p, err := r.Plan(ctx)
+	p, state, err := r.plan(ctx)
 	if err != nil {
 		return Summary{}, fmt.Errorf("planning: %w", err)
 	}
@@ -234,6 +251,7 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, err
 	ex := &Executor{
 		Client: r.Site.Client, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
 		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, Recorder: r.journal, Log: r.Log,
+		Notifier: r.Site.Notifier, Notices: state,
 	}
 	return ex.Run(ctx, stop, p), nil
 }

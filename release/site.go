@@ -22,6 +22,9 @@ type Site struct {
 	Client   *qrs.Client
 	Policy   *policy.Policy
 	Settings *siteconfig.Sidecar
+	// Notifier sends the notices and the digest; nil when no type gives notice and no
+	// digest is asked for. Its templates were checked when the site was loaded.
+	Notifier *Notifier
 }
 
 // LoadSite loads and validates one site file and builds its QRS client (it does not
@@ -46,10 +49,16 @@ func LoadSite(path string, log *slog.Logger) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	var n *Notifier
+	if st.Notices != nil {
+		if n, err = NewNotifier(st, NewSMTPMailer(st.Notices.Mail)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	warn := log.With("config", path)
 	client, err := c.NewClient(func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &Site{Path: path, Name: c.Site, Config: &c, Client: client, Policy: pol, Settings: st}, nil
+	return &Site{Path: path, Name: c.Site, Config: &c, Client: client, Policy: pol, Settings: st, Notifier: n}, nil
 }

@@ -175,7 +175,7 @@ func Site(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	for _, p := range waiting {
 		ids = append(ids, p.a.User.ID)
 	}
-	users, err := usersByID(ctx, c, ids)
+	users, err := UsersByID(ctx, c, ids)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -302,8 +302,9 @@ func (o *Options) userOf(a *qrs.Allocation) *qrs.User {
 	return &qrs.User{ID: a.User.ID, UserID: a.User.UserID, UserDirectory: a.User.UserDirectory}
 }
 
-// usersByID reads the given users: by id in batches when few, else the whole list once.
-func usersByID(ctx context.Context, c *qrs.Client, ids []string) (map[string]*qrs.User, error) {
+// UsersByID reads the given users: by id in batches when few (MaxUserBatches requests at
+// most), else the whole list once, keeping only those asked for.
+func UsersByID(ctx context.Context, c *qrs.Client, ids []string) (map[string]*qrs.User, error) {
 	need := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		need[id] = true

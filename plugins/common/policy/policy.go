@@ -16,6 +16,11 @@ const (
 	Keep     Verdict = "keep"
 	Release  Verdict = "release"
 	Deferred Verdict = "deferred"
+	// Notice and Waiting are given by the sidecar's planner to a release candidate whose
+	// type gives notice (plugins/common/notice): its user is to be told now, or was told
+	// and the notice period is not over.
+	Notice  Verdict = "notice"
+	Waiting Verdict = "waiting"
 )
 
 // Reason says why. Each keep reason is one rule, so counts per reason say how many
@@ -43,6 +48,9 @@ const (
 	ReasonInactive                Reason = "inactive"
 	ReasonRecentlyUsed            Reason = "recently_used"
 	ReasonCap                     Reason = "over_max_releases_per_run"
+	// ReasonNoEmail keeps a candidate whose type gives notice and whose user has no email
+	// attribute (release.notice.without_email = "keep"); given by the sidecar's planner.
+	ReasonNoEmail Reason = "no_email"
 )
 
 // KeepReasons lists every reason Evaluate gives with Keep, in rule order.

@@ -1,0 +1,328 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// DefaultNoticeSubject is the subject of a notice unless release.notice.subject is set.
+const DefaultNoticeSubject = "Your Qlik Sense {{.Access}} will be released on or after {{.ReleaseDate}}"
+
+// NoticeData is what a notice template sees (the README lists the fields). Dates are in
+// the site's time zone (release.time_zone). No secret is in it.
+type NoticeData struct {
+	Site          string
+	User          string // DIRECTORY\userid
+	Name          string // the user's name in QRS, or User when it has none
+	Email         string
+	Access        string // "professional access", "analyzer access" or "user pass"
+	LicenseType   string // as in the metrics: professional, analyzer, user
+	DaysInactive  int
+	NeverUsed     bool
+	LastUsed      string // the last use (or the allocation, when never used) as a date
+	ThresholdDays int
+	NoticeDays    int
+	ReleaseDate   string // the first run at or after the end of the notice period
+	ReleaseTime   time.Time
+	ReplyTo       string
+}
+
+// DigestLine is one allocation in the administrators' digest.
+type DigestLine struct {
+	User, Access, Date string
+}
+
+// DigestData is what the digest template sees.
+type DigestData struct {
+	Site, RunID, Time                       string
+	Noticed, Released, Coming, NoticeFailed []DigestLine
+}
+
+// Notifier renders and sends a site's notices and digest and keeps their dates honest:
+// the date a notice gives is the first scheduled run at or after the end of the notice
+// period, and that is the run that releases.
+type Notifier struct {
+	Settings *siteconfig.Notices
+	Mailer   Mailer
+	Location *time.Location
+	Schedule cron.Schedule // nil: runs are started by hand or at start
+	// StatePath is the notice state file (siteconfig.Sidecar.NoticeFile).
+	StatePath string
+
+	subject, text, digest *template.Template
+	html                  *htmltemplate.Template
+}
+
+// NewNotifier parses the templates and renders them once with sample data, so that a
+// template error is a configuration error at start, never at send time.
+func NewNotifier(st *siteconfig.Sidecar, mailer Mailer) (*Notifier, error) {
+	n := &Notifier{Settings: st.Notices, Mailer: mailer, Location: st.Location, Schedule: st.Schedule, StatePath: st.NoticeFile()}
+	s := st.Notices
+	var err error
+	subject := s.Subject
+	if subject == "" {
+		subject = DefaultNoticeSubject
+	}
+	if n.subject, err = template.New("subject").Option("missingkey=error").Parse(subject); err != nil {
+		return nil, fmt.Errorf("release.notice.subject: %w", err)
+	}
+	text, textKey := s.TextTemplate, "release.notice.text_template = "+s.TextTemplateFile
+	if text == "" {
+		text, textKey = builtin("notice.txt.tmpl"), "built-in notice.txt.tmpl"
+	}
+	if n.text, err = template.New("text").Option("missingkey=error").Parse(text); err != nil {
+		return nil, fmt.Errorf("%s: %w", textKey, err)
+	}
+	html, htmlKey := s.HTMLTemplate, "release.notice.html_template = "+s.HTMLTemplateFile
+	if html == "" {
+		html, htmlKey = builtin("notice.html.tmpl"), "built-in notice.html.tmpl"
+	}
+	if n.html, err = htmltemplate.New("html").Option("missingkey=error").Parse(html); err != nil {
+		return nil, fmt.Errorf("%s: %w", htmlKey, err)
+	}
+	if n.digest, err = template.New("digest").Parse(builtin("digest.txt.tmpl")); err != nil {
+		return nil, fmt.Errorf("built-in digest.txt.tmpl: %w", err)
+	}
+	sample := NoticeData{
+		Site: "site", User: `DIR\user`, Name: "A User", Email: "user@example.com", Access: "professional access",
+		LicenseType: "professional", DaysInactive: 95, LastUsed: "1 January 2026", ThresholdDays: 90, NoticeDays: 14,
+		ReleaseDate: "Monday 19 January 2026 at 03:00 CET", ReleaseTime: time.Now(), ReplyTo: "licenses@example.com",
+	}
+	if _, err := n.Render(sample); err != nil {
+		return nil, err
+	}
+	if _, err := n.renderDigest(DigestData{Noticed: []DigestLine{{"a", "b", "c"}}}); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func builtin(name string) string {
+	b, err := templateFS.ReadFile("templates/" + name)
+	if err != nil {
+		panic("release: built-in template " + name + " is missing: " + err.Error())
+	}
+	return string(b)
+}
+
+// ReleaseDate is when an allocation noticed at noticed is released: the first scheduled
+// run at or after the end of the notice period (without a schedule, the end itself,
+// rounded up to the minute).
+func (n *Notifier) ReleaseDate(noticed time.Time, days int) time.Time {
+	end := noticed.Add(time.Duration(days) * 24 * time.Hour)
+	if n.Schedule == nil {
+		if r := end.Truncate(time.Minute); !r.Equal(end) {
+			return r.Add(time.Minute)
+		}
+		return end
+	}
+	return n.Schedule.Next(end.In(n.Location).Add(-time.Nanosecond))
+}
+
+// FormatDate writes an instant as people read it, in the site's time zone.
+func (n *Notifier) FormatDate(t time.Time) string {
+	return t.In(n.Location).Format("Monday 2 January 2006 at 15:04 MST")
+}
+
+func (n *Notifier) formatDay(t time.Time) string { return t.In(n.Location).Format("2 January 2006") }
+
+// Render builds a notice.
+func (n *Notifier) Render(d NoticeData) (Message, error) {
+	m := Message{To: []string{d.Email}}
+	var b bytes.Buffer
+	if err := n.subject.Execute(&b, d); err != nil {
+		return m, fmt.Errorf("release.notice.subject: %w", err)
+	}
+	m.Subject = strings.Join(strings.Fields(b.String()), " ")
+	b.Reset()
+	if err := n.text.Execute(&b, d); err != nil {
+		return m, fmt.Errorf("the notice's text template: %w", err)
+	}
+	m.Text = b.String()
+	b.Reset()
+	if err := n.html.Execute(&b, d); err != nil {
+		return m, fmt.Errorf("the notice's HTML template: %w", err)
+	}
+	m.HTML = b.String()
+	return m, nil
+}
+
+func (n *Notifier) renderDigest(d DigestData) (Message, error) {
+	var b bytes.Buffer
+	if err := n.digest.Execute(&b, d); err != nil {
+		return Message{}, fmt.Errorf("the digest template: %w", err)
+	}
+	return Message{
+		To:      n.Settings.DigestTo,
+		Subject: fmt.Sprintf("Qlik Sense licenses on %s: %d noticed, %d released, %d coming", d.Site, len(d.Noticed), len(d.Released), len(d.Coming)),
+		Text:    b.String(),
+	}, nil
+}
+
+// noticeData describes one plan item for its notice.
+func (n *Notifier) noticeData(site string, it *Item, thresholdDays, noticeDays int, release time.Time) NoticeData {
+	a := it.Allocation
+	name := a.HolderName()
+	if it.User != nil && it.User.Name != "" {
+		name = it.User.Name
+	}
+	last := a.LastUsed.Time
+	if !a.LastUsed.Valid() {
+		last = a.CreatedDate.Time
+	}
+	return NoticeData{
+		Site: site, User: a.HolderName(), Name: name, Email: it.Email, Access: accessName(it.Type), LicenseType: it.Type.LicenseType(),
+		DaysInactive: int(it.Decision.Inactivity.Hours() / 24), NeverUsed: it.Decision.NeverUsed, LastUsed: n.formatDay(last),
+		ThresholdDays: thresholdDays, NoticeDays: noticeDays, ReleaseDate: n.FormatDate(release), ReleaseTime: release.In(n.Location),
+		ReplyTo: n.Settings.Mail.ReplyTo,
+	}
+}
+
+// accessName is the name of an allocation type in a sentence to its user.
+func accessName(t qrs.AccessType) string {
+	switch t {
+	case qrs.Professional:
+		return "professional access"
+	case qrs.Analyzer:
+		return "analyzer access"
+	case qrs.UserPass:
+		return "user pass"
+	}
+	return string(t)
+}
+
+// ReasonMailRefused is the reason of a notice_failed outcome.
+const ReasonMailRefused = "mail_refused"
+
+// notify sends the notices of a live run, after its releases: each accepted notice is
+// saved in the notice state before its outcome is recorded (a crash in between sends it
+// again at the next run: a second mail, never a release without one); a refused one is
+// counted and retried at the next run. A stop sends no further notice; the message on the
+// wire finishes. Records of allocations that are no longer candidates (released, used,
+// protected since) are dropped. Then the administrators' digest, when asked for.
+func (e *Executor) notify(ctx context.Context, stop <-chan struct{}, p *Plan, runID string, record func(Outcome), sum *Summary, released []Outcome) {
+	n, state := e.Notifier, e.Notices
+	if n == nil || state == nil {
+		return
+	}
+	log := e.Log.With("run_id", runID)
+	save := func() {
+		if err := state.Save(n.StatePath); err != nil {
+			log.Error("saving the notice state failed", "err", err)
+			sum.Errors = append(sum.Errors, err.Error())
+		}
+	}
+	candidate := map[string]bool{}
+	for _, it := range p.Items {
+		switch it.Decision.Verdict {
+		case policy.Release, policy.Deferred, policy.Notice, policy.Waiting:
+			candidate[it.Allocation.ID] = true
+		}
+	}
+	pruned := 0
+	for id, r := range state.Records {
+		if p.noticed[r.Type] && !candidate[id] {
+			delete(state.Records, id)
+			pruned++
+		}
+	}
+	if pruned > 0 {
+		save()
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	var noticed, failed, coming []DigestLine
+	line := func(it *Item, at time.Time) DigestLine {
+		return DigestLine{User: it.Allocation.HolderName(), Access: accessName(it.Type), Date: n.FormatDate(at)}
+	}
+	horizon := p.Now.Add(7 * 24 * time.Hour)
+	for i := range p.Items {
+		it := &p.Items[i]
+		if it.Decision.Verdict == policy.Waiting && !it.ReleasableFrom.After(horizon) {
+			coming = append(coming, line(it, it.ReleasableFrom))
+		}
+		if it.Decision.Verdict != policy.Notice {
+			continue
+		}
+		if stopped(stop) || ctx.Err() != nil {
+			log.Info("stopping: the remaining notices go out at the next run")
+			break
+		}
+		threshold, _ := e.Policy.Enabled(it.Type)
+		msg, err := n.Render(n.noticeData(e.Site, it, threshold, e.Policy.NoticeDays(it.Type), it.ReleasableFrom))
+		if err == nil {
+			err = n.Mailer.Send(wctx, msg)
+		}
+		if errors.Is(err, ErrNotSent) {
+			log.Info("stopping: the remaining notices go out at the next run")
+			break
+		}
+		rec := state.Of(it.Type, it.Allocation)
+		if rec == nil {
+			rec = &notice.Record{AllocationID: it.Allocation.ID, Type: it.Type, Episode: notice.EpisodeOf(it.Allocation)}
+		}
+		rec.User, rec.Email = it.Allocation.HolderName(), it.Email
+		state.Records[rec.AllocationID] = rec
+		if err != nil {
+			rec.Failures++
+			rec.LastFailure = err.Error()
+			save()
+			detail := fmt.Sprintf("the notice was not accepted (attempt %d; retried at the next run): %v", rec.Failures, err)
+			record(e.outcome(runID, *it, NoticeFailed, ReasonMailRefused, detail, false))
+			failed = append(failed, line(it, it.ReleasableFrom))
+			continue
+		}
+		rec.NoticedAt, rec.ReleasableFrom, rec.LastFailure = e.Now().UTC(), it.ReleasableFrom.UTC(), ""
+		save()
+		detail := "notice accepted by the mail server; releasable from " + n.FormatDate(it.ReleasableFrom)
+		record(e.outcome(runID, *it, Noticed, string(it.Decision.Reason), detail, false))
+		noticed = append(noticed, line(it, it.ReleasableFrom))
+		if !it.ReleasableFrom.After(horizon) {
+			coming = append(coming, line(it, it.ReleasableFrom))
+		}
+	}
+	if len(n.Settings.DigestTo) == 0 || stopped(stop) {
+		return
+	}
+	var gone []DigestLine
+	for _, o := range released {
+		gone = append(gone, DigestLine{User: o.User, Access: accessName(o.Type), Date: n.FormatDate(o.Time)})
+	}
+	if len(noticed)+len(gone)+len(coming)+len(failed) == 0 {
+		return
+	}
+	msg, err := n.renderDigest(DigestData{
+		Site: e.Site, RunID: runID, Time: n.FormatDate(p.Now), Noticed: noticed, Released: gone, Coming: coming, NoticeFailed: failed,
+	})
+	if err == nil {
+		err = n.Mailer.Send(wctx, msg)
+	}
+	if err != nil {
+		log.Error("sending the digest failed", "err", err)
+		sum.Errors = append(sum.Errors, "sending the digest: "+err.Error())
+	}
+}
