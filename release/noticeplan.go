@@ -12,9 +12,10 @@ import (
 
 // stageNotices gives each release candidate of a type with notice_days its stage: notice
 // (its user is told at this run), waiting (told; the period is not over) or release. The
-// users' addresses come from their QRS records: those the policy read already, the others
-// in as few requests as evaluate.UsersByID takes. A candidate whose user has no address is
+// users' addresses come from their QRS records. A candidate whose user has no address is
 // kept (no_email) or released without notice, as release.notice.without_email says.
+// The candidates' user records are read here, in as few requests as evaluate.UsersByID
+// takes: the policy's own read holds only the users whose record can change a decision.
 func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Policy, n *Notifier, state *notice.State, res *evaluate.Result) error {
 	var ids []string
 	var staged []*Item
@@ -30,35 +31,26 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 			continue
 		}
 		staged = append(staged, it)
-		if it.User == nil {
-			ids = append(ids, it.Allocation.User.ID)
-		}
+		ids = append(ids, it.Allocation.User.ID)
 	}
 	if len(staged) == 0 {
 		return nil
 	}
-	users := map[string]*qrs.User{}
-	if len(ids) > 0 {
-		var err error
-		if users, err = evaluate.UsersByID(ctx, c, ids); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			p.Errors = append(p.Errors, fmt.Errorf("reading users for their notice addresses: %w", err))
-			for _, it := range staged {
-				p.noticed[it.Type] = false
-				if it.User == nil {
-					it.Decision.Verdict, it.Decision.Reason = policy.Keep, policy.ReasonUserUnknown
-					it.Decision.Detail = "the user record (for the notice address) could not be read"
-				}
-			}
-			staged = withUser(staged)
+	users, err := evaluate.UsersByID(ctx, c, ids)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
+		p.Errors = append(p.Errors, fmt.Errorf("reading users for their notice addresses: %w", err))
+		for _, it := range staged {
+			p.noticed[it.Type] = false
+			it.Decision.Verdict, it.Decision.Reason = policy.Keep, policy.ReasonUserUnknown
+			it.Decision.Detail = "the user record (for the notice address) could not be read"
+		}
+		return nil
 	}
 	for _, it := range staged {
-		if it.User == nil {
-			it.User = users[it.Allocation.User.ID]
-		}
+		it.User = users[it.Allocation.User.ID]
 		if it.User == nil {
 			it.Decision.Verdict, it.Decision.Reason, it.Decision.Detail = policy.Keep, policy.ReasonUserUnknown, "the user record (for the notice address) is gone"
 			continue
@@ -94,16 +86,6 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 		}
 	}
 	return nil
-}
-
-func withUser(items []*Item) []*Item {
-	out := items[:0]
-	for _, it := range items {
-		if it.User != nil {
-			out = append(out, it)
-		}
-	}
-	return out
 }
 
 func joinNote(a, b string) string {

@@ -68,6 +68,7 @@ type Notifier struct {
 
 	subject, text, digest *template.Template
 	html                  *htmltemplate.Template
+	textKey, htmlKey      string // where the templates came from, for errors
 }
 
 // NewNotifier parses the templates and renders them once with sample data, so that a
@@ -97,6 +98,7 @@ func NewNotifier(st *siteconfig.Sidecar, mailer Mailer) (*Notifier, error) {
 	if n.html, err = htmltemplate.New("html").Option("missingkey=error").Parse(html); err != nil {
 		return nil, fmt.Errorf("%s: %w", htmlKey, err)
 	}
+	n.textKey, n.htmlKey = textKey, htmlKey
 	if n.digest, err = template.New("digest").Parse(builtin("digest.txt.tmpl")); err != nil {
 		return nil, fmt.Errorf("built-in digest.txt.tmpl: %w", err)
 	}
@@ -153,12 +155,12 @@ func (n *Notifier) Render(d NoticeData) (Message, error) {
 	m.Subject = strings.Join(strings.Fields(b.String()), " ")
 	b.Reset()
 	if err := n.text.Execute(&b, d); err != nil {
-		return m, fmt.Errorf("the notice's text template: %w", err)
+		return m, fmt.Errorf("%s: %w", n.textKey, err)
 	}
 	m.Text = b.String()
 	b.Reset()
 	if err := n.html.Execute(&b, d); err != nil {
-		return m, fmt.Errorf("the notice's HTML template: %w", err)
+		return m, fmt.Errorf("%s: %w", n.htmlKey, err)
 	}
 	m.HTML = b.String()
 	return m, nil
