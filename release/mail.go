@@ -10,6 +10,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
+	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
@@ -57,26 +58,9 @@ func (s *SMTPMailer) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	opts := []mail.Option{mail.WithPort(s.cfg.Port), mail.WithTimeout(s.cfg.Timeout), mail.WithTLSConfig(s.cfg.TLSConfig)}
-	switch s.cfg.TLS {
-	case siteconfig.MailTLS:
-		opts = append(opts, mail.WithSSL())
-	case siteconfig.MailNoTLS:
-		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
-	default:
-		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
-	}
-	if s.cfg.Username != "" {
-		buf, err := s.cfg.Password.Get()
-		if err != nil {
-			return fmt.Errorf("reading release.mail.password: %w", err)
-		}
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.cfg.Username), mail.WithPassword(buf.String()))
-		buf.Destroy()
-	}
-	client, err := mail.NewClient(s.cfg.Host, opts...)
+	client, err := newMailClient(s.cfg)
 	if err != nil {
-		return fmt.Errorf("release.mail: %w", err)
+		return err
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*s.cfg.Timeout)
 	defer cancel()
@@ -84,6 +68,60 @@ func (s *SMTPMailer) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("sending to %s through %s:%d: %w", m.To[0], s.cfg.Host, s.cfg.Port, err)
 	}
 	return nil
+}
+
+// newMailClient is a go-mail client for the settings; the password is read here and goes
+// only into the client.
+func newMailClient(cfg *siteconfig.Mail) (*mail.Client, error) {
+	opts := []mail.Option{mail.WithPort(cfg.Port), mail.WithTimeout(cfg.Timeout), mail.WithTLSConfig(cfg.TLSConfig)}
+	switch cfg.TLS {
+	case siteconfig.MailTLS:
+		opts = append(opts, mail.WithSSL())
+	case siteconfig.MailNoTLS:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	}
+	if cfg.Username != "" {
+		buf, err := cfg.Password.Get()
+		if err != nil {
+			return nil, fmt.Errorf("reading release.mail.password: %w", err)
+		}
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(cfg.Username), mail.WithPassword(buf.String()))
+		buf.Destroy()
+	}
+	client, err := mail.NewClient(cfg.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("release.mail: %w", err)
+	}
+	return client, nil
+}
+
+// MailStep checks the SMTP server for the connection doctor: it connects, says EHLO,
+// starts TLS and authenticates as a send would, then quits without sending anything.
+func MailStep(ctx context.Context, cfg *siteconfig.Mail) doctor.Step {
+	s := doctor.Step{Name: "SMTP server"}
+	addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	client, err := newMailClient(cfg)
+	if err != nil {
+		s.Detail, s.Fix = err.Error(), "check release.mail"
+		return s
+	}
+	if err := client.DialWithContext(ctx); err != nil {
+		s.Detail = fmt.Sprintf("%s (tls %s): %v", addr, cfg.TLS, err)
+		s.Fix = `is the SMTP server reachable at release.mail.host and port; does it offer STARTTLS (or use tls = "tls" on 465); are username and password right; does tls_ca verify its certificate?`
+		return s
+	}
+	_ = client.Close()
+	how := "connected"
+	if cfg.TLS != siteconfig.MailNoTLS {
+		how += " over TLS (" + cfg.TLS + ")"
+	}
+	if cfg.Username != "" {
+		how += ", authenticated as " + cfg.Username
+	}
+	s.OK, s.Detail = true, addr+": "+how+"; no message sent"
+	return s
 }
 
 func (s *SMTPMailer) message(m Message) (*mail.Msg, error) {

@@ -33,7 +33,7 @@ type NoticeData struct {
 	Name          string // the user's name in QRS, or User when it has none
 	Email         string
 	Access        string // "professional access", "analyzer access" or "user pass"
-	LicenseType   string // as in the metrics: professional, analyzer, user
+	LicenseType   string // as in the metrics: professional, analyzer, token_user
 	DaysInactive  int
 	NeverUsed     bool
 	LastUsed      string // the last use (or the allocation, when never used) as a date

@@ -63,7 +63,7 @@ func TestPlanJSONAndCSV(t *testing.T) {
 	var csv bytes.Buffer
 	require.NoError(t, p.Render(&csv, release.FormatCSV))
 	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
-	require.Equal(t, "verdict,type,allocation_id,user_directory,user_id,days_inactive,never_used,last_used,reason,detail,note", lines[0])
+	require.Equal(t, "verdict,type,allocation_id,user_directory,user_id,days_inactive,never_used,last_used,reason,detail,note,email,noticed_at,releasable_from", lines[0])
 	require.Len(t, lines, len(doc.Items)+1)
 	require.EqualError(t, p.Render(&csv, "xml"), `unknown format "xml": expected table, json or csv`)
 }

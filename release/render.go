@@ -100,6 +100,11 @@ type jsonItem struct {
 	Reason        policy.Reason  `json:"reason"`
 	Detail        string         `json:"detail"`
 	Note          string         `json:"note,omitempty"`
+	// With notices: the user's address, when the notice was accepted and from when the
+	// allocation may be released (for a notice still to send: the date it will give).
+	Email          string     `json:"email,omitempty"`
+	NoticedAt      *time.Time `json:"noticed_at,omitempty"`
+	ReleasableFrom *time.Time `json:"releasable_from,omitempty"`
 }
 
 func (it *Item) json() jsonItem {
@@ -112,6 +117,15 @@ func (it *Item) json() jsonItem {
 	if it.Allocation.LastUsed.Valid() {
 		t := it.Allocation.LastUsed.UTC()
 		j.LastUsed = &t
+	}
+	j.Email = it.Email
+	if !it.NoticedAt.IsZero() {
+		t := it.NoticedAt.UTC()
+		j.NoticedAt = &t
+	}
+	if !it.ReleasableFrom.IsZero() {
+		t := it.ReleasableFrom.UTC()
+		j.ReleasableFrom = &t
 	}
 	return j
 }
@@ -138,7 +152,14 @@ func (p *Plan) json(w io.Writer) error {
 	return enc.Encode(out)
 }
 
-var csvHeader = []string{"verdict", "type", "allocation_id", "user_directory", "user_id", "days_inactive", "never_used", "last_used", "reason", "detail", "note"}
+var csvHeader = []string{"verdict", "type", "allocation_id", "user_directory", "user_id", "days_inactive", "never_used", "last_used", "reason", "detail", "note", "email", "noticed_at", "releasable_from"}
+
+func csvTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
 
 func (p *Plan) csv(w io.Writer) error {
 	cw := csv.NewWriter(w)
@@ -147,12 +168,9 @@ func (p *Plan) csv(w io.Writer) error {
 	}
 	for i := range p.Items {
 		j := p.Items[i].json()
-		last := ""
-		if j.LastUsed != nil {
-			last = j.LastUsed.Format(time.RFC3339Nano)
-		}
 		row := []string{string(j.Verdict), string(j.Type), j.AllocationID, j.UserDirectory, j.UserID,
-			strconv.FormatFloat(j.DaysInactive, 'f', 3, 64), strconv.FormatBool(j.NeverUsed), last, string(j.Reason), j.Detail, j.Note}
+			strconv.FormatFloat(j.DaysInactive, 'f', 3, 64), strconv.FormatBool(j.NeverUsed), csvTime(j.LastUsed), string(j.Reason), j.Detail, j.Note,
+			j.Email, csvTime(j.NoticedAt), csvTime(j.ReleasableFrom)}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

@@ -349,6 +349,26 @@ func describe(w io.Writer, s *release.Site) {
 	}
 	fmt.Fprintf(w, "  run at start: %s; pacing: %s; concurrency: %d\n", onOff(st.RunAtStart), st.Pacing, st.Concurrency)
 	fmt.Fprintf(w, "  lock: %s\n  audit log: %s\n", st.LockFile, st.AuditLog)
+	if n := st.Notices; n != nil {
+		var days []string
+		for _, t := range qrs.AccessTypes {
+			if d := pol.NoticeDays(t); d > 0 {
+				days = append(days, fmt.Sprintf("%s %d days", t.Name(), d))
+			}
+		}
+		without := "kept"
+		if n.ReleaseWithoutEmail {
+			without = "released without notice"
+		}
+		fmt.Fprintf(w, "  notices: %s; users without an email address: %s; state: %s\n", list(days), without, st.NoticeFile())
+		m := n.Mail
+		auth := "no authentication"
+		if m.Username != "" {
+			auth = "user " + m.Username + ", password set"
+		}
+		fmt.Fprintf(w, "  mail: %s:%d, tls %s, %s, from %s, one message per %s\n", m.Host, m.Port, m.TLS, auth, m.From, m.RateLimit)
+		fmt.Fprintf(w, "  digest to: %s\n", list(n.DigestTo))
+	}
 	if st.Output != nil {
 		token := "none"
 		if !st.Output.Token.Empty() {
@@ -382,6 +402,9 @@ func diagnose(ctx context.Context, w io.Writer, s *release.Site) bool {
 	report := doctor.Check(ctx, s.Config, s.Client, needs, time.Now())
 	if o := s.Settings.Output; o != nil {
 		report.Steps = append(report.Steps, release.OutputStep(ctx, s.Name, o))
+	}
+	if n := s.Settings.Notices; n != nil {
+		report.Steps = append(report.Steps, release.MailStep(ctx, n.Mail))
 	}
 	report.Print(w)
 	return report.OK()

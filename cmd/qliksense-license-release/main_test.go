@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -249,4 +250,64 @@ func TestCheckConfigConnect(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 1, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut))
 	require.Contains(t, out.String(), "FAIL  rights")
+}
+
+// Notices from the command line: check-config shows them (never the password), the
+// connection doctor reaches the SMTP server, the plan shows the stage and once sends
+// exactly the plan's notices and releases nothing.
+func TestNoticesFromTheCommandLine(t *testing.T) {
+	srv := startEmulator(t)
+	smtp := testkit.StartSMTP(t)
+	path, state := writeSite(t, srv, "dry_run = false\n"+smtp.MailTable())
+	conf, err := os.ReadFile(path)
+	require.NoError(t, err)
+	withNotice := strings.Replace(string(conf), "inactive_days = 30\n", "inactive_days = 30\n      notice_days = 7\n", 1)
+	require.NoError(t, os.WriteFile(path, []byte(withNotice), 0o600))
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut), out.String()+errOut.String())
+	require.Contains(t, out.String(), "notices: professional 7 days; users without an email address: kept; state: "+filepath.Join(state, "production-notices.json"))
+	require.Contains(t, out.String(), fmt.Sprintf("mail: 127.0.0.1:%d, tls starttls, user qlik-notices, password set", smtp.Port))
+	require.Regexp(t, fmt.Sprintf(`ok +SMTP server +127.0.0.1:%d: connected over TLS \(starttls\), authenticated as qlik-notices; no message sent`, smtp.Port), out.String())
+	require.NotContains(t, out.String()+errOut.String(), smtp.Password)
+	require.Empty(t, smtp.Messages())
+
+	out.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"plan", "-config", path, "-format", "json"}, &out, &errOut), errOut.String())
+	var plan struct {
+		Items []struct {
+			Verdict        string     `json:"verdict"`
+			Email          string     `json:"email"`
+			ReleasableFrom *time.Time `json:"releasable_from"`
+		} `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &plan))
+	var want []string
+	for _, it := range plan.Items {
+		require.NotEqual(t, "release", it.Verdict, "nothing is released before its notice")
+		if it.Verdict == "notice" {
+			want = append(want, it.Email)
+			require.NotNil(t, it.ReleasableFrom)
+			require.WithinDuration(t, time.Now().Add(7*24*time.Hour), *it.ReleasableFrom, time.Minute+time.Second)
+		}
+	}
+	require.NotEmpty(t, want)
+
+	require.Equal(t, 0, run(t.Context(), []string{"once", "-config", path}, &out, &errOut), errOut.String())
+	var got []string
+	for _, m := range smtp.Messages() {
+		got = append(got, m.To...)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	require.Equal(t, want, got)
+	require.Zero(t, srv.Log.Count("DELETE", ""))
+	require.Contains(t, errOut.String(), fmt.Sprintf("noticed=%d", len(want)))
+
+	// A wrong password: the doctor says so and shows no password.
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(withNotice, smtp.Password, "wrong-pass", 1)), 0o600))
+	out.Reset()
+	require.Equal(t, 1, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut))
+	require.Contains(t, out.String(), "FAIL  SMTP server")
+	require.NotContains(t, out.String(), "wrong-pass")
 }

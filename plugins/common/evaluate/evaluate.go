@@ -30,6 +30,9 @@ type Options struct {
 	Observe func(qrs.AccessType, *qrs.Allocation)
 	// KeepItems keeps every decided allocation in the result (the sidecar's plan).
 	KeepItems bool
+	// Decided, when set, sees every decision (the plugin counts allocations waiting out
+	// a notice). Like Observe, it is called from several goroutines.
+	Decided func(qrs.AccessType, *qrs.Allocation, policy.Decision)
 	// Users, when set, is the read of the users the policy needs, started earlier with
 	// PrefetchUsers and the same policy; otherwise Site starts it with the lists.
 	Users *Users
@@ -190,6 +193,7 @@ func Site(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 		u := users[p.a.User.ID]
 		d := o.Policy.Evaluate(p.t, p.a, u, o.Now)
 		p.r.Reasons[d.Reason]++
+		o.decided(p.t, p.a, d)
 		if p.i >= 0 {
 			p.r.Items[p.i].User, p.r.Items[p.i].Decision = u, d
 		}
@@ -230,6 +234,7 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 				u := o.userOf(p.a)
 				d := o.Policy.Evaluate(t, p.a, u, o.Now)
 				r.Reasons[d.Reason]++
+				o.decided(t, p.a, d)
 				if p.i >= 0 {
 					r.Items[p.i].User, r.Items[p.i].Decision = u, d
 				}
@@ -254,6 +259,7 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 		switch {
 		case final:
 			r.Reasons[d.Reason]++
+			o.decided(t, a, d)
 		case o.gate == nil:
 			waiting = append(waiting, pending{r: r, i: idx, t: t, a: a})
 		default:
@@ -276,6 +282,12 @@ func evaluateType(ctx context.Context, c *qrs.Client, o Options, t qrs.AccessTyp
 		return &TypeResult{Err: err}, nil
 	}
 	return r, waiting
+}
+
+func (o *Options) decided(t qrs.AccessType, a *qrs.Allocation, d policy.Decision) {
+	if o.Decided != nil {
+		o.Decided(t, a, d)
+	}
 }
 
 // decides reports whether the policy covers one of the types to read.

@@ -92,11 +92,13 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	for _, t := range types {
 		bucketsOf[t] = newBuckets(q.InactivityBuckets)
 	}
+	waiting := q.noticeCounter(cacc, start)
 	res, err := evaluate.Site(ctx, q.client, evaluate.Options{
-		Types:  types,
-		Policy: q.policy,
-		Users:  users,
-		Now:    start,
+		Types:   types,
+		Policy:  q.policy,
+		Users:   users,
+		Now:     start,
+		Decided: waiting.hook(),
 		Observe: func(t qrs.AccessType, a *qrs.Allocation) { // one goroutine per type
 			d, _ := policy.Inactivity(a, start)
 			bucketsOf[t].add(a, d)
@@ -126,7 +128,9 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	for _, t := range types {
 		if r := res.ByType[t]; r.Err == nil && r.Reasons != nil {
 			days, _ := q.policy.Enabled(t)
-			cacc.AddFields(MeasurementReclaimable, reclaimableFields(r.Reasons, days), tags("license_type", t.LicenseType()), ts)
+			f := reclaimableFields(r.Reasons, days)
+			waiting.addFields(f, t)
+			cacc.AddFields(MeasurementReclaimable, f, tags("license_type", t.LicenseType()), ts)
 		}
 	}
 
