@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
@@ -46,6 +47,7 @@ type planned struct {
 		Verdict      string `json:"verdict"`
 		Type         string `json:"type"`
 		AllocationID string `json:"allocation_id"`
+		Email        string `json:"email"`
 	} `json:"items"`
 }
 
@@ -158,6 +160,9 @@ func TestEndToEnd(t *testing.T) {
       url = "http://127.0.0.1:%d"
       bucket = "qliksense"`, filepath.Join(dir, "state-listener"), listenerPort))
 		s.checkRun(t, conf, false)
+	})
+	t.Run("notices go through a real SMTP server, then the noticed idle allocations are released", func(t *testing.T) {
+		s.checkNotices(t)
 	})
 	t.Run("outcomes written while InfluxDB is down arrive when it is back", func(t *testing.T) {
 		s.checkSpool(t, influxPort, rpcPort)
@@ -461,4 +466,97 @@ func (s *stack) checkSpool(t *testing.T, port, rpc int) {
 	runs := s.ix.query(t, "qliksense", `SELECT * FROM qlik_sense_license_release_run`)
 	require.GreaterOrEqual(t, len(runs), 4, "both runs of this check are there")
 	t.Log("spooled outcomes arrived once InfluxDB was back")
+}
+
+// checkNotices runs the sidecar binary with notices against a real SMTP server on
+// 127.0.0.1 (STARTTLS, AUTH): a dry run sends nothing; a live run sends exactly the plan's
+// notices, releases nothing and writes its noticed outcomes to InfluxDB; once the notice
+// period is over (the notice dates in the sidecar's state file are moved back by the
+// period, the one way to pass time for a binary that reads the real clock), a run releases
+// exactly the noticed allocations.
+func (s *stack) checkNotices(t *testing.T) {
+	smtp := testkit.StartSMTP(t)
+	state := filepath.Join(s.dir, "state-notices")
+	table := func(dryRun bool) string {
+		return fmt.Sprintf(`
+    dry_run = %t
+    max_releases_per_run = 1000
+    state_dir = %q
+    [inputs.qliksense_license.release.professional]
+      enabled = true
+      inactive_days = 30
+      notice_days = 7
+    [inputs.qliksense_license.release.protect]
+      users = ['INTERNAL\sa_api']
+    [inputs.qliksense_license.release.output]
+      url = %q
+      bucket = "qliksense/autogen"
+%s`, dryRun, state, s.ix.url, smtp.MailTable())
+	}
+	noticeSet := func(conf string) map[string]string {
+		out, errOut, code := runCmd(t, "qliksense-license-release", "plan", "-config", conf, "-format", "json")
+		require.Equal(t, 0, code, errOut)
+		var p planned
+		require.NoError(t, json.Unmarshal([]byte(out), &p))
+		ids := map[string]string{}
+		for _, it := range p.Items {
+			require.NotEqual(t, "release", it.Verdict, "nothing is released before its notice")
+			if it.Verdict == "notice" {
+				ids[it.AllocationID] = it.Email
+			}
+		}
+		return ids
+	}
+
+	dry := s.siteConf(t, "notices-dry", table(true))
+	want := noticeSet(dry)
+	require.NotEmpty(t, want)
+	_, errOut, code := runCmd(t, "qliksense-license-release", "once", "-config", dry)
+	require.Equal(t, 0, code, errOut)
+	require.Empty(t, smtp.Messages(), "a dry run sends nothing")
+
+	live := s.siteConf(t, "notices", table(false))
+	require.Equal(t, want, noticeSet(live))
+	before := s.snapshot()
+	_, errOut, code = runCmd(t, "qliksense-license-release", "once", "-config", live)
+	require.Equal(t, 0, code, errOut)
+	var got, wantTo []string
+	for _, m := range smtp.Messages() {
+		require.True(t, m.TLS)
+		got = append(got, m.To...)
+	}
+	for _, to := range want {
+		wantTo = append(wantTo, to)
+	}
+	slices.Sort(got)
+	slices.Sort(wantTo)
+	require.Equal(t, wantTo, got, "one message per planned notice, to its user")
+	require.Equal(t, before, s.snapshot(), "a notice run releases nothing")
+	eventually(t, "the noticed outcomes in InfluxDB", 30*time.Second, func() bool {
+		rows := s.ix.query(t, "qliksense", `SELECT count("allocation_id") FROM qlik_sense_license_release WHERE "outcome" = 'noticed' AND "site" = 'e2e'`)
+		return len(rows) == 1 && num(t, rows[0]["count"]) == float64(len(want))
+	})
+
+	// The notice period passes.
+	path := filepath.Join(state, "e2e-notices.json")
+	st, err := notice.Load(path)
+	require.NoError(t, err)
+	require.Len(t, st.Records, len(want))
+	for _, r := range st.Records {
+		r.NoticedAt = r.NoticedAt.Add(-8 * 24 * time.Hour) // a day more than the period: the date a notice gives is rounded up to the minute
+		r.ReleasableFrom = r.ReleasableFrom.Add(-8 * 24 * time.Hour)
+	}
+	require.NoError(t, st.Save(path))
+	plan := planReleases(t, live)
+	require.Len(t, plan, len(want))
+	for id := range want {
+		require.Contains(t, plan, id)
+	}
+	before = s.snapshot()
+	_, errOut, code = runCmd(t, "qliksense-license-release", "once", "-config", live)
+	require.Equal(t, 0, code, errOut)
+	released, quarantined := requireReleased(t, before, s.snapshot(), plan)
+	require.Equal(t, len(want), len(released)+len(quarantined))
+	require.Len(t, smtp.Messages(), len(want), "no notice at release")
+	t.Logf("%d noticed by mail, then released", len(want))
 }
