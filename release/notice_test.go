@@ -333,3 +333,31 @@ func TestNoticeConfigErrors(t *testing.T) {
 	require.ErrorContains(t, err, "plain text")
 	require.NotContains(t, err.Error(), smtp.Password)
 }
+
+// The README's example notice is what the built-in templates render.
+func TestReadmeExampleNoticeIsTheBuiltInOne(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(readme), "The built-in notice (text part")
+	require.True(t, ok)
+	_, rest, ok = strings.Cut(rest, "```text\n")
+	require.True(t, ok)
+	example, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+
+	site := emulator.Generate(emulator.SiteSpec{Seed: 67, Users: 10, Now: testkit.Now})
+	smtp := testkit.StartSMTP(t)
+	e := newEnv(t, site, noticePolicy(smtp))
+	m, err := e.site.Notifier.Render(release.NoticeData{
+		Site: "production", User: `CORP\lars.holm91`, Name: "lars holm", Email: "lars.holm91@corp.example.com",
+		Access: "analyzer access", LicenseType: "analyzer", DaysInactive: 402, LastUsed: "28 March 2025",
+		ThresholdDays: 60, NoticeDays: 14, ReleaseDate: "Monday 18 May 2026 at 12:00 CEST", ReplyTo: "licenses@example.com",
+	})
+	require.NoError(t, err)
+	require.Equal(t, example, "Subject: "+m.Subject+"\n\n"+m.Text)
+	require.Contains(t, m.HTML, "<strong>Your analyzer access will be released on or after Monday 18 May 2026 at 12:00 CEST.</strong>")
+
+	m, err = e.site.Notifier.Render(release.NoticeData{Name: "<b>O'Brien</b>", Email: "x@example.com", Access: "analyzer access"})
+	require.NoError(t, err)
+	require.Contains(t, m.HTML, "Hello &lt;b&gt;O&#39;Brien&lt;/b&gt;,", "html/template escapes every field")
+}
