@@ -8,6 +8,7 @@
 package qrs
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -292,6 +293,39 @@ func (c *Client) UsersByID(ctx context.Context, ids []string, fn func(*User) err
 	return nil
 }
 
+// Apps streams /qrs/app/full with an optional filter, e.g. one on modifiedDate.
+func (c *Client) Apps(ctx context.Context, filter string, fn func(*App) error) error {
+	return streamList(ctx, c, "/app/full", filterQuery(filter, ""), fn)
+}
+
+// AppObjects streams /qrs/app/object/full with an optional filter, e.g.
+// `objectType eq 'sheet' and modifiedDate ge '…'`.
+func (c *Client) AppObjects(ctx context.Context, filter string, fn func(*AppObject) error) error {
+	return streamList(ctx, c, "/app/object/full", filterQuery(filter, ""), fn)
+}
+
+// AddAnalyzerAccess gives a user analyzer access: POST /qrs/license/analyzeraccesstype
+// with the user, which QRS answers 201 with the new allocation. Like a DELETE it is sent
+// once and never retried: when the answer is lost the caller reads back whether the user
+// holds an analyzer allocation.
+func (c *Client) AddAnalyzerAccess(ctx context.Context, userID string) (*Allocation, error) {
+	body, err := json.Marshal(map[string]any{"user": map[string]string{"id": userID}})
+	if err != nil {
+		return nil, err
+	}
+	path := Analyzer.Endpoint()
+	resp, err := c.doBody(ctx, http.MethodPost, path, nil, body)
+	if err != nil {
+		return nil, err
+	}
+	defer c.drain(resp)
+	var a Allocation
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		return nil, c.fail(&Error{Method: http.MethodPost, Path: c.base.Path + path, Err: fmt.Errorf("decoding response: %w", err)})
+	}
+	return &a, nil
+}
+
 // Count reads GET /qrs/<entity>/count, e.g. Count(ctx, "/user", filter).
 func (c *Client) Count(ctx context.Context, entity, filter string) (int64, error) {
 	var v count
@@ -369,7 +403,7 @@ func (c *Client) drain(resp *http.Response) {
 	_ = resp.Body.Close()
 }
 
-func (c *Client) attempt(ctx context.Context, method, path string, q url.Values) (*http.Response, *Error) {
+func (c *Client) attempt(ctx context.Context, method, path string, q url.Values, body []byte) (*http.Response, *Error) {
 	key := NewXrfkey()
 	u := *c.base
 	u.Path += path
@@ -381,10 +415,17 @@ func (c *Client) attempt(ctx context.Context, method, path string, q url.Values)
 	u.RawQuery = query.Encode()
 
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	req, err := http.NewRequestWithContext(actx, method, u.String(), nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, method, u.String(), rd)
 	if err != nil {
 		cancel()
 		return nil, &Error{Err: err}
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("X-Qlik-Xrfkey", key)
 	req.Header.Set("Accept", "application/json")

@@ -225,3 +225,44 @@ func (o *AccessTypeOverview) Enabled(t AccessType) bool {
 		return o.UserAccess.Enabled
 	}
 }
+
+// App is one app of GET /qrs/app/full (definition App): what right-sizing reads.
+type App struct {
+	ID                 string           `json:"id"`
+	CreatedDate        Time             `json:"createdDate"`
+	ModifiedDate       Time             `json:"modifiedDate"`
+	ModifiedByUserName string           `json:"modifiedByUserName"`
+	Owner              *UserCondensed   `json:"owner"`
+	Name               string           `json:"name"`
+	PublishTime        Time             `json:"publishTime"`
+	Published          bool             `json:"published"`
+	Stream             *StreamCondensed `json:"stream"`
+}
+
+// StreamCondensed is a stream reference (definition StreamCondensed).
+type StreamCondensed struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// AppCondensed is an app reference (definition AppCondensed).
+type AppCondensed struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Published bool   `json:"published"`
+}
+
+// AppObject is one app object of GET /qrs/app/object/full (definition AppObject): a
+// sheet, story, bookmark …, with its owner and dates.
+type AppObject struct {
+	ID                 string         `json:"id"`
+	CreatedDate        Time           `json:"createdDate"`
+	ModifiedDate       Time           `json:"modifiedDate"`
+	ModifiedByUserName string         `json:"modifiedByUserName"`
+	Owner              *UserCondensed `json:"owner"`
+	Name               string         `json:"name"`
+	App                *AppCondensed  `json:"app"`
+	ObjectType         string         `json:"objectType"`
+	Published          bool           `json:"published"`
+	Approved           bool           `json:"approved"`
+}

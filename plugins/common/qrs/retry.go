@@ -21,6 +21,11 @@ import (
 // do sends one call, retrying a GET on transport errors, 5xx and 429 within the retry
 // budget and the context. It returns a 2xx response whose body the caller must drain.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values) (*http.Response, error) {
+	return c.doBody(ctx, method, path, q, nil)
+}
+
+// doBody is do with a JSON request body (a POST, never retried).
+func (c *Client) doBody(ctx context.Context, method, path string, q url.Values, body []byte) (*http.Response, error) {
 	fullPath := c.base.Path + path
 	attempts := 1
 	if method == http.MethodGet {
@@ -46,7 +51,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values) (*ht
 			}
 			c.retries.Add(1)
 		}
-		resp, err := c.attempt(ctx, method, path, q)
+		resp, err := c.attempt(ctx, method, path, q, body)
 		if err == nil {
 			return resp, nil
 		}

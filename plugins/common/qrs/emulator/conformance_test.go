@@ -30,7 +30,7 @@ func TestRoutesExistInSpecification(t *testing.T) {
 	for _, r := range emulator.Routes() {
 		status, ok := spec.HasOperation(r.Method, r.Path)
 		require.True(t, ok, "%s is not in the specification", r)
-		want := map[string]string{http.MethodGet: "200", http.MethodDelete: "204"}[r.Method]
+		want := map[string]string{http.MethodGet: "200", http.MethodDelete: "204", http.MethodPost: "201"}[r.Method]
 		require.Equal(t, want, status, r.String())
 	}
 }
@@ -43,7 +43,7 @@ func TestBodiesConformToSpecification(t *testing.T) {
 		name string
 		spec emulator.SiteSpec
 	}{
-		{"user model", emulator.SiteSpec{Seed: 11, Users: 300, CapacityMinutes: 1200, Now: testkit.Now}},
+		{"user model", emulator.SiteSpec{Seed: 11, Users: 300, CapacityMinutes: 1200, Now: testkit.Now, Apps: 40, AppObjects: 300}},
 		{"token model", emulator.SiteSpec{Seed: 12, Users: 300, TokenModel: true, Now: testkit.Now}},
 	} {
 		t.Run(model.name, func(t *testing.T) {
@@ -82,6 +82,41 @@ func TestBodiesConformToSpecification(t *testing.T) {
 			require.GreaterOrEqual(t, validated, 40)
 		})
 	}
+}
+
+// POST /qrs/license/analyzeraccesstype: its body is the specification's
+// LicenseAnalyzerAccessType, answered 201 with the new allocation; a user who holds one
+// already, or a site without a free analyzer seat, is refused.
+func TestAddAnalyzerAccessConforms(t *testing.T) {
+	spec := loadSpec(t)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 14, Users: 60, AnalyzerTotal: 100, Now: testkit.Now})
+	srv := start(t, site)
+	c := rawClient(t, srv)
+	var pro string
+	held := map[string]bool{}
+	for _, a := range site.Allocations(emulator.KindAnalyzer) {
+		held[a.UserRef] = true
+	}
+	for _, a := range site.Allocations(emulator.KindProfessional) {
+		if !held[a.UserRef] {
+			pro = a.UserRef
+			break
+		}
+	}
+	require.NotEmpty(t, pro)
+	status, body := post(t, c, srv.URL+"/qrs/license/analyzeraccesstype", `{"user":{"id":"`+pro+`"}}`)
+	require.Equal(t, http.StatusCreated, status, body)
+	require.NoError(t, spec.ValidateAs("#/definitions/LicenseAnalyzerAccessType", []byte(body)))
+	require.Contains(t, body, `"user":{"id":"`+pro+`"`)
+	status, body = post(t, c, srv.URL+"/qrs/license/analyzeraccesstype", `{"user":{"id":"`+pro+`"}}`)
+	require.Equal(t, http.StatusConflict, status, body)
+
+	full := emulator.Generate(emulator.SiteSpec{Seed: 14, Users: 60, Now: testkit.Now}) // 1% fewer seats than allocations
+	srv = start(t, full)
+	c = rawClient(t, srv)
+	status, body = post(t, c, srv.URL+"/qrs/license/analyzeraccesstype", `{"user":{"id":"`+pro+`"}}`)
+	require.Equal(t, http.StatusBadRequest, status, body)
+	require.Contains(t, body, "no analyzer access types available")
 }
 
 // The validator is strict enough to catch an invented field or a wrong type.

@@ -33,6 +33,10 @@ type SiteSpec struct {
 	// LicenseValidTo is the server license's end (default: Now + 400 days).
 	LicenseValidTo time.Time
 	Behaviour      Behaviour
+	// Apps and AppObjects: authoring activity (apps, and sheets, stories, bookmarks and
+	// master objects in them), generated from a random stream of its own. Default none.
+	Apps       int
+	AppObjects int
 }
 
 // lastUseBuckets is the spread of last use: share of allocations and age range. The
@@ -108,6 +112,7 @@ func Generate(spec SiteSpec) *Site {
 		Created: g.past(900 * day), ValidTo: validTo, Subscription: true,
 		Allotments: map[string]int{"professional": site.ProfessionalTotal, "analyzer": site.AnalyzerTotal, "analyzer_time": spec.CapacityMinutes},
 	}
+	g.generateAuthoring(site, spec, users)
 	return site
 }
 

@@ -34,6 +34,13 @@ func Routes() []Route {
 		{http.MethodGet, "/user/full"},
 		{http.MethodGet, "/user/count"},
 		{http.MethodGet, "/user/{id}"},
+		{http.MethodGet, "/app"},
+		{http.MethodGet, "/app/full"},
+		{http.MethodGet, "/app/count"},
+		{http.MethodGet, "/app/object"},
+		{http.MethodGet, "/app/object/full"},
+		{http.MethodGet, "/app/object/count"},
+		{http.MethodPost, "/license/analyzeraccesstype"},
 	}
 	for _, k := range allocationKinds {
 		base := "/license/" + k + "accesstype"
@@ -107,7 +114,11 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	resp := h.route(r.Method, rest, r.URL.Query(), h.site.rightsOf(user))
+	var body []byte
+	if r.Method == http.MethodPost {
+		body, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	}
+	resp := h.route(r.Method, rest, r.URL.Query(), h.site.rightsOf(user), body)
 	if fault.answerLag > 0 {
 		select {
 		case <-time.After(fault.answerLag):
@@ -118,7 +129,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if fault.kind == FaultLoseAnswer {
 		panic(http.ErrAbortHandler)
 	}
-	if resp.status != http.StatusOK || resp.body == nil {
+	if resp.body == nil {
 		if resp.text != "" {
 			textError(w, resp.status, resp.text)
 		} else {
@@ -127,6 +138,9 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if resp.status != http.StatusOK {
+		w.WriteHeader(resp.status)
+	}
 	switch fault.kind {
 	case FaultTruncate, FaultMalformed:
 		var buf bytes.Buffer
@@ -154,7 +168,7 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) route(method, rest string, q url.Values, rights []string) response {
+func (h *handler) route(method, rest string, q url.Values, rights []string, body []byte) response {
 	segs := strings.Split(strings.Trim(rest, "/"), "/")
 	for i, s := range segs {
 		if i < len(segs)-1 || !guidPath.MatchString(s) {
@@ -181,6 +195,13 @@ func (h *handler) route(method, rest string, q url.Values, rights []string) resp
 		return jsonBody(h.site.overview())
 	case len(segs) >= 1 && segs[0] == "user":
 		return h.users(method, segs[1:], filter, orderby, priv)
+	case len(segs) >= 1 && segs[0] == "app":
+		return h.apps(method, segs[1:], filter, orderby, priv)
+	case len(segs) == 2 && segs[0] == "license" && segs[1] == "analyzeraccesstype" && method == http.MethodPost:
+		if !slices.Contains(rights, "create") {
+			return response{status: http.StatusForbidden, text: forbiddenMessage}
+		}
+		return h.addAnalyzer(body, priv)
 	case len(segs) >= 2 && segs[0] == "license":
 		name := segs[1]
 		for _, k := range allocationKinds {

@@ -64,3 +64,18 @@ func send(t *testing.T, c *http.Client, method, url string, header ...string) (i
 	require.NoError(t, err)
 	return resp.StatusCode, string(b)
 }
+
+// post sends a JSON body with a matching xrfkey and returns status and body.
+func post(t *testing.T, c *http.Client, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"?xrfkey="+key, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}

@@ -174,6 +174,9 @@ type Site struct {
 	expiryKnown bool
 	logins      []LoginGroup
 	groups      []CapacityGroup
+	apps        []*App
+	appIdx      map[string]*App // lower-case id → app
+	objects     []*AppObject
 }
 
 // NewSite returns an empty user-model site whose clock is now (time.Now when nil).
@@ -195,6 +198,7 @@ func NewSite(now func() time.Time, b Behaviour) *Site {
 		LoginTokenCost: 0.1,
 		userIdx:        map[string]*User{},
 		allocs:         map[Kind][]*Allocation{},
+		appIdx:         map[string]*App{},
 		aidx:           map[string]*Allocation{},
 	}
 	s.clock.Store(&now)

@@ -147,6 +147,9 @@ func tighten(doc map[string]any) {
 				props[pname] = orNull(prop)
 			case pname == "user" && strings.HasPrefix(name, "License") && strings.HasSuffix(name, "AccessType"):
 				props[pname] = orNull(prop)
+			case pname == "stream" && (name == "App" || name == "AppCondensed"):
+				// An app that is not published is in no stream: QRS writes "stream": null.
+				props[pname] = orNull(prop)
 			case pname == "deletedUserId" || pname == "deletedUserDirectory":
 				delete(prop, "minLength")
 			}
@@ -212,6 +215,22 @@ func (s *Spec) Validate(path string, body []byte) error {
 	sch, err := s.schema(path)
 	if err != nil {
 		return err
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("body is not JSON: %w", err)
+	}
+	return sch.Validate(v)
+}
+
+// ValidateAs checks a body against a definition, e.g. "#/definitions/LicenseAnalyzerAccessType"
+// (the body of a POST's 201).
+func (s *Spec) ValidateAs(ref string, body []byte) error {
+	s.mu.Lock()
+	sch, err := s.compiler.Compile("qrs.json" + ref)
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("compiling %s: %w", ref, err)
 	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
