@@ -25,6 +25,7 @@ func TestPackagesPointDownward(t *testing.T) {
 		"plugins/common/evaluate":          {"plugins/common/qrs", "plugins/common/policy", "plugins/common/siteconfig"},
 		"plugins/common/doctor":            {"plugins/common/qrs", "plugins/common/siteconfig"},
 		"plugins/common/notice":            {"plugins/common/qrs"},
+		"plugins/common/rightsize":         {"plugins/common/qrs", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/siteconfig"},
 		"plugins/inputs/qliksense_license": {"plugins/common/"},
 		"release":                          {"plugins/common/", "internal/"},
 		"release/butler":                   {},

@@ -139,6 +139,35 @@ func (p *Policy) Evaluate(t qrs.AccessType, a *qrs.Allocation, u *qrs.User, now 
 	return p.threshold(t, d)
 }
 
+// Protection reports whether one of the policy's protections covers the user of an
+// allocation — protect.users, protect.user_directories, and, with the user's record u,
+// tags, custom properties and user states — whatever the type and the threshold.
+// Right-sizing never touches a user the release policy protects.
+func (p *Policy) Protection(a *qrs.Allocation, u *qrs.User) (Reason, string, bool) {
+	if a.User == nil {
+		return "", "", false
+	}
+	if r, detail, ok := p.listed(a); ok {
+		return r, detail, true
+	}
+	if u != nil {
+		return p.userRules(u)
+	}
+	return "", "", false
+}
+
+// listed applies protect.users and protect.user_directories; a.User is set.
+func (p *Policy) listed(a *qrs.Allocation) (Reason, string, bool) {
+	var key [128]byte
+	if len(p.users) > 0 && p.users[string(appendUserKey(key[:0], a.User.UserDirectory, a.User.UserID))] {
+		return ReasonProtectedUser, "user " + a.User.UserDirectory + `\` + a.User.UserID + " is protected", true
+	}
+	if len(p.directories) > 0 && p.directories[string(appendLower(key[:0], a.User.UserDirectory))] {
+		return ReasonProtectedDirectory, "user directory " + a.User.UserDirectory + " is protected", true
+	}
+	return "", "", false
+}
+
 func keep(d Decision, r Reason, detail string) Decision {
 	d.Verdict, d.Reason, d.Detail = Keep, r, detail
 	return d
@@ -165,12 +194,8 @@ func (p *Policy) allocationRules(t qrs.AccessType, a *qrs.Allocation, now time.T
 	if a.User == nil {
 		return keep(d, ReasonDeletedUser, "the allocation has no user"), true
 	}
-	var key [128]byte
-	if len(p.users) > 0 && p.users[string(appendUserKey(key[:0], a.User.UserDirectory, a.User.UserID))] {
-		return keep(d, ReasonProtectedUser, "user "+a.User.UserDirectory+`\`+a.User.UserID+" is protected"), true
-	}
-	if len(p.directories) > 0 && p.directories[string(appendLower(key[:0], a.User.UserDirectory))] {
-		return keep(d, ReasonProtectedDirectory, "user directory "+a.User.UserDirectory+" is protected"), true
+	if r, detail, ok := p.listed(a); ok {
+		return keep(d, r, detail), true
 	}
 	return d, false
 }

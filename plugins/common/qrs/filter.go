@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Quote returns s as a QRS filter string literal. QRS uses the backslash as its escape
@@ -42,6 +43,12 @@ func Literal(s string) string {
 // Eq is the filter term `property eq value`.
 func Eq(property, value string) string {
 	return property + " eq " + Literal(value)
+}
+
+// Since is the filter term `property ge 'T'` for a date-time property, T in QRS's
+// millisecond UTC form.
+func Since(property string, t time.Time) string {
+	return property + " ge '" + t.UTC().Format("2006-01-02T15:04:05.000Z") + "'"
 }
 
 // And joins terms with "and", parenthesising each so that "or" inside one cannot leak.

@@ -30,20 +30,21 @@ var DefaultInactivityBuckets = []int{7, 14, 30, 60, 90, 180, 365}
 // Config is one [[inputs.qliksense_license]] table: a site's connection, what the plugin
 // reports and, optionally, its release policy and the sidecar's settings.
 type Config struct {
-	Site              string          `toml:"site"`
-	Server            string          `toml:"server"`
-	Auth              string          `toml:"auth"`
-	QlikUser          string          `toml:"qlik_user"`
-	VirtualProxy      string          `toml:"virtual_proxy"`
-	HeaderName        string          `toml:"header_name"`
-	HeaderUser        string          `toml:"header_user"`
-	JWT               config.Secret   `toml:"jwt"`
-	JWTFile           string          `toml:"jwt_file"`
-	Timeout           config.Duration `toml:"timeout"`
-	MaxRetries        int             `toml:"max_retries"`
-	InactivityBuckets []int           `toml:"inactivity_buckets"`
-	AllocationDetails bool            `toml:"allocation_details"`
-	Release           *ReleaseConfig  `toml:"release"`
+	Site              string           `toml:"site"`
+	Server            string           `toml:"server"`
+	Auth              string           `toml:"auth"`
+	QlikUser          string           `toml:"qlik_user"`
+	VirtualProxy      string           `toml:"virtual_proxy"`
+	HeaderName        string           `toml:"header_name"`
+	HeaderUser        string           `toml:"header_user"`
+	JWT               config.Secret    `toml:"jwt"`
+	JWTFile           string           `toml:"jwt_file"`
+	Timeout           config.Duration  `toml:"timeout"`
+	MaxRetries        int              `toml:"max_retries"`
+	InactivityBuckets []int            `toml:"inactivity_buckets"`
+	AllocationDetails bool             `toml:"allocation_details"`
+	Release           *ReleaseConfig   `toml:"release"`
+	Rightsize         *RightsizeConfig `toml:"rightsize"`
 
 	// Telegraf's own TLS settings, with their keys and meaning: tls_ca, tls_cert, tls_key,
 	// tls_key_pwd, tls_server_name, tls_min_version, tls_cipher_suites,
@@ -129,6 +130,9 @@ func (c *Config) Validate() error {
 		if e < 1 || (i > 0 && e <= c.InactivityBuckets[i-1]) {
 			return fmt.Errorf("inactivity_buckets = %v: expected increasing day counts from 1", c.InactivityBuckets)
 		}
+	}
+	if _, err := c.RightsizeSettings(); err != nil {
+		return err
 	}
 	return nil
 }
