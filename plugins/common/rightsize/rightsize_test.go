@@ -65,15 +65,15 @@ func TestEveryRuleAndItsEvidence(t *testing.T) {
 		site.AddAppObject(emulator.AppObject{ID: id(300 + n), Name: fmt.Sprintf("%s %d", typ, n), AppRef: id(200 + app), OwnerRef: id(owner),
 			ObjectType: typ, Created: created, Modified: created, ModifiedBy: `CORP\x`})
 	}
-	app(1, 1, now.Add(-400*day), now.Add(-20*day), `CORP\author.app`)    // edited by its owner in the window
+	app(1, 1, now.Add(-400*day), now.Add(-20*day), `CORP\author.app`)      // edited by its owner in the window
 	app(2, 7, now.Add(-400*day), now.Add(-1*day), `INTERNAL\sa_scheduler`) // only reloaded
 	app(3, 8, now.Add(-200*day), now.Add(-200*day), `CORP\old.author`)     // authored before the window
 	app(4, 3, now.Add(-10*day), now.Add(-10*day), `CORP\admin`)
 	object(1, 2, 2, "sheet", now.Add(-30*day))
 	object(2, 2, 9, "story", now.Add(-5*day))
 	object(3, 2, 9, "bookmark", now.Add(-5*day))
-	object(4, 3, 8, "sheet", now.Add(-100*day))   // before the window
-	object(5, 2, 10, "sheet", now.Add(-89*day))   // a community sheet, just inside
+	object(4, 3, 8, "sheet", now.Add(-100*day))    // before the window
+	object(5, 2, 10, "sheet", now.Add(-89*day))    // a community sheet, just inside
 	object(6, 2, 6, "masterobject", now.Add(-day)) // not a sheet
 	srv := testkit.StartEmulator(t, site)
 
