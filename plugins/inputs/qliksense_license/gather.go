@@ -21,6 +21,7 @@ const (
 	MeasurementReclaimable   = "qlik_sense_license_reclaimable"
 	MeasurementAllocation    = "qlik_sense_license_allocation"
 	MeasurementGather        = "qlik_sense_license_gather"
+	MeasurementRightsizing   = "qlik_sense_license_rightsizing"
 )
 
 // countingAcc counts AddError calls for the gather health metric.
@@ -133,6 +134,8 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 			cacc.AddFields(MeasurementReclaimable, f, tags("license_type", t.LicenseType()), ts)
 		}
 	}
+
+	q.gatherRightsizing(ctx, cacc, tags("license_type", qrs.Professional.LicenseType()), ts)
 
 	after := q.client.Stats()
 	health := map[string]any{

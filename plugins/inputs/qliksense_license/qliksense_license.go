@@ -11,6 +11,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
@@ -28,9 +29,12 @@ type QlikSenseLicense struct {
 
 	Log telegraf.Logger `toml:"-"`
 
-	client *qrs.Client
-	policy *policy.Policy
-	now    func() time.Time
+	client    *qrs.Client
+	policy    *policy.Policy
+	now       func() time.Time
+	rightsize *siteconfig.Rightsize
+	sized     *rightsize.Result // the last right-sizing pass, reported until Refresh passes
+	sizedAt   time.Time
 }
 
 // SampleConfig returns the documented configuration.
@@ -68,6 +72,11 @@ func (q *QlikSenseLicense) Init() error {
 		}
 		q.policy = p
 	}
+	rs, err := q.RightsizeSettings()
+	if err != nil {
+		return err
+	}
+	q.rightsize = rs
 	var warn siteconfig.Warnf
 	if q.Log != nil {
 		warn = q.Log.Warnf
