@@ -34,6 +34,8 @@ Commands:
   run           the service: runs each site on its schedule; SIGHUP reloads, SIGINT/SIGTERM stop
   plan          evaluate now and change nothing: every allocation, its verdict and why
   once          one real run now (honours dry_run)
+  rightsize     every professional holder, whether analyzer access would do, and why
+                (authoring in the window, admin roles, protections); changes nothing
   check-config  validate the files and print the effective policy per site; with -connect
                 also contact each site (and its InfluxDB output) step by step: the
                 connection doctor
@@ -85,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.configs = append(o.configs, s)
 		return nil
 	})
-	fs.StringVar(&o.format, "format", release.FormatTable, "plan: table, json or csv")
+	fs.StringVar(&o.format, "format", release.FormatTable, "plan and rightsize: table, json or csv")
 	fs.BoolVar(&o.connect, "connect", false, "check-config: also contact each site and its output (the connection doctor)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
@@ -101,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch cmd {
-	case "run", "plan", "once", "check-config":
+	case "run", "plan", "once", "check-config", "rightsize":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -110,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "-config is required: the site's configuration file")
 		return 2
 	}
-	if cmd == "plan" && o.format != release.FormatTable && o.format != release.FormatJSON && o.format != release.FormatCSV {
+	if (cmd == "plan" || cmd == "rightsize") && o.format != release.FormatTable && o.format != release.FormatJSON && o.format != release.FormatCSV {
 		fmt.Fprintf(stderr, "-format %q: expected table, json or csv\n", o.format)
 		return 2
 	}
@@ -143,6 +145,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(handler)
 	influxlog.Log = nil // its global logger would print outside our structured log
 
+	if cmd == "rightsize" {
+		return rightsizeCmd(ctx, o.configs, o.format, stdout, log)
+	}
 	sites, err := release.LoadSites(o.configs, log)
 	if err != nil {
 		log.Error("invalid configuration", "err", err)
@@ -168,6 +173,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return serve(ctx, o.configs, sites, stdout, log)
 	}
+}
+
+// rightsizeCmd prints the right-sizing report of each site; it needs no release table.
+func rightsizeCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger) int {
+	code := 0
+	for _, path := range configs {
+		s, rs, err := release.LoadRightsizeSite(path, log)
+		if err != nil {
+			log.Error("invalid configuration", "err", err)
+			code = 1
+			continue
+		}
+		rep, err := release.Rightsize(ctx, s, rs, time.Now())
+		s.Client.Close()
+		if err != nil {
+			log.Error("right-sizing failed", "site", s.Name, "err", err)
+			code = 1
+			continue
+		}
+		if err := rep.Render(stdout, format); err != nil {
+			log.Error("writing the report failed", "err", err)
+			return 1
+		}
+	}
+	return code
 }
 
 func convertButler(args []string, stdout, stderr io.Writer) int {

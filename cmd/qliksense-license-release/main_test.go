@@ -311,3 +311,46 @@ func TestNoticesFromTheCommandLine(t *testing.T) {
 	require.Contains(t, out.String(), "FAIL  SMTP server")
 	require.NotContains(t, out.String(), "wrong-pass")
 }
+
+// rightsize: every professional holder with its verdict, in table, JSON or CSV; no release
+// table needed; nothing changed.
+func TestRightsizeCommand(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 42, Users: 120, Apps: 40, AppObjects: 600, Now: time.Now().UTC().Truncate(time.Second)})
+	site.SetClock(time.Now) // the binary evaluates with the real clock
+	srv := testkit.StartEmulator(t, site)
+	path := filepath.Join(t.TempDir(), "site.conf")
+	require.NoError(t, os.WriteFile(path, []byte(srv.PluginConfig("production", "")), 0o600))
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"rightsize", "-config", path, "-format", "json"}, &out, &errOut), errOut.String())
+	var rep struct {
+		LookbackDays int `json:"lookback_days"`
+		Holders      []struct {
+			Verdict string   `json:"verdict"`
+			Roles   []string `json:"roles"`
+			Detail  string   `json:"detail"`
+		} `json:"holders"`
+		Totals map[string]int `json:"totals"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	require.Equal(t, 90, rep.LookbackDays)
+	require.Len(t, rep.Holders, rep.Totals["professional_holders"])
+	n := map[string]int{}
+	for _, h := range rep.Holders {
+		n[h.Verdict]++
+		require.NotEmpty(t, h.Detail)
+	}
+	require.Equal(t, rep.Totals["analyzer_candidates"], n["analyzer_candidate"])
+	require.Equal(t, rep.Totals["kept_admin_role"], n["admin_role"])
+	require.Zero(t, srv.Log.Count("DELETE", "")+srv.Log.Count("POST", ""), "rightsize changes nothing")
+
+	out.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"rightsize", "-config", path}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "VERDICT             USER")
+	require.Positive(t, rep.Totals["analyzer_candidates"])
+	require.Regexp(t, `professional holders \d+; analyzer candidates \d+; kept: protected 0, idle \d+, admin_role \d+, authored_app \d+, authored_sheet \d+ \(4 QRS requests\)`, out.String())
+	out.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"rightsize", "-config", path, "-format", "csv"}, &out, &errOut), errOut.String())
+	require.True(t, strings.HasPrefix(out.String(), "verdict,allocation_id,user_directory,user_id,last_used,last_authored"))
+	require.Equal(t, 2, run(t.Context(), []string{"rightsize", "-config", path, "-format", "xml"}, &out, &errOut))
+}

@@ -1,0 +1,201 @@
+package release
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
+)
+
+// RightsizeReport is the rightsize command's view of one site: every professional holder
+// with its verdict and evidence, and the totals the plugin's qlik_sense_license_rightsizing
+// reports.
+type RightsizeReport struct {
+	Site         string
+	LookbackDays int
+	Result       *rightsize.Result
+}
+
+// LoadRightsizeSite loads a site file for the rightsize command, which reads only: unlike
+// LoadSite it needs no release table (the release policy's protections apply when there
+// is one).
+func LoadRightsizeSite(path string, log *slog.Logger) (*Site, *siteconfig.Rightsize, error) {
+	c := siteconfig.Defaults()
+	if err := siteconfig.Load(path, &c); err != nil {
+		return nil, nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rs, err := c.RightsizeSettings()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var pol *policy.Policy
+	if c.Release != nil {
+		if pol, err = policy.Compile(&c.Release.PolicyConfig); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	warn := log.With("config", path)
+	client, err := c.NewClient(func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) })
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Site{Path: path, Name: c.Site, Config: &c, Client: client, Policy: pol}, rs, nil
+}
+
+// Rightsize evaluates a site now.
+func Rightsize(ctx context.Context, s *Site, rs *siteconfig.Rightsize, now time.Time) (*RightsizeReport, error) {
+	res, err := rightsize.Evaluate(ctx, s.Client, rightsize.Options{Now: now, LookbackDays: rs.LookbackDays, Policy: s.Policy})
+	if err != nil {
+		return nil, err
+	}
+	return &RightsizeReport{Site: s.Name, LookbackDays: rs.LookbackDays, Result: res}, nil
+}
+
+// Render writes the report as a table, JSON or CSV.
+func (r *RightsizeReport) Render(w io.Writer, format string) error {
+	switch format {
+	case FormatTable, "":
+		return r.table(w)
+	case FormatJSON:
+		return r.json(w)
+	case FormatCSV:
+		return r.csv(w)
+	}
+	return fmt.Errorf("unknown format %q: expected table, json or csv", format)
+}
+
+type holderJSON struct {
+	Verdict          rightsize.Reason `json:"verdict"`
+	AllocationID     string           `json:"allocation_id"`
+	UserDirectory    string           `json:"user_directory"`
+	UserID           string           `json:"user_id"`
+	LastUsed         *time.Time       `json:"last_used"`
+	LastAuthored     *time.Time       `json:"last_authored"`
+	LastAuthoredWhat string           `json:"last_authored_what"`
+	AppsOwned        int              `json:"apps_owned"`
+	AuthoredApps     int              `json:"authored_apps"`
+	AuthoredSheets   int              `json:"authored_sheets"`
+	Roles            []string         `json:"roles"`
+	Detail           string           `json:"detail"`
+}
+
+func holderOf(h *rightsize.Holder) holderJSON {
+	dir, id := h.Allocation.Holder()
+	j := holderJSON{
+		Verdict: h.Reason, AllocationID: h.Allocation.ID, UserDirectory: dir, UserID: id,
+		LastAuthoredWhat: h.Evidence.LastAuthoredWhat, AppsOwned: h.Evidence.AppsOwned, AuthoredApps: h.Evidence.AuthoredApps,
+		AuthoredSheets: h.Evidence.AuthoredSheets, Roles: h.Evidence.Roles, Detail: h.Detail,
+	}
+	if j.Roles == nil {
+		j.Roles = []string{}
+	}
+	if t := h.Evidence.LastUsed; !t.IsZero() {
+		t = t.UTC()
+		j.LastUsed = &t
+	}
+	if t := h.Evidence.LastAuthored; !t.IsZero() {
+		t = t.UTC()
+		j.LastAuthored = &t
+	}
+	return j
+}
+
+// Totals are the counts of the report, as the plugin's measurement has them.
+func (r *RightsizeReport) Totals() map[string]int {
+	t := map[string]int{"professional_holders": len(r.Result.Holders), "analyzer_candidates": r.Result.Counts[rightsize.Candidate]}
+	for _, k := range rightsize.KeptReasons {
+		t["kept_"+string(k)] = r.Result.Counts[k]
+	}
+	return t
+}
+
+func day(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format("2006-01-02")
+}
+
+func (r *RightsizeReport) table(w io.Writer) error {
+	res := r.Result
+	fmt.Fprintf(w, "Right-sizing for site %s at %s (authoring in the last %d days, since %s)\n\n",
+		r.Site, res.Now.UTC().Format(time.RFC3339), r.LookbackDays, res.Since.UTC().Format("2006-01-02"))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERDICT\tUSER\tLAST USED\tLAST AUTHORED\tAPPS OWNED\tROLES\tDETAIL")
+	for i := range res.Holders {
+		j := holderOf(&res.Holders[i])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.Verdict, res.Holders[i].Allocation.HolderName(), day(j.LastUsed),
+			day(j.LastAuthored), j.AppsOwned, orNone(strings.Join(j.Roles, ",")), j.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var kept []string
+	for _, k := range rightsize.KeptReasons {
+		kept = append(kept, fmt.Sprintf("%s %d", k, res.Counts[k]))
+	}
+	fmt.Fprintf(w, "\nprofessional holders %d; analyzer candidates %d; kept: %s (%d QRS requests)\n",
+		len(res.Holders), res.Counts[rightsize.Candidate], strings.Join(kept, ", "), res.Requests)
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (r *RightsizeReport) json(w io.Writer) error {
+	out := struct {
+		Site         string         `json:"site"`
+		Now          time.Time      `json:"now"`
+		Since        time.Time      `json:"since"`
+		LookbackDays int            `json:"lookback_days"`
+		Holders      []holderJSON   `json:"holders"`
+		Totals       map[string]int `json:"totals"`
+		QRSRequests  int64          `json:"qrs_requests"`
+	}{Site: r.Site, Now: r.Result.Now.UTC(), Since: r.Result.Since.UTC(), LookbackDays: r.LookbackDays, Holders: []holderJSON{},
+		Totals: r.Totals(), QRSRequests: r.Result.Requests}
+	for i := range r.Result.Holders {
+		out.Holders = append(out.Holders, holderOf(&r.Result.Holders[i]))
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func (r *RightsizeReport) csv(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"verdict", "allocation_id", "user_directory", "user_id", "last_used", "last_authored", "last_authored_what",
+		"apps_owned", "authored_apps", "authored_sheets", "roles", "detail"})
+	ts := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.Format(time.RFC3339Nano)
+	}
+	for i := range r.Result.Holders {
+		j := holderOf(&r.Result.Holders[i])
+		if err := cw.Write([]string{string(j.Verdict), j.AllocationID, j.UserDirectory, j.UserID, ts(j.LastUsed), ts(j.LastAuthored),
+			j.LastAuthoredWhat, strconv.Itoa(j.AppsOwned), strconv.Itoa(j.AuthoredApps), strconv.Itoa(j.AuthoredSheets),
+			strings.Join(j.Roles, ";"), j.Detail}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
