@@ -109,7 +109,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	now := time.Now().UTC().Truncate(time.Second)
-	site := emulator.Generate(emulator.SiteSpec{Seed: 51, Users: 400, CapacityMinutes: 6000, Now: now})
+	site := emulator.Generate(emulator.SiteSpec{Seed: 51, Users: 400, CapacityMinutes: 6000, Now: now, Apps: 150, AppObjects: 3000})
 	srv := testkit.StartEmulator(t, site, func(o *emulator.Options) { o.CertDir = filepath.Join(dir, "certs") })
 	tlsCfg, err := testkit.ClientFiles(srv).Config()
 	require.NoError(t, err)
@@ -125,12 +125,14 @@ func TestEndToEnd(t *testing.T) {
 	pluginConf := s.siteConf(t, "plugin", testkit.PolicyTables)
 	details, err := os.ReadFile(pluginConf)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(pluginConf, []byte(strings.Replace(string(details), "  [inputs.qliksense_license.release]", "  allocation_details = true\n  [inputs.qliksense_license.release]", 1)), 0o600))
+	require.NoError(t, os.WriteFile(pluginConf, []byte(strings.Replace(string(details), "  [inputs.qliksense_license.release]",
+		"  allocation_details = true\n  [inputs.qliksense_license.rightsize]\n    enabled = true\n  [inputs.qliksense_license.release]", 1)), 0o600))
 	tgConf := filepath.Join(dir, "telegraf.conf")
 	require.NoError(t, os.WriteFile(tgConf, []byte(fromExample(t, pluginConf, s.ix.url, listenerPort)), 0o600))
 	start(t, "telegraf", nil, "--config", tgConf)
 
 	t.Run("telegraf writes the plugin's metrics to InfluxDB", func(t *testing.T) { s.checkGather(t) })
+	t.Run("the right-sizing measurement equals the rightsize command's totals", func(t *testing.T) { s.checkRightsizing(t, pluginConf) })
 	t.Run("sidecar writes outcomes straight to InfluxDB", func(t *testing.T) {
 		conf := s.siteConf(t, "direct", fmt.Sprintf(`
     dry_run = false
@@ -262,14 +264,15 @@ func (s *stack) checkDashboard(t *testing.T) {
 			require.NotEmpty(t, rows, "panel %q: %s", p.Title, q)
 			queries++
 			for _, m := range []string{"qlik_sense_license", "qlik_sense_server_license", "qlik_sense_license_inactivity", "qlik_sense_license_reclaimable",
-				"qlik_sense_license_allocation", "qlik_sense_license_gather", "qlik_sense_license_release", "qlik_sense_license_release_run"} {
+				"qlik_sense_license_allocation", "qlik_sense_license_gather", "qlik_sense_license_release", "qlik_sense_license_release_run",
+				"qlik_sense_license_rightsizing"} {
 				if strings.Contains(q, `FROM "`+m+`"`) {
 					measurements[m] = true
 				}
 			}
 		}
 	}
-	require.Len(t, measurements, 8, "a panel for every measurement")
+	require.Len(t, measurements, 9, "a panel for every measurement")
 	t.Logf("%d dashboard queries returned data, covering all %d measurements", queries, len(measurements))
 }
 
@@ -559,4 +562,26 @@ func (s *stack) checkNotices(t *testing.T) {
 	require.Equal(t, len(want), len(released)+len(quarantined))
 	require.Len(t, smtp.Messages(), len(want), "no notice at release")
 	t.Logf("%d noticed by mail, then released", len(want))
+}
+
+// checkRightsizing compares the plugin's qlik_sense_license_rightsizing point, written by
+// Telegraf, with the sidecar binary's rightsize report on the same file.
+func (s *stack) checkRightsizing(t *testing.T, conf string) {
+	var rows []map[string]any
+	eventually(t, "a qlik_sense_license_rightsizing point in InfluxDB", 60*time.Second, func() bool {
+		rows = s.ix.query(t, "qliksense", `SELECT * FROM qlik_sense_license_rightsizing ORDER BY time DESC LIMIT 1`)
+		return len(rows) == 1
+	})
+	out, errOut, code := runCmd(t, "qliksense-license-release", "rightsize", "-config", conf, "-format", "json")
+	require.Equal(t, 0, code, errOut)
+	var rep struct {
+		Totals map[string]int `json:"totals"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.Positive(t, rep.Totals["analyzer_candidates"])
+	for k, v := range rep.Totals {
+		require.Equal(t, float64(v), num(t, rows[0][k]), k)
+	}
+	require.Equal(t, "professional", str(rows[0]["license_type"]))
+	t.Logf("right-sizing: %d professional holders, %d analyzer candidates, in InfluxDB and in the report", rep.Totals["professional_holders"], rep.Totals["analyzer_candidates"])
 }
