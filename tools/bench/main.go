@@ -76,6 +76,7 @@ type params struct {
 	runs        int
 	pacing      time.Duration
 	concurrency int
+	rightsize   string // -rightsize cells
 }
 
 func main() {
@@ -83,6 +84,8 @@ func main() {
 		sizes     = flag.String("sizes", "10000,100000", "users (and allocations) per site")
 		latencies = flag.String("latencies", "0ms,20ms,50ms", "per-request latency of the emulator")
 		out       = flag.String("out", "results", "folder for bench.csv and bench.json")
+		rsize     = flag.String("rightsize", "100000:20000:1000000", "right-sizing cells USERS:APPS:APP_OBJECTS[,…] (empty: none), written to rightsize.json")
+		rsOnly    = flag.Bool("rightsize-only", false, "measure only the right-sizing cells")
 		p         params
 	)
 	flag.StringVar(&p.binDir, "bin", "bin", "folder with qliksense-license")
@@ -92,6 +95,10 @@ func main() {
 	flag.DurationVar(&p.pacing, "pacing", 0, "release.pacing of the benchmark's site: least time between two DELETEs")
 	flag.IntVar(&p.concurrency, "concurrency", 1, "release.concurrency of the benchmark's site: DELETEs in flight at once")
 	flag.Parse()
+	if *rsOnly {
+		*sizes = ""
+	}
+	p.rightsize = *rsize
 	if err := run(*sizes, *latencies, *out, p); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -111,6 +118,9 @@ func run(sizes, latencies, out string, p params) error {
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	for _, s := range strings.Split(sizes, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			return fmt.Errorf("-sizes: %w", err)
@@ -128,8 +138,30 @@ func run(sizes, latencies, out string, p params) error {
 			rows = append(rows, r)
 		}
 	}
-	print(os.Stdout, rows, p)
-	return write(out, rows)
+	if len(rows) > 0 {
+		print(os.Stdout, rows, p)
+		if err := write(out, rows); err != nil {
+			return err
+		}
+	}
+	cells, err := parseRightsize(p.rightsize)
+	if err != nil {
+		return err
+	}
+	var rs []rightsizeRow
+	for _, c := range cells {
+		fmt.Fprintf(os.Stderr, "measuring right-sizing at %d users, %d apps, %d app objects…\n", c[0], c[1], c[2])
+		r, err := measureRightsize(p.binDir, work, p.certs, c[0], c[1], c[2], now)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	printRightsize(os.Stdout, rs)
+	return writeRightsize(out, rs)
 }
 
 // cell measures one site size at one latency: the plugin's gathers against raw transfers,
