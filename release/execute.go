@@ -12,6 +12,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 // Executor carries out a plan, in parts (batch.go): just before the DELETEs of a part it
@@ -47,6 +48,9 @@ type Executor struct {
 	// state the plan was staged with; notify.go.
 	Notifier *Notifier
 	Notices  *notice.State
+	// Rightsize and MovesPath: the right-sizing action (move.go) and its moves file.
+	Rightsize *siteconfig.Rightsize
+	MovesPath string
 
 	sleep func(context.Context, time.Duration) error
 }
@@ -109,9 +113,11 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 				sum.WouldNotice++
 			}
 		}
+		e.move(ctx, stop, true, sum.RunID, record, &sum)
 	} else {
 		e.release(ctx, stop, releases, sum.RunID, record, &mu, &sum)
 		e.notify(ctx, stop, p, sum.RunID, record, &sum, released)
+		e.move(ctx, stop, false, sum.RunID, record, &sum)
 	}
 	sum.Time = e.Now()
 	if err := e.Recorder.Summary(sum); err != nil {
@@ -120,6 +126,7 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 	log.Info("run finished", "released", sum.Released, "quarantined", sum.Quarantined, "dry_run_releases", sum.WouldRelease,
 		"skipped", sum.Skipped, "failed", sum.Failed, "deferred", sum.Deferred, "unsettled", sum.Unsettled, "interrupted", sum.Interrupted,
 		"noticed", sum.Noticed, "notice_failed", sum.NoticeFailed, "waiting", sum.Waiting, "dry_run_notices", sum.WouldNotice,
+		"moved", sum.Moved, "move_failed", sum.MoveFailed, "move_undone", sum.MoveUndone, "dry_run_moves", sum.WouldMove,
 		"duration", sum.Duration().Round(time.Millisecond).String())
 	return sum
 }

@@ -59,6 +59,12 @@ type Summary struct {
 	NoticeFailed int `json:"notice_failed"`
 	Waiting      int `json:"waiting"`
 	WouldNotice  int `json:"dry_run_notices"`
+	// Moved, MoveFailed and MoveUndone count right-sizing moves (rightsize.move_to_analyzer);
+	// WouldMove the moves a dry run did not make.
+	Moved      int `json:"moved"`
+	MoveFailed int `json:"move_failed"`
+	MoveUndone int `json:"move_undone"`
+	WouldMove  int `json:"dry_run_moves"`
 	// Unsettled counts DELETEs sent whose effect is not known yet: their intents stay
 	// open and a later read records their outcomes (then Recovery is true).
 	Unsettled   int                   `json:"unsettled"`
@@ -89,6 +95,14 @@ func (s *Summary) add(r Result) {
 		s.Noticed++
 	case NoticeFailed:
 		s.NoticeFailed++
+	case Moved:
+		s.Moved++
+	case MoveFailed:
+		s.MoveFailed++
+	case MoveUndone:
+		s.MoveUndone++
+	case DryRunMove:
+		s.WouldMove++
 	}
 }
 

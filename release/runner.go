@@ -251,7 +251,7 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, err
 	ex := &Executor{
 		Client: r.Site.Client, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
 		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, Recorder: r.journal, Log: r.Log,
-		Notifier: r.Site.Notifier, Notices: state,
+		Notifier: r.Site.Notifier, Notices: state, Rightsize: r.Site.Rightsize, MovesPath: st.MovesFile(),
 	}
 	return ex.Run(ctx, stop, p), nil
 }

@@ -25,6 +25,8 @@ type Site struct {
 	// Notifier sends the notices and the digest; nil when no type gives notice and no
 	// digest is asked for. Its templates were checked when the site was loaded.
 	Notifier *Notifier
+	// Rightsize is the validated [rightsize] table (move_to_analyzer acts in runs).
+	Rightsize *siteconfig.Rightsize
 }
 
 // LoadSite loads and validates one site file and builds its QRS client (it does not
@@ -49,6 +51,10 @@ func LoadSite(path string, log *slog.Logger) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	rs, err := c.RightsizeSettings()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	var n *Notifier
 	if st.Notices != nil {
 		if n, err = NewNotifier(st, NewSMTPMailer(st.Notices.Mail)); err != nil {
@@ -60,5 +66,5 @@ func LoadSite(path string, log *slog.Logger) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &Site{Path: path, Name: c.Site, Config: &c, Client: client, Policy: pol, Settings: st, Notifier: n}, nil
+	return &Site{Path: path, Name: c.Site, Config: &c, Client: client, Policy: pol, Settings: st, Notifier: n, Rightsize: rs}, nil
 }

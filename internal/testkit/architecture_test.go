@@ -24,7 +24,7 @@ func TestPackagesPointDownward(t *testing.T) {
 		"plugins/common/policy":            {"plugins/common/qrs", "plugins/common/siteconfig"},
 		"plugins/common/evaluate":          {"plugins/common/qrs", "plugins/common/policy", "plugins/common/siteconfig"},
 		"plugins/common/doctor":            {"plugins/common/qrs", "plugins/common/siteconfig"},
-		"plugins/common/notice":            {"plugins/common/qrs"},
+		"plugins/common/notice":            {"plugins/common/qrs", "internal/atomicfile"},
 		"plugins/common/rightsize":         {"plugins/common/qrs", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/siteconfig"},
 		"plugins/inputs/qliksense_license": {"plugins/common/"},
 		"release":                          {"plugins/common/", "internal/"},

@@ -16,9 +16,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/atomicfile"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
@@ -129,23 +129,7 @@ func Load(path string) (*State, error) {
 
 // Save writes the state file atomically: a crash leaves the old file or the new one.
 func (s *State) Save(path string) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("saving the notice state: %w", err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("saving the notice state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		_ = os.Remove(tmp.Name())
+	if err := atomicfile.WriteJSON(path, s); err != nil {
 		return fmt.Errorf("saving the notice state: %w", err)
 	}
 	return nil

@@ -146,5 +146,8 @@ func (s *Sidecar) InflightFile() string { return s.stateFile("-inflight.jsonl") 
 // NoticeFile remembers the notices sent, per allocation, across runs and restarts.
 func (s *Sidecar) NoticeFile() string { return s.stateFile(noticeSuffix) }
 
+// MovesFile records the right-sizing moves in progress (rightsize.move_to_analyzer).
+func (s *Sidecar) MovesFile() string { return s.stateFile("-moves.json") }
+
 // SpoolFile is where outcomes wait for delivery when the audit log is on stdout.
 func (s *Sidecar) SpoolFile() string { return s.stateFile("-spool.jsonl") }
