@@ -379,6 +379,16 @@ func describe(w io.Writer, s *release.Site) {
 	}
 	fmt.Fprintf(w, "  run at start: %s; pacing: %s; concurrency: %d\n", onOff(st.RunAtStart), st.Pacing, st.Concurrency)
 	fmt.Fprintf(w, "  lock: %s\n  audit log: %s\n", st.LockFile, st.AuditLog)
+	if rs := s.Rightsize; rs != nil {
+		move := "off"
+		if rs.MoveToAnalyzer {
+			move = fmt.Sprintf("dry run, up to %d a run", rs.MaxMovesPerRun)
+			if !rs.DryRun && !pol.DryRun {
+				move = fmt.Sprintf("live, up to %d a run", rs.MaxMovesPerRun)
+			}
+		}
+		fmt.Fprintf(w, "  rightsize: authoring in the last %d days; plugin measurement %s; move to analyzer: %s\n", rs.LookbackDays, onOff(rs.Enabled), move)
+	}
 	if n := st.Notices; n != nil {
 		var days []string
 		for _, t := range qrs.AccessTypes {

@@ -109,6 +109,7 @@ func TestCheckConfigPrintsTheEffectivePolicy(t *testing.T) {
 		"schedule: 0 3 * * * in Europe/Stockholm, next run ",
 		"lock: " + filepath.Join(state, "production.lock"),
 		`output: http://127.0.0.1:8086, org "", bucket "q/autogen", token set`,
+		"rightsize: authoring in the last 90 days; plugin measurement no; move to analyzer: off",
 	} {
 		require.Contains(t, out.String(), want)
 	}

@@ -52,7 +52,10 @@ type Evidence struct {
 	// AppsOwned counts the apps the user owns, of any age; AuthoredApps and
 	// AuthoredSheets those apps and sheets created or edited by the user in the window.
 	AppsOwned, AuthoredApps, AuthoredSheets int
-	Roles                                   []string
+	// LastApp and LastSheet: the latest of each kind, as LastAuthoredWhat says it.
+	LastApp, LastSheet         string
+	LastAppTime, LastSheetTime time.Time
+	Roles                      []string
 	// LastUsed of the professional allocation (zero: never used).
 	LastUsed time.Time
 }
@@ -159,7 +162,11 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 		h.Evidence.AppsOwned++
 		if at, ok := authored(h, a.CreatedDate, a.ModifiedDate, a.ModifiedByUserName, since); ok {
 			h.Evidence.AuthoredApps++
-			note(h, at, fmt.Sprintf("app %q", a.Name))
+			what := fmt.Sprintf("app %q", a.Name)
+			note(h, at, what)
+			if at.After(h.Evidence.LastAppTime) {
+				h.Evidence.LastApp, h.Evidence.LastAppTime = what, at
+			}
 		}
 		return nil
 	})
@@ -178,7 +185,11 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 			if o.App != nil {
 				app = fmt.Sprintf(" in app %q", o.App.Name)
 			}
-			note(h, at, fmt.Sprintf("sheet %q%s", o.Name, app))
+			what := fmt.Sprintf("sheet %q%s", o.Name, app)
+			note(h, at, what)
+			if at.After(h.Evidence.LastSheetTime) {
+				h.Evidence.LastSheet, h.Evidence.LastSheetTime = what, at
+			}
 		}
 		return nil
 	})
@@ -251,10 +262,10 @@ func decide(h *Holder, o Options, since time.Time) (Reason, string) {
 	}
 	ev := h.Evidence
 	if ev.AuthoredApps > 0 {
-		return KeptAuthoredApp, fmt.Sprintf("authored %d app(s) in the window; last: %s on %s", ev.AuthoredApps, ev.LastAuthoredWhat, ev.LastAuthored.UTC().Format("2006-01-02"))
+		return KeptAuthoredApp, fmt.Sprintf("authored %d app(s) in the window; last: %s on %s", ev.AuthoredApps, ev.LastApp, ev.LastAppTime.UTC().Format("2006-01-02"))
 	}
 	if ev.AuthoredSheets > 0 {
-		return KeptAuthoredSheet, fmt.Sprintf("authored %d sheet(s) in the window; last: %s on %s", ev.AuthoredSheets, ev.LastAuthoredWhat, ev.LastAuthored.UTC().Format("2006-01-02"))
+		return KeptAuthoredSheet, fmt.Sprintf("authored %d sheet(s) in the window; last: %s on %s", ev.AuthoredSheets, ev.LastSheet, ev.LastSheetTime.UTC().Format("2006-01-02"))
 	}
 	return Candidate, fmt.Sprintf("used Qlik Sense in the last %d days, authored no app or sheet, no admin role", o.LookbackDays)
 }

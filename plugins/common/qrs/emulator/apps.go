@@ -483,4 +483,33 @@ func (g *generator) generateAuthoring(site *Site, spec SiteSpec, users []*User) 
 		}
 		site.objects = append(site.objects, &o)
 	}
+	// Whoever authored something used Qlik Sense then: their allocations' last use is no
+	// earlier than their last authoring.
+	last := map[string]time.Time{}
+	touch := func(owner, by string, created, modified time.Time) {
+		u := site.userIdx[strings.ToLower(owner)]
+		if u == nil {
+			return
+		}
+		at := created
+		if strings.EqualFold(by, name(u)) && modified.After(at) {
+			at = modified
+		}
+		if at.After(last[u.ID]) {
+			last[u.ID] = at
+		}
+	}
+	for _, a := range site.apps {
+		touch(a.OwnerRef, a.ModifiedBy, a.Created, a.Modified)
+	}
+	for _, o := range site.objects {
+		touch(o.OwnerRef, o.ModifiedBy, o.Created, o.Modified)
+	}
+	for _, k := range []Kind{KindProfessional, KindAnalyzer} {
+		for _, a := range site.allocs[k] {
+			if at, ok := last[a.UserRef]; ok && at.After(a.LastUsed) && !at.Before(a.Created) {
+				a.LastUsed = at
+			}
+		}
+	}
 }
