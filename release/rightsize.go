@@ -92,12 +92,17 @@ type holderJSON struct {
 	Detail           string           `json:"detail"`
 }
 
-func holderOf(h *rightsize.Holder) holderJSON {
+// holderOf is one holder of the report; a candidate's detail says what QRS will do with
+// its professional allocation when it was used within the quarantine period.
+func holderOf(h *rightsize.Holder, now time.Time) holderJSON {
 	dir, id := h.Allocation.Holder()
 	j := holderJSON{
 		Verdict: h.Reason, AllocationID: h.Allocation.ID, UserDirectory: dir, UserID: id,
 		LastAuthoredWhat: h.Evidence.LastAuthoredWhat, AppsOwned: h.Evidence.AppsOwned, AuthoredApps: h.Evidence.AuthoredApps,
 		AuthoredSheets: h.Evidence.AuthoredSheets, Roles: h.Evidence.Roles, Detail: h.Detail,
+	}
+	if h.Reason == rightsize.Candidate {
+		j.Detail += quarantineNote(h.Allocation, now)
 	}
 	if j.Roles == nil {
 		j.Roles = []string{}
@@ -136,7 +141,7 @@ func (r *RightsizeReport) table(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERDICT\tUSER\tLAST USED\tLAST AUTHORED\tAPPS OWNED\tROLES\tDETAIL")
 	for i := range res.Holders {
-		j := holderOf(&res.Holders[i])
+		j := holderOf(&res.Holders[i], res.Now)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.Verdict, res.Holders[i].Allocation.HolderName(), day(j.LastUsed),
 			day(j.LastAuthored), j.AppsOwned, orNone(strings.Join(j.Roles, ",")), j.Detail)
 	}
@@ -171,7 +176,7 @@ func (r *RightsizeReport) json(w io.Writer) error {
 	}{Site: r.Site, Now: r.Result.Now.UTC(), Since: r.Result.Since.UTC(), LookbackDays: r.LookbackDays, Holders: []holderJSON{},
 		Totals: r.Totals(), QRSRequests: r.Result.Requests}
 	for i := range r.Result.Holders {
-		out.Holders = append(out.Holders, holderOf(&r.Result.Holders[i]))
+		out.Holders = append(out.Holders, holderOf(&r.Result.Holders[i], r.Result.Now))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -189,7 +194,7 @@ func (r *RightsizeReport) csv(w io.Writer) error {
 		return t.Format(time.RFC3339Nano)
 	}
 	for i := range r.Result.Holders {
-		j := holderOf(&r.Result.Holders[i])
+		j := holderOf(&r.Result.Holders[i], r.Result.Now)
 		if err := cw.Write([]string{string(j.Verdict), j.AllocationID, j.UserDirectory, j.UserID, ts(j.LastUsed), ts(j.LastAuthored),
 			j.LastAuthoredWhat, strconv.Itoa(j.AppsOwned), strconv.Itoa(j.AuthoredApps), strconv.Itoa(j.AuthoredSheets),
 			strings.Join(j.Roles, ";"), j.Detail}); err != nil {

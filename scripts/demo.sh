@@ -9,7 +9,7 @@ demo=.demo
 mkdir -p "$demo"
 rm -rf "$demo/state"
 
-"$bin/qrs-emulator" -addr 127.0.0.1:0 -cert-dir "$demo/certs" -users 40 -capacity-minutes 3000 -seed 7 >"$demo/emulator.log" 2>&1 &
+"$bin/qrs-emulator" -addr 127.0.0.1:0 -cert-dir "$demo/certs" -users 40 -capacity-minutes 3000 -apps 12 -app-objects 150 -seed 7 >"$demo/emulator.log" 2>&1 &
 emulator=$!
 trap 'kill "$emulator" 2>/dev/null || true; wait "$emulator" 2>/dev/null || true' EXIT
 
@@ -49,6 +49,10 @@ echo
 echo "${bold}3. The release sidecar's plan: what a run would release, and why (dry run, nothing changes)${plain}"
 echo "   $bin/qliksense-license-release plan -config $demo/site.conf"
 "$bin/qliksense-license-release" plan -config "$demo/site.conf" | cut -c1-160
+echo
+echo "${bold}4. Right-sizing: professional holders who only consume, and why the others keep it${plain}"
+echo "   $bin/qliksense-license-release rightsize -config $demo/site.conf"
+"$bin/qliksense-license-release" rightsize -config "$demo/site.conf" | cut -c1-160
 echo
 echo "${bold}Next${plain}"
 echo "  make ci              the test command: lint, unit tests, builds, and the end-to-end test"

@@ -39,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		userPasses    = fs.Int("user-passes", 0, "token model: user pass allocations (default 60% of users)")
 		tokenModel    = fs.Bool("token-model", false, "generate a token-licensed site instead of a professional/analyzer one")
 		capacity      = fs.Int("capacity-minutes", 0, "analyzer capacity minutes (0: not licensed)")
+		apps          = fs.Int("apps", 0, "apps to generate, with authoring activity (right-sizing)")
+		appObjects    = fs.Int("app-objects", 0, "app objects (sheets, stories, bookmarks, master objects) to generate in the apps")
 		nowFlag       = fs.String("now", "", "the site's fixed clock, RFC 3339 (default: the real clock)")
 		quarantine    = fs.Int("quarantine-days", 7, "a DELETE quarantines allocations used within this many days (0: never)")
 		neverAsCreate = fs.Bool("never-used-as-created", false, "write createdDate as lastUsed of never-used allocations instead of the 1753 sentinel")
@@ -67,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	spec := emulator.SiteSpec{
 		Seed: *seed, Users: *users, Professional: *professional, Analyzer: *analyzer, UserPasses: *userPasses,
-		TokenModel: *tokenModel, CapacityMinutes: *capacity,
+		TokenModel: *tokenModel, CapacityMinutes: *capacity, Apps: *apps, AppObjects: *appObjects,
 		Behaviour: emulator.Behaviour{QuarantineDays: *quarantine, NeverUsedAsCreated: *neverAsCreate},
 	}
 	if *quarantine == 0 {
