@@ -42,6 +42,16 @@ func (s *stack) siteConf(t *testing.T, name, releaseTable string) string {
 	return path
 }
 
+// plan asks the sidecar binary for its plan.
+func plan(t *testing.T, conf string) planned {
+	t.Helper()
+	out, errOut, code := runCmd(t, "qliksense-license-release", "plan", "-config", conf, "-format", "json")
+	require.Equal(t, 0, code, errOut)
+	var p planned
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	return p
+}
+
 type planned struct {
 	Items []struct {
 		Verdict      string `json:"verdict"`
@@ -54,10 +64,7 @@ type planned struct {
 // planReleases asks the sidecar binary for its plan and returns the allocations it would release.
 func planReleases(t *testing.T, conf string) map[string]string {
 	t.Helper()
-	out, errOut, code := runCmd(t, "qliksense-license-release", "plan", "-config", conf, "-format", "json")
-	require.Equal(t, 0, code, errOut)
-	var p planned
-	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	p := plan(t, conf)
 	ids := map[string]string{}
 	for _, it := range p.Items {
 		if it.Verdict == "release" {
@@ -497,12 +504,8 @@ func (s *stack) checkNotices(t *testing.T) {
 %s`, dryRun, state, s.ix.url, smtp.MailTable())
 	}
 	noticeSet := func(conf string) map[string]string {
-		out, errOut, code := runCmd(t, "qliksense-license-release", "plan", "-config", conf, "-format", "json")
-		require.Equal(t, 0, code, errOut)
-		var p planned
-		require.NoError(t, json.Unmarshal([]byte(out), &p))
 		ids := map[string]string{}
-		for _, it := range p.Items {
+		for _, it := range plan(t, conf).Items {
 			require.NotEqual(t, "release", it.Verdict, "nothing is released before its notice")
 			if it.Verdict == "notice" {
 				ids[it.AllocationID] = it.Email

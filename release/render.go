@@ -24,13 +24,18 @@ const (
 // Render writes the plan as an aligned table for people, or as JSON or CSV for machines.
 // Nothing secret is in a plan: ids, user names, dates and reasons.
 func (p *Plan) Render(w io.Writer, format string) error {
+	return render(w, format, p.table, p.json, p.csv)
+}
+
+// render writes with the writer of the format: table (the default), json or csv.
+func render(w io.Writer, format string, table, json, csv func(io.Writer) error) error {
 	switch format {
 	case FormatTable, "":
-		return p.table(w)
+		return table(w)
 	case FormatJSON:
-		return p.json(w)
+		return json(w)
 	case FormatCSV:
-		return p.csv(w)
+		return csv(w)
 	}
 	return fmt.Errorf("unknown format %q: expected table, json or csv", format)
 }

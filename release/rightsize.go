@@ -66,15 +66,7 @@ func Rightsize(ctx context.Context, s *Site, rs *siteconfig.Rightsize, now time.
 
 // Render writes the report as a table, JSON or CSV.
 func (r *RightsizeReport) Render(w io.Writer, format string) error {
-	switch format {
-	case FormatTable, "":
-		return r.table(w)
-	case FormatJSON:
-		return r.json(w)
-	case FormatCSV:
-		return r.csv(w)
-	}
-	return fmt.Errorf("unknown format %q: expected table, json or csv", format)
+	return render(w, format, r.table, r.json, r.csv)
 }
 
 type holderJSON struct {

@@ -359,22 +359,7 @@ func gathers(binDir, conf string, runs int, pause time.Duration, between func() 
 	if err := cmd.Start(); err != nil {
 		return 0, nil, 0, fmt.Errorf("gather: %w", err)
 	}
-	var hwm atomic.Int64
-	stop := make(chan struct{})
-	polled := make(chan struct{})
-	go func() {
-		defer close(polled)
-		for {
-			if kb := vmHWM(cmd.Process.Pid); kb > hwm.Load() {
-				hwm.Store(kb)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
+	peak := pollHWM(cmd.Process.Pid)
 	lines := bufio.NewScanner(stdout)
 	lines.Buffer(make([]byte, 1<<20), 1<<20)
 	var walls []float64
@@ -398,12 +383,11 @@ func gathers(binDir, conf string, runs int, pause time.Duration, between func() 
 	}
 	_ = stdin.Close()
 	waitErr := cmd.Wait()
-	close(stop)
-	<-polled
+	hwm := peak()
 	if len(walls) != runs+1 {
 		return 0, nil, 0, fmt.Errorf("gather: %d of %d gathers reported (%v)", len(walls), runs+1, waitErr)
 	}
-	return walls[0], walls[1:], hwm.Load(), nil
+	return walls[0], walls[1:], hwm, nil
 }
 
 // rawTransfer GETs the distinct requests of a gather one after the other, on a new
@@ -440,6 +424,32 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// pollHWM polls a process's VmHWM every 2 ms until the returned function is called (once
+// the process has exited), which returns the peak in KiB.
+func pollHWM(pid int) func() int64 {
+	var hwm atomic.Int64
+	stop := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			if kb := vmHWM(pid); kb > hwm.Load() {
+				hwm.Store(kb)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-polled
+		return hwm.Load()
+	}
 }
 
 // vmHWM reads the peak resident set size, in KiB, of a running process (Linux).

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -78,26 +77,10 @@ func measureRightsize(binDir, work, certs string, users, apps, objects int, now 
 	if err := cmd.Start(); err != nil {
 		return r, fmt.Errorf("rightsize: %w", err)
 	}
-	var hwm atomic.Int64
-	done := make(chan struct{})
-	polled := make(chan struct{})
-	go func() {
-		defer close(polled)
-		for {
-			if kb := vmHWM(cmd.Process.Pid); kb > hwm.Load() {
-				hwm.Store(kb)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
+	peak := pollHWM(cmd.Process.Pid)
 	err = cmd.Wait()
 	r.Seconds = time.Since(start).Seconds()
-	close(done)
-	<-polled
+	hwm := peak()
 	if err != nil {
 		return r, fmt.Errorf("rightsize: %w", err)
 	}
@@ -110,7 +93,7 @@ func measureRightsize(binDir, work, certs string, users, apps, objects int, now 
 	}
 	r.ProfessionalHolders, r.AnalyzerCandidates = rep.Totals["professional_holders"], rep.Totals["analyzer_candidates"]
 	r.Requests = len(srv.Log.Entries())
-	r.PeakRSSMiB = float64(hwm.Load()) / 1024
+	r.PeakRSSMiB = float64(hwm) / 1024
 	since := now.Add(-90 * 24 * time.Hour)
 	for _, o := range site.AppObjects() {
 		if o.ObjectType == "sheet" && !o.Modified.Before(since) {

@@ -47,13 +47,27 @@ func get(t *testing.T, c *http.Client, url string, header ...string) (int, strin
 
 func send(t *testing.T, c *http.Client, method, url string, header ...string) (int, string) {
 	t.Helper()
+	return sendBody(t, c, method, url, "", header...)
+}
+
+// sendBody sends method url with a matching xrfkey and, when body is not empty, a JSON
+// body; it returns status and body.
+func sendBody(t *testing.T, c *http.Client, method, url, body string, header ...string) (int, string) {
+	t.Helper()
 	sep := "?"
 	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, url+sep+"xrfkey="+key, nil)
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, url+sep+"xrfkey="+key, rd)
 	require.NoError(t, err)
 	req.Header.Set("X-Qlik-Xrfkey", key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -68,14 +82,5 @@ func send(t *testing.T, c *http.Client, method, url string, header ...string) (i
 // post sends a JSON body with a matching xrfkey and returns status and body.
 func post(t *testing.T, c *http.Client, url, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url+"?xrfkey="+key, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("X-Qlik-Xrfkey", key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, string(b)
+	return sendBody(t, c, http.MethodPost, url, body)
 }
