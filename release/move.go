@@ -94,13 +94,28 @@ func (m *moves) save() error {
 // In a dry run each candidate is a dry_run outcome and nothing changes.
 func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, runID string, record func(Outcome), sum *Summary) {
 	rs := e.Rightsize
-	if rs == nil || !rs.MoveToAnalyzer {
+	if rs == nil || e.MovesPath == "" {
 		return
 	}
 	log := e.Log.With("run_id", runID, "step", "rightsize")
 	fail := func(what string, err error) {
 		log.Error(what, "err", err)
 		sum.Errors = append(sum.Errors, what+": "+err.Error())
+	}
+	// New moves need move_to_analyzer and both dry runs off. Moves left half done are
+	// settled whenever the site is not in a dry run: completed when new moves are on and
+	// the user is still a candidate, otherwise undone (the user keeps professional access).
+	live := rs.MoveToAnalyzer && !dryRun && !rs.DryRun
+	m := &moves{path: e.MovesPath, Records: map[string]*moveRecord{}}
+	if !dryRun {
+		var err error
+		if m, err = loadMoves(e.MovesPath); err != nil {
+			fail("right-sizing", err)
+			return
+		}
+	}
+	if !rs.MoveToAnalyzer && len(m.Records) == 0 {
+		return
 	}
 	res, err := rightsize.Evaluate(ctx, e.Client, rightsize.Options{Now: e.Now(), LookbackDays: rs.LookbackDays, Policy: e.Policy})
 	if err != nil {
@@ -110,25 +125,29 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 	candidates, holders := map[string]rightsize.Holder{}, map[string]rightsize.Holder{}
 	for _, h := range res.Holders {
 		holders[h.Allocation.ID] = h
-		if h.Reason == rightsize.Candidate {
+		if h.Reason == rightsize.Candidate && live {
 			candidates[h.Allocation.ID] = h
 		}
 	}
-	if dryRun || rs.DryRun {
+	dryRunMoves := func() {
+		if !rs.MoveToAnalyzer {
+			return
+		}
 		n := 0
 		for _, h := range res.Candidates() {
 			if n == rs.MaxMovesPerRun {
 				break
 			}
+			if _, open := m.Records[h.Allocation.ID]; open {
+				continue
+			}
 			n++
 			record(e.moveOutcome(runID, h.Allocation, DryRunMove, ReasonAnalyzerCandidate,
 				"would give analyzer access, then release the professional allocation: "+h.Detail+quarantineNote(h.Allocation, e.Now())))
 		}
-		return
 	}
-	m, err := loadMoves(e.MovesPath)
-	if err != nil {
-		fail("right-sizing", err)
+	if dryRun {
+		dryRunMoves()
 		return
 	}
 	save := func() bool {
@@ -155,6 +174,10 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 			return
 		}
 		record(out)
+	}
+	if !live {
+		dryRunMoves()
+		return
 	}
 	list := make([]rightsize.Holder, 0, len(candidates))
 	for _, h := range res.Candidates() {

@@ -108,12 +108,12 @@ func TestMoveNeedsAnAnalyzerSeat(t *testing.T) {
 // run completes it when the user is still a candidate, and undoes it (releases the
 // analyzer allocation again) when not.
 func TestHalfDoneMoveIsCompletedOrUndone(t *testing.T) {
-	for _, protect := range []bool{false, true} {
-		name := "completed"
-		if protect {
-			name = "undone"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		protect, off bool
+	}{{"completed", false, false}, {"undone", true, false}, {"undone when move_to_analyzer is turned off", false, true}} {
+		protect := c.protect || c.off
+		t.Run(c.name, func(t *testing.T) {
 			e, site := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
 			h := candidates(t, e)[0]
 			e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 1)
@@ -129,7 +129,10 @@ func TestHalfDoneMoveIsCompletedOrUndone(t *testing.T) {
 			require.NoError(t, err)
 			require.Contains(t, string(b), `"step": "analyzer_added"`)
 
-			if protect {
+			switch {
+			case c.off:
+				e.runner.Site.Rightsize.MoveToAnalyzer = false
+			case c.protect:
 				require.NoError(t, site.UpdateUser(h.Allocation.User.ID, func(u *emulator.User) {
 					u.Roles = []string{"AuditAdmin"}
 				}))
@@ -141,7 +144,11 @@ func TestHalfDoneMoveIsCompletedOrUndone(t *testing.T) {
 				require.Equal(t, 1, sum.MoveUndone)
 				require.True(t, still && !a.Quarantined, "professional access kept")
 				require.False(t, analyzerOf(site, h.Allocation.User.ID), "the analyzer access given was released")
-				require.Contains(t, outcomesOf(t, e, release.MoveUndone)[0], "admin role AuditAdmin")
+				if c.protect {
+					require.Contains(t, outcomesOf(t, e, release.MoveUndone)[0], "admin role AuditAdmin")
+				} else {
+					require.Zero(t, sum.Moved, "no new move once turned off")
+				}
 			} else {
 				require.GreaterOrEqual(t, sum.Moved, 1)
 				require.True(t, !still || a.Quarantined)
