@@ -170,11 +170,11 @@ func TestEndToEnd(t *testing.T) {
       bucket = "qliksense"`, filepath.Join(dir, "state-listener"), listenerPort))
 		s.checkRun(t, conf, false)
 	})
-	t.Run("notices go through a real SMTP server, then the noticed idle allocations are released", func(t *testing.T) {
-		s.checkNotices(t)
-	})
 	t.Run("outcomes written while InfluxDB is down arrive when it is back", func(t *testing.T) {
 		s.checkSpool(t, influxPort, rpcPort)
+	})
+	t.Run("notices go through a real SMTP server, then the noticed idle allocations are released", func(t *testing.T) {
+		s.checkNotices(t)
 	})
 	t.Run("every query of the Grafana dashboard returns data", func(t *testing.T) { s.checkDashboard(t) })
 	t.Run("every Grafana alert rule's query returns what the rule needs", func(t *testing.T) { s.checkAlertRules(t) })
@@ -492,9 +492,9 @@ func (s *stack) checkNotices(t *testing.T) {
     dry_run = %t
     max_releases_per_run = 1000
     state_dir = %q
-    [inputs.qliksense_license.release.professional]
+    [inputs.qliksense_license.release.analyzer]
       enabled = true
-      inactive_days = 30
+      inactive_days = 60
       notice_days = 7
     [inputs.qliksense_license.release.protect]
       users = ['INTERNAL\sa_api']
