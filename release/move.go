@@ -164,7 +164,7 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 		}
 		_, still := candidates[id]
 		delete(candidates, id)
-		out, known := e.settleMove(ctx, rec, still, holders[id])
+		out, known := e.settleMove(ctx, runID, rec, still, holders[id])
 		if !known {
 			sum.Unsettled++
 			continue
@@ -238,7 +238,7 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 				record(e.moveOutcome(runID, a, MoveFailed, ReasonAnalyzerCandidate, "giving analyzer access failed; nothing changed: "+err.Error()))
 				continue
 			default: // the answer was lost: the read at the next step's settlement tells
-				out, known := e.settleMove(context.WithoutCancel(ctx), rec, true, h)
+				out, known := e.settleMove(context.WithoutCancel(ctx), runID, rec, true, h)
 				if !known {
 					sum.Unsettled++
 					continue
@@ -255,7 +255,7 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 		if !save() {
 			return
 		}
-		out, known := e.finishMove(context.WithoutCancel(ctx), rec)
+		out, known := e.finishMove(context.WithoutCancel(ctx), runID, rec)
 		if !known {
 			sum.Unsettled++
 			log.Warn("move half done: the user holds analyzer access, the professional allocation is still there; the next run completes or undoes it",
@@ -273,7 +273,7 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 
 // finishMove releases the professional allocation of a user who holds analyzer access,
 // and reads it back. known is false when its state is unknown (the record stays).
-func (e *Executor) finishMove(ctx context.Context, rec *moveRecord) (Outcome, bool) {
+func (e *Executor) finishMove(ctx context.Context, runID string, rec *moveRecord) (Outcome, bool) {
 	rec.Step = stepProfessionalSent
 	err := e.Client.DeleteAllocation(ctx, qrs.Professional, rec.AllocationID)
 	if err != nil && qrs.StatusCode(err) != 0 && !qrs.IsNotFound(err) {
@@ -291,16 +291,17 @@ func (e *Executor) finishMove(ctx context.Context, rec *moveRecord) (Outcome, bo
 			rec.Step = stepAnalyzerAdded
 			return Outcome{}, false
 		}
-		return e.moveOutcome(rec.RunID, b, Moved, ReasonAnalyzerCandidate, "analyzer access given; the professional allocation was "+quarantinedDetail(b)+" (its seat frees when the quarantine ends)"), true
+		return e.moveOutcome(runID, b, Moved, ReasonAnalyzerCandidate, "analyzer access given; the professional allocation was "+quarantinedDetail(b)+" (its seat frees when the quarantine ends)"), true
 	}
-	out := e.moveOutcome(rec.RunID, a, Moved, ReasonAnalyzerCandidate, "analyzer access given; the professional allocation released")
+	out := e.moveOutcome(runID, a, Moved, ReasonAnalyzerCandidate, "analyzer access given; the professional allocation released")
 	out.User = rec.User
 	return out, true
 }
 
 // settleMove reads back a move left open and completes it (the user is still a candidate)
-// or undoes it. known is false when QRS could not be read.
-func (e *Executor) settleMove(ctx context.Context, rec *moveRecord, candidate bool, h rightsize.Holder) (Outcome, bool) {
+// or undoes it. known is false when QRS could not be read. The outcome belongs to the run
+// that settles it (runID), whose summary counts it; its detail names the run that began it.
+func (e *Executor) settleMove(ctx context.Context, runID string, rec *moveRecord, candidate bool, h rightsize.Holder) (Outcome, bool) {
 	held, err := analyzerHolders(ctx, e.Client, []string{rec.UserID})
 	if err != nil {
 		return Outcome{}, false
@@ -311,22 +312,28 @@ func (e *Executor) settleMove(ctx context.Context, rec *moveRecord, candidate bo
 	}
 	an, p := held[strings.ToLower(rec.UserID)], pro[rec.AllocationID]
 	gone := &qrs.Allocation{ID: rec.AllocationID}
-	named := func(o Outcome) Outcome { o.User = rec.User; return o }
+	named := func(o Outcome) Outcome {
+		o.User = rec.User
+		if rec.RunID != runID {
+			o.Detail += " (the move began in run " + rec.RunID + ")"
+		}
+		return o
+	}
 	switch {
 	case an == nil && p != nil:
-		return named(e.moveOutcome(rec.RunID, p, MoveFailed, ReasonAnalyzerCandidate, "the analyzer access was not given; nothing changed")), true
+		return named(e.moveOutcome(runID, p, MoveFailed, ReasonAnalyzerCandidate, "the analyzer access was not given; nothing changed")), true
 	case an == nil:
-		return named(e.moveOutcome(rec.RunID, gone, MoveFailed, ReasonAnalyzerCandidate, "the analyzer access was not given and the professional allocation is gone (released elsewhere)")), true
+		return named(e.moveOutcome(runID, gone, MoveFailed, ReasonAnalyzerCandidate, "the analyzer access was not given and the professional allocation is gone (released elsewhere)")), true
 	case p == nil || p.Quarantined:
 		detail := "settled: analyzer access given; the professional allocation released"
 		if p != nil {
 			detail = "settled: analyzer access given; the professional allocation " + quarantinedDetail(p)
 			gone = p
 		}
-		return named(e.moveOutcome(rec.RunID, gone, Moved, ReasonAnalyzerCandidate, detail)), true
+		return named(e.moveOutcome(runID, gone, Moved, ReasonAnalyzerCandidate, detail)), true
 	case candidate:
 		rec.AnalyzerID = an.ID
-		out, known := e.finishMove(ctx, rec)
+		out, known := e.finishMove(ctx, runID, rec)
 		if known {
 			out.Detail = "completed at a later run: " + out.Detail
 		}
@@ -339,7 +346,7 @@ func (e *Executor) settleMove(ctx context.Context, rec *moveRecord, candidate bo
 		if h.Allocation != nil {
 			why = string(h.Reason) + ": " + h.Detail
 		}
-		return named(e.moveOutcome(rec.RunID, p, MoveUndone, ReasonAnalyzerCandidate,
+		return named(e.moveOutcome(runID, p, MoveUndone, ReasonAnalyzerCandidate,
 			"undone: the user is no longer an analyzer candidate ("+why+"); the analyzer access given was released, professional access kept")), true
 	}
 }
