@@ -173,3 +173,32 @@ func TestMoveWithALostAnswer(t *testing.T) {
 	require.True(t, analyzerOf(site, h.Allocation.User.ID))
 	require.Equal(t, 1, e.srv.Log.Count("POST", ""), "never sent twice")
 }
+
+// The process died after the POST went out (the record says analyzer_requested): the next
+// run reads back, finds the analyzer access given, and completes the move.
+func TestMoveKilledAfterThePOSTIsCompleted(t *testing.T) {
+	e, site := moveEnv(t, emulator.SiteSpec{Seed: 96, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	h := candidates(t, e)[0]
+	_, res := site.AddAnalyzer(h.Allocation.User.ID) // what QRS did with the lost POST
+	require.Equal(t, emulator.AnalyzerAdded, res)
+	rec := `{"records":{"` + h.Allocation.ID + `":{"allocation_id":"` + h.Allocation.ID + `","user_id":"` + h.Allocation.User.ID +
+		`","user":"x","step":"analyzer_requested","run_id":"20260504T090000Z-dead00","time":"2026-05-04T09:00:00Z"}}}`
+	require.NoError(t, os.MkdirAll(e.site.Settings.StateDir, 0o750))
+	require.NoError(t, os.WriteFile(e.site.Settings.MovesFile(), []byte(rec), 0o600))
+
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, sum.Moved, 1)
+	a, still := site.Allocation(emulator.KindProfessional, h.Allocation.ID)
+	require.True(t, !still || a.Quarantined)
+	moved := outcomesOf(t, e, release.Moved)
+	require.Contains(t, moved[0], "the move began in run 20260504T090000Z-dead00")
+	n := 0
+	for _, a := range site.Allocations(emulator.KindAnalyzer) {
+		if strings.EqualFold(a.UserRef, h.Allocation.User.ID) {
+			n++
+		}
+	}
+	require.Equal(t, 1, n, "the POST is not sent again for that user")
+	require.LessOrEqual(t, e.srv.Log.Count("POST", ""), 1, "only the cap's one new move")
+}

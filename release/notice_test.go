@@ -2,6 +2,7 @@ package release_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -360,4 +361,41 @@ func TestReadmeExampleNoticeIsTheBuiltInOne(t *testing.T) {
 	m, err = e.site.Notifier.Render(release.NoticeData{Name: "<b>O'Brien</b>", Email: "x@example.com", Access: "analyzer access"})
 	require.NoError(t, err)
 	require.Contains(t, m.HTML, "Hello &lt;b&gt;O&#39;Brien&lt;/b&gt;,", "html/template escapes every field")
+}
+
+// stoppingMailer accepts messages and closes stop after the first.
+type stoppingMailer struct {
+	stop chan struct{}
+	sent int
+}
+
+func (m *stoppingMailer) Send(context.Context, release.Message) error {
+	m.sent++
+	if m.sent == 1 {
+		close(m.stop)
+	}
+	return nil
+}
+
+// A stop sends no further notice; the message on the wire is recorded; the rest go out at
+// the next run.
+func TestStopSendsNoFurtherNotice(t *testing.T) {
+	e := newNoticeEnv(t, 68)
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	n := len(itemsWith(p, policy.Notice))
+	require.Greater(t, n, 2)
+	stop := make(chan struct{})
+	m := &stoppingMailer{stop: stop}
+	e.env.site.Notifier.Mailer = m
+	sum, err := e.runner.Once(t.Context(), stop)
+	require.NoError(t, err)
+	require.Equal(t, 1, m.sent)
+	require.Equal(t, 1, sum.Noticed)
+	require.Len(t, outcomesOf(t, e.env, release.Noticed), 1)
+
+	p, err = e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	require.Len(t, itemsWith(p, policy.Notice), n-1, "the others are noticed at the next run")
+	require.Len(t, itemsWith(p, policy.Waiting), 1)
 }
