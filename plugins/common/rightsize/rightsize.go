@@ -63,10 +63,11 @@ type Evidence struct {
 // Holder is one professional allocation with its verdict.
 type Holder struct {
 	Allocation *qrs.Allocation
-	User       *qrs.User // nil when QRS did not return the record
-	Reason     Reason
-	Detail     string
-	Evidence   Evidence
+	// User is the user's id, name and roles (nil when QRS did not return the record).
+	User     *qrs.User
+	Reason   Reason
+	Detail   string
+	Evidence Evidence
 }
 
 // Result is one right-sizing pass.
@@ -137,12 +138,19 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the professional holders' users: %w", err)
 	}
+	// The rules that need the user record apply now; then only the name and roles are
+	// kept, so the records are not held while the apps and sheets stream by.
 	for _, h := range order {
-		h.User = users[h.Allocation.User.ID]
-		if h.User != nil {
-			h.Evidence.Roles = h.User.Roles
+		u := users[h.Allocation.User.ID]
+		if u != nil {
+			h.Evidence.Roles = u.Roles
+		}
+		h.Reason, h.Detail = decideByUser(h, u, o, since)
+		if u != nil {
+			h.User = &qrs.User{ID: u.ID, UserID: u.UserID, UserDirectory: u.UserDirectory, Name: u.Name, Roles: u.Roles}
 		}
 	}
+	users = nil
 	holderOf := func(owner *qrs.UserCondensed) *Holder {
 		if owner == nil {
 			return nil
@@ -197,7 +205,9 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 		return nil, fmt.Errorf("reading sheets: %w", err)
 	}
 	for _, h := range order {
-		h.Reason, h.Detail = decide(h, o, since)
+		if h.Reason == "" {
+			h.Reason, h.Detail = decideByAuthoring(h, o)
+		}
 		res.Counts[h.Reason]++
 		res.Holders = append(res.Holders, *h)
 	}
@@ -231,21 +241,21 @@ func authored(h *Holder, created, modified qrs.Time, modifiedBy string, since ti
 	return time.Time{}, false
 }
 
-// decide applies the rules in order: protected, idle, admin role, authored app, authored
-// sheet; otherwise a candidate.
-func decide(h *Holder, o Options, since time.Time) (Reason, string) {
+// decideByUser applies the rules that need the user record u, in order: protected, idle,
+// admin role. It returns "" when none decides.
+func decideByUser(h *Holder, u *qrs.User, o Options, since time.Time) (Reason, string) {
 	a := h.Allocation
 	if o.Policy != nil {
-		if r, detail, ok := o.Policy.Protection(a, h.User); ok {
+		if r, detail, ok := o.Policy.Protection(a, u); ok {
 			return KeptProtected, detail + " (" + string(r) + ")"
 		}
 	}
-	if h.User == nil {
+	if u == nil {
 		return KeptProtected, "the user record could not be read: kept, as the release policy keeps user_unknown"
 	}
 	if o.Policy != nil {
 		if _, on := o.Policy.Enabled(qrs.Professional); on {
-			if d := o.Policy.Evaluate(qrs.Professional, a, h.User, o.Now); d.Verdict == policy.Release {
+			if d := o.Policy.Evaluate(qrs.Professional, a, u, o.Now); d.Verdict == policy.Release {
 				return KeptIdle, "the release policy releases it: " + d.Detail
 			}
 		}
@@ -257,9 +267,15 @@ func decide(h *Holder, o Options, since time.Time) (Reason, string) {
 		}
 		return KeptIdle, fmt.Sprintf("%s: unused in the %d-day window; idle allocations are the release policy's business", what, o.LookbackDays)
 	}
-	if len(h.User.Roles) > 0 {
-		return KeptAdminRole, "admin role " + strings.Join(h.User.Roles, ", ")
+	if len(u.Roles) > 0 {
+		return KeptAdminRole, "admin role " + strings.Join(u.Roles, ", ")
 	}
+	return "", ""
+}
+
+// decideByAuthoring applies the last rules: authored an app, authored a sheet; otherwise
+// a candidate.
+func decideByAuthoring(h *Holder, o Options) (Reason, string) {
 	ev := h.Evidence
 	if ev.AuthoredApps > 0 {
 		return KeptAuthoredApp, fmt.Sprintf("authored %d app(s) in the window; last: %s on %s", ev.AuthoredApps, ev.LastApp, ev.LastAppTime.UTC().Format("2006-01-02"))
