@@ -164,7 +164,7 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 		}
 		_, still := candidates[id]
 		delete(candidates, id)
-		out, known := e.settleMove(ctx, runID, rec, still, holders[id])
+		out, known := e.settleMove(context.WithoutCancel(ctx), runID, rec, still, holders[id]) // its requests finish under their own deadlines
 		if !known {
 			sum.Unsettled++
 			continue
