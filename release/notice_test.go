@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,8 +146,23 @@ func TestNoticeWaitThenRelease(t *testing.T) {
 	// Day 5, after a restart: every other candidate waits; nothing is sent or deleted.
 	e.at(testkit.Now.Add(5 * day))
 	e.restart(t)
+	e.srv.Log.Reset()
 	p, err = e.runner.Plan(t.Context())
 	require.NoError(t, err)
+	// Users are read for addresses only for candidates still to be told: new ones, and
+	// those kept for want of an address (it may have been added since); not for those
+	// waiting, whose address is in the notice state.
+	toTell := len(itemsWith(p, policy.Notice))
+	for _, tt := range p.Totals {
+		toTell += tt.Kept[policy.ReasonNoEmail]
+	}
+	byID := 0
+	for _, en := range e.srv.Log.Entries() {
+		if q, _ := url.ParseQuery(en.Query); en.Path == "/qrs/user/full" && strings.HasPrefix(q.Get("filter"), "id eq ") {
+			byID += strings.Count(q.Get("filter"), "id eq ")
+		}
+	}
+	require.Equal(t, toTell, byID)
 	waiting := itemsWith(p, policy.Waiting)
 	require.Len(t, waiting, len(toNotice)-2)
 	require.NotContains(t, waiting, used.Allocation.ID)

@@ -11,29 +11,42 @@ import (
 )
 
 // stageNotices gives each release candidate of a type with notice_days its stage: notice
-// (its user is told at this run), waiting (told; the period is not over) or release. The
-// users' addresses come from their QRS records. A candidate whose user has no address is
-// kept (no_email) or released without notice, as release.notice.without_email says.
-// The candidates' user records are read here, in as few requests as evaluate.UsersByID
-// takes: the policy's own read holds only the users whose record can change a decision.
+// (its user is told at this run), waiting (told; the period is not over) or release, from
+// the notice state. Only the candidates still to be told need an address: their users'
+// QRS records are read, in as few requests as evaluate.UsersByID takes (none once every
+// candidate was told), and a candidate whose user has no address is kept (no_email) or
+// released without notice, as release.notice.without_email says.
 func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Policy, n *Notifier, state *notice.State, res *evaluate.Result) error {
-	var ids []string
-	var staged []*Item
 	p.noticed = map[qrs.AccessType]bool{}
-	for t := range n.Settings.Days {
+	for _, t := range qrs.AccessTypes {
 		if r := res.ByType[t]; r != nil && r.Err == nil && res.UsersErr == nil && pol.NoticeDays(t) > 0 {
 			p.noticed[t] = true
 		}
 	}
+	var toTell []*Item
+	var ids []string
 	for i := range p.Items {
 		it := &p.Items[i]
-		if it.Decision.Verdict != policy.Release || pol.NoticeDays(it.Type) == 0 {
+		days := pol.NoticeDays(it.Type)
+		if it.Decision.Verdict != policy.Release || days == 0 {
 			continue
 		}
-		staged = append(staged, it)
-		ids = append(ids, it.Allocation.User.ID)
+		stage, from := state.StageOf(it.Type, it.Allocation, days, p.Now)
+		rec := state.Of(it.Type, it.Allocation)
+		switch stage {
+		case notice.Notice:
+			toTell = append(toTell, it)
+			ids = append(ids, it.Allocation.User.ID)
+		case notice.Waiting:
+			it.Decision.Verdict = policy.Waiting
+			it.Email, it.NoticedAt, it.ReleasableFrom = rec.Email, rec.NoticedAt, from
+			it.Decision.Detail += fmt.Sprintf("; noticed on %s, releasable from %s", n.FormatDate(rec.NoticedAt), n.FormatDate(from))
+		case notice.Release:
+			it.Email, it.NoticedAt, it.ReleasableFrom = rec.Email, rec.NoticedAt, from
+			it.Note = joinNote(it.Note, "noticed on "+n.FormatDate(rec.NoticedAt))
+		}
 	}
-	if len(staged) == 0 {
+	if len(toTell) == 0 {
 		return nil
 	}
 	users, err := evaluate.UsersByID(ctx, c, ids)
@@ -42,20 +55,19 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 			return ctx.Err()
 		}
 		p.Errors = append(p.Errors, fmt.Errorf("reading users for their notice addresses: %w", err))
-		for _, it := range staged {
+		for _, it := range toTell {
 			p.noticed[it.Type] = false
 			it.Decision.Verdict, it.Decision.Reason = policy.Keep, policy.ReasonUserUnknown
 			it.Decision.Detail = "the user record (for the notice address) could not be read"
 		}
 		return nil
 	}
-	for _, it := range staged {
+	for _, it := range toTell {
 		it.User = users[it.Allocation.User.ID]
 		if it.User == nil {
 			it.Decision.Verdict, it.Decision.Reason, it.Decision.Detail = policy.Keep, policy.ReasonUserUnknown, "the user record (for the notice address) is gone"
 			continue
 		}
-		days := pol.NoticeDays(it.Type)
 		it.Email = it.User.Email()
 		if it.Email == "" {
 			if n.Settings.ReleaseWithoutEmail {
@@ -66,23 +78,12 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 			it.Decision.Detail += `; the user has no email attribute for the notice (release.notice.without_email = "keep")`
 			continue
 		}
-		stage, from := state.StageOf(it.Type, it.Allocation, days, p.Now)
-		rec := state.Of(it.Type, it.Allocation)
-		switch stage {
-		case notice.Notice:
-			it.Decision.Verdict = policy.Notice
-			it.ReleasableFrom = n.ReleaseDate(p.Now, days)
-			it.Decision.Detail += fmt.Sprintf("; notice of %d days: releasable from %s", days, n.FormatDate(it.ReleasableFrom))
-			if rec != nil && rec.Failures > 0 {
-				it.Note = joinNote(it.Note, fmt.Sprintf("%d earlier notice(s) refused by the mail server", rec.Failures))
-			}
-		case notice.Waiting:
-			it.Decision.Verdict = policy.Waiting
-			it.NoticedAt, it.ReleasableFrom = rec.NoticedAt, from
-			it.Decision.Detail += fmt.Sprintf("; noticed on %s, releasable from %s", n.FormatDate(rec.NoticedAt), n.FormatDate(from))
-		case notice.Release:
-			it.NoticedAt, it.ReleasableFrom = rec.NoticedAt, from
-			it.Note = joinNote(it.Note, "noticed on "+n.FormatDate(rec.NoticedAt))
+		days := pol.NoticeDays(it.Type)
+		it.Decision.Verdict = policy.Notice
+		it.ReleasableFrom = n.ReleaseDate(p.Now, days)
+		it.Decision.Detail += fmt.Sprintf("; notice of %d days: releasable from %s", days, n.FormatDate(it.ReleasableFrom))
+		if rec := state.Of(it.Type, it.Allocation); rec != nil && rec.Failures > 0 {
+			it.Note = joinNote(it.Note, fmt.Sprintf("%d earlier notice(s) refused by the mail server", rec.Failures))
 		}
 	}
 	return nil

@@ -15,8 +15,6 @@ import (
 // Notices is the validated notice and mail settings of a site's release table; nil in
 // Sidecar when no type has notice_days and no digest is asked for.
 type Notices struct {
-	// Days per type with a notice period.
-	Days map[qrs.AccessType]int
 	// ReleaseWithoutEmail releases, without notice, candidates whose user has no address
 	// (without_email = "release"); otherwise they are kept.
 	ReleaseWithoutEmail bool
@@ -51,10 +49,11 @@ const (
 
 // notices validates release.notice and release.mail (readFile reads the template files).
 func (r *ReleaseConfig) notices(readFile func(string) ([]byte, error)) (*Notices, error) {
-	n := &Notices{Days: map[qrs.AccessType]int{}}
+	n := &Notices{}
+	notices := false // a type gives notice (policy.Compile validates notice_days)
 	for _, t := range qrs.AccessTypes {
 		if tc := r.Type(t); tc.Enabled && tc.NoticeDays > 0 {
-			n.Days[t] = tc.NoticeDays
+			notices = true
 		}
 	}
 	nc := r.Notice
@@ -71,7 +70,7 @@ func (r *ReleaseConfig) notices(readFile func(string) ([]byte, error)) (*Notices
 		}
 	}
 	n.DigestTo = nc.DigestTo
-	if len(n.Days) == 0 && len(n.DigestTo) == 0 {
+	if !notices && len(n.DigestTo) == 0 {
 		return nil, nil
 	}
 	n.Subject = nc.Subject
