@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
-	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 // RightsizeReport is the rightsize command's view of one site: every professional holder
@@ -26,37 +23,9 @@ type RightsizeReport struct {
 	Result       *rightsize.Result
 }
 
-// LoadRightsizeSite loads a site file for the rightsize command, which reads only: unlike
-// LoadSite it needs no release table (the release policy's protections apply when there
-// is one).
-func LoadRightsizeSite(path string, log *slog.Logger) (*Site, *siteconfig.Rightsize, error) {
-	c := siteconfig.Defaults()
-	if err := siteconfig.Load(path, &c); err != nil {
-		return nil, nil, err
-	}
-	if err := c.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	rs, err := c.RightsizeSettings()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var pol *policy.Policy
-	if c.Release != nil {
-		if pol, err = policy.Compile(&c.Release.PolicyConfig); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	warn := log.With("config", path)
-	client, err := c.NewClient(func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) })
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &Site{Path: path, Name: c.Site, Config: &c, Client: client, Policy: pol}, rs, nil
-}
-
-// Rightsize evaluates a site now.
-func Rightsize(ctx context.Context, s *Site, rs *siteconfig.Rightsize, now time.Time) (*RightsizeReport, error) {
+// Rightsize evaluates a site (loaded with LoadRightsizeSite or LoadSite) now.
+func Rightsize(ctx context.Context, s *Site, now time.Time) (*RightsizeReport, error) {
+	rs := s.Rightsize
 	res, err := rightsize.Evaluate(ctx, s.Client, rightsize.Options{Now: now, LookbackDays: rs.LookbackDays, Policy: s.Policy})
 	if err != nil {
 		return nil, err
@@ -110,15 +79,6 @@ func holderOf(h *rightsize.Holder, now time.Time) holderJSON {
 	return j
 }
 
-// Totals are the counts of the report, as the plugin's measurement has them.
-func (r *RightsizeReport) Totals() map[string]int {
-	t := map[string]int{"professional_holders": len(r.Result.Holders), "analyzer_candidates": r.Result.Counts[rightsize.Candidate]}
-	for _, k := range rightsize.KeptReasons {
-		t["kept_"+string(k)] = r.Result.Counts[k]
-	}
-	return t
-}
-
 func day(t *time.Time) string {
 	if t == nil {
 		return "-"
@@ -166,7 +126,7 @@ func (r *RightsizeReport) json(w io.Writer) error {
 		Totals       map[string]int `json:"totals"`
 		QRSRequests  int64          `json:"qrs_requests"`
 	}{Site: r.Site, Now: r.Result.Now.UTC(), Since: r.Result.Since.UTC(), LookbackDays: r.LookbackDays, Holders: []holderJSON{},
-		Totals: r.Totals(), QRSRequests: r.Result.Requests}
+		Totals: r.Result.Totals(), QRSRequests: r.Result.Requests}
 	for i := range r.Result.Holders {
 		out.Holders = append(out.Holders, holderOf(&r.Result.Holders[i], r.Result.Now))
 	}

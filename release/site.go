@@ -33,38 +33,51 @@ type Site struct {
 // contact QRS). Warnings about the connection (insecure_skip_verify, a readable key) go
 // to log.
 func LoadSite(path string, log *slog.Logger) (*Site, error) {
+	return loadSite(path, log, true)
+}
+
+// LoadRightsizeSite loads a site file for the rightsize command, which reads only: unlike
+// LoadSite it needs no release table (the release policy's protections apply when there
+// is one) and has no sidecar settings.
+func LoadRightsizeSite(path string, log *slog.Logger) (*Site, error) {
+	return loadSite(path, log, false)
+}
+
+func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 	c := siteconfig.Defaults()
 	if err := siteconfig.Load(path, &c); err != nil {
 		return nil, err
 	}
+	wrap := func(err error) error { return fmt.Errorf("%s: %w", path, err) }
 	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, wrap(err)
 	}
-	if c.Release == nil {
+	if sidecar && c.Release == nil {
 		return nil, fmt.Errorf("%s: no [inputs.%s.release] table: nothing to release", path, siteconfig.PluginName)
 	}
-	pol, err := policy.Compile(&c.Release.PolicyConfig)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	s := &Site{Path: path, Name: c.Site, Config: &c}
+	var err error
+	if c.Release != nil {
+		if s.Policy, err = policy.Compile(&c.Release.PolicyConfig); err != nil {
+			return nil, wrap(err)
+		}
 	}
-	st, err := c.Sidecar()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if s.Rightsize, err = c.RightsizeSettings(); err != nil {
+		return nil, wrap(err)
 	}
-	rs, err := c.RightsizeSettings()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var n *Notifier
-	if st.Notices != nil {
-		if n, err = NewNotifier(st, NewSMTPMailer(st.Notices.Mail)); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+	if sidecar {
+		if s.Settings, err = c.Sidecar(); err != nil {
+			return nil, wrap(err)
+		}
+		if s.Settings.Notices != nil {
+			if s.Notifier, err = NewNotifier(s.Settings, NewSMTPMailer(s.Settings.Notices.Mail)); err != nil {
+				return nil, wrap(err)
+			}
 		}
 	}
 	warn := log.With("config", path)
-	client, err := c.NewClient(func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) })
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if s.Client, err = c.NewClient(func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) }); err != nil {
+		return nil, wrap(err)
 	}
-	return &Site{Path: path, Name: c.Site, Config: &c, Client: client, Policy: pol, Settings: st, Notifier: n, Rightsize: rs}, nil
+	return s, nil
 }

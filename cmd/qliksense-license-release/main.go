@@ -179,13 +179,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func rightsizeCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger) int {
 	code := 0
 	for _, path := range configs {
-		s, rs, err := release.LoadRightsizeSite(path, log)
+		s, err := release.LoadRightsizeSite(path, log)
 		if err != nil {
 			log.Error("invalid configuration", "err", err)
 			code = 1
 			continue
 		}
-		rep, err := release.Rightsize(ctx, s, rs, time.Now())
+		rep, err := release.Rightsize(ctx, s, time.Now())
 		s.Client.Close()
 		if err != nil {
 			log.Error("right-sizing failed", "site", s.Name, "err", err)

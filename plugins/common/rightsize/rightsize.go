@@ -93,6 +93,17 @@ func (r *Result) Candidates() []Holder {
 	return out
 }
 
+// Totals are a pass's counts under the names the plugin's qlik_sense_license_rightsizing
+// fields and the rightsize command's report share: professional_holders,
+// analyzer_candidates and kept_<reason>.
+func (r *Result) Totals() map[string]int {
+	t := map[string]int{"professional_holders": len(r.Holders), "analyzer_candidates": r.Counts[Candidate]}
+	for _, k := range KeptReasons {
+		t["kept_"+string(k)] = r.Counts[k]
+	}
+	return t
+}
+
 // Options say how to evaluate.
 type Options struct {
 	Now          time.Time

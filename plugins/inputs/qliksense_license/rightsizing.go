@@ -29,20 +29,15 @@ func (q *QlikSenseLicense) gatherRightsizing(ctx context.Context, acc telegraf.A
 		}
 		q.sized, q.sizedAt = res, now
 	}
-	acc.AddFields(MeasurementRightsizing, RightsizingFields(q.sized, rs.LookbackDays), tags, ts)
+	acc.AddFields(MeasurementRightsizing, rightsizingFields(q.sized, rs.LookbackDays), tags, ts)
 }
 
-// RightsizingFields are the fields of qlik_sense_license_rightsizing for a pass; the
-// sidecar's rightsize command prints the same counts.
-func RightsizingFields(r *rightsize.Result, lookbackDays int) map[string]any {
-	f := map[string]any{
-		"professional_holders": int64(len(r.Holders)),
-		"analyzer_candidates":  int64(r.Counts[rightsize.Candidate]),
-		"lookback_days":        int64(lookbackDays),
-		"qrs_requests":         r.Requests,
-	}
-	for _, k := range rightsize.KeptReasons {
-		f["kept_"+string(k)] = int64(r.Counts[k])
+// rightsizingFields are the fields of qlik_sense_license_rightsizing for a pass: its
+// Totals (the rightsize command's too), the window and the requests it took.
+func rightsizingFields(r *rightsize.Result, lookbackDays int) map[string]any {
+	f := map[string]any{"lookback_days": int64(lookbackDays), "qrs_requests": r.Requests}
+	for k, v := range r.Totals() {
+		f[k] = int64(v)
 	}
 	return f
 }
