@@ -13,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -98,15 +100,6 @@ func run(dir, version string) error {
 	return os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(sums.String()), 0o644)
 }
 
-func sorted(files map[string]string) []string {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func writeTarGz(path, base string, files map[string]string) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -115,7 +108,7 @@ func writeTarGz(path, base string, files map[string]string) error {
 	defer f.Close()
 	gz := gzip.NewWriter(f)
 	tw := tar.NewWriter(gz)
-	for _, name := range sorted(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		src := files[name]
 		fi, err := os.Stat(src)
 		if err != nil {
@@ -147,7 +140,7 @@ func writeZip(path, base string, files map[string]string) error {
 	}
 	defer f.Close()
 	zw := zip.NewWriter(f)
-	for _, name := range sorted(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		src := files[name]
 		fi, err := os.Stat(src)
 		if err != nil {

@@ -6,6 +6,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -178,12 +179,12 @@ func (p *Policy) Enabled(t qrs.AccessType) (days int, ok bool) {
 // never fewer. Empty when no rule reads the user record.
 func (p *Policy) UserFilter() string {
 	var terms []string
-	for _, t := range sortedKeys(p.tags) {
+	for _, t := range slices.Sorted(maps.Keys(p.tags)) {
 		terms = append(terms, qrs.Eq("tags.name", t))
 	}
 	var values []string
 	for _, vs := range p.customProperties {
-		values = append(values, sortedKeys(vs)...)
+		values = append(values, slices.Sorted(maps.Keys(vs))...)
 	}
 	slices.Sort(values)
 	for _, v := range slices.Compact(values) {
@@ -200,15 +201,6 @@ func (p *Policy) UserFilter() string {
 		terms = append(terms, "removedExternally eq true")
 	}
 	return qrs.Or(terms...)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // NeedsUserRecord reports whether some rule reads the full user record (tags, custom

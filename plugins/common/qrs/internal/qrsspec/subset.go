@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -89,7 +90,7 @@ func Subset(full []byte, ops []Operation) ([]byte, error) {
 					}
 				}
 			}
-			for _, k := range sortedKeys(v) {
+			for _, k := range slices.Sorted(maps.Keys(v)) {
 				if err := walk(v[k]); err != nil {
 					return err
 				}
@@ -144,19 +145,10 @@ func decode(raw []byte) (map[string]any, error) {
 }
 
 func findPath(paths map[string]any, path string) string {
-	for _, p := range sortedKeys(paths) {
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		if strings.EqualFold(p, path) {
 			return p
 		}
 	}
 	return ""
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
