@@ -119,19 +119,8 @@ func (it *Item) json() jsonItem {
 		DaysInactive: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
 		Reason: it.Decision.Reason, Detail: it.Decision.Detail, Note: it.Note,
 	}
-	if it.Allocation.LastUsed.Valid() {
-		t := it.Allocation.LastUsed.UTC()
-		j.LastUsed = &t
-	}
+	j.LastUsed, j.NoticedAt, j.ReleasableFrom = utcOrNil(it.Allocation.LastUsed.Time), utcOrNil(it.NoticedAt), utcOrNil(it.ReleasableFrom)
 	j.Email = it.Email
-	if !it.NoticedAt.IsZero() {
-		t := it.NoticedAt.UTC()
-		j.NoticedAt = &t
-	}
-	if !it.ReleasableFrom.IsZero() {
-		t := it.ReleasableFrom.UTC()
-		j.ReleasableFrom = &t
-	}
 	return j
 }
 
@@ -158,6 +147,15 @@ func (p *Plan) json(w io.Writer) error {
 }
 
 var csvHeader = []string{"verdict", "type", "allocation_id", "user_directory", "user_id", "days_inactive", "never_used", "last_used", "reason", "detail", "note", "email", "noticed_at", "releasable_from"}
+
+// utcOrNil is t in UTC, or nil for the zero time (JSON null, an empty CSV cell).
+func utcOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
 
 func csvTime(t *time.Time) string {
 	if t == nil {

@@ -68,14 +68,7 @@ func holderOf(h *rightsize.Holder, now time.Time) holderJSON {
 	if j.Roles == nil {
 		j.Roles = []string{}
 	}
-	if t := h.Evidence.LastUsed; !t.IsZero() {
-		t = t.UTC()
-		j.LastUsed = &t
-	}
-	if t := h.Evidence.LastAuthored; !t.IsZero() {
-		t = t.UTC()
-		j.LastAuthored = &t
-	}
+	j.LastUsed, j.LastAuthored = utcOrNil(h.Evidence.LastUsed), utcOrNil(h.Evidence.LastAuthored)
 	return j
 }
 
@@ -137,17 +130,13 @@ func (r *RightsizeReport) json(w io.Writer) error {
 
 func (r *RightsizeReport) csv(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"verdict", "allocation_id", "user_directory", "user_id", "last_used", "last_authored", "last_authored_what",
-		"apps_owned", "authored_apps", "authored_sheets", "roles", "detail"})
-	ts := func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.Format(time.RFC3339Nano)
+	if err := cw.Write([]string{"verdict", "allocation_id", "user_directory", "user_id", "last_used", "last_authored", "last_authored_what",
+		"apps_owned", "authored_apps", "authored_sheets", "roles", "detail"}); err != nil {
+		return err
 	}
 	for i := range r.Result.Holders {
 		j := holderOf(&r.Result.Holders[i], r.Result.Now)
-		if err := cw.Write([]string{string(j.Verdict), j.AllocationID, j.UserDirectory, j.UserID, ts(j.LastUsed), ts(j.LastAuthored),
+		if err := cw.Write([]string{string(j.Verdict), j.AllocationID, j.UserDirectory, j.UserID, csvTime(j.LastUsed), csvTime(j.LastAuthored),
 			j.LastAuthoredWhat, strconv.Itoa(j.AppsOwned), strconv.Itoa(j.AuthoredApps), strconv.Itoa(j.AuthoredSheets),
 			strings.Join(j.Roles, ";"), j.Detail}); err != nil {
 			return err
