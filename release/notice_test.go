@@ -282,6 +282,8 @@ func TestDryRunSendsNoNotice(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, p.Render(&b, release.FormatTable))
 	require.Contains(t, b.String(), "notice ")
+	require.Regexp(t, `TYPE +CONSIDERED +RELEASE +DEFERRED +NOTICE +WAITING +KEEP +KEPT BY`, b.String())
+	require.Regexp(t, `KEPT BY[\s\S]*no_email \d+`, b.String(), "candidates without an address are counted with the keep reasons")
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Equal(t, n, sum.WouldNotice)

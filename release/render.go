@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -64,16 +65,30 @@ func (p *Plan) table(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TYPE\tCONSIDERED\tRELEASE\tDEFERRED\tKEEP\tKEPT BY")
+	// With notices, two more columns: candidates to notify now and those waiting.
+	notices := p.noticed != nil
+	cols := func(t Totals) string {
+		if !notices {
+			return fmt.Sprintf("%d\t%d\t%d\t%d", t.Considered, t.Release, t.Deferred, t.Keep)
+		}
+		return fmt.Sprintf("%d\t%d\t%d\t%d\t%d\t%d", t.Considered, t.Release, t.Deferred, t.Notice, t.Waiting, t.Keep)
+	}
+	if notices {
+		fmt.Fprintln(tw, "TYPE\tCONSIDERED\tRELEASE\tDEFERRED\tNOTICE\tWAITING\tKEEP\tKEPT BY")
+	} else {
+		fmt.Fprintln(tw, "TYPE\tCONSIDERED\tRELEASE\tDEFERRED\tKEEP\tKEPT BY")
+	}
 	total := Totals{}
 	for _, t := range p.Totals {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\n", t.Type, t.Considered, t.Release, t.Deferred, t.Keep, keptBy(t.Kept))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Type, cols(t), keptBy(t.Kept))
 		total.Considered += t.Considered
 		total.Release += t.Release
 		total.Deferred += t.Deferred
+		total.Notice += t.Notice
+		total.Waiting += t.Waiting
 		total.Keep += t.Keep
 	}
-	fmt.Fprintf(tw, "all\t%d\t%d\t%d\t%d\n", total.Considered, total.Release, total.Deferred, total.Keep)
+	fmt.Fprintf(tw, "all\t%s\n", cols(total))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -83,9 +98,12 @@ func (p *Plan) table(w io.Writer) error {
 	return nil
 }
 
+// planKeepReasons are the policy's keep reasons and the one the notice stage gives.
+var planKeepReasons = append(slices.Clone(policy.KeepReasons), policy.ReasonNoEmail)
+
 func keptBy(m map[policy.Reason]int) string {
 	var parts []string
-	for _, r := range policy.KeepReasons {
+	for _, r := range planKeepReasons {
 		if n := m[r]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", r, n))
 		}
