@@ -1,6 +1,7 @@
 // Package release is the release sidecar's engine: the supervisor of the run command
 // (schedules, runs, stop, reload), loading a site from the file the plugin reads too, the
-// plan, its execution in batches (re-check, lock, cap, pacing, read-back), and every
+// plan, its execution in batches (re-check, lock, cap, pacing, read-back), notices by
+// email before release, right-sizing (report and moves to analyzer access), and every
 // outcome recorded (audit log, in-flight notes, spool, InfluxDB).
 package release
 
