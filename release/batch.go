@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -348,19 +349,23 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 	return ready
 }
 
-// settle turns a part's DELETE answers into outcomes: an HTTP error is a failure; after a
-// 204, or when the answer was lost, one filtered read-back (its own deadline, detached
-// from ctx) tells what QRS did. An outcome without a Result is unsettled: what QRS did is
-// not known (see Executor).
+// settle turns a part's DELETE answers into outcomes, by qrs.Definitive: a 4xx that QRS
+// sent is recorded as it says (404: gone, skipped; any other: failed, nothing changed);
+// after a 204, or any ambiguous answer (5xx, a gateway error, a timeout, a lost answer),
+// one filtered read-back (its own deadline, detached from ctx) tells what QRS did. An
+// outcome without a Result is unsettled: what QRS did is not known (see Executor).
 func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []Outcome {
 	var out []Outcome
 	var check []deletion
 	for _, del := range dels {
-		if del.err != nil && qrs.StatusCode(del.err) != 0 {
+		switch {
+		case del.err == nil || !qrs.Definitive(del.err):
+			check = append(check, del)
+		case qrs.IsNotFound(del.err):
+			out = append(out, e.outcome(runID, del.it, Skipped, ReasonGone, "QRS answered 404: the allocation no longer exists (released elsewhere)", false))
+		default:
 			out = append(out, e.outcome(runID, del.it, Failed, ReasonDeleteFailed, del.err.Error(), false))
-			continue
 		}
-		check = append(check, del)
 	}
 	if len(check) == 0 {
 		return out
@@ -374,26 +379,48 @@ func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []
 	back, rerr := readByID(rctx, e.Client, check[0].it.Type, ids)
 	for _, del := range check {
 		it, err, d := del.it, del.err, del.it.Decision
-		lost := err != nil
+		ambiguous := err != nil
 		a, present := back[it.Allocation.ID]
 		switch {
-		case rerr != nil && lost:
-			out = append(out, e.outcome(runID, it, "", ReasonAnswerLost, fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false))
+		case rerr != nil && ambiguous:
+			out = append(out, e.outcome(runID, it, "", ambiguousReason(err), fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false))
 		case rerr != nil:
 			out = append(out, e.outcome(runID, it, "", string(d.Reason), "QRS answered 204; reading it back to tell released from quarantined failed: "+rerr.Error(), false))
 		case !present:
 			detail := d.Detail
-			if lost {
-				detail = "the DELETE's answer was lost; the allocation is gone; " + d.Detail
+			if ambiguous {
+				detail = ambiguousDetail(err) + "; the allocation is gone; " + d.Detail
 			}
 			out = append(out, e.outcome(runID, it, Released, string(d.Reason), detail, false))
 		case a.Quarantined:
-			out = append(out, e.outcome(runID, it, Quarantined, string(d.Reason), quarantinedDetail(a)+"; "+d.Detail, false))
-		case lost:
-			out = append(out, e.outcome(runID, it, Failed, ReasonAnswerLost, fmt.Sprintf("%v; the allocation is still there", err), false))
+			detail := quarantinedDetail(a) + "; " + d.Detail
+			if ambiguous {
+				detail = ambiguousDetail(err) + "; " + detail
+			}
+			out = append(out, e.outcome(runID, it, Quarantined, string(d.Reason), detail, false))
+		case ambiguous:
+			out = append(out, e.outcome(runID, it, Failed, ambiguousReason(err), fmt.Sprintf("%v; read back: the allocation is still there", err), false))
 		default:
 			out = append(out, e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false))
 		}
 	}
 	return out
+}
+
+// ambiguousDetail says in an outcome which ambiguous answer was read back.
+func ambiguousDetail(err error) string {
+	if s := qrs.StatusCode(err); s != 0 {
+		return fmt.Sprintf("the DELETE was answered %d %s, which does not say what QRS did; read back", s, http.StatusText(s))
+	}
+	return "the DELETE's answer was lost"
+}
+
+// ambiguousReason names an ambiguous answer in an outcome: answer_lost when none came
+// (timeout, reset, an undecodable body), delete_failed when a proxy or QRS answered with
+// an error status.
+func ambiguousReason(err error) string {
+	if qrs.StatusCode(err) == 0 {
+		return ReasonAnswerLost
+	}
+	return ReasonDeleteFailed
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
@@ -98,39 +99,59 @@ type Deliverer struct {
 	RetryDelay time.Duration
 	BatchSize  int
 
-	sleep func(context.Context, time.Duration) error
+	sleep   func(context.Context, time.Duration) error
+	skipped atomic.Int64
 }
 
 // Flush delivers everything spooled; it stops at the first batch that cannot be written,
-// which stays in the spool for the next Flush.
+// which stays in the spool for the next Flush. When another delivery of the same spool is
+// under way (this process or another), it delivers nothing and returns at once.
 func (d *Deliverer) Flush(ctx context.Context) (delivered int, err error) {
 	batch := d.BatchSize
 	if batch <= 0 {
 		batch = 1000
 	}
+	lock, err := d.Spool.deliveryLock()
+	if errors.Is(err, ErrLocked) {
+		if d.Log != nil {
+			d.Log.Info("another delivery of the spool is under way: leaving it to that one", "spool", d.Spool.Path())
+		}
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("locking the spool for delivery: %w", err)
+	}
+	defer func() { _ = lock.Unlock() }()
 	for {
-		recs, next, err := d.Spool.Pending(batch)
+		b, err := d.Spool.Pending(batch)
 		if err != nil {
 			return delivered, err
 		}
-		if len(recs) == 0 {
+		if len(b.Records) == 0 && b.Skipped == 0 {
 			return delivered, nil
 		}
-		points := make([]*write.Point, 0, len(recs))
-		for _, r := range recs {
+		points := make([]*write.Point, 0, len(b.Records))
+		for _, r := range b.Records {
 			if p := d.point(r); p != nil {
 				points = append(points, p)
 			}
 		}
-		if err := d.writeWithRetry(ctx, points); err != nil {
-			return delivered, err
+		if len(points) > 0 {
+			if err := d.writeWithRetry(ctx, points); err != nil {
+				return delivered, err
+			}
 		}
-		if err := d.Spool.Delivered(next); err != nil {
+		if err := d.Spool.Delivered(b.Next); err != nil {
 			return delivered, fmt.Errorf("advancing the spool: %w", err)
 		}
-		delivered += len(recs)
+		d.skipped.Add(int64(b.Skipped))
+		delivered += len(b.Records)
 	}
 }
+
+// TakeSkipped returns the corrupt spool lines skipped since the last call, and resets it:
+// the next run point carries them (spool_skipped).
+func (d *Deliverer) TakeSkipped() int { return int(d.skipped.Swap(0)) }
 
 func (d *Deliverer) writeWithRetry(ctx context.Context, points []*write.Point) error {
 	retries := d.Retries
@@ -210,6 +231,7 @@ func (d *Deliverer) point(r auditRecord) *write.Point {
 			"move_undone":      int64(s.MoveUndone),
 			"dry_run_moves":    int64(s.WouldMove),
 			"unsettled":        int64(s.Unsettled),
+			"spool_skipped":    int64(s.SpoolSkipped),
 			"errors":           int64(len(s.Errors)),
 			"duration_seconds": s.Duration().Seconds(),
 			"dry_run":          s.DryRun,

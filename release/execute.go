@@ -51,6 +51,9 @@ type Executor struct {
 	// Rightsize and MovesPath: the right-sizing action (move.go) and its moves file.
 	Rightsize *siteconfig.Rightsize
 	MovesPath string
+	// SpoolSkipped: corrupt spool lines skipped by deliveries since the previous run, for
+	// this run's point (spool_skipped).
+	SpoolSkipped int
 
 	sleep func(context.Context, time.Duration) error
 }
@@ -66,7 +69,8 @@ func NewRunID(now time.Time) string {
 // more; ctx bounds every QRS call. A failure never stops the run; the summary is exact.
 func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summary {
 	start := e.Now()
-	sum := Summary{Site: e.Site, RunID: NewRunID(start), Start: start, DryRun: p.DryRun, Protected: map[policy.Reason]int{}, Errors: []string{}}
+	sum := Summary{Site: e.Site, RunID: NewRunID(start), Start: start.UTC(), DryRun: p.DryRun, Protected: map[policy.Reason]int{}, Errors: []string{},
+		SpoolSkipped: e.SpoolSkipped}
 	for _, t := range p.Totals {
 		sum.Deferred += t.Deferred
 		sum.Waiting += t.Waiting
@@ -119,7 +123,7 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 		e.notify(ctx, stop, p, sum.RunID, record, &sum, released)
 		e.move(ctx, stop, false, sum.RunID, record, &sum)
 	}
-	sum.Time = e.Now()
+	sum.Time = e.Now().UTC()
 	if err := e.Recorder.Summary(sum); err != nil {
 		log.Error("recording the run summary failed", "err", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/internal/atomicfile"
 )
 
 // Journal records outcomes as JSON lines in the audit log, synced line by line, so a
@@ -150,7 +152,7 @@ func (j *Journal) note(r inflightRecord) error {
 
 // closeRun rewrites the in-flight file once a run's summary is recorded: empty when every
 // intent is settled, else the open intents and the summarized mark. The new content is
-// written beside the file and renamed over it, so a crash leaves one or the other.
+// written atomically (internal/atomicfile), so a crash leaves one or the other.
 func (j *Journal) closeRun(runID string) error {
 	if j.inflight == "" {
 		return nil
@@ -170,7 +172,10 @@ func (j *Journal) closeRun(runID string) error {
 		open = slices.DeleteFunc(open, func(o Outcome) bool { _, ok := recorded[o.AllocationID]; return ok })
 	}
 	if len(open) == 0 {
-		if err := os.Truncate(j.inflight, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(j.inflight); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err := atomicfile.Write(j.inflight, nil); err != nil {
 			return fmt.Errorf("clearing the in-flight file: %w", err)
 		}
 		return nil
@@ -182,24 +187,10 @@ func (j *Journal) closeRun(runID string) error {
 	}
 	line, _ := json.Marshal(inflightRecord{Summarized: runID})
 	b.Write(append(line, '\n'))
-	tmp := j.inflight + ".tmp"
-	if err := writeSynced(tmp, b.Bytes()); err != nil {
-		return fmt.Errorf("rewriting the in-flight file: %w", err)
-	}
-	if err := os.Rename(tmp, j.inflight); err != nil {
+	if err := atomicfile.Write(j.inflight, b.Bytes()); err != nil {
 		return fmt.Errorf("rewriting the in-flight file: %w", err)
 	}
 	return nil
-}
-
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(b)
-	serr := f.Sync()
-	return errors.Join(werr, serr, f.Close())
 }
 
 // inflightState is what the in-flight file says.

@@ -13,7 +13,8 @@ import (
 // system releases it when the process dies, even by SIGKILL, so a crash never leaves a
 // site locked.
 type Lock struct {
-	f *os.File
+	f    *os.File
+	keep bool // leave the file's content (waitLock writes no pid)
 }
 
 // AcquireLock takes the lock at path without waiting; ErrLocked (wrapped, with the other
@@ -44,12 +45,28 @@ func AcquireLock(path string) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// waitLock takes the lock at path, waiting while another holder has it: for short
+// critical sections (a spool's append or truncation), never for a run.
+func waitLock(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock file: %w", err)
+	}
+	if err := lockFileWait(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return &Lock{f: f, keep: true}, nil
+}
+
 // Unlock releases the lock.
 func (l *Lock) Unlock() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	_ = l.f.Truncate(0)
+	if !l.keep {
+		_ = l.f.Truncate(0)
+	}
 	err := unlockFile(l.f)
 	cerr := l.f.Close()
 	l.f = nil

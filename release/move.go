@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -42,17 +43,23 @@ const (
 	stepProfessionalSent  = "professional_delete_sent" // DELETE of the professional allocation sent
 )
 
-// moveRecord is a move in progress: written (synced, atomically) before each step, removed
-// with the move's outcome. A record left by a failure or a stop is settled at the next run:
+// moveRecord is a move in progress: written (synced, atomically) to the moves file before
+// each request of the move (the analyzer POST, the professional DELETE), removed with the
+// move's outcome. A record left by a failure or a stop is settled at the next run:
 // completed when the user is still a candidate, undone otherwise.
 type moveRecord struct {
-	AllocationID string    `json:"allocation_id"` // the professional allocation
-	UserID       string    `json:"user_id"`
-	User         string    `json:"user"`
-	AnalyzerID   string    `json:"analyzer_id,omitempty"`
-	Step         string    `json:"step"`
-	RunID        string    `json:"run_id"`
-	Time         time.Time `json:"time"`
+	AllocationID string `json:"allocation_id"` // the professional allocation
+	UserID       string `json:"user_id"`
+	User         string `json:"user"`
+	// AnalyzerID is the user's analyzer allocation once known; AnalyzerGiven says this
+	// move created it (its id from the POST's 201, or read back after an ambiguous answer
+	// when the user held none before). An undo deletes only an allocation the move gave:
+	// never one the user held before, and never one of a record without AnalyzerGiven.
+	AnalyzerID    string    `json:"analyzer_id,omitempty"`
+	AnalyzerGiven bool      `json:"analyzer_given,omitempty"`
+	Step          string    `json:"step"`
+	RunID         string    `json:"run_id"`
+	Time          time.Time `json:"time"`
 }
 
 type moves struct {
@@ -164,9 +171,10 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 		}
 		_, still := candidates[id]
 		delete(candidates, id)
-		out, known := e.settleMove(context.WithoutCancel(ctx), runID, rec, still, holders[id]) // its requests finish under their own deadlines
+		out, known := e.settleMove(context.WithoutCancel(ctx), runID, rec, still, holders[id], save) // its requests finish under their own deadlines
 		if !known {
 			sum.Unsettled++
+			_ = save() // what the read learnt (the analyzer id) stays with the record
 			continue
 		}
 		delete(m.Records, id)
@@ -214,6 +222,7 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 		a := h.Allocation
 		rec := &moveRecord{AllocationID: a.ID, UserID: a.User.ID, User: a.HolderName(), RunID: runID, Time: e.Now().UTC()}
 		if an := held[strings.ToLower(a.User.ID)]; an != nil {
+			// Held before the move: not the move's to undo (AnalyzerGiven stays false).
 			rec.Step, rec.AnalyzerID = stepAnalyzerAdded, an.ID
 		} else {
 			if seats <= 0 {
@@ -228,19 +237,25 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 			added, err := e.Client.AddAnalyzerAccess(context.WithoutCancel(ctx), a.User.ID)
 			switch {
 			case err == nil:
-				rec.Step, rec.AnalyzerID = stepAnalyzerAdded, added.ID
+				rec.Step, rec.AnalyzerID, rec.AnalyzerGiven = stepAnalyzerAdded, added.ID, true
 				seats--
-			case qrs.StatusCode(err) != 0:
+			case qrs.StatusCode(err) == http.StatusConflict:
+				// QRS says the user holds analyzer access already, given elsewhere since the
+				// read: the move goes on with it, and never undoes it.
+				rec.Step = stepAnalyzerAdded
+			case qrs.Definitive(err): // QRS refused: nothing changed
 				delete(m.Records, a.ID)
 				if !save() {
 					return
 				}
 				record(e.moveOutcome(runID, a, MoveFailed, ReasonAnalyzerCandidate, "giving analyzer access failed; nothing changed: "+err.Error()))
 				continue
-			default: // the answer was lost: the read at the next step's settlement tells
-				out, known := e.settleMove(context.WithoutCancel(ctx), runID, rec, true, h)
+			default: // ambiguous (5xx, a gateway error, a lost answer): read back what QRS did
+				log.Warn("the answer to giving analyzer access is ambiguous: reading it back", "user", rec.User, "err", err)
+				out, known := e.settleMove(context.WithoutCancel(ctx), runID, rec, true, h, save)
 				if !known {
 					sum.Unsettled++
+					_ = save()
 					continue
 				}
 				delete(m.Records, a.ID)
@@ -255,7 +270,7 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 		if !save() {
 			return
 		}
-		out, known := e.finishMove(context.WithoutCancel(ctx), runID, rec)
+		out, known := e.finishMove(context.WithoutCancel(ctx), runID, rec, save)
 		if !known {
 			sum.Unsettled++
 			log.Warn("move half done: the user holds analyzer access, the professional allocation is still there; the next run completes or undoes it",
@@ -271,14 +286,20 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 	}
 }
 
-// finishMove releases the professional allocation of a user who holds analyzer access,
-// and reads it back. known is false when its state is unknown (the record stays).
-func (e *Executor) finishMove(ctx context.Context, runID string, rec *moveRecord) (Outcome, bool) {
+// finishMove releases the professional allocation of a user who holds analyzer access:
+// the record is saved with the DELETE's step first, and the allocation read back after
+// any answer but a definitive refusal (qrs.Definitive). known is false when its state is
+// unknown or the DELETE was refused (the record stays for the next run).
+func (e *Executor) finishMove(ctx context.Context, runID string, rec *moveRecord, save func() bool) (Outcome, bool) {
 	rec.Step = stepProfessionalSent
-	err := e.Client.DeleteAllocation(ctx, qrs.Professional, rec.AllocationID)
-	if err != nil && qrs.StatusCode(err) != 0 && !qrs.IsNotFound(err) {
+	if !save() {
 		rec.Step = stepAnalyzerAdded
-		e.Log.Warn("releasing the professional allocation of a move failed", "user", rec.User, "err", err)
+		return Outcome{}, false
+	}
+	err := e.Client.DeleteAllocation(ctx, qrs.Professional, rec.AllocationID)
+	if err != nil && qrs.Definitive(err) && !qrs.IsNotFound(err) {
+		rec.Step = stepAnalyzerAdded
+		e.Log.Warn("QRS refused to release the professional allocation of a move", "user", rec.User, "err", err)
 		return Outcome{}, false
 	}
 	back, rerr := readByID(ctx, e.Client, qrs.Professional, []string{rec.AllocationID})
@@ -298,10 +319,12 @@ func (e *Executor) finishMove(ctx context.Context, runID string, rec *moveRecord
 	return out, true
 }
 
-// settleMove reads back a move left open and completes it (the user is still a candidate)
-// or undoes it. known is false when QRS could not be read. The outcome belongs to the run
-// that settles it (runID), whose summary counts it; its detail names the run that began it.
-func (e *Executor) settleMove(ctx context.Context, runID string, rec *moveRecord, candidate bool, h rightsize.Holder) (Outcome, bool) {
+// settleMove reads back a move left open (or whose POST had an ambiguous answer) and
+// completes it (the user is still a candidate) or undoes it. known is false when QRS could
+// not be read. The outcome belongs to the run that settles it (runID), whose summary
+// counts it; its detail names the run that began it. An undo deletes only the analyzer
+// allocation the move gave (moveRecord.AnalyzerGiven).
+func (e *Executor) settleMove(ctx context.Context, runID string, rec *moveRecord, candidate bool, h rightsize.Holder, save func() bool) (Outcome, bool) {
 	held, err := analyzerHolders(ctx, e.Client, []string{rec.UserID})
 	if err != nil {
 		return Outcome{}, false
@@ -311,6 +334,12 @@ func (e *Executor) settleMove(ctx context.Context, runID string, rec *moveRecord
 		return Outcome{}, false
 	}
 	an, p := held[strings.ToLower(rec.UserID)], pro[rec.AllocationID]
+	if an != nil && rec.Step == stepAnalyzerRequested && rec.AnalyzerID == "" {
+		// The user held no analyzer access when the POST was sent (else it is not sent):
+		// the one held now is what the POST created.
+		rec.AnalyzerID, rec.AnalyzerGiven = an.ID, true
+		rec.Step = stepAnalyzerAdded
+	}
 	gone := &qrs.Allocation{ID: rec.AllocationID}
 	named := func(o Outcome) Outcome {
 		o.User = rec.User
@@ -332,23 +361,45 @@ func (e *Executor) settleMove(ctx context.Context, runID string, rec *moveRecord
 		}
 		return named(e.moveOutcome(runID, gone, Moved, ReasonAnalyzerCandidate, detail)), true
 	case candidate:
-		rec.AnalyzerID = an.ID
-		out, known := e.finishMove(ctx, runID, rec)
+		if rec.AnalyzerID == "" {
+			rec.AnalyzerID = an.ID
+		}
+		out, known := e.finishMove(ctx, runID, rec, save)
 		if known {
 			out.Detail = "completed at a later run: " + out.Detail
 		}
 		return named(out), known
-	default:
-		if err := e.Client.DeleteAllocation(ctx, qrs.Analyzer, an.ID); err != nil && !qrs.IsNotFound(err) {
-			return Outcome{}, false
-		}
-		why := "not a professional holder any more"
-		if h.Allocation != nil {
-			why = string(h.Reason) + ": " + h.Detail
-		}
-		return named(e.moveOutcome(runID, p, MoveUndone, ReasonAnalyzerCandidate,
-			"undone: the user is no longer an analyzer candidate ("+why+"); the analyzer access given was released, professional access kept")), true
 	}
+	why := "not a professional holder any more"
+	if h.Allocation != nil {
+		why = string(h.Reason) + ": " + h.Detail
+	}
+	if !rec.AnalyzerGiven || !strings.EqualFold(an.ID, rec.AnalyzerID) {
+		// Not the move's to take back: the user held it before, or it is another one.
+		return named(e.moveOutcome(runID, p, MoveFailed, ReasonAnalyzerCandidate,
+			"the professional allocation was not released and the user is no longer an analyzer candidate ("+why+
+				"); the analyzer access the user holds was not given by this move and is kept")), true
+	}
+	if !e.deleteSettled(ctx, qrs.Analyzer, an.ID) {
+		return Outcome{}, false
+	}
+	return named(e.moveOutcome(runID, p, MoveUndone, ReasonAnalyzerCandidate,
+		"undone: the user is no longer an analyzer candidate ("+why+"); the analyzer access given was released, professional access kept")), true
+}
+
+// deleteSettled deletes an allocation and says whether it is gone for certain: a 2xx or
+// a 404, or after an ambiguous answer a read-back that no longer finds it (qrs.Definitive).
+func (e *Executor) deleteSettled(ctx context.Context, t qrs.AccessType, id string) bool {
+	err := e.Client.DeleteAllocation(ctx, t, id)
+	switch {
+	case err == nil || qrs.IsNotFound(err):
+		return true
+	case qrs.Definitive(err):
+		e.Log.Warn("QRS refused a DELETE of an undo", "type", t, "allocation_id", id, "err", err)
+		return false
+	}
+	back, rerr := readByID(ctx, e.Client, t, []string{id})
+	return rerr == nil && back[id] == nil
 }
 
 // analyzerHolders reads the analyzer allocations of the given users, by lower-case user id.

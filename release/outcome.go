@@ -67,10 +67,13 @@ type Summary struct {
 	WouldMove  int `json:"dry_run_moves"`
 	// Unsettled counts DELETEs sent whose effect is not known yet: their intents stay
 	// open and a later read records their outcomes (then Recovery is true).
-	Unsettled   int                   `json:"unsettled"`
-	Protected   map[policy.Reason]int `json:"kept"`
-	Errors      []string              `json:"errors"`
-	Interrupted bool                  `json:"interrupted"`
+	Unsettled int `json:"unsettled"`
+	// SpoolSkipped counts corrupt spool lines that deliveries skipped since the previous
+	// run (they cannot be delivered; the audit log keeps them as they are).
+	SpoolSkipped int                   `json:"spool_skipped"`
+	Protected    map[policy.Reason]int `json:"kept"`
+	Errors       []string              `json:"errors"`
+	Interrupted  bool                  `json:"interrupted"`
 	// Recovery marks the summary written when Runner.Recover settles the open intents of
 	// an earlier run (same run_id): it counts only the outcomes recorded then.
 	Recovery bool `json:"recovery"`

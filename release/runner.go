@@ -38,10 +38,10 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 	st := site.Settings
 	var own *Spool // a spool of its own, when the audit log is not a file
 	if st.Output != nil {
-		sp := AuditSpool(st.AuditLog)
+		sp := AuditSpool(st.AuditLog, r.Log)
 		if st.AuditLog == "stdout" {
 			var err error
-			if sp, err = OpenSpool(site.Settings.SpoolFile()); err != nil {
+			if sp, err = OpenSpool(site.Settings.SpoolFile(), r.Log); err != nil {
 				return nil, err
 			}
 			own = sp
@@ -252,6 +252,9 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, err
 		Client: r.Site.Client, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
 		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, Recorder: r.journal, Log: r.Log,
 		Notifier: r.Site.Notifier, Notices: state, Rightsize: r.Site.Rightsize, MovesPath: st.MovesFile(),
+	}
+	if r.Delivery != nil {
+		ex.SpoolSkipped = r.Delivery.TakeSkipped()
 	}
 	return ex.Run(ctx, stop, p), nil
 }

@@ -3,50 +3,85 @@ package release
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/qliksense-license/qliksense-license/internal/atomicfile"
 )
 
 // Spool is an append-only file of records waiting for delivery, with the offset of what
-// was delivered kept beside it (<spool>.offset, replaced atomically). Delivery reads from
+// was delivered kept beside it (<spool>.offset, written atomically). Delivery reads from
 // the offset; after a successful write it advances the offset. A crash between a write and
 // the offset update makes the next delivery send those records again: InfluxDB keeps one
 // point per series and timestamp, so a repeat overwrites itself instead of counting twice.
+// That is the only repeat there is.
 //
 // When the audit log is a file, the spool is the audit log itself (shared): what was
 // audited and what is delivered cannot differ, and it is never emptied. Otherwise it is a
 // file of its own, emptied once everything in it is delivered.
+//
+// Nothing jams it for good:
+//   - The offset records a fingerprint of the bytes just before it. An offset beyond the
+//     end of the file, or whose fingerprint no longer matches, means the file was rotated
+//     (copytruncate) or replaced: delivery starts again at its beginning.
+//   - An unreadable offset file (which the atomic write should never leave) restarts at
+//     the beginning too: repeats are harmless, losses are not.
+//   - A corrupt line is skipped, logged and counted (Skipped; the run point's
+//     spool_skipped); a record appended after a line torn by a crash is still found.
+//   - Emptying a spool of its own sets the offset to 0 before truncating, both under the
+//     spool's lock, which appends take too: a crash in between repeats, never skips.
+//   - One delivery at a time, across processes (<spool>.deliver.lock): a `once` and the
+//     `run` service of the same site never send and advance the same spool together.
 type Spool struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // this process's appends and offset changes
 	path   string
 	shared bool
+	log    *slog.Logger
+	// crash, in tests only, is called at each step of Delivered, to kill the process there.
+	crash func(step string)
 }
 
 // OpenSpool prepares a spool file of its own at path (its folder is created).
-func OpenSpool(path string) (*Spool, error) {
+func OpenSpool(path string, log *slog.Logger) (*Spool, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating the spool folder: %w", err)
 	}
-	return &Spool{path: path}, nil
+	return &Spool{path: path, log: log}, nil
 }
 
 // AuditSpool delivers from the audit log at path: the journal appends, the spool reads.
-func AuditSpool(path string) *Spool { return &Spool{path: path, shared: true} }
+func AuditSpool(path string, log *slog.Logger) *Spool {
+	return &Spool{path: path, shared: true, log: log}
+}
 
 // Path of the spool file.
 func (s *Spool) Path() string { return s.path }
+
+// appendLock serialises appends and truncation across processes (a spool of its own only:
+// the audit log is never truncated).
+func (s *Spool) appendLock() (*Lock, error) {
+	return waitLock(s.path + ".lock")
+}
 
 // Append adds one line and syncs it to disk.
 func (s *Spool) Append(line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	l, err := s.appendLock()
+	if err != nil {
+		return fmt.Errorf("locking the spool: %w", err)
+	}
+	defer func() { _ = l.Unlock() }()
 	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("opening the spool: %w", err)
@@ -62,91 +97,226 @@ func (s *Spool) Append(line []byte) error {
 	return f.Close()
 }
 
-func (s *Spool) offset() (int64, error) {
+// spoolOffset is the content of <spool>.offset: what was delivered, and a fingerprint of
+// the bytes just before it (see Spool).
+type spoolOffset struct {
+	Offset int64  `json:"offset"`
+	Tail   string `json:"tail,omitempty"`
+}
+
+// tailLen is how many bytes before the offset its fingerprint covers: a record's time and
+// run id make a match by chance practically impossible.
+const tailLen = 256
+
+func fingerprint(f io.ReaderAt, off int64) (string, error) {
+	if off == 0 {
+		return "", nil
+	}
+	n := min(off, tailLen)
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, off-n); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16]), nil
+}
+
+// start returns where delivery resumes in f (of the given size): the saved offset, or 0
+// when the offset is unreadable, beyond the end or no longer matches (rotated, replaced).
+func (s *Spool) start(f io.ReaderAt, size int64) int64 {
 	b, err := os.ReadFile(s.path + ".offset")
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	var o spoolOffset
+	if err == nil {
+		txt := strings.TrimSpace(string(b))
+		if n, perr := strconv.ParseInt(txt, 10, 64); perr == nil { // the format before the fingerprint
+			o.Offset = n
+		} else {
+			err = json.Unmarshal(b, &o)
+		}
+	}
+	if err != nil || o.Offset < 0 {
+		s.warn("the spool's offset is unreadable: delivering from the start again (repeats overwrite themselves)", "err", err)
+		return 0
+	}
+	if o.Offset > size {
+		s.warn("the spool is shorter than what was delivered (rotated or replaced): delivering from its start", "offset", o.Offset, "size", size)
+		return 0
+	}
+	if o.Tail != "" {
+		if fp, err := fingerprint(f, o.Offset); err != nil || fp != o.Tail {
+			s.warn("the spool was rotated or replaced since the last delivery: delivering from its start", "offset", o.Offset)
+			return 0
+		}
+	}
+	return o.Offset
+}
+
+func (s *Spool) step(name string) {
+	if s.crash != nil {
+		s.crash(name)
+	}
+}
+
+func (s *Spool) warn(msg string, args ...any) {
+	if s.log != nil {
+		s.log.Warn(msg, append([]any{"spool", s.path}, args...)...)
+	}
+}
+
+func (s *Spool) setOffset(f io.ReaderAt, n int64) error {
+	tail, err := fingerprint(f, n)
+	if err != nil {
+		return fmt.Errorf("reading the spool: %w", err)
+	}
+	b, _ := json.Marshal(spoolOffset{Offset: n, Tail: tail})
+	return atomicfile.Write(s.path+".offset", append(b, '\n'))
+}
+
+// Batch is what Pending read: the records, the offset just after them, and the corrupt
+// lines skipped on the way.
+type Batch struct {
+	Records []auditRecord
+	Next    int64
+	Skipped int
+}
+
+// Pending reads the records not yet delivered, at most max lines. A corrupt line is
+// skipped (logged, counted in Skipped); a last line without its newline (an append cut
+// by a crash, or in progress) is left for later.
+func (s *Spool) Pending(max int) (Batch, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := os.Open(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Batch{}, nil
+	}
+	if err != nil {
+		return Batch{}, fmt.Errorf("opening the spool: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Batch{}, fmt.Errorf("reading the spool: %w", err)
+	}
+	off := s.start(f, fi.Size())
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return Batch{}, fmt.Errorf("reading the spool: %w", err)
+	}
+	r := bufio.NewReader(f)
+	b := Batch{Next: off}
+	for len(b.Records) < max {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			at := b.Next
+			b.Next += int64(len(line))
+			if rec, ok := decodeSpooled(line); ok {
+				b.Records = append(b.Records, rec)
+			} else if len(bytes.TrimSpace(line)) > 0 {
+				b.Skipped++
+				if s.log != nil {
+					s.log.Error("skipping a corrupt line of the spool: it cannot be delivered", "spool", s.path, "byte", at, "length", len(line))
+				}
+			}
+		}
+		if err != nil {
+			break // EOF, or a last line without its newline: left for later
+		}
+	}
+	return b, nil
+}
+
+// decodeSpooled decodes one spooled line. A line torn by a crash mid-append and followed
+// by a whole record is decoded from the last record start in it.
+func decodeSpooled(line []byte) (auditRecord, bool) {
+	var rec auditRecord
+	line = bytes.TrimSpace(line)
+	if json.Unmarshal(line, &rec) == nil && rec.Kind != "" {
+		return rec, true
+	}
+	if i := bytes.LastIndex(line, []byte(`{"kind":`)); i > 0 {
+		rec = auditRecord{}
+		if json.Unmarshal(line[i:], &rec) == nil && rec.Kind != "" {
+			return rec, true
+		}
+	}
+	return auditRecord{}, false
+}
+
+// Delivered marks everything before next as delivered. A spool of its own that is
+// delivered to its end is emptied: the offset goes to 0 first, then the file is
+// truncated, both under the spool's lock so that no append falls in between.
+func (s *Spool) Delivered(next int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.shared {
+		l, err := s.appendLock()
+		if err != nil {
+			return fmt.Errorf("locking the spool: %w", err)
+		}
+		defer func() { _ = l.Unlock() }()
+	}
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if next >= fi.Size() && !s.shared {
+		if err := s.setOffset(f, 0); err != nil {
+			return err
+		}
+		s.step("offset-zeroed")
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		s.step("truncated")
+		return f.Sync()
+	}
+	return s.setOffset(f, next)
+}
+
+// Len counts the records waiting, by counting line ends after the offset (nothing is
+// decoded: a long outage costs no memory).
+func (s *Spool) Len() (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := os.Open(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-}
-
-func (s *Spool) setOffset(n int64) error {
-	tmp := s.path + ".offset.tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.FormatInt(n, 10)+"\n"), 0o640); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.path+".offset")
-}
-
-// Pending reads the records not yet delivered, at most max lines, and the offset just
-// after them.
-func (s *Spool) Pending(max int) (records []auditRecord, next int64, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pendingLocked(max)
-}
-
-func (s *Spool) pendingLocked(max int) ([]auditRecord, int64, error) {
-	off, err := s.offset()
-	if err != nil {
-		return nil, 0, fmt.Errorf("reading the spool offset: %w", err)
-	}
-	f, err := os.Open(s.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, err
-	}
 	defer f.Close()
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return nil, 0, err
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
 	}
-	r := bufio.NewReader(f)
-	var out []auditRecord
-	next := off
-	for len(out) < max {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			next += int64(len(line))
-			var rec auditRecord
-			if jerr := json.Unmarshal(bytes.TrimSpace(line), &rec); jerr != nil {
-				return nil, 0, fmt.Errorf("spool %s at byte %d: %w", s.path, next-int64(len(line)), jerr)
-			}
-			out = append(out, rec)
+	if _, err := f.Seek(s.start(f, fi.Size()), io.SeekStart); err != nil {
+		return 0, err
+	}
+	n := 0
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n, nil
 		}
 		if err != nil {
-			break // EOF, or a last line without its newline (a crash mid-append): left for later
+			return n, err
 		}
 	}
-	return out, next, nil
 }
 
-// Delivered marks everything before next as delivered, and empties the spool when that
-// is all of it.
-func (s *Spool) Delivered(next int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		return err
-	}
-	if next >= fi.Size() && !s.shared {
-		if err := os.Truncate(s.path, 0); err != nil {
-			return err
-		}
-		return s.setOffset(0)
-	}
-	return s.setOffset(next)
-}
-
-// Len counts the records waiting.
-func (s *Spool) Len() (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	recs, _, err := s.pendingLocked(1 << 30)
-	return len(recs), err
+// deliveryLock takes the spool's delivery lock without waiting; ErrLocked (wrapped) when
+// another delivery, in this process or another, holds it.
+func (s *Spool) deliveryLock() (*Lock, error) {
+	return AcquireLock(s.path + ".deliver.lock")
 }

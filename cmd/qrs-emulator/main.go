@@ -54,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		truncateRate  = fs.Float64("truncate-rate", 0, "fraction of bodies cut in half")
 		malformedRate = fs.Float64("malformed-rate", 0, "fraction of bodies replaced by an HTML page")
 		loseRate      = fs.Float64("lose-answer-rate", 0, "fraction of requests carried out whose answer is lost (connection closed)")
+		badGateway    = fs.Float64("bad-gateway-after-rate", 0, "fraction of requests carried out, then answered 502 (a proxy that gave up waiting)")
+		gwTimeout     = fs.Float64("gateway-timeout-after-rate", 0, "fraction of requests carried out, then answered 504")
 		faultPath     = fs.String("fault-path", "", "limit faults to paths containing this")
 		showVersion   = fs.Bool("version", false, "print the version and exit")
 	)
@@ -105,6 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	srv.Faults.Configure(emulator.FaultConfig{
 		Latency: *latency, AnswerLatency: *answerLatency, SlowBody: *slowBody, ErrorRate: *errorRate, TooManyRate: *tooMany,
 		ResetRate: *resetRate, TruncateRate: *truncateRate, MalformedRate: *malformedRate, LoseAnswerRate: *loseRate,
+		BadGatewayAfterRate: *badGateway, GatewayTimeoutAfterRate: *gwTimeout,
 		PathContains: *faultPath, Seed: *seed,
 	})
 

@@ -1,5 +1,9 @@
 // Package atomicfile writes a state file so that a crash leaves the old file or the new
-// one, never a mix: a temporary file beside it, synced, then renamed over it.
+// one, never a mix or an empty file: a temporary file with a unique name in the same
+// folder, synced, renamed over the file, then the folder synced so that the rename itself
+// survives a power loss. Every state file of the sidecar is written this way: the
+// in-flight journal when a run closes, the notice state, the moves in progress and the
+// spool's delivery offset.
 package atomicfile
 
 import (
@@ -7,7 +11,30 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 )
+
+// Write writes b to path atomically, with mode 0640 for a new file.
+func Write(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(b)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	_ = os.Chmod(tmp.Name(), 0o640)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return syncDir(dir)
+}
 
 // WriteJSON writes v as indented JSON to path atomically.
 func WriteJSON(path string, v any) error {
@@ -15,20 +42,19 @@ func WriteJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	return Write(path, append(b, '\n'))
+}
+
+// syncDir makes a rename in dir durable. Windows has no folder sync (NTFS journals the
+// rename itself), so it is skipped there.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	_, werr := tmp.Write(append(b, '\n'))
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	serr := d.Sync()
+	return errors.Join(serr, d.Close())
 }

@@ -127,8 +127,12 @@ func Load(path string) (*State, error) {
 	return s, nil
 }
 
-// Save writes the state file atomically: a crash leaves the old file or the new one.
+// Save writes the state file atomically: a crash leaves the old file or the new one. Its
+// times are in UTC, like every state file and audit line.
 func (s *State) Save(path string) error {
+	for _, r := range s.Records {
+		r.Episode, r.NoticedAt, r.ReleasableFrom = r.Episode.UTC(), r.NoticedAt.UTC(), r.ReleasableFrom.UTC()
+	}
 	if err := atomicfile.WriteJSON(path, s); err != nil {
 		return fmt.Errorf("saving the notice state: %w", err)
 	}

@@ -62,3 +62,26 @@ func cleanBody(b []byte) string {
 	}
 	return s
 }
+
+// Definitive reports whether the answer to a change request (a DELETE or a POST) says for
+// certain what QRS did: a 2xx (err is nil), or a 4xx that QRS itself sent (404 on a
+// DELETE: the allocation is gone; 409 on a POST: the user holds it already; 400, 403: QRS
+// refused and changed nothing). Every other answer is ambiguous and must be read back
+// before anything is recorded: a 5xx, the gateway errors a proxy or load balancer in
+// front of QRS sends (502, 503, 504) — often after QRS carried the request out —, a
+// timeout, a reset connection, a lost or undecodable answer, and the 4xx that proxies
+// and throttles send on their own (408 Request Timeout, 429 Too Many Requests, 499 Client
+// Closed Request), which say nothing of what QRS did.
+//
+// This is the one rule for every change request of the sidecar (releases, moves, undos).
+func Definitive(err error) bool {
+	if err == nil {
+		return true
+	}
+	switch s := StatusCode(err); {
+	case s == http.StatusRequestTimeout, s == http.StatusTooManyRequests, s == 499:
+		return false
+	default:
+		return s >= 400 && s < 500
+	}
+}

@@ -22,6 +22,11 @@ const (
 	// FaultLoseAnswer carries the request out (a DELETE releases) and then closes the
 	// connection without answering: the client cannot know what happened.
 	FaultLoseAnswer FaultKind = "lose-answer"
+	// FaultBadGatewayAfter and FaultGatewayTimeoutAfter carry the request out (a DELETE
+	// releases, a POST creates) and then answer 502 or 504, as a virtual proxy or load
+	// balancer does that gave up waiting while QRS finished the request anyway.
+	FaultBadGatewayAfter     FaultKind = "502-after"
+	FaultGatewayTimeoutAfter FaultKind = "504-after"
 )
 
 // FaultConfig sets random faults and delays. Rates are fractions of matching requests.
@@ -39,6 +44,9 @@ type FaultConfig struct {
 	TruncateRate   float64
 	MalformedRate  float64
 	LoseAnswerRate float64 // carried out, then the connection closes without an answer
+	// BadGatewayAfterRate and GatewayTimeoutAfterRate: carried out, then answered 502 / 504.
+	BadGatewayAfterRate     float64
+	GatewayTimeoutAfterRate float64
 	// PathContains limits the faults to request paths containing it (case-insensitive).
 	PathContains string
 	// Method limits the faults to requests with this method (any when "").
@@ -154,6 +162,7 @@ func (f *Faults) decide(method, path, query string) faultDecision {
 	}{
 		{c.ErrorRate, FaultServerError}, {c.TooManyRate, FaultTooMany}, {c.ResetRate, FaultReset},
 		{c.TruncateRate, FaultTruncate}, {c.MalformedRate, FaultMalformed}, {c.LoseAnswerRate, FaultLoseAnswer},
+		{c.BadGatewayAfterRate, FaultBadGatewayAfter}, {c.GatewayTimeoutAfterRate, FaultGatewayTimeoutAfter},
 	} {
 		if r < p.rate {
 			d.kind = p.kind

@@ -126,8 +126,15 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return // carried out; the client is gone
 		}
 	}
-	if fault.kind == FaultLoseAnswer {
+	switch fault.kind {
+	case FaultLoseAnswer:
 		panic(http.ErrAbortHandler)
+	case FaultBadGatewayAfter:
+		textError(w, http.StatusBadGateway, "Bad Gateway")
+		return
+	case FaultGatewayTimeoutAfter:
+		textError(w, http.StatusGatewayTimeout, "Gateway Timeout")
+		return
 	}
 	if resp.body == nil {
 		if resp.text != "" {
