@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,4 +163,98 @@ func TestFailedBatchRecheckReleasesNothing(t *testing.T) {
 		a, ok := site.Allocation(emulator.Kind(it.Type), it.Allocation.ID)
 		require.True(t, !ok || a.Quarantined, "%s: the next run releases the skipped batch", it.Allocation.ID)
 	}
+}
+
+// A QRS behind a proxy that answers 502 or 504 after QRS carried the DELETE out (every
+// fourth change, as in the issue): a live run of 17 releases records all 17 as released
+// — read back, not failed — at no extra request.
+func TestGatewayErrorsAfterTheEffectAreReadBack(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 81, Users: 200, Now: testkit.Now})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 17"))
+	var deletes int
+	e.srv.Faults.OnArrive(func(method, path string) {
+		if method != http.MethodDelete {
+			return
+		}
+		deletes++
+		if deletes%4 == 0 {
+			kind := emulator.FaultBadGatewayAfter
+			if deletes%8 == 0 {
+				kind = emulator.FaultGatewayTimeoutAfter
+			}
+			e.srv.Faults.Inject(kind, http.MethodDelete, path[strings.LastIndex(path, "/")+1:], 1)
+		}
+	})
+	e.srv.Log.Reset()
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 17, sum.Released+sum.Quarantined, "%+v", sum)
+	require.Zero(t, sum.Failed+sum.Unsettled)
+	audit := strings.Join(auditLines(t, e.audit), "\n")
+	require.Equal(t, 2, strings.Count(audit, "the DELETE was answered 502 Bad Gateway, which does not say what QRS did; read back"))
+	require.Equal(t, 2, strings.Count(audit, "the DELETE was answered 504 Gateway Timeout"))
+	require.NotContains(t, audit, `"outcome":"failed"`)
+	_, _, _, byID := requestsOf(e.srv.Log.Entries())
+	require.Zero(t, byID, "settled by the batches' read-backs")
+	require.LessOrEqual(t, len(e.srv.Log.Entries()), 26, "no request more than without the faults")
+}
+
+// Answers QRS itself sent are definitive: a 404 means gone (skipped, no read needed), a
+// 403 means refused (failed); a 503 or a reset before the effect is read back and found
+// still there (failed, truthfully).
+func TestDefinitiveAndAmbiguousAnswersOfADelete(t *testing.T) {
+	for _, c := range []struct {
+		fault          emulator.FaultKind
+		result, reason string
+	}{
+		{emulator.FaultUnavailable, "failed", "delete_failed"},
+		{emulator.FaultReset, "failed", "answer_lost"},
+	} {
+		t.Run(string(c.fault), func(t *testing.T) {
+			site := emulator.Generate(emulator.SiteSpec{Seed: 82, Users: 200, Now: testkit.Now})
+			e := newEnv(t, site, withKeys("max_releases_per_run = 3"))
+			e.srv.Faults.Inject(c.fault, http.MethodDelete, "", 1)
+			sum, err := e.runner.Once(t.Context(), nil)
+			require.NoError(t, err)
+			require.Equal(t, 1, sum.Failed)
+			require.Equal(t, 2, sum.Released+sum.Quarantined)
+			audit := strings.Join(auditLines(t, e.audit), "\n")
+			require.Contains(t, audit, `"outcome":"`+c.result+`","reason":"`+c.reason+`"`)
+			require.Contains(t, audit, "read back: the allocation is still there")
+		})
+	}
+	t.Run("404 from QRS", func(t *testing.T) {
+		site := emulator.Generate(emulator.SiteSpec{Seed: 82, Users: 200, Now: testkit.Now})
+		e := newEnv(t, site, withKeys("max_releases_per_run = 3"))
+		// Released by someone else between the re-check and the DELETE.
+		var first sync.Once
+		e.srv.Faults.OnArrive(func(method, path string) {
+			if method != http.MethodDelete {
+				return
+			}
+			first.Do(func() {
+				kind := emulator.KindProfessional
+				if strings.Contains(path, "analyzeraccesstype") {
+					kind = emulator.KindAnalyzer
+				}
+				site.Release(kind, path[strings.LastIndex(path, "/")+1:])
+			})
+		})
+		sum, err := e.runner.Once(t.Context(), nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, sum.Skipped)
+		require.Contains(t, strings.Join(auditLines(t, e.audit), "\n"), "QRS answered 404: the allocation no longer exists")
+	})
+	t.Run("403 from QRS", func(t *testing.T) {
+		site := emulator.Generate(emulator.SiteSpec{Seed: 82, Users: 200, Now: testkit.Now})
+		site.SetRights(`INTERNAL\sa_repository`, []string{"read"})
+		e := newEnv(t, site, withKeys("max_releases_per_run = 3"))
+		e.srv.Log.Reset()
+		sum, err := e.runner.Once(t.Context(), nil)
+		require.NoError(t, err)
+		require.Equal(t, 3, sum.Failed)
+		require.Contains(t, strings.Join(auditLines(t, e.audit), "\n"), `"reason":"delete_failed","detail":"DELETE /qrs/license/`)
+		_, lists, _, _ := requestsOf(e.srv.Log.Entries())
+		require.Equal(t, 2+1, lists, "the plan's two lists and the re-check: a refusal needs no read-back")
+	})
 }

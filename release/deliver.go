@@ -141,6 +141,7 @@ func (d *Deliverer) Flush(ctx context.Context) (delivered int, err error) {
 				return delivered, err
 			}
 		}
+		d.Spool.step("written")
 		if err := d.Spool.Delivered(b.Next); err != nil {
 			return delivered, fmt.Errorf("advancing the spool: %w", err)
 		}

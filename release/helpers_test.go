@@ -2,6 +2,8 @@ package release_test
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"fmt"
 	"log/slog"
 	"os"
@@ -67,3 +69,7 @@ func auditLines(t *testing.T, path string) []string {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+func contextBackground() context.Context { return context.Background() }

@@ -27,6 +27,9 @@ func TestMain(m *testing.M) {
 		_ = l.Unlock()
 		os.Exit(0)
 	}
+	if spec := os.Getenv("RELEASE_TEST_SPOOL_CHILD"); spec != "" {
+		os.Exit(spoolChild(spec))
+	}
 	code := m.Run()
 	testkit.RemoveSharedCerts()
 	os.Exit(code)

@@ -203,3 +203,87 @@ func TestMoveKilledAfterThePOSTIsCompleted(t *testing.T) {
 	require.Empty(t, outcomesOf(t, e, release.MoveFailed))
 	require.LessOrEqual(t, e.srv.Log.Count("POST", ""), 1, "only the cap's one new move")
 }
+
+// A proxy answers 502 or 504 after QRS carried the request out: the POST's analyzer access
+// and the DELETE's release are read back, and the move is recorded as done — never as
+// move_failed, and never sent twice.
+func TestMoveAnsweredByAGatewayErrorAfterItsEffect(t *testing.T) {
+	for _, c := range []struct {
+		name, method, path string
+		fault              emulator.FaultKind
+	}{
+		{"POST answered 502", "POST", "/analyzeraccesstype", emulator.FaultBadGatewayAfter},
+		{"POST answered 504", "POST", "/analyzeraccesstype", emulator.FaultGatewayTimeoutAfter},
+		{"DELETE answered 502", "DELETE", "/professionalaccesstype/", emulator.FaultBadGatewayAfter},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, site := moveEnv(t, emulator.SiteSpec{Seed: 95, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+			h := candidates(t, e)[0]
+			e.srv.Faults.Inject(c.fault, c.method, c.path, 1)
+			sum, err := e.runner.Once(t.Context(), nil)
+			require.NoError(t, err)
+			require.Equal(t, 1, sum.Moved, "what QRS did is read back")
+			require.Zero(t, sum.MoveFailed+sum.Unsettled)
+			require.Empty(t, outcomesOf(t, e, release.MoveFailed))
+			require.True(t, analyzerOf(site, h.Allocation.User.ID))
+			a, still := site.Allocation(emulator.KindProfessional, h.Allocation.ID)
+			require.True(t, !still || a.Quarantined)
+			require.Equal(t, 1, e.srv.Log.Count("POST", ""), "never sent twice")
+			require.Equal(t, 1, e.srv.Log.Count("DELETE", ""), "never sent twice")
+		})
+	}
+}
+
+// An undo touches only what the move gave. A candidate who already held analyzer access
+// loses nothing of it: the professional DELETE fails, the user is then no longer a
+// candidate, and the next run settles the move without deleting the user's own analyzer
+// allocation.
+func TestUndoKeepsAnalyzerAccessHeldBeforeTheMove(t *testing.T) {
+	e, site := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	h := candidates(t, e)[0]
+	own, res := site.AddAnalyzer(h.Allocation.User.ID) // held before the move
+	require.Equal(t, emulator.AnalyzerAdded, res)
+	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 1)
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Unsettled, "the DELETE failed before its effect: the move stays open")
+	require.Zero(t, e.srv.Log.Count("POST", ""), "the user held analyzer access: nothing to give")
+	b, err := os.ReadFile(e.site.Settings.MovesFile())
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "analyzer_given", "the move did not give the analyzer access")
+
+	require.NoError(t, site.UpdateUser(h.Allocation.User.ID, func(u *emulator.User) { u.Roles = []string{"AuditAdmin"} }))
+	sum, err = e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Zero(t, sum.MoveUndone)
+	require.Equal(t, 1, sum.MoveFailed)
+	_, kept := site.Allocation(emulator.KindAnalyzer, own.ID)
+	require.True(t, kept, "the user's own analyzer allocation survives")
+	_, still := site.Allocation(emulator.KindProfessional, h.Allocation.ID)
+	require.True(t, still, "professional access kept")
+	require.Zero(t, e.srv.Log.Count("DELETE", "/analyzeraccesstype/"), "no DELETE of an allocation the tool did not give")
+	require.Contains(t, outcomesOf(t, e, release.MoveFailed)[0], "was not given by this move and is kept")
+}
+
+// The move gave analyzer access through an ambiguous answer (read back), then failed to
+// release professional access; the user is then no longer a candidate: the undo deletes
+// exactly the allocation the move gave.
+func TestUndoDeletesOnlyWhatTheMoveGave(t *testing.T) {
+	e, site := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	h := candidates(t, e)[0]
+	e.srv.Faults.Inject(emulator.FaultGatewayTimeoutAfter, "POST", "/analyzeraccesstype", 1)
+	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 1)
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Unsettled)
+	b, err := os.ReadFile(e.site.Settings.MovesFile())
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"analyzer_given": true`, "the read-back found what the POST created")
+
+	require.NoError(t, site.UpdateUser(h.Allocation.User.ID, func(u *emulator.User) { u.Roles = []string{"AuditAdmin"} }))
+	sum, err = e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.MoveUndone)
+	require.False(t, analyzerOf(site, h.Allocation.User.ID), "the analyzer access given was released")
+	require.Equal(t, 1, e.srv.Log.Count("DELETE", "/analyzeraccesstype/"))
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -427,13 +428,23 @@ func list(v []string) string {
 	return strings.Join(v, ", ")
 }
 
-// diagnose runs the connection doctor on a site: the delete rights of the types it releases
-// are required unless it only dry-runs, and its InfluxDB output gets a test write.
+// diagnose runs the connection doctor on a site: the rights of every configured action are
+// required — delete on the types it releases unless it only dry-runs, and with live
+// right-sizing moves create on analyzer access, delete on professional (the move) and on
+// analyzer (an undo) — and its InfluxDB output gets a test write.
 func diagnose(ctx context.Context, w io.Writer, s *release.Site) bool {
 	var needs doctor.Needs
 	if !s.Policy.DryRun {
 		for _, t := range qrs.AccessTypes {
 			if _, on := s.Policy.Enabled(t); on {
+				needs.Delete = append(needs.Delete, t)
+			}
+		}
+	}
+	if rs := s.Rightsize; rs != nil && rs.MoveToAnalyzer && !rs.DryRun {
+		needs.Create = append(needs.Create, qrs.Analyzer)
+		for _, t := range []qrs.AccessType{qrs.Professional, qrs.Analyzer} {
+			if !slices.Contains(needs.Delete, t) {
 				needs.Delete = append(needs.Delete, t)
 			}
 		}

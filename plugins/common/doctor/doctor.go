@@ -61,10 +61,13 @@ func (r *Report) add(s Step) bool {
 	return s.OK
 }
 
-// Needs says what the configuration needs of the site: the allocation types it releases
-// (their delete right is then required, not only reported).
+// Needs says what the configuration's actions need of the site: the allocation types it
+// deletes (releases; with right-sizing moves also professional, and analyzer for undos)
+// and creates (analyzer access, for moves). Those rights are then required, not only
+// reported.
 type Needs struct {
 	Delete []qrs.AccessType
+	Create []qrs.AccessType
 }
 
 // Check runs the steps for a validated configuration and its client, at now (the
@@ -288,16 +291,25 @@ func rightsStep(ctx context.Context, client *qrs.Client, ov *qrs.AccessTypeOverv
 			parts = append(parts, fmt.Sprintf("delete %s: no allocation to tell", t))
 			continue
 		}
-		can := slices.Contains(privs, "delete")
-		parts = append(parts, fmt.Sprintf("delete %s: %s", t, yesNo(can)))
-		if !can && slices.Contains(needs.Delete, t) {
-			s.OK = false
-			missing = append(missing, "delete "+t.Name()+" allocations")
+		for _, right := range []struct {
+			name   string
+			needed []qrs.AccessType
+			always bool // reported even when not needed
+		}{{"delete", needs.Delete, true}, {"create", needs.Create, false}} {
+			can, need := slices.Contains(privs, right.name), slices.Contains(right.needed, t)
+			if !right.always && !need {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %s: %s", right.name, t, yesNo(can)))
+			if !can && need {
+				s.OK = false
+				missing = append(missing, right.name+" "+t.Name()+" allocations")
+			}
 		}
 	}
 	s.Detail = strings.Join(parts, "; ")
 	if !s.OK {
-		s.Fix = "the release policy needs the acting user to " + strings.Join(missing, " and ") +
+		s.Fix = "the configured actions (releases, right-sizing moves) need the acting user to " + strings.Join(missing, " and ") +
 			": use a user with that right (qlik_user, default INTERNAL\\sa_repository) or grant it in the QMC's security rules"
 	}
 	return s
