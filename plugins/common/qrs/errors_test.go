@@ -15,7 +15,9 @@ import (
 // gateway errors, what proxies and throttles send, and every answer that never came are
 // ambiguous and must be read back.
 func TestDefinitive(t *testing.T) {
-	status := func(s int) error { return fmt.Errorf("deleting: %w", &qrs.Error{Method: "DELETE", Path: "/qrs/x", Status: s}) }
+	status := func(s int) error {
+		return fmt.Errorf("deleting: %w", &qrs.Error{Method: "DELETE", Path: "/qrs/x", Status: s})
+	}
 	for _, c := range []struct {
 		name string
 		err  error
