@@ -466,9 +466,18 @@ func (s *stack) checkSpool(t *testing.T, port, rpc int) {
 	require.Len(t, plan, 3)
 	t.Logf("InfluxDB down: released %d, quarantined %d, outcomes spooled", len(released), len(quarantined))
 
+	// A corrupt line in the audit log (which is the spool): skipped and logged, never a jam.
+	audit := filepath.Join(s.dir, "state-spool", "spool-audit.jsonl")
+	f, err := os.OpenFile(audit, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("{\"kind\":\"outcome\",\"outcome\":{\"time\":\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
 	s.ix = startInflux(s.root, s.ix.dir, port, rpc)
 	_, errOut, code = runCmd(t, "qliksense-license-release", "once", "-config", conf)
 	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "skipping a corrupt line of the spool")
 	for _, id := range append(released, quarantined...) {
 		rows := s.ix.query(t, "qliksense", fmt.Sprintf(`SELECT * FROM qlik_sense_license_release WHERE allocation_id = '%s'`, id))
 		require.Len(t, rows, 1, "outcome of %s delivered once", id)

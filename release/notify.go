@@ -214,9 +214,11 @@ func accessName(t qrs.AccessType) string {
 const ReasonMailRefused = "mail_refused"
 
 // notify sends the notices of a live run, after its releases: each accepted notice is
-// saved in the notice state before its outcome is recorded (a crash in between sends it
-// again at the next run: a second mail, never a release without one); a refused one is
-// counted and retried at the next run. A stop sends no further notice; the message on the
+// saved in the notice state, then its outcome recorded. A crash after the mail server
+// accepted a notice and before the save sends it again at the next run (a second mail,
+// never a release without one); a crash after the save and before the outcome leaves the
+// notice in force without its noticed line. A refused one is counted and retried at the
+// next run. A stop sends no further notice; the message on the
 // wire finishes. Records of allocations that are no longer candidates (released, used,
 // protected since) are dropped. Then the administrators' digest, when asked for.
 func (e *Executor) notify(ctx context.Context, stop <-chan struct{}, p *Plan, runID string, record func(Outcome), sum *Summary, released []Outcome) {

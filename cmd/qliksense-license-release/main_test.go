@@ -355,3 +355,23 @@ func TestRightsizeCommand(t *testing.T) {
 	require.True(t, strings.HasPrefix(out.String(), "verdict,allocation_id,user_directory,user_id,last_used,last_authored"))
 	require.Equal(t, 2, run(t.Context(), []string{"rightsize", "-config", path, "-format", "xml"}, &out, &errOut))
 }
+
+// With live right-sizing moves, the doctor requires what they need: create on analyzer
+// access (and delete on professional and analyzer allocations); a user that may read and
+// delete but not create fails with the right named.
+func TestCheckConfigConnectNeedsTheRightsOfMoves(t *testing.T) {
+	srv := startEmulator(t)
+	path, _ := writeSite(t, srv, "dry_run = false\n  [inputs.qliksense_license.rightsize]\n    move_to_analyzer = true\n    dry_run = false")
+	srv.Site.SetRights(`INTERNAL\sa_repository`, []string{"read", "update", "delete"})
+	var out, errOut bytes.Buffer
+	require.Equal(t, 1, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut), out.String()+errOut.String())
+	require.Contains(t, out.String(), "FAIL  rights")
+	require.Contains(t, out.String(), "delete professional: yes; delete analyzer: yes; create analyzer: NO")
+	require.Contains(t, out.String(), "fix: the configured actions (releases, right-sizing moves) need the acting user to create analyzer allocations")
+
+	// The same rights suffice once moves are a dry run.
+	path, _ = writeSite(t, srv, "dry_run = false\n  [inputs.qliksense_license.rightsize]\n    move_to_analyzer = true")
+	out.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut), out.String()+errOut.String())
+	require.NotContains(t, out.String(), "create analyzer")
+}
