@@ -467,7 +467,7 @@ func (s *stack) checkSpool(t *testing.T, port, rpc int) {
 	t.Logf("InfluxDB down: released %d, quarantined %d, outcomes spooled", len(released), len(quarantined))
 
 	// A corrupt line in the audit log (which is the spool): skipped and logged, never a jam.
-	audit := filepath.Join(s.dir, "state-spool", "spool-audit.jsonl")
+	audit := filepath.Join(s.dir, "state-spool", "e2e-audit.jsonl")
 	f, err := os.OpenFile(audit, os.O_WRONLY|os.O_APPEND, 0)
 	require.NoError(t, err)
 	_, err = f.WriteString("{\"kind\":\"outcome\",\"outcome\":{\"time\":\n")
