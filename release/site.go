@@ -59,7 +59,7 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 	s := &Site{Path: path, Name: c.Site, Config: &c}
 	var err error
 	if c.Release != nil {
-		if s.Policy, err = policy.Compile(&c.Release.PolicyConfig); err != nil {
+		if s.Policy, err = policy.Compile(&c.Release.Config); err != nil {
 			return nil, wrap(err)
 		}
 	}

@@ -52,7 +52,7 @@ func TestConvertButlerTemplate(t *testing.T) {
 	require.Equal(t, []string{"INTERNAL", "ADMIN"}, r.Protect.UserDirectories)
 	require.Equal(t, "butler/10d", r.Output.Bucket)
 	require.Equal(t, map[string]string{"butler_instance": "prod", "foo": "bar"}, r.Output.Tags)
-	_, err = policy.Compile(&r.PolicyConfig)
+	_, err = policy.Compile(&r.Config)
 	require.NoError(t, err)
 	_, err = p.Sidecar()
 	require.NoError(t, err)

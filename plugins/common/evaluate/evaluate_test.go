@@ -16,7 +16,6 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
-	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 // startSite serves a generated site and returns the TLS settings of its client certificate.
@@ -51,17 +50,17 @@ func TestUserLookupStrategiesAgree(t *testing.T) {
 	c, err := qrs.New(qrs.Config{Server: srv.URL, TLS: tlsCfg})
 	require.NoError(t, err)
 
-	short := siteconfig.PolicyConfig{
-		Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
-		Analyzer:     siteconfig.TypeConfig{Enabled: true, InactiveDays: 60},
-		Protect:      siteconfig.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}, BlockedUsers: true},
+	short := policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Analyzer:     policy.TypeConfig{Enabled: true, InactiveDays: 60},
+		Protect:      policy.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}, BlockedUsers: true},
 	}
 	long := short
 	long.Protect.Tags = append([]string{"License do not release"}, make([]string, 0, 120)...)
 	for i := range 120 {
 		long.Protect.Tags = append(long.Protect.Tags, fmt.Sprintf("no such tag %03d", i))
 	}
-	decide := func(cfg siteconfig.PolicyConfig) (map[string]policy.Reason, int) {
+	decide := func(cfg policy.Config) (map[string]policy.Reason, int) {
 		p, err := policy.Compile(&cfg)
 		require.NoError(t, err)
 		srv.Log.Reset()
@@ -107,10 +106,10 @@ func TestListsStreamWhileUsersAreRead(t *testing.T) {
 	site := srv.Site
 	types := []qrs.AccessType{qrs.Professional, qrs.Analyzer}
 	total := len(site.Allocations(emulator.KindProfessional)) + len(site.Allocations(emulator.KindAnalyzer))
-	p, err := policy.Compile(&siteconfig.PolicyConfig{
-		Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
-		Analyzer:     siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
-		Protect:      siteconfig.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}},
+	p, err := policy.Compile(&policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Analyzer:     policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Protect:      policy.ProtectConfig{Tags: []string{"License do not release"}, CustomProperties: []string{"LicenseManage=do-not-release"}},
 	})
 	require.NoError(t, err)
 

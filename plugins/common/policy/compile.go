@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 // Defaults.
@@ -23,7 +22,7 @@ const (
 	maxNoticeDays            = 365
 )
 
-// Policy is a validated siteconfig.PolicyConfig, ready to evaluate.
+// Policy is a validated Config, ready to evaluate.
 type Policy struct {
 	DryRun            bool
 	MaxReleasesPerRun int
@@ -34,14 +33,14 @@ type Policy struct {
 	directories       map[string]bool
 	tags              map[string]bool
 	customProperties  map[string]map[string]bool // lower name → lower values
-	states            siteconfig.ProtectConfig
+	states            ProtectConfig
 	releaseRemoved    bool
 	releaseInactive   bool
 }
 
 // Compile validates a site's release policy; errors name the key (relative to the
 // plugin's table) and what is allowed.
-func Compile(c *siteconfig.PolicyConfig) (*Policy, error) {
+func Compile(c *Config) (*Policy, error) {
 	p := &Policy{
 		DryRun:            true,
 		MaxReleasesPerRun: DefaultMaxReleasesPerRun,
@@ -69,7 +68,7 @@ func Compile(c *siteconfig.PolicyConfig) (*Policy, error) {
 		tc := struct {
 			key string
 			t   qrs.AccessType
-			cfg siteconfig.TypeConfig
+			cfg TypeConfig
 		}{t.Name(), t, c.Type(t)}
 		if n := tc.cfg.NoticeDays; n < 0 || n > maxNoticeDays {
 			return nil, fmt.Errorf("release.%s.notice_days = %d: expected 0 (no notice) to %d", tc.key, n, maxNoticeDays)

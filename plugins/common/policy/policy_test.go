@@ -8,7 +8,6 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 var now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -26,7 +25,7 @@ func alloc(dir, id string, lastUsed time.Time) *qrs.Allocation {
 
 func daysAgo(d float64) time.Time { return now.Add(-time.Duration(d * float64(24*time.Hour))) }
 
-func compile(t *testing.T, c siteconfig.PolicyConfig) *policy.Policy {
+func compile(t *testing.T, c policy.Config) *policy.Policy {
 	t.Helper()
 	p, err := policy.Compile(&c)
 	require.NoError(t, err)
@@ -34,10 +33,10 @@ func compile(t *testing.T, c siteconfig.PolicyConfig) *policy.Policy {
 }
 
 func TestEveryRule(t *testing.T) {
-	base := siteconfig.PolicyConfig{
-		Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
-		Analyzer:     siteconfig.TypeConfig{Enabled: true, InactiveDays: 14},
-		Protect: siteconfig.ProtectConfig{
+	base := policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Analyzer:     policy.TypeConfig{Enabled: true, InactiveDays: 14},
+		Protect: policy.ProtectConfig{
 			Users:            []string{`INTERNAL\sa_api`, `CORP\O'Brien`, `corp\ÅSA`},
 			UserDirectories:  []string{"lab"},
 			Tags:             []string{"License do not release"},
@@ -48,7 +47,7 @@ func TestEveryRule(t *testing.T) {
 	user := &qrs.User{UserDirectory: "CORP", UserID: "anna"}
 	for _, tc := range []struct {
 		name   string
-		cfg    func(*siteconfig.PolicyConfig)
+		cfg    func(*policy.Config)
 		typ    qrs.AccessType
 		a      *qrs.Allocation
 		u      *qrs.User
@@ -72,18 +71,18 @@ func TestEveryRule(t *testing.T) {
 		{"other custom property value", nil, qrs.Professional, alloc("CORP", "anna", old),
 			&qrs.User{CustomProperties: []qrs.CustomPropertyValue{{Value: "release-ok", Definition: qrs.CustomPropertyDefinitionCondensed{Name: "LicenseManage"}}}}, policy.Release, policy.ReasonInactive},
 		{"user record missing", nil, qrs.Professional, alloc("CORP", "anna", old), nil, policy.Keep, policy.ReasonUserUnknown},
-		{"protect inactive users", func(c *siteconfig.PolicyConfig) { c.Protect.InactiveUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{Inactive: true}, policy.Keep, policy.ReasonProtectedInactive},
-		{"protect active users", func(c *siteconfig.PolicyConfig) { c.Protect.ActiveUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{}, policy.Keep, policy.ReasonProtectedActive},
-		{"protect active users, inactive one", func(c *siteconfig.PolicyConfig) { c.Protect.ActiveUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{Inactive: true}, policy.Release, policy.ReasonInactive},
-		{"protect blocked", func(c *siteconfig.PolicyConfig) { c.Protect.BlockedUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{Blacklisted: true}, policy.Keep, policy.ReasonProtectedBlocked},
-		{"protect unblocked", func(c *siteconfig.PolicyConfig) { c.Protect.UnblockedUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{}, policy.Keep, policy.ReasonProtectedUnblocked},
-		{"protect removed", func(c *siteconfig.PolicyConfig) { c.Protect.RemovedExternallyUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{RemovedExternally: true}, policy.Keep, policy.ReasonProtectedRemoved},
-		{"protect present", func(c *siteconfig.PolicyConfig) { c.Protect.PresentUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{}, policy.Keep, policy.ReasonProtectedPresent},
-		{"always release removed, recently used", func(c *siteconfig.PolicyConfig) { c.AlwaysReleaseRemovedExternally = true }, qrs.Professional, alloc("CORP", "anna", daysAgo(1)), &qrs.User{RemovedExternally: true}, policy.Release, policy.ReasonUserRemovedExternally},
-		{"always release inactive, recently used", func(c *siteconfig.PolicyConfig) { c.AlwaysReleaseInactive = true }, qrs.Professional, alloc("CORP", "anna", daysAgo(1)), &qrs.User{Inactive: true}, policy.Release, policy.ReasonUserInactive},
-		{"always release never beats protection", func(c *siteconfig.PolicyConfig) { c.AlwaysReleaseInactive = true }, qrs.Professional, alloc("CORP", "anna", daysAgo(1)),
+		{"protect inactive users", func(c *policy.Config) { c.Protect.InactiveUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{Inactive: true}, policy.Keep, policy.ReasonProtectedInactive},
+		{"protect active users", func(c *policy.Config) { c.Protect.ActiveUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{}, policy.Keep, policy.ReasonProtectedActive},
+		{"protect active users, inactive one", func(c *policy.Config) { c.Protect.ActiveUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{Inactive: true}, policy.Release, policy.ReasonInactive},
+		{"protect blocked", func(c *policy.Config) { c.Protect.BlockedUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{Blacklisted: true}, policy.Keep, policy.ReasonProtectedBlocked},
+		{"protect unblocked", func(c *policy.Config) { c.Protect.UnblockedUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{}, policy.Keep, policy.ReasonProtectedUnblocked},
+		{"protect removed", func(c *policy.Config) { c.Protect.RemovedExternallyUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{RemovedExternally: true}, policy.Keep, policy.ReasonProtectedRemoved},
+		{"protect present", func(c *policy.Config) { c.Protect.PresentUsers = true }, qrs.Professional, alloc("CORP", "anna", old), &qrs.User{}, policy.Keep, policy.ReasonProtectedPresent},
+		{"always release removed, recently used", func(c *policy.Config) { c.AlwaysReleaseRemovedExternally = true }, qrs.Professional, alloc("CORP", "anna", daysAgo(1)), &qrs.User{RemovedExternally: true}, policy.Release, policy.ReasonUserRemovedExternally},
+		{"always release inactive, recently used", func(c *policy.Config) { c.AlwaysReleaseInactive = true }, qrs.Professional, alloc("CORP", "anna", daysAgo(1)), &qrs.User{Inactive: true}, policy.Release, policy.ReasonUserInactive},
+		{"always release never beats protection", func(c *policy.Config) { c.AlwaysReleaseInactive = true }, qrs.Professional, alloc("CORP", "anna", daysAgo(1)),
 			&qrs.User{Inactive: true, Tags: []qrs.TagCondensed{{Name: "License do not release"}}}, policy.Keep, policy.ReasonProtectedTag},
-		{"always release never beats quarantine", func(c *siteconfig.PolicyConfig) { c.AlwaysReleaseInactive = true }, qrs.Professional,
+		{"always release never beats quarantine", func(c *policy.Config) { c.AlwaysReleaseInactive = true }, qrs.Professional,
 			func() *qrs.Allocation { a := alloc("CORP", "anna", daysAgo(1)); a.Quarantined = true; return a }(), &qrs.User{Inactive: true}, policy.Keep, policy.ReasonQuarantined},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +104,7 @@ func TestEveryRule(t *testing.T) {
 }
 
 func TestThresholdIsExact(t *testing.T) {
-	p := compile(t, siteconfig.PolicyConfig{Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30}})
+	p := compile(t, policy.Config{Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30}})
 	limit := 30 * 24 * time.Hour
 	for _, tc := range []struct {
 		lastUsed time.Time
@@ -123,7 +122,7 @@ func TestThresholdIsExact(t *testing.T) {
 }
 
 func TestNeverUsedCountsFromCreation(t *testing.T) {
-	p := compile(t, siteconfig.PolicyConfig{Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30}})
+	p := compile(t, policy.Config{Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30}})
 	a := alloc("CORP", "anna", time.Time{}) // the 1753 sentinel decodes to the zero time
 	a.CreatedDate = qrs.Time{Time: now.Add(-10 * 24 * time.Hour)}
 	d := p.Evaluate(qrs.Professional, a, nil, now)
@@ -137,49 +136,49 @@ func TestNeverUsedCountsFromCreation(t *testing.T) {
 }
 
 func TestPrecheckAsksForTheUserOnlyWhenNeeded(t *testing.T) {
-	p := compile(t, siteconfig.PolicyConfig{Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30}, Protect: siteconfig.ProtectConfig{Tags: []string{"x"}}})
+	p := compile(t, policy.Config{Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30}, Protect: policy.ProtectConfig{Tags: []string{"x"}}})
 	_, final := p.Precheck(qrs.Professional, alloc("CORP", "anna", daysAgo(90)), now)
 	require.False(t, final, "a tag could protect it")
 	d, final := p.Precheck(qrs.Professional, alloc("CORP", "anna", daysAgo(2)), now)
 	require.True(t, final, "recently used: kept whatever the user record says")
 	require.Equal(t, policy.ReasonRecentlyUsed, d.Reason)
 
-	p = compile(t, siteconfig.PolicyConfig{Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30}, AlwaysReleaseInactive: true})
+	p = compile(t, policy.Config{Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30}, AlwaysReleaseInactive: true})
 	_, final = p.Precheck(qrs.Professional, alloc("CORP", "anna", daysAgo(2)), now)
 	require.False(t, final, "an inactive user could be released before the threshold")
 }
 
 func TestCompileErrors(t *testing.T) {
 	for _, tc := range []struct {
-		cfg  siteconfig.PolicyConfig
+		cfg  policy.Config
 		want string
 	}{
-		{siteconfig.PolicyConfig{Professional: siteconfig.TypeConfig{Enabled: true}}, "release.professional.inactive_days = 0: expected 1 to 3650 when release.professional.enabled is true"},
-		{siteconfig.PolicyConfig{Analyzer: siteconfig.TypeConfig{Enabled: true, InactiveDays: 4000}}, "release.analyzer.inactive_days = 4000: expected 1 to 3650 when release.analyzer.enabled is true"},
-		{siteconfig.PolicyConfig{UserPass: siteconfig.TypeConfig{InactiveDays: -1}}, "release.user_pass.inactive_days = -1: expected 1 to 3650"},
-		{siteconfig.PolicyConfig{MaxReleasesPerRun: ptr(0)}, "release.max_releases_per_run = 0: expected 1 to 100000"},
-		{siteconfig.PolicyConfig{Protect: siteconfig.ProtectConfig{Users: []string{"sa_api"}}}, `release.protect.users[0] = "sa_api": expected DIRECTORY\userid`},
-		{siteconfig.PolicyConfig{Protect: siteconfig.ProtectConfig{Users: []string{`INTERNAL\`}}}, `release.protect.users[0] = "INTERNAL\\": expected DIRECTORY\userid`},
-		{siteconfig.PolicyConfig{Protect: siteconfig.ProtectConfig{Tags: []string{"a", " "}}}, "release.protect.tags[1] is empty"},
-		{siteconfig.PolicyConfig{Protect: siteconfig.ProtectConfig{UserDirectories: []string{""}}}, "release.protect.user_directories[0] is empty"},
-		{siteconfig.PolicyConfig{Protect: siteconfig.ProtectConfig{CustomProperties: []string{"LicenseManage"}}}, `release.protect.custom_properties[0] = "LicenseManage": expected name=value`},
-		{siteconfig.PolicyConfig{Protect: siteconfig.ProtectConfig{InactiveUsers: true, ActiveUsers: true}}, "release.protect.inactive_users and release.protect.active_users are both true: that protects every user; set one"},
-		{siteconfig.PolicyConfig{AlwaysReleaseInactive: true, Protect: siteconfig.ProtectConfig{InactiveUsers: true}}, "release.always_release_inactive contradicts release.protect.inactive_users"},
+		{policy.Config{Professional: policy.TypeConfig{Enabled: true}}, "release.professional.inactive_days = 0: expected 1 to 3650 when release.professional.enabled is true"},
+		{policy.Config{Analyzer: policy.TypeConfig{Enabled: true, InactiveDays: 4000}}, "release.analyzer.inactive_days = 4000: expected 1 to 3650 when release.analyzer.enabled is true"},
+		{policy.Config{UserPass: policy.TypeConfig{InactiveDays: -1}}, "release.user_pass.inactive_days = -1: expected 1 to 3650"},
+		{policy.Config{MaxReleasesPerRun: ptr(0)}, "release.max_releases_per_run = 0: expected 1 to 100000"},
+		{policy.Config{Protect: policy.ProtectConfig{Users: []string{"sa_api"}}}, `release.protect.users[0] = "sa_api": expected DIRECTORY\userid`},
+		{policy.Config{Protect: policy.ProtectConfig{Users: []string{`INTERNAL\`}}}, `release.protect.users[0] = "INTERNAL\\": expected DIRECTORY\userid`},
+		{policy.Config{Protect: policy.ProtectConfig{Tags: []string{"a", " "}}}, "release.protect.tags[1] is empty"},
+		{policy.Config{Protect: policy.ProtectConfig{UserDirectories: []string{""}}}, "release.protect.user_directories[0] is empty"},
+		{policy.Config{Protect: policy.ProtectConfig{CustomProperties: []string{"LicenseManage"}}}, `release.protect.custom_properties[0] = "LicenseManage": expected name=value`},
+		{policy.Config{Protect: policy.ProtectConfig{InactiveUsers: true, ActiveUsers: true}}, "release.protect.inactive_users and release.protect.active_users are both true: that protects every user; set one"},
+		{policy.Config{AlwaysReleaseInactive: true, Protect: policy.ProtectConfig{InactiveUsers: true}}, "release.always_release_inactive contradicts release.protect.inactive_users"},
 	} {
 		_, err := policy.Compile(&tc.cfg)
 		require.EqualError(t, err, tc.want)
 	}
-	p := compile(t, siteconfig.PolicyConfig{})
+	p := compile(t, policy.Config{})
 	require.True(t, p.DryRun, "dry run by default")
 	require.Equal(t, policy.DefaultMaxReleasesPerRun, p.MaxReleasesPerRun)
-	p = compile(t, siteconfig.PolicyConfig{DryRun: ptr(false)})
+	p = compile(t, policy.Config{DryRun: ptr(false)})
 	require.False(t, p.DryRun)
 }
 
 func BenchmarkEvaluate(b *testing.B) {
-	p, _ := policy.Compile(&siteconfig.PolicyConfig{
-		Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
-		Protect:      siteconfig.ProtectConfig{Users: []string{`INTERNAL\sa_api`}, Tags: []string{"x"}, UserDirectories: []string{"INTERNAL"}},
+	p, _ := policy.Compile(&policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Protect:      policy.ProtectConfig{Users: []string{`INTERNAL\sa_api`}, Tags: []string{"x"}, UserDirectories: []string{"INTERNAL"}},
 	})
 	a := alloc("CORP", "anna", daysAgo(45))
 	u := &qrs.User{Tags: []qrs.TagCondensed{{Name: "VIP"}}}
@@ -190,9 +189,9 @@ func BenchmarkEvaluate(b *testing.B) {
 }
 
 func TestUserFilter(t *testing.T) {
-	p := compile(t, siteconfig.PolicyConfig{
-		Professional: siteconfig.TypeConfig{Enabled: true, InactiveDays: 30},
-		Protect: siteconfig.ProtectConfig{
+	p := compile(t, policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Protect: policy.ProtectConfig{
 			Tags: []string{"License do not release", "VIP"}, CustomProperties: []string{"LicenseManage=do-not-release", "Other=O'Neil"},
 			BlockedUsers: true, PresentUsers: true,
 		},
@@ -200,5 +199,5 @@ func TestUserFilter(t *testing.T) {
 	})
 	require.Equal(t, `(tags.name eq 'license do not release') or (tags.name eq 'vip') or (customProperties.value eq 'do-not-release') or `+
 		`(customProperties.value eq 'o\'neil') or (inactive eq true) or (blacklisted eq true) or (removedExternally eq true)`, p.UserFilter())
-	require.Empty(t, compile(t, siteconfig.PolicyConfig{Protect: siteconfig.ProtectConfig{Users: []string{`A\b`}}}).UserFilter(), "user lists need no user record")
+	require.Empty(t, compile(t, policy.Config{Protect: policy.ProtectConfig{Users: []string{`A\b`}}}).UserFilter(), "user lists need no user record")
 }

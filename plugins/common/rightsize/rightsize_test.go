@@ -14,7 +14,6 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
-	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 const day = 24 * time.Hour
@@ -77,7 +76,7 @@ func TestEveryRuleAndItsEvidence(t *testing.T) {
 	object(6, 2, 6, "masterobject", now.Add(-day)) // not a sheet
 	srv := testkit.StartEmulator(t, site)
 
-	cfg := siteconfig.PolicyConfig{Protect: siteconfig.ProtectConfig{Tags: []string{"License do not release"}}}
+	cfg := policy.Config{Protect: policy.ProtectConfig{Tags: []string{"License do not release"}}}
 	pol, err := policy.Compile(&cfg)
 	require.NoError(t, err)
 	c := client(t, srv)

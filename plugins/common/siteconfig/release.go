@@ -2,13 +2,15 @@ package siteconfig
 
 import (
 	"github.com/influxdata/telegraf/config"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
 
 // ReleaseConfig is the [inputs.qliksense_license.release] table: the site's release policy
 // (used by the plugin's reclaimable metrics and by the sidecar) and the settings only the
 // release sidecar uses, which the sidecar validates when it loads the file.
 type ReleaseConfig struct {
-	PolicyConfig
+	policy.Config
 
 	// Schedule of the sidecar's runs: a cron expression ("0 3 * * *", minute hour
 	// day-of-month month day-of-week) or "@every 24h". Empty: no scheduled runs.

@@ -12,8 +12,8 @@ import (
 	"github.com/influxdata/telegraf/plugins/common/shim"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
-	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 
@@ -94,7 +94,7 @@ func TestConfigLoadsTheSameInShimAndTelegraf(t *testing.T) {
 	require.Equal(t, []int{30, 90, 365}, full.InactivityBuckets)
 	require.Equal(t, []string{`INTERNAL\sa_repository`, `CORP\O'Brien`}, full.Release.Protect.Users)
 	require.False(t, *full.Release.DryRun)
-	require.Equal(t, siteconfig.TypeConfig{Enabled: true, InactiveDays: 60}, full.Release.Analyzer)
+	require.Equal(t, policy.TypeConfig{Enabled: true, InactiveDays: 60}, full.Release.Analyzer)
 	require.Equal(t, "0 3 * * *", full.Release.Schedule)
 	require.Equal(t, map[string]string{"env": "production"}, full.Release.Output.Tags)
 }

@@ -49,7 +49,7 @@ func TestReclaimableCountsNoticesWaiting(t *testing.T) {
 	// The sidecar's state: two candidates waiting, one whose period is over, and one
 	// about an earlier episode (its user came back since).
 	var candidates []*qrs.Allocation
-	pol, err := policy.Compile(&p.Release.PolicyConfig)
+	pol, err := policy.Compile(&p.Release.Config)
 	require.NoError(t, err)
 	res, err := evaluate.Site(t.Context(), p.Client(), evaluate.Options{Types: []qrs.AccessType{qrs.Professional}, Policy: pol, Now: testkit.Now, KeepItems: true})
 	require.NoError(t, err)

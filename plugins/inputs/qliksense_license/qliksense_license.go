@@ -66,7 +66,7 @@ func (q *QlikSenseLicense) Init() error {
 		return err
 	}
 	if q.Release != nil {
-		p, err := policy.Compile(&q.Release.PolicyConfig)
+		p, err := policy.Compile(&q.Release.Config)
 		if err != nil {
 			return err
 		}

@@ -1,11 +1,12 @@
-package siteconfig
+package policy
 
 import "github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 
-// PolicyConfig is the release policy of one site: the keys of the
+// Config is the release policy of one site as written: the keys of the
 // [inputs.qliksense_license.release] table that decide what may be released, read by the
-// plugin (reclaimable metrics) and the sidecar alike. policy.Compile validates it.
-type PolicyConfig struct {
+// plugin (reclaimable metrics) and the sidecar alike (siteconfig embeds it in that table).
+// Compile validates it.
+type Config struct {
 	// DryRun: evaluate and report, change nothing. Default true; deleting needs false.
 	DryRun *bool `toml:"dry_run"`
 	// MaxReleasesPerRun caps the releases of one run; the most inactive go first and the
@@ -61,7 +62,7 @@ type ProtectConfig struct {
 }
 
 // Type returns the table of an allocation type.
-func (c *PolicyConfig) Type(t qrs.AccessType) TypeConfig {
+func (c *Config) Type(t qrs.AccessType) TypeConfig {
 	switch t {
 	case qrs.Professional:
 		return c.Professional
