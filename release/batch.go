@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,8 +93,7 @@ func (e *Executor) partSize(items []Item, interval time.Duration) int {
 		ids[i] = it.Allocation.ID
 	}
 	// The part is what the client puts in its first filtered request.
-	n := strings.Count(qrs.BatchEq("id", ids, 0)[0], " eq ")
-	return max(1, n)
+	return max(1, qrs.FirstBatch("id", ids, 0))
 }
 
 // release executes the releases in parts, three stages at a time: the next part is
@@ -251,21 +249,6 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 	}
 }
 
-// readByID reads the allocations of type t with the given ids, in as few filtered
-// requests as the URL bound allows (one for a batch); absent ids are simply missing.
-func readByID(ctx context.Context, c *qrs.Client, t qrs.AccessType, ids []string) (map[string]*qrs.Allocation, error) {
-	found := map[string]*qrs.Allocation{}
-	for _, f := range qrs.BatchEq("id", ids, 0) {
-		if err := c.Allocations(ctx, t, f, func(a *qrs.Allocation) error {
-			found[a.ID] = a
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	return found, nil
-}
-
 type deletion struct {
 	it  Item
 	err error
@@ -300,7 +283,7 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 			})
 		}()
 	}
-	fresh, err := readByID(ctx, e.Client, t, ids)
+	fresh, err := e.Client.AllocationsByID(ctx, t, ids)
 	wg.Wait()
 	skipAll := func(what string, err error) []Item {
 		for _, it := range items {
@@ -376,7 +359,7 @@ func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []
 	for i, del := range check {
 		ids[i] = del.it.Allocation.ID
 	}
-	back, rerr := readByID(rctx, e.Client, check[0].it.Type, ids)
+	back, rerr := e.Client.AllocationsByID(rctx, check[0].it.Type, ids)
 	for _, del := range check {
 		it, err, d := del.it, del.err, del.it.Decision
 		ambiguous := err != nil

@@ -209,7 +209,7 @@ func (e *Executor) move(ctx context.Context, stop <-chan struct{}, dryRun bool, 
 	for _, h := range list {
 		ids = append(ids, h.Allocation.User.ID)
 	}
-	held, err := analyzerHolders(ctx, e.Client, ids)
+	held, err := e.Client.AllocationsOfUsers(ctx, qrs.Analyzer, ids)
 	if err != nil {
 		fail("right-sizing: reading the candidates' analyzer access", err)
 		return
@@ -302,7 +302,7 @@ func (e *Executor) finishMove(ctx context.Context, runID string, rec *moveRecord
 		e.Log.Warn("QRS refused to release the professional allocation of a move", "user", rec.User, "err", err)
 		return Outcome{}, false
 	}
-	back, rerr := readByID(ctx, e.Client, qrs.Professional, []string{rec.AllocationID})
+	back, rerr := e.Client.AllocationsByID(ctx, qrs.Professional, []string{rec.AllocationID})
 	if rerr != nil {
 		return Outcome{}, false
 	}
@@ -325,11 +325,11 @@ func (e *Executor) finishMove(ctx context.Context, runID string, rec *moveRecord
 // counts it; its detail names the run that began it. An undo deletes only the analyzer
 // allocation the move gave (moveRecord.AnalyzerGiven).
 func (e *Executor) settleMove(ctx context.Context, runID string, rec *moveRecord, candidate bool, h rightsize.Holder, save func() bool) (Outcome, bool) {
-	held, err := analyzerHolders(ctx, e.Client, []string{rec.UserID})
+	held, err := e.Client.AllocationsOfUsers(ctx, qrs.Analyzer, []string{rec.UserID})
 	if err != nil {
 		return Outcome{}, false
 	}
-	pro, err := readByID(ctx, e.Client, qrs.Professional, []string{rec.AllocationID})
+	pro, err := e.Client.AllocationsByID(ctx, qrs.Professional, []string{rec.AllocationID})
 	if err != nil {
 		return Outcome{}, false
 	}
@@ -398,24 +398,8 @@ func (e *Executor) deleteSettled(ctx context.Context, t qrs.AccessType, id strin
 		e.Log.Warn("QRS refused a DELETE of an undo", "type", t, "allocation_id", id, "err", err)
 		return false
 	}
-	back, rerr := readByID(ctx, e.Client, t, []string{id})
+	back, rerr := e.Client.AllocationsByID(ctx, t, []string{id})
 	return rerr == nil && back[id] == nil
-}
-
-// analyzerHolders reads the analyzer allocations of the given users, by lower-case user id.
-func analyzerHolders(ctx context.Context, c *qrs.Client, userIDs []string) (map[string]*qrs.Allocation, error) {
-	out := map[string]*qrs.Allocation{}
-	for _, f := range qrs.BatchEq("user.id", userIDs, 0) {
-		if err := c.Allocations(ctx, qrs.Analyzer, f, func(a *qrs.Allocation) error {
-			if a.User != nil {
-				out[strings.ToLower(a.User.ID)] = a
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 func (e *Executor) moveOutcome(runID string, a *qrs.Allocation, r Result, reason, detail string) Outcome {

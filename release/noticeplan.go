@@ -13,7 +13,7 @@ import (
 // stageNotices gives each release candidate of a type with notice_days its stage: notice
 // (its user is told at this run), waiting (told; the period is not over) or release, from
 // the notice state. Only the candidates still to be told need an address: their users'
-// QRS records are read, in as few requests as evaluate.UsersByID takes (none once every
+// QRS records are read, in as few requests as qrs.Client.LookupUsers takes (none once every
 // candidate was told), and a candidate whose user has no address is kept (no_email) or
 // released without notice, as release.notice.without_email says.
 func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Policy, n *Notifier, state *notice.State, res *evaluate.Result) error {
@@ -49,7 +49,7 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 	if len(toTell) == 0 {
 		return nil
 	}
-	users, err := evaluate.UsersByID(ctx, c, ids)
+	users, err := c.LookupUsers(ctx, ids)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

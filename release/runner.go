@@ -51,7 +51,7 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 			return nil, err
 		}
 		r.spool, r.closeOut = sp, closeFn
-		r.Delivery = &Deliverer{Spool: sp, Write: write, Tags: st.OutputTags, Log: r.Log}
+		r.Delivery = &Deliverer{Spool: sp, Write: write, Tags: st.Output.Tags, Log: r.Log}
 	}
 	if err := os.MkdirAll(st.StateDir, 0o750); err != nil {
 		r.Close()
@@ -120,7 +120,7 @@ func (r *Runner) Recover(ctx context.Context) error {
 	}
 	back := map[string]*qrs.Allocation{}
 	for t, list := range ids {
-		found, err := readByID(ctx, client, t, list)
+		found, err := client.AllocationsByID(ctx, t, list)
 		if err != nil {
 			return fmt.Errorf("settling the open DELETEs of run %s: %w", runID, err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/influxdata/telegraf/plugins/common/shim"
 	"github.com/influxdata/telegraf/plugins/serializers/influx"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 
@@ -82,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	plugin.Log = log
 	if o.test {
 		fmt.Fprintf(stdout, "site file %s\n", o.configFile)
-		report := plugin.Diagnose(context.Background())
+		report := diagnose(context.Background(), plugin)
 		report.Print(stdout)
 		if !report.OK() {
 			return 1
@@ -194,3 +195,14 @@ func (a *lineAccumulator) AddError(err error) {
 	a.log.Errorf("%v", err)
 }
 func (*lineAccumulator) WithTracking(int) telegraf.TrackingAccumulator { return nil }
+
+// diagnose runs Init and the connection doctor on the plugin's site: every step from the
+// certificates to the acting user's rights (-test). The plugin only reads, so no right to
+// delete is required.
+func diagnose(ctx context.Context, q *qliksense_license.QlikSenseLicense) *doctor.Report {
+	if err := q.Init(); err != nil {
+		return &doctor.Report{Steps: []doctor.Step{{Name: "configuration", Detail: err.Error(),
+			Fix: "the README's configuration reference says what each setting expects"}}}
+	}
+	return doctor.Check(ctx, &q.Config, q.Client(), doctor.Needs{}, time.Now())
+}

@@ -113,12 +113,6 @@ func PrefetchUsers(ctx context.Context, c *qrs.Client, p *policy.Policy) *Users 
 	return &Users{g: g}
 }
 
-// MaxUserBatches: when the users a policy needs fit in this many `id eq … or …` requests
-// they are read by id; otherwise the whole user list is streamed once (one request, and
-// only the needed records are kept). A QRS request costs tens to hundreds of milliseconds,
-// so fewer requests beat a smaller body.
-const MaxUserBatches = 2
-
 // Site reads and decides. It returns an error only for a cancelled context; failures of
 // single lists or of the user lookup are in the Result.
 func Site(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
@@ -178,7 +172,7 @@ func Site(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	for _, p := range waiting {
 		ids = append(ids, p.a.User.ID)
 	}
-	users, err := UsersByID(ctx, c, ids)
+	users, err := c.LookupUsers(ctx, ids)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -312,27 +306,4 @@ func (o *Options) userOf(a *qrs.Allocation) *qrs.User {
 		return u
 	}
 	return &qrs.User{ID: a.User.ID, UserID: a.User.UserID, UserDirectory: a.User.UserDirectory}
-}
-
-// UsersByID reads the given users: by id in batches when few (MaxUserBatches requests at
-// most), else the whole list once, keeping only those asked for.
-func UsersByID(ctx context.Context, c *qrs.Client, ids []string) (map[string]*qrs.User, error) {
-	need := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		need[id] = true
-	}
-	out := make(map[string]*qrs.User, len(need))
-	keep := func(u *qrs.User) error {
-		if need[u.ID] {
-			out[u.ID] = u
-		}
-		return nil
-	}
-	if len(qrs.BatchEq("id", ids, 0)) > MaxUserBatches {
-		return out, c.Users(ctx, "", keep)
-	}
-	if err := c.UsersByID(ctx, ids, keep); err != nil {
-		return nil, err
-	}
-	return out, nil
 }

@@ -47,7 +47,6 @@ const (
 	ReasonUserInactive            Reason = "user_inactive"
 	ReasonInactive                Reason = "inactive"
 	ReasonRecentlyUsed            Reason = "recently_used"
-	ReasonCap                     Reason = "over_max_releases_per_run"
 	// ReasonNoEmail keeps a candidate whose type gives notice and whose user has no email
 	// attribute (release.notice.without_email = "keep"); given by the sidecar's planner.
 	ReasonNoEmail Reason = "no_email"

@@ -91,7 +91,6 @@ type Client struct {
 	bytesRead  atomic.Int64
 	serverCert atomic.Pointer[x509.Certificate] // the last certificate the server presented
 	sleep      func(context.Context, time.Duration) error
-	userHeader string
 }
 
 // New validates cfg and returns a client.
@@ -101,7 +100,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("parsing server URL: %w", err)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return nil, fmt.Errorf("server URL %q must start with https://", cfg.Server)
+		return nil, fmt.Errorf("server URL %q must start with https:// (or http:// for a virtual proxy served without TLS)", cfg.Server)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("server URL %q has no host", cfg.Server)
@@ -164,11 +163,10 @@ func New(cfg Config) (*Client, error) {
 		transport = t
 	}
 	return &Client{
-		base:       u,
-		cfg:        cfg,
-		http:       &http.Client{Transport: transport, CheckRedirect: noRedirects},
-		sleep:      ctxsleep.Sleep,
-		userHeader: cfg.User,
+		base:  u,
+		cfg:   cfg,
+		http:  &http.Client{Transport: transport, CheckRedirect: noRedirects},
+		sleep: ctxsleep.Sleep,
 	}, nil
 }
 
@@ -240,7 +238,7 @@ func (c *Client) AccessTypeOverview(ctx context.Context) (*AccessTypeOverview, e
 // and is returned as it is.
 func (c *Client) Allocations(ctx context.Context, t AccessType, filter string, fn func(*Allocation) error) error {
 	path := t.Endpoint() + "/full"
-	resp, err := c.do(ctx, http.MethodGet, path, filterQuery(filter, ""))
+	resp, err := c.do(ctx, http.MethodGet, path, filterQuery(filter))
 	if err != nil {
 		return err
 	}
@@ -273,7 +271,7 @@ func (c *Client) DeleteAllocation(ctx context.Context, t AccessType, id string) 
 
 // Users streams /qrs/user/full with an optional filter.
 func (c *Client) Users(ctx context.Context, filter string, fn func(*User) error) error {
-	return streamList(ctx, c, "/user/full", filterQuery(filter, ""), fn)
+	return streamList(ctx, c, "/user/full", filterQuery(filter), fn)
 }
 
 // User reads one user by id; a 404 is reported by IsNotFound.
@@ -282,26 +280,15 @@ func (c *Client) User(ctx context.Context, id string) (*User, error) {
 	return &v, c.getJSON(ctx, "/user/"+url.PathEscape(id), nil, &v)
 }
 
-// UsersByID streams the users with the given ids in as few requests as the URL length
-// allows (`id eq A or id eq B …`). Ids QRS does not know are simply absent.
-func (c *Client) UsersByID(ctx context.Context, ids []string, fn func(*User) error) error {
-	for _, f := range BatchEq("id", ids, 0) {
-		if err := c.Users(ctx, f, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Apps streams /qrs/app/full with an optional filter, e.g. one on modifiedDate.
 func (c *Client) Apps(ctx context.Context, filter string, fn func(*App) error) error {
-	return streamList(ctx, c, "/app/full", filterQuery(filter, ""), fn)
+	return streamList(ctx, c, "/app/full", filterQuery(filter), fn)
 }
 
 // AppObjects streams /qrs/app/object/full with an optional filter, e.g.
 // `objectType eq 'sheet' and modifiedDate ge '…'`.
 func (c *Client) AppObjects(ctx context.Context, filter string, fn func(*AppObject) error) error {
-	return streamList(ctx, c, "/app/object/full", filterQuery(filter, ""), fn)
+	return streamList(ctx, c, "/app/object/full", filterQuery(filter), fn)
 }
 
 // AddAnalyzerAccess gives a user analyzer access: POST /qrs/license/analyzeraccesstype
@@ -329,19 +316,16 @@ func (c *Client) AddAnalyzerAccess(ctx context.Context, userID string) (*Allocat
 // Count reads GET /qrs/<entity>/count, e.g. Count(ctx, "/user", filter).
 func (c *Client) Count(ctx context.Context, entity, filter string) (int64, error) {
 	var v count
-	if err := c.getJSON(ctx, entity+"/count", filterQuery(filter, ""), &v); err != nil {
+	if err := c.getJSON(ctx, entity+"/count", filterQuery(filter), &v); err != nil {
 		return 0, err
 	}
 	return v.Value, nil
 }
 
-func filterQuery(filter, orderby string) url.Values {
+func filterQuery(filter string) url.Values {
 	q := url.Values{}
 	if filter != "" {
 		q.Set("filter", filter)
-	}
-	if orderby != "" {
-		q.Set("orderby", orderby)
 	}
 	return q
 }
@@ -432,7 +416,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, q url.Values,
 	req.Header.Set("User-Agent", "qliksense-license")
 	switch c.cfg.Auth {
 	case AuthCertificate:
-		req.Header.Set("X-Qlik-User", c.userHeader)
+		req.Header.Set("X-Qlik-User", c.cfg.User)
 	case AuthHeader:
 		req.Header.Set(c.cfg.HeaderName, c.cfg.HeaderValue)
 	case AuthJWT:

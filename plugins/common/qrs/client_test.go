@@ -212,7 +212,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  qrs.Config
 		want string
 	}{
-		{qrs.Config{Server: "qlik:4242"}, `server URL "qlik:4242" must start with https://`},
+		{qrs.Config{Server: "qlik:4242"}, `server URL "qlik:4242" must start with https:// (or http:// for a virtual proxy served without TLS)`},
 		{qrs.Config{Server: "https://"}, `server URL "https://" has no host`},
 		{qrs.Config{Server: "https://qlik/hdr"}, `server URL "https://qlik/hdr" must be scheme://host[:port] only; put a virtual proxy prefix in virtual_proxy`},
 		{qrs.Config{Server: "https://qlik", VirtualProxy: "a/b"}, `virtual proxy prefix "a/b" must be a single path segment`},

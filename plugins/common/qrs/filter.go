@@ -45,10 +45,10 @@ func Eq(property, value string) string {
 	return property + " eq " + Literal(value)
 }
 
-// Since is the filter term `property ge 'T'` for a date-time property, T in QRS's
-// millisecond UTC form.
+// Since is the filter term `property ge 'T'` for a date-time property, T in QRS's wire
+// form (WireLayout).
 func Since(property string, t time.Time) string {
-	return property + " ge '" + t.UTC().Format("2006-01-02T15:04:05.000Z") + "'"
+	return property + " ge '" + t.UTC().Format(WireLayout) + "'"
 }
 
 // And joins terms with "and", parenthesising each so that "or" inside one cannot leak.
@@ -80,6 +80,33 @@ func join(op string, terms []string) string {
 // front of QRS, refuses query strings over 2048 bytes by default (maxQueryString), and
 // the xrfkey and other parameters need room too.
 const DefaultMaxFilterBytes = 1800
+
+// FirstBatch is how many of values (distinct, in order) the first filter of
+// BatchEq(property, values, maxBytes) holds: at least one when values is not empty.
+func FirstBatch(property string, values []string, maxBytes int) int {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxFilterBytes
+	}
+	sepLen := len(url.QueryEscape(" or "))
+	n, length := 0, 0
+	seen := make(map[string]struct{}, len(values))
+	for _, v := range values {
+		if _, dup := seen[v]; dup {
+			continue
+		}
+		termLen := len(url.QueryEscape(Eq(property, v)))
+		if n > 0 && length+sepLen+termLen > maxBytes {
+			break
+		}
+		if n > 0 {
+			length += sepLen
+		}
+		seen[v] = struct{}{}
+		n++
+		length += termLen
+	}
+	return n
+}
 
 // BatchEq splits values into filters `property eq v1 or property eq v2 …` whose
 // percent-encoded form stays within maxBytes each (DefaultMaxFilterBytes when maxBytes<=0).

@@ -265,3 +265,18 @@ func TestUserEmailComesFromTheEmailAttribute(t *testing.T) {
 	require.Equal(t, "a@b.example", u.Email())
 	require.Empty(t, (&qrs.User{Attributes: []qrs.UserAttribute{{AttributeType: "email", AttributeValue: " "}}}).Email())
 }
+
+// FirstBatch says how many values the first filter of BatchEq holds, without building it.
+func TestFirstBatchMatchesBatchEq(t *testing.T) {
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i))
+	}
+	for _, n := range []int{1, 5, 39, 40, 41, 120, 300} {
+		for _, maxBytes := range []int{0, 200, 5000} {
+			first := qrs.BatchEq("id", ids[:n], maxBytes)[0]
+			require.Equal(t, strings.Count(first, " eq "), qrs.FirstBatch("id", ids[:n], maxBytes), "n=%d max=%d", n, maxBytes)
+		}
+	}
+	require.Zero(t, qrs.FirstBatch("id", nil, 0))
+}

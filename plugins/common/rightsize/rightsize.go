@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
@@ -145,7 +144,7 @@ func Evaluate(ctx context.Context, c *qrs.Client, o Options) (*Result, error) {
 	for _, h := range order {
 		ids = append(ids, h.Allocation.User.ID)
 	}
-	users, err := evaluate.UsersByID(ctx, c, ids)
+	users, err := c.LookupUsers(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading the professional holders' users: %w", err)
 	}

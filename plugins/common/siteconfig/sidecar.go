@@ -27,7 +27,6 @@ type Sidecar struct {
 	LockFile      string
 	AuditLog      string // a path, or "stdout"
 	Output        *OutputConfig
-	OutputTags    map[string]string
 	// Notices: nil when no type gives notice and no digest is asked for.
 	Notices *Notices
 
@@ -110,7 +109,6 @@ func (c *Config) Sidecar() (*Sidecar, error) {
 			return nil, fmt.Errorf("release.output.timeout = %q: expected a duration from 1s to 5m", t)
 		}
 		st.Output = &r.Output
-		st.OutputTags = o.Tags
 	}
 	n, err := r.notices(os.ReadFile)
 	if err != nil {

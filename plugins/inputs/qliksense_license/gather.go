@@ -24,6 +24,11 @@ const (
 	MeasurementRightsizing   = "qlik_sense_license_rightsizing"
 )
 
+// GatherBoundFactor bounds a whole gather: it ends after this many times `timeout` (each
+// request has `timeout` of its own), so a site that answers too slowly cannot pile up
+// gathers behind one another. The error then says so.
+const GatherBoundFactor = 10
+
 // countingAcc counts AddError calls for the gather health metric.
 type countingAcc struct {
 	telegraf.Accumulator
@@ -42,7 +47,9 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	ts := start.UTC().Truncate(time.Second)
 	before := q.client.Stats()
 	cacc := &countingAcc{Accumulator: acc}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Duration(q.Timeout))
+	bound := GatherBoundFactor * time.Duration(q.Timeout)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), bound,
+		fmt.Errorf("the gather ran past its bound of %d × timeout (%s): the site answers too slowly for one interval; raise timeout", GatherBoundFactor, bound))
 	defer cancel()
 	tags := func(kv ...string) map[string]string {
 		t := map[string]string{"site": q.Site}
@@ -110,6 +117,9 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	})
 	allocations := 0
 	if err != nil { // the gather's time ran out: report it, and the gather's own health
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			err = cause
+		}
 		cacc.AddError(fmt.Errorf("gathering allocations: %w", err))
 		res = &evaluate.Result{ByType: map[qrs.AccessType]*evaluate.TypeResult{}}
 		types = nil

@@ -1,14 +1,12 @@
 package qliksense_license
 
 import (
-	"context"
 	_ "embed"
 	"time"
 
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/plugins/inputs"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
@@ -97,14 +95,3 @@ func (q *QlikSenseLicense) Client() *qrs.Client { return q.client }
 
 // Policy returns the compiled release policy, or nil when the table has none.
 func (q *QlikSenseLicense) Policy() *policy.Policy { return q.policy }
-
-// Diagnose runs Init and the connection doctor on the plugin's site: every step from the
-// certificates to the acting user's rights (-test). The plugin only reads, so no right to
-// delete is required.
-func (q *QlikSenseLicense) Diagnose(ctx context.Context) *doctor.Report {
-	if err := q.Init(); err != nil {
-		return &doctor.Report{Steps: []doctor.Step{{Name: "configuration", Detail: err.Error(),
-			Fix: "the README's configuration reference says what each setting expects"}}}
-	}
-	return doctor.Check(ctx, &q.Config, q.client, doctor.Needs{}, q.now())
-}
