@@ -349,7 +349,7 @@ func TestRightsizeCommand(t *testing.T) {
 	require.Equal(t, 0, run(t.Context(), []string{"rightsize", "-config", path}, &out, &errOut), errOut.String())
 	require.Contains(t, out.String(), "VERDICT             USER")
 	require.Positive(t, rep.Totals["analyzer_candidates"])
-	require.Regexp(t, `professional holders \d+; analyzer candidates \d+; kept: protected 0, idle \d+, admin_role \d+, authored_app \d+, authored_sheet \d+ \(4 QRS requests\)`, out.String())
+	require.Regexp(t, `professional holders \d+; analyzer candidates \d+; kept: protected 0, user_unknown 0, idle \d+, admin_role \d+, authored_app \d+, authored_sheet \d+ \(4 QRS requests\)`, out.String())
 	out.Reset()
 	require.Equal(t, 0, run(t.Context(), []string{"rightsize", "-config", path, "-format", "csv"}, &out, &errOut), errOut.String())
 	require.True(t, strings.HasPrefix(out.String(), "verdict,allocation_id,user_directory,user_id,last_used,last_authored"))

@@ -26,6 +26,9 @@ type Reason string
 const (
 	// KeptProtected: a protection of the release policy covers the user.
 	KeptProtected Reason = "protected"
+	// KeptUserUnknown: the user record could not be read: kept, as the release policy
+	// keeps user_unknown.
+	KeptUserUnknown Reason = "user_unknown"
 	// KeptIdle: the allocation is unused for the whole window, or the release policy
 	// would release it: releasing it is the release policy's business.
 	KeptIdle Reason = "idle"
@@ -40,7 +43,7 @@ const (
 )
 
 // KeptReasons lists the reasons professional access is kept, in rule order.
-var KeptReasons = []Reason{KeptProtected, KeptIdle, KeptAdminRole, KeptAuthoredApp, KeptAuthoredSheet}
+var KeptReasons = []Reason{KeptProtected, KeptUserUnknown, KeptIdle, KeptAdminRole, KeptAuthoredApp, KeptAuthoredSheet}
 
 // Evidence is what a verdict rests on.
 type Evidence struct {
@@ -261,7 +264,7 @@ func decideByUser(h *Holder, u *qrs.User, o Options, since time.Time) (Reason, s
 		}
 	}
 	if u == nil {
-		return KeptProtected, "the user record could not be read: kept, as the release policy keeps user_unknown"
+		return KeptUserUnknown, "the user record could not be read: kept, as the release policy keeps user_unknown"
 	}
 	if o.Policy != nil {
 		if _, on := o.Policy.Enabled(qrs.Professional); on {
