@@ -11,6 +11,8 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
 // Releases go in parts: the allocations of one type whose ids fit one filtered request.
@@ -36,14 +38,14 @@ const maxPart = 50
 type part struct {
 	typ     qrs.AccessType
 	mu      sync.Mutex
-	items   []Item // re-checked and still to release, in order
-	next    int    // the first item not started
+	items   []plan.Item // re-checked and still to release, in order
+	next    int         // the first item not started
 	checked time.Time
 }
 
 // take returns the next item to delete, re-checking it (and the rest of the part) first
 // when its re-check is older than maxAge. ok is false when nothing is left.
-func (p *part) take(e *Executor, ctx context.Context, runID string, record func(Outcome)) (Item, bool) {
+func (p *part) take(e *Executor, ctx context.Context, runID string, record func(audit.Outcome)) (plan.Item, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.next < len(p.items) && time.Since(p.checked) > e.maxRecheckAge() {
@@ -52,7 +54,7 @@ func (p *part) take(e *Executor, ctx context.Context, runID string, record func(
 		p.checked = time.Now()
 	}
 	if p.next >= len(p.items) {
-		return Item{}, false
+		return plan.Item{}, false
 	}
 	it := p.items[p.next]
 	p.next++
@@ -68,8 +70,8 @@ func (e *Executor) maxRecheckAge() time.Duration {
 
 // groupByType orders releases type by type (types in order of first appearance, items in
 // plan order within a type), so that parts hold one type each.
-func groupByType(items []Item) map[qrs.AccessType][]Item {
-	out := map[qrs.AccessType][]Item{}
+func groupByType(items []plan.Item) map[qrs.AccessType][]plan.Item {
+	out := map[qrs.AccessType][]plan.Item{}
 	for _, it := range items {
 		out[it.Type] = append(out[it.Type], it)
 	}
@@ -80,7 +82,7 @@ func groupByType(items []Item) map[qrs.AccessType][]Item {
 // one filter, at most maxPart and BatchSize, and no more than can start within half the
 // freshness bound at the pace DELETEs have been going (half: a part is re-checked while
 // the previous one is still being deleted).
-func (e *Executor) partSize(items []Item, interval time.Duration) int {
+func (e *Executor) partSize(items []plan.Item, interval time.Duration) int {
 	limit := min(len(items), maxPart)
 	if e.BatchSize > 0 {
 		limit = min(limit, e.BatchSize)
@@ -102,7 +104,7 @@ func (e *Executor) partSize(items []Item, interval time.Duration) int {
 // while a part's last DELETEs finish; each item is taken (and, when its re-check has grown
 // too old, re-checked) only when a worker is ready to send it. Closing stop starts no more
 // DELETEs; those sent finish and are read back.
-func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []Item, runID string, record func(Outcome), mu *sync.Mutex, sum *Summary) {
+func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []plan.Item, runID string, record func(audit.Outcome), mu *sync.Mutex, sum *audit.Summary) {
 	sleep := e.sleep
 	if sleep == nil {
 		sleep = ctxsleep.Sleep
@@ -135,7 +137,7 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 	// A job is one DELETE handed to a ready worker, with its part's bookkeeping; last says
 	// there is nothing more.
 	type job struct {
-		it   Item
+		it   plan.Item
 		done func(*deletion) // nil: not sent
 		last bool
 	}
@@ -224,8 +226,8 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 					j.done(nil)
 					return
 				}
-				if err := e.Recorder.Intent(e.outcome(runID, j.it, "", string(j.it.Decision.Reason), j.it.Decision.Detail, false)); err != nil {
-					record(e.outcome(runID, j.it, Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error(), false))
+				if err := e.Recorder.Intent(j.it.Outcome(e.Now(), e.Site, runID, "", string(j.it.Decision.Reason), j.it.Decision.Detail)); err != nil {
+					record(j.it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error()))
 					j.done(nil)
 					continue
 				}
@@ -250,7 +252,7 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []It
 }
 
 type deletion struct {
-	it  Item
+	it  plan.Item
 	err error
 }
 
@@ -258,7 +260,7 @@ type deletion struct {
 // another when the policy needs them, and decides each again. It records the outcome of
 // each item that must not be released any more and returns the others, with their fresh
 // decisions, in order.
-func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, items []Item, record func(Outcome)) []Item {
+func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, items []plan.Item, record func(audit.Outcome)) []plan.Item {
 	ids := make([]string, len(items))
 	var userIDs []string
 	needUsers := e.Policy.NeedsUserRecord()
@@ -285,9 +287,9 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 	}
 	fresh, err := e.Client.AllocationsByID(ctx, t, ids)
 	wg.Wait()
-	skipAll := func(what string, err error) []Item {
+	skipAll := func(what string, err error) []plan.Item {
 		for _, it := range items {
-			record(e.outcome(runID, it, Skipped, ReasonRecheckFailed, what+err.Error(), false))
+			record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonRecheckFailed, what+err.Error()))
 		}
 		return nil
 	}
@@ -297,11 +299,11 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 	if userErr != nil {
 		return skipAll("re-reading the users: ", userErr)
 	}
-	var ready []Item
+	var ready []plan.Item
 	for _, it := range items {
 		a, ok := fresh[it.Allocation.ID]
 		if !ok {
-			record(e.outcome(runID, it, Skipped, ReasonGone, "the allocation no longer exists", false))
+			record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonGone, "the allocation no longer exists"))
 			continue
 		}
 		var user *qrs.User
@@ -311,7 +313,7 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 				// Reassigned since the plan: that user was not in the batch.
 				var uerr error
 				if u, uerr = e.Client.User(ctx, a.User.ID); uerr != nil && !qrs.IsNotFound(uerr) {
-					record(e.outcome(runID, it, Skipped, ReasonRecheckFailed, "re-reading the user: "+uerr.Error(), false))
+					record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonRecheckFailed, "re-reading the user: "+uerr.Error()))
 					continue
 				}
 			}
@@ -323,7 +325,7 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 			if a.LastUsed.After(it.Allocation.LastUsed.Time) {
 				reason = ReasonUsedSincePlan
 			}
-			record(e.outcome(runID, it, Skipped, reason, "re-check: "+d.Detail, false))
+			record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, reason, "re-check: "+d.Detail))
 			continue
 		}
 		it.Decision = d
@@ -337,17 +339,17 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 // after a 204, or any ambiguous answer (5xx, a gateway error, a timeout, a lost answer),
 // one filtered read-back (its own deadline, detached from ctx) tells what QRS did. An
 // outcome without a Result is unsettled: what QRS did is not known (see Executor).
-func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []Outcome {
-	var out []Outcome
+func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []audit.Outcome {
+	var out []audit.Outcome
 	var check []deletion
 	for _, del := range dels {
 		switch {
 		case del.err == nil || !qrs.Definitive(del.err):
 			check = append(check, del)
 		case qrs.IsNotFound(del.err):
-			out = append(out, e.outcome(runID, del.it, Skipped, ReasonGone, "QRS answered 404: the allocation no longer exists (released elsewhere)", false))
+			out = append(out, del.it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonGone, "QRS answered 404: the allocation no longer exists (released elsewhere)"))
 		default:
-			out = append(out, e.outcome(runID, del.it, Failed, ReasonDeleteFailed, del.err.Error(), false))
+			out = append(out, del.it.Outcome(e.Now(), e.Site, runID, audit.Failed, ReasonDeleteFailed, del.err.Error()))
 		}
 	}
 	if len(check) == 0 {
@@ -366,25 +368,25 @@ func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []
 		a, present := back[it.Allocation.ID]
 		switch {
 		case rerr != nil && ambiguous:
-			out = append(out, e.outcome(runID, it, "", ambiguousReason(err), fmt.Sprintf("%v; reading it back failed too: %v", err, rerr), false))
+			out = append(out, it.Outcome(e.Now(), e.Site, runID, "", ambiguousReason(err), fmt.Sprintf("%v; reading it back failed too: %v", err, rerr)))
 		case rerr != nil:
-			out = append(out, e.outcome(runID, it, "", string(d.Reason), "QRS answered 204; reading it back to tell released from quarantined failed: "+rerr.Error(), false))
+			out = append(out, it.Outcome(e.Now(), e.Site, runID, "", string(d.Reason), "QRS answered 204; reading it back to tell released from quarantined failed: "+rerr.Error()))
 		case !present:
 			detail := d.Detail
 			if ambiguous {
 				detail = ambiguousDetail(err) + "; the allocation is gone; " + d.Detail
 			}
-			out = append(out, e.outcome(runID, it, Released, string(d.Reason), detail, false))
+			out = append(out, it.Outcome(e.Now(), e.Site, runID, audit.Released, string(d.Reason), detail))
 		case a.Quarantined:
-			detail := quarantinedDetail(a) + "; " + d.Detail
+			detail := audit.QuarantinedDetail(a) + "; " + d.Detail
 			if ambiguous {
 				detail = ambiguousDetail(err) + "; " + detail
 			}
-			out = append(out, e.outcome(runID, it, Quarantined, string(d.Reason), detail, false))
+			out = append(out, it.Outcome(e.Now(), e.Site, runID, audit.Quarantined, string(d.Reason), detail))
 		case ambiguous:
-			out = append(out, e.outcome(runID, it, Failed, ambiguousReason(err), fmt.Sprintf("%v; read back: the allocation is still there", err), false))
+			out = append(out, it.Outcome(e.Now(), e.Site, runID, audit.Failed, ambiguousReason(err), fmt.Sprintf("%v; read back: the allocation is still there", err)))
 		default:
-			out = append(out, e.outcome(runID, it, Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there", false))
+			out = append(out, it.Outcome(e.Now(), e.Site, runID, audit.Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there"))
 		}
 	}
 	return out

@@ -6,17 +6,22 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/moves"
+	"github.com/qliksense-license/qliksense-license/release/notices"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
-// Executor carries out a plan, in parts (batch.go): just before the DELETEs of a part it
-// re-reads the part's allocations (and their users when the policy needs them) in one
+// Executor carries out a plan: its releases in parts (batch.go), then its notices
+// (release/notices), then the right-sizing moves (release/moves). Just before the DELETEs
+// of a part it re-reads the part's allocations (and their users when the policy needs them) in one
 // filtered request and skips each that was used since the plan or is protected now; then
 // it sends one DELETE per allocation, never retried, and reads the part back in one
 // filtered request to tell released from quarantined — or, when an answer was lost, what
@@ -42,15 +47,14 @@ type Executor struct {
 	// request holds, at most 50). See batch.go.
 	MaxRecheckAge time.Duration
 	BatchSize     int
-	Recorder      Recorder
+	Recorder      audit.Recorder
 	Log           *slog.Logger
 	// Notifier and Notices: the site's notices (nil: no type gives notice) and the notice
-	// state the plan was staged with; notify.go.
-	Notifier *Notifier
+	// state the plan was staged with (release/notices).
+	Notifier *notices.Notifier
 	Notices  *notice.State
-	// Rightsize and MovesPath: the right-sizing action (move.go) and its moves file.
-	Rightsize *siteconfig.Rightsize
-	MovesPath string
+	// Moves is the right-sizing action (release/moves); nil: none.
+	Moves *moves.Mover
 	// SpoolSkipped: corrupt spool lines skipped by deliveries since the previous run, for
 	// this run's point (spool_skipped).
 	SpoolSkipped int
@@ -58,8 +62,8 @@ type Executor struct {
 	sleep func(context.Context, time.Duration) error
 }
 
-// NewRunID returns a fresh run id: the start time and a random suffix.
-func NewRunID(now time.Time) string {
+// newRunID returns a fresh run id: the start time and a random suffix.
+func newRunID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
@@ -67,16 +71,16 @@ func NewRunID(now time.Time) string {
 
 // Run executes the plan. Closing stop lets the DELETEs in flight finish and starts no
 // more; ctx bounds every QRS call. A failure never stops the run; the summary is exact.
-func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summary {
+func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *plan.Plan) audit.Summary {
 	start := e.Now()
-	sum := Summary{Site: e.Site, RunID: NewRunID(start), Start: start.UTC(), DryRun: p.DryRun, Protected: map[policy.Reason]int{}, Errors: []string{},
+	sum := audit.Summary{Site: e.Site, RunID: newRunID(start), Start: start.UTC(), DryRun: p.DryRun, Kept: map[policy.Reason]int{}, Errors: []string{},
 		SpoolSkipped: e.SpoolSkipped}
 	for _, t := range p.Totals {
 		sum.Deferred += t.Deferred
 		sum.Waiting += t.Waiting
 		sum.Candidates += t.Release + t.Deferred + t.Notice + t.Waiting
 		for r, n := range t.Kept {
-			sum.Protected[r] += n
+			sum.Kept[r] += n
 		}
 	}
 	for _, err := range p.Errors {
@@ -87,11 +91,11 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 	log.Info("run starting", "dry_run", p.DryRun, "releases", len(releases), "deferred", sum.Deferred)
 
 	var mu sync.Mutex
-	var released []Outcome // for the digest
-	record := func(o Outcome) {
+	var released []audit.Outcome // for the digest
+	record := func(o audit.Outcome) {
 		mu.Lock()
 		defer mu.Unlock()
-		if o.Result == Released || o.Result == Quarantined {
+		if o.Result == audit.Released || o.Result == audit.Quarantined {
 			released = append(released, o)
 		}
 		if o.Result == "" { // unsettled: the intent stays open (see Executor)
@@ -100,7 +104,7 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 				"allocation_id", o.AllocationID, "detail", o.Detail)
 			return
 		}
-		sum.add(o.Result)
+		sum.Count(o.Result)
 		if err := e.Recorder.Outcome(o); err != nil {
 			log.Error("recording an outcome failed", "allocation_id", o.AllocationID, "err", err)
 			sum.Errors = append(sum.Errors, "recording outcome: "+err.Error())
@@ -110,18 +114,32 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *Plan) Summa
 
 	if p.DryRun {
 		for _, it := range releases {
-			record(e.outcome(sum.RunID, it, DryRun, string(it.Decision.Reason), it.Decision.Detail, true))
+			record(it.Outcome(e.Now(), e.Site, sum.RunID, audit.DryRun, string(it.Decision.Reason), it.Decision.Detail))
 		}
 		for _, it := range p.Items {
 			if it.Decision.Verdict == policy.Notice {
 				sum.WouldNotice++
 			}
 		}
-		e.move(ctx, stop, true, sum.RunID, record, &sum)
 	} else {
 		e.release(ctx, stop, releases, sum.RunID, record, &mu, &sum)
-		e.notify(ctx, stop, p, sum.RunID, record, &sum, released)
-		e.move(ctx, stop, false, sum.RunID, record, &sum)
+		if e.Notifier != nil && e.Notices != nil {
+			mu.Lock()
+			gone := slices.Clone(released)
+			mu.Unlock()
+			errs := e.Notifier.Send(ctx, stop, notices.Run{Plan: p, State: e.Notices, Policy: e.Policy, Site: e.Site, RunID: sum.RunID,
+				Now: e.Now, Log: e.Log, Record: record, Released: gone})
+			mu.Lock()
+			sum.Errors = append(sum.Errors, errs...)
+			mu.Unlock()
+		}
+	}
+	if e.Moves != nil {
+		rep := e.Moves.Run(ctx, stop, p.DryRun, sum.RunID, record)
+		mu.Lock()
+		sum.Unsettled += rep.Unsettled
+		sum.Errors = append(sum.Errors, rep.Errors...)
+		mu.Unlock()
 	}
 	sum.Time = e.Now().UTC()
 	if err := e.Recorder.Summary(sum); err != nil {
@@ -174,14 +192,6 @@ func sleepOrStop(ctx context.Context, stop <-chan struct{}, sleep func(context.C
 	return sleep(sctx, d)
 }
 
-func (e *Executor) outcome(runID string, it Item, r Result, reason, detail string, dryRun bool) Outcome {
-	return Outcome{
-		Time: e.Now().UTC(), Site: e.Site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.Allocation.HolderName(),
-		DaysSinceLastUse: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
-		Result: r, Reason: reason, Detail: detail, DryRun: dryRun,
-	}
-}
-
 // Reasons of skipped and failed outcomes (released ones carry the policy's reason).
 const (
 	ReasonGone          = "gone"
@@ -200,14 +210,6 @@ func stopped(stop <-chan struct{}) bool {
 	default:
 		return false
 	}
-}
-
-func quarantinedDetail(back *qrs.Allocation) string {
-	end := ""
-	if back.QuarantineEnd.Valid() {
-		end = " until " + back.QuarantineEnd.UTC().Format(time.RFC3339)
-	}
-	return "used within the quarantine period: quarantined" + end
 }
 
 // ErrLocked means another run of the same site holds the lock.

@@ -12,6 +12,8 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
 // randomPolicy is a policy drawn at random, kept as plain data for the oracle.
@@ -176,7 +178,7 @@ func TestInvariants(t *testing.T) {
 				require.Equal(t, len(p.Releases()), sum.WouldRelease)
 				return
 			}
-			planned := map[string]release.Item{}
+			planned := map[string]plan.Item{}
 			for _, it := range p.Releases() {
 				planned[it.Allocation.ID] = it
 			}
@@ -201,7 +203,7 @@ func TestInvariants(t *testing.T) {
 						"%s used within its threshold and released by %s", id, it.Decision.Reason)
 				}
 			}
-			results := map[string]release.Outcome{}
+			results := map[string]audit.Outcome{}
 			for _, o := range rec.outcomes {
 				_, dup := results[o.AllocationID]
 				require.False(t, dup, "one outcome per allocation")
@@ -211,9 +213,9 @@ func TestInvariants(t *testing.T) {
 			for id := range planned {
 				o := results[id]
 				switch o.Result {
-				case release.Released, release.Quarantined:
+				case audit.Released, audit.Quarantined:
 					require.True(t, changed[id], "%s reported %s but unchanged", id, o.Result)
-				case release.Skipped:
+				case audit.Skipped:
 					require.False(t, changed[id])
 					require.NotEmpty(t, o.Reason)
 					require.True(t, touched[id] || tagged[before[id].UserRef], "skipped %s (%s) without a reason to", id, o.Reason)
@@ -223,7 +225,7 @@ func TestInvariants(t *testing.T) {
 			}
 			for id := range touched {
 				if _, ok := planned[id]; ok {
-					require.Equal(t, release.Skipped, results[id].Result)
+					require.Equal(t, audit.Skipped, results[id].Result)
 					require.Equal(t, release.ReasonUsedSincePlan, results[id].Reason)
 				}
 			}

@@ -10,7 +10,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
-	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
 // moveEnv is a site with authoring activity whose runs move right-sizing candidates to
@@ -39,7 +39,7 @@ func analyzerOf(site *emulator.Site, userID string) bool {
 	return false
 }
 
-func outcomesOf(t *testing.T, e *env, r release.Result) []string {
+func outcomesOf(t *testing.T, e *env, r audit.Result) []string {
 	t.Helper()
 	var out []string
 	for _, l := range auditLines(t, e.audit) {
@@ -69,7 +69,7 @@ func TestMoveToAnalyzer(t *testing.T) {
 		_, still := site.Allocation(emulator.KindProfessional, h.Allocation.ID)
 		require.True(t, still, "beyond the cap: untouched")
 	}
-	require.Len(t, outcomesOf(t, e, release.Moved), 4)
+	require.Len(t, outcomesOf(t, e, audit.Moved), 4)
 	require.LessOrEqual(t, e.srv.Log.Count("POST", "/qrs/license/analyzeraccesstype"), 4)
 	require.Equal(t, 4, e.srv.Log.Count("DELETE", "/qrs/license/professionalaccesstype"))
 	_, err = os.Stat(e.site.Settings.MovesFile())
@@ -84,7 +84,7 @@ func TestMoveDryRunChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, sum.WouldMove, "up to max_moves_per_run")
 	require.Zero(t, e.srv.Log.Count("POST", "")+e.srv.Log.Count("DELETE", ""))
-	require.Len(t, outcomesOf(t, e, release.DryRunMove), 3)
+	require.Len(t, outcomesOf(t, e, audit.DryRunMove), 3)
 }
 
 // Never without an analyzer seat: every candidate is skipped, nothing is sent.
@@ -100,7 +100,7 @@ func TestMoveNeedsAnAnalyzerSeat(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, holdsBoth, sum.Moved, "only users who hold analyzer access already lose professional")
 	require.Positive(t, sum.Skipped)
-	require.Contains(t, outcomesOf(t, e, release.Skipped)[0], `"reason":"no_analyzer_seat"`)
+	require.Contains(t, outcomesOf(t, e, audit.Skipped)[0], `"reason":"no_analyzer_seat"`)
 	require.Zero(t, e.srv.Log.Count("POST", ""))
 }
 
@@ -124,14 +124,14 @@ func TestHalfDoneMoveIsCompletedOrUndone(t *testing.T) {
 			require.True(t, analyzerOf(site, h.Allocation.User.ID))
 			_, still := site.Allocation(emulator.KindProfessional, h.Allocation.ID)
 			require.True(t, still)
-			require.Empty(t, outcomesOf(t, e, release.Moved))
+			require.Empty(t, outcomesOf(t, e, audit.Moved))
 			b, err := os.ReadFile(e.site.Settings.MovesFile())
 			require.NoError(t, err)
 			require.Contains(t, string(b), `"step": "analyzer_added"`)
 
 			switch {
 			case c.off:
-				e.runner.Site.Rightsize.MoveToAnalyzer = false
+				e.runner.Site.RightsizeSettings.MoveToAnalyzer = false
 			case c.protect:
 				require.NoError(t, site.UpdateUser(h.Allocation.User.ID, func(u *emulator.User) {
 					u.Roles = []string{"AuditAdmin"}
@@ -145,7 +145,7 @@ func TestHalfDoneMoveIsCompletedOrUndone(t *testing.T) {
 				require.True(t, still && !a.Quarantined, "professional access kept")
 				require.False(t, analyzerOf(site, h.Allocation.User.ID), "the analyzer access given was released")
 				if c.protect {
-					require.Contains(t, outcomesOf(t, e, release.MoveUndone)[0], "admin role AuditAdmin")
+					require.Contains(t, outcomesOf(t, e, audit.MoveUndone)[0], "admin role AuditAdmin")
 				} else {
 					require.Zero(t, sum.Moved, "no new move once turned off")
 				}
@@ -153,7 +153,7 @@ func TestHalfDoneMoveIsCompletedOrUndone(t *testing.T) {
 				require.GreaterOrEqual(t, sum.Moved, 1)
 				require.True(t, !still || a.Quarantined)
 				require.True(t, analyzerOf(site, h.Allocation.User.ID))
-				require.Contains(t, outcomesOf(t, e, release.Moved)[0], "completed at a later run")
+				require.Contains(t, outcomesOf(t, e, audit.Moved)[0], "completed at a later run")
 			}
 			b, err = os.ReadFile(e.site.Settings.MovesFile())
 			require.NoError(t, err)
@@ -191,7 +191,7 @@ func TestMoveKilledAfterThePOSTIsCompleted(t *testing.T) {
 	require.GreaterOrEqual(t, sum.Moved, 1)
 	a, still := site.Allocation(emulator.KindProfessional, h.Allocation.ID)
 	require.True(t, !still || a.Quarantined)
-	moved := outcomesOf(t, e, release.Moved)
+	moved := outcomesOf(t, e, audit.Moved)
 	require.Contains(t, moved[0], "the move began in run 20260504T090000Z-dead00")
 	lines := 0
 	for _, l := range auditLines(t, e.audit) {
@@ -200,7 +200,7 @@ func TestMoveKilledAfterThePOSTIsCompleted(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, lines, "settled once, not moved a second time as a new candidate")
-	require.Empty(t, outcomesOf(t, e, release.MoveFailed))
+	require.Empty(t, outcomesOf(t, e, audit.MoveFailed))
 	require.LessOrEqual(t, e.srv.Log.Count("POST", ""), 1, "only the cap's one new move")
 }
 
@@ -224,7 +224,7 @@ func TestMoveAnsweredByAGatewayErrorAfterItsEffect(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 1, sum.Moved, "what QRS did is read back")
 			require.Zero(t, sum.MoveFailed+sum.Unsettled)
-			require.Empty(t, outcomesOf(t, e, release.MoveFailed))
+			require.Empty(t, outcomesOf(t, e, audit.MoveFailed))
 			require.True(t, analyzerOf(site, h.Allocation.User.ID))
 			a, still := site.Allocation(emulator.KindProfessional, h.Allocation.ID)
 			require.True(t, !still || a.Quarantined)
@@ -262,7 +262,7 @@ func TestUndoKeepsAnalyzerAccessHeldBeforeTheMove(t *testing.T) {
 	_, still := site.Allocation(emulator.KindProfessional, h.Allocation.ID)
 	require.True(t, still, "professional access kept")
 	require.Zero(t, e.srv.Log.Count("DELETE", "/analyzeraccesstype/"), "no DELETE of an allocation the tool did not give")
-	require.Contains(t, outcomesOf(t, e, release.MoveFailed)[0], "was not given by this move and is kept")
+	require.Contains(t, outcomesOf(t, e, audit.MoveFailed)[0], "was not given by this move and is kept")
 }
 
 // The move gave analyzer access through an ambiguous answer (read back), then failed to

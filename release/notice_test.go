@@ -19,6 +19,10 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/notices"
+	"github.com/qliksense-license/qliksense-license/release/plan"
+	"github.com/qliksense-license/qliksense-license/release/report"
 )
 
 const day = 24 * time.Hour
@@ -73,8 +77,8 @@ func (e *noticeEnv) restart(t *testing.T) {
 	e.env.site, e.runner = s, r
 }
 
-func itemsWith(p *release.Plan, v policy.Verdict) map[string]release.Item {
-	out := map[string]release.Item{}
+func itemsWith(p *plan.Plan, v policy.Verdict) map[string]plan.Item {
+	out := map[string]plan.Item{}
 	for _, it := range p.Items {
 		if it.Decision.Verdict == v {
 			out[it.Allocation.ID] = it
@@ -92,7 +96,7 @@ func recipients(ms []testkit.Mail) []string {
 	return out
 }
 
-func emails(items map[string]release.Item) []string {
+func emails(items map[string]plan.Item) []string {
 	var out []string
 	for _, it := range items {
 		out = append(out, it.Email)
@@ -211,7 +215,7 @@ func TestNoticeWaitThenRelease(t *testing.T) {
 		_, still := e.site.Allocation(emulator.Kind(waiting[id].Type), id)
 		require.False(t, still, "%s was noticed and stayed idle: released", id)
 	}
-	for _, it := range []release.Item{used, tagged} {
+	for _, it := range []plan.Item{used, tagged} {
 		_, still := e.site.Allocation(emulator.Kind(it.Type), it.Allocation.ID)
 		require.True(t, still, "%s was used or protected after its notice: kept", it.Allocation.ID)
 	}
@@ -220,7 +224,7 @@ func TestNoticeWaitThenRelease(t *testing.T) {
 
 // requireNoNewNoticeTo checks that none of the later messages (to allocations that became
 // candidates since) went to a user noticed before.
-func requireNoNewNoticeTo(t *testing.T, later []testkit.Mail, noticed map[string]release.Item) {
+func requireNoNewNoticeTo(t *testing.T, later []testkit.Mail, noticed map[string]plan.Item) {
 	t.Helper()
 	before := emails(noticed)
 	for _, m := range later {
@@ -238,7 +242,7 @@ func TestRefusedNoticeIsRetried(t *testing.T) {
 	require.NoError(t, err)
 	toNotice := itemsWith(p, policy.Notice)
 	require.NotEmpty(t, toNotice)
-	var refused release.Item
+	var refused plan.Item
 	for _, it := range toNotice {
 		refused = it
 		break
@@ -280,7 +284,7 @@ func TestDryRunSendsNoNotice(t *testing.T) {
 	n := len(itemsWith(p, policy.Notice))
 	require.Positive(t, n)
 	var b bytes.Buffer
-	require.NoError(t, p.Render(&b, release.FormatTable))
+	require.NoError(t, report.Plan(&b, p, report.FormatTable))
 	require.Contains(t, b.String(), "notice ")
 	require.Regexp(t, `TYPE +CONSIDERED +RELEASE +DEFERRED +NOTICE +WAITING +KEEP +KEPT BY`, b.String())
 	require.Regexp(t, `KEPT BY[\s\S]*no_email \d+`, b.String(), "candidates without an address are counted with the keep reasons")
@@ -367,7 +371,7 @@ func TestReadmeExampleNoticeIsTheBuiltInOne(t *testing.T) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 67, Users: 10, Now: testkit.Now})
 	smtp := testkit.StartSMTP(t)
 	e := newEnv(t, site, noticePolicy(smtp))
-	m, err := e.site.Notifier.Render(release.NoticeData{
+	m, err := e.site.Notifier.Render(notices.NoticeData{
 		Site: "production", User: `CORP\lars.holm91`, Name: "lars holm", Email: "lars.holm91@corp.example.com",
 		Access: "analyzer access", LicenseType: "analyzer", DaysInactive: 402, LastUsed: "28 March 2025",
 		ThresholdDays: 60, NoticeDays: 14, ReleaseDate: "Monday 18 May 2026 at 12:00 CEST", ReplyTo: "licenses@example.com",
@@ -376,7 +380,7 @@ func TestReadmeExampleNoticeIsTheBuiltInOne(t *testing.T) {
 	require.Equal(t, example, "Subject: "+m.Subject+"\n\n"+m.Text)
 	require.Contains(t, m.HTML, "<strong>Your analyzer access will be released on or after Monday 18 May 2026 at 12:00 CEST.</strong>")
 
-	m, err = e.site.Notifier.Render(release.NoticeData{Name: "<b>O'Brien</b>", Email: "x@example.com", Access: "analyzer access"})
+	m, err = e.site.Notifier.Render(notices.NoticeData{Name: "<b>O'Brien</b>", Email: "x@example.com", Access: "analyzer access"})
 	require.NoError(t, err)
 	require.Contains(t, m.HTML, "Hello &lt;b&gt;O&#39;Brien&lt;/b&gt;,", "html/template escapes every field")
 }
@@ -387,7 +391,7 @@ type stoppingMailer struct {
 	sent int
 }
 
-func (m *stoppingMailer) Send(context.Context, release.Message) error {
+func (m *stoppingMailer) Send(context.Context, notices.Message) error {
 	m.sent++
 	if m.sent == 1 {
 		close(m.stop)
@@ -410,7 +414,7 @@ func TestStopSendsNoFurtherNotice(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, m.sent)
 	require.Equal(t, 1, sum.Noticed)
-	require.Len(t, outcomesOf(t, e.env, release.Noticed), 1)
+	require.Len(t, outcomesOf(t, e.env, audit.Noticed), 1)
 
 	p, err = e.runner.Plan(t.Context())
 	require.NoError(t, err)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/report"
 )
 
 // influxMetrics parses every line f received.
@@ -56,14 +58,14 @@ func TestOutcomesReachInfluxDB(t *testing.T) {
 		require.Equal(t, "production", tags["site"])
 		require.Equal(t, "test", tags["env"])
 		switch m.Name() {
-		case release.MeasurementRelease:
+		case audit.MeasurementRelease:
 			outcomes++
 			require.Contains(t, []string{"professional", "analyzer"}, tags["license_type"])
 			require.Regexp(t, `^[^\\]+\\[^\\]+$`, tags["user"], "user is DIR\\id like Butler's")
 			require.Contains(t, []string{"released", "quarantined"}, tags["outcome"])
 			require.IsType(t, float64(0), m.Fields()["days_since_last_use"])
 			require.Equal(t, false, m.Fields()["dry_run"])
-		case release.MeasurementReleaseRun:
+		case audit.MeasurementReleaseRun:
 			require.Equal(t, int64(sum.Released), m.Fields()["released"], "integers as int64: InfluxDB 1.8 rejects unsigned")
 			require.Equal(t, int64(sum.Deferred), m.Fields()["deferred"])
 			require.IsType(t, float64(0), m.Fields()["duration_seconds"])
@@ -83,7 +85,7 @@ func TestOutcomesSurviveADownDestination(t *testing.T) {
 	ts := httptest.NewServer(fi)
 	defer ts.Close()
 	e := newEnv(t, smallSite(), withKeys("max_releases_per_run = 2")+outputKeys(ts.URL))
-	e.runner.Delivery.RetryDelay = time.Millisecond
+	e.runner.Trail().SetRetryDelay(time.Millisecond)
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 2, sum.Released+sum.Quarantined)
@@ -120,8 +122,8 @@ func TestSecretsStayOut(t *testing.T) {
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	var plan bytes.Buffer
-	for _, f := range []string{release.FormatTable, release.FormatJSON, release.FormatCSV} {
-		require.NoError(t, p.Render(&plan, f))
+	for _, f := range []string{report.FormatTable, report.FormatJSON, report.FormatCSV} {
+		require.NoError(t, report.Plan(&plan, p, f))
 	}
 	audit := strings.Join(auditLines(t, e.audit), "\n")
 	for _, out := range []string{e.logs.String(), audit, plan.String()} {

@@ -11,10 +11,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/internal/filelock"
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/report"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from the real code")
@@ -28,7 +31,7 @@ func TestPlanTableGolden(t *testing.T) {
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	var out bytes.Buffer
-	require.NoError(t, p.Render(&out, release.FormatTable))
+	require.NoError(t, report.Plan(&out, p, report.FormatTable))
 	golden := "testdata/plan.golden"
 	if *update {
 		require.NoError(t, os.WriteFile(golden, out.Bytes(), 0o644))
@@ -43,7 +46,7 @@ func TestPlanJSONAndCSV(t *testing.T) {
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	var js bytes.Buffer
-	require.NoError(t, p.Render(&js, release.FormatJSON))
+	require.NoError(t, report.Plan(&js, p, report.FormatJSON))
 	var doc struct {
 		Site   string `json:"site"`
 		DryRun bool   `json:"dry_run"`
@@ -61,11 +64,11 @@ func TestPlanJSONAndCSV(t *testing.T) {
 	require.Len(t, doc.Items, doc.Totals[0].Considered+doc.Totals[1].Considered)
 
 	var csv bytes.Buffer
-	require.NoError(t, p.Render(&csv, release.FormatCSV))
+	require.NoError(t, report.Plan(&csv, p, report.FormatCSV))
 	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
 	require.Equal(t, "verdict,type,allocation_id,user_directory,user_id,days_inactive,never_used,last_used,reason,detail,note,email,noticed_at,releasable_from", lines[0])
 	require.Len(t, lines, len(doc.Items)+1)
-	require.EqualError(t, p.Render(&csv, "xml"), `unknown format "xml": expected table, json or csv`)
+	require.EqualError(t, report.Plan(&csv, p, "xml"), `unknown format "xml": expected table, json or csv`)
 }
 
 // Every planned allocation is of an enabled type, each verdict has a reason, releases
@@ -164,13 +167,13 @@ func TestRecheckSkipsWhatChanged(t *testing.T) {
 	sum := ex.Run(t.Context(), nil, p)
 	out := ex.Recorder.(*memRecorder).outcomes
 	require.Len(t, out, 3)
-	byID := map[string]release.Outcome{}
+	byID := map[string]audit.Outcome{}
 	for _, o := range out {
 		byID[o.AllocationID] = o
 	}
-	require.Equal(t, release.Skipped, byID[used.Allocation.ID].Result)
+	require.Equal(t, audit.Skipped, byID[used.Allocation.ID].Result)
 	require.Equal(t, release.ReasonUsedSincePlan, byID[used.Allocation.ID].Reason)
-	require.Equal(t, release.Skipped, byID[tagged.Allocation.ID].Result)
+	require.Equal(t, audit.Skipped, byID[tagged.Allocation.ID].Result)
 	require.Equal(t, "protected_tag", byID[tagged.Allocation.ID].Reason)
 	require.Equal(t, 2, sum.Skipped)
 	require.Equal(t, 1, sum.Released)
@@ -287,7 +290,7 @@ func TestStopFinishesInFlightAndDefersTheRest(t *testing.T) {
 
 func TestLockedSiteIsSkipped(t *testing.T) {
 	e := newEnv(t, smallSite(), basicPolicy)
-	lock, err := release.AcquireLock(e.site.Settings.LockFile)
+	lock, err := filelock.Acquire(e.site.Settings.LockFile)
 	require.NoError(t, err)
 	_, err = e.runner.Once(t.Context(), nil)
 	require.ErrorIs(t, err, release.ErrLocked)
@@ -298,12 +301,12 @@ func TestLockedSiteIsSkipped(t *testing.T) {
 }
 
 type memRecorder struct {
-	outcomes  []release.Outcome
-	summaries []release.Summary
+	outcomes  []audit.Outcome
+	summaries []audit.Summary
 	onIntent  func() // called once, at the first intent
 }
 
-func (m *memRecorder) Intent(release.Outcome) error {
+func (m *memRecorder) Intent(audit.Outcome) error {
 	if m.onIntent != nil {
 		m.onIntent()
 		m.onIntent = nil
@@ -311,12 +314,12 @@ func (m *memRecorder) Intent(release.Outcome) error {
 	return nil
 }
 
-func (m *memRecorder) Outcome(o release.Outcome) error {
+func (m *memRecorder) Outcome(o audit.Outcome) error {
 	m.outcomes = append(m.outcomes, o)
 	return nil
 }
 
-func (m *memRecorder) Summary(s release.Summary) error {
+func (m *memRecorder) Summary(s audit.Summary) error {
 	m.summaries = append(m.summaries, s)
 	return nil
 }
@@ -329,11 +332,11 @@ func TestRecoveryDoesNotRecordTwice(t *testing.T) {
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 2, sum.Released+sum.Quarantined)
-	audit := auditLines(t, e.audit)
+	before := auditLines(t, e.audit)
 	var first struct {
-		Outcome release.Outcome `json:"outcome"`
+		Outcome audit.Outcome `json:"outcome"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(audit[0]), &first))
+	require.NoError(t, json.Unmarshal([]byte(before[0]), &first))
 	// Re-create the in-flight file as the crash left it: the intent, no done note.
 	intent, err := json.Marshal(map[string]any{"intent": first.Outcome})
 	require.NoError(t, err)
@@ -342,7 +345,7 @@ func TestRecoveryDoesNotRecordTwice(t *testing.T) {
 	require.NoError(t, e.runner.Recover(t.Context()))
 	lines := auditLines(t, e.audit)
 	outcomes := 0
-	for _, l := range lines[len(audit):] {
+	for _, l := range lines[len(before):] {
 		if strings.Contains(l, `"kind":"outcome"`) {
 			outcomes++
 		}

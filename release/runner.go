@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,9 +12,13 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
+	"github.com/qliksense-license/qliksense-license/internal/filelock"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/moves"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
 // Runner performs the runs of one site: lock, plan, execute, record, deliver.
@@ -24,45 +29,23 @@ type Runner struct {
 	// RecoverGrace: see DefaultRecoverGrace.
 	RecoverGrace time.Duration
 
-	journal  *Journal
-	spool    *Spool
-	Delivery *Deliverer
-	closeOut func()
-	running  sync.Mutex // held during a run of this process
+	trail   *audit.Trail
+	running sync.Mutex // held during a run of this process
 }
 
-// NewRunner opens the site's audit log, spool and output. stdout receives the audit log
-// when audit_log = "stdout".
+// NewRunner opens the site's audit trail (audit log, in-flight file, spool and output).
+// stdout receives the audit log when audit_log = "stdout".
 func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) {
 	r := &Runner{Site: site, Log: log.With("site", site.Name), Now: time.Now}
 	st := site.Settings
-	var own *Spool // a spool of its own, when the audit log is not a file
-	if st.Output != nil {
-		sp := AuditSpool(st.AuditLog, r.Log)
-		if st.AuditLog == "stdout" {
-			var err error
-			if sp, err = OpenSpool(site.Settings.SpoolFile(), r.Log); err != nil {
-				return nil, err
-			}
-			own = sp
-		}
-		write, closeFn, err := NewInfluxWriter(st.Output)
-		if err != nil {
-			return nil, err
-		}
-		r.spool, r.closeOut = sp, closeFn
-		r.Delivery = &Deliverer{Spool: sp, Write: write, Tags: st.Output.Tags, Log: r.Log}
-	}
 	if err := os.MkdirAll(st.StateDir, 0o750); err != nil {
-		r.Close()
 		return nil, fmt.Errorf("creating state_dir: %w", err)
 	}
-	j, err := OpenJournal(st.AuditLog, site.Settings.InflightFile(), stdout, own)
+	t, err := audit.Open(st, r.Log, stdout)
 	if err != nil {
-		r.Close()
 		return nil, err
 	}
-	r.journal = j
+	r.trail = t
 	return r, nil
 }
 
@@ -86,17 +69,18 @@ func (r *Runner) recoverGrace() time.Duration {
 // recorded now. It runs under the site's lock at the start of every run; if QRS cannot be
 // read, the intents stay open and the run does not start.
 func (r *Runner) Recover(ctx context.Context) error {
-	pending, done, runID, summarized, err := r.journal.Unfinished()
-	if err != nil || (len(pending) == 0 && len(done) == 0) {
+	u, err := r.trail.Unfinished()
+	if err != nil || (len(u.Pending) == 0 && len(u.Done) == 0) {
 		return err
 	}
+	pending, runID, summarized := u.Pending, u.RunID, u.Summarized
 	client := r.Site.Client
-	sum := Summary{RunID: runID, Recovery: true}
+	sum := audit.Summary{RunID: runID, Recovery: true}
 	if len(pending) > 0 {
 		sum.Start = pending[0].Time
 	}
-	for _, res := range done {
-		sum.add(res)
+	for _, res := range u.Done {
+		sum.Count(res)
 	}
 	// A DELETE sent just before the process died may still be running in QRS: give it
 	// RecoverGrace from its intent before reading the allocation back. (A summarized run
@@ -130,79 +114,79 @@ func (r *Runner) Recover(ctx context.Context) error {
 		a, present := back[o.AllocationID]
 		switch {
 		case !present:
-			o.Result, o.Detail = Released, how+": the allocation is gone; "+o.Detail
+			o.Result, o.Detail = audit.Released, how+": the allocation is gone; "+o.Detail
 		case a.Quarantined:
-			o.Result, o.Detail = Quarantined, how+": "+quarantinedDetail(a)+"; "+o.Detail
+			o.Result, o.Detail = audit.Quarantined, how+": "+audit.QuarantinedDetail(a)+"; "+o.Detail
 		case summarized:
-			o.Result, o.Reason, o.Detail = Failed, ReasonAnswerLost, how+": the DELETE did not take effect; the allocation is still there"
+			o.Result, o.Reason, o.Detail = audit.Failed, ReasonAnswerLost, how+": the DELETE did not take effect; the allocation is still there"
 		default:
-			o.Result, o.Reason, o.Detail = Failed, ReasonInterrupted, "the run was interrupted before its DELETE took effect; the allocation is still there"
+			o.Result, o.Reason, o.Detail = audit.Failed, ReasonInterrupted, "the run was interrupted before its DELETE took effect; the allocation is still there"
 		}
 		o.Time = r.Now().UTC()
-		if err := r.journal.Outcome(o); err != nil {
+		if err := r.trail.Outcome(o); err != nil {
 			return err
 		}
-		sum.add(o.Result)
+		sum.Count(o.Result)
 		r.Log.Warn("settled the outcome of an earlier run's DELETE", "run_id", o.RunID, "allocation_id", o.AllocationID, "outcome", o.Result)
 	}
 	sum.Site, sum.Interrupted, sum.Time = r.Site.Name, !summarized, r.Now().UTC()
 	if sum.Start.IsZero() {
 		sum.Start = sum.Time
 	}
-	sum.Protected, sum.Errors = map[policy.Reason]int{}, []string{}
+	sum.Kept, sum.Errors = map[policy.Reason]int{}, []string{}
 	if !summarized {
 		sum.Errors = []string{"interrupted; recovered at the next start"}
 	}
-	return r.journal.Summary(sum)
+	return r.trail.Summary(sum)
 }
 
 // Close releases the files, the output client and QRS's idle connections.
 func (r *Runner) Close() {
 	r.Site.Client.Close()
-	if r.journal != nil {
-		_ = r.journal.Close()
-	}
-	if r.closeOut != nil {
-		r.closeOut()
+	if r.trail != nil {
+		r.trail.Close()
 	}
 }
 
 // Plan evaluates the site now, with the stage of each candidate of a type that gives
 // notice; it changes nothing and takes no lock.
-func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
+func (r *Runner) Plan(ctx context.Context) (*plan.Plan, error) {
 	p, _, err := r.plan(ctx)
 	return p, err
 }
 
-func (r *Runner) plan(ctx context.Context) (*Plan, *notice.State, error) {
+func (r *Runner) plan(ctx context.Context) (*plan.Plan, *notice.State, error) {
 	n := r.Site.Notifier
 	if n == nil {
-		p, err := MakePlan(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now())
+		p, err := plan.Make(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now(), nil)
 		return p, nil, err
 	}
 	state, err := notice.Load(n.StatePath)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := makePlan(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now(), n, state)
+	p, err := plan.Make(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now(), n.Stager(r.Site.Client, r.Site.Policy, state))
 	return p, state, err
 }
 
 // Once performs one run. It returns ErrLocked (wrapped) when a run of the site is in
 // progress, here or in another process. Closing stop finishes the DELETEs in flight and
 // starts no more.
-func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (Summary, error) {
+func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (audit.Summary, error) {
 	if !r.running.TryLock() {
-		return Summary{}, fmt.Errorf("%w (in this process)", ErrLocked)
+		return audit.Summary{}, fmt.Errorf("%w (in this process)", ErrLocked)
 	}
 	defer r.running.Unlock()
-	lock, err := AcquireLock(r.Site.Settings.LockFile)
+	lock, err := filelock.Acquire(r.Site.Settings.LockFile)
+	if errors.Is(err, filelock.ErrHeld) {
+		return audit.Summary{}, fmt.Errorf("%w (%v)", ErrLocked, err)
+	}
 	if err != nil {
-		return Summary{}, err
+		return audit.Summary{}, err
 	}
 	if err := r.Recover(ctx); err != nil {
 		_ = lock.Unlock()
-		return Summary{}, err
+		return audit.Summary{}, err
 	}
 	sum, err := r.locked(ctx, stop)
 	if uerr := lock.Unlock(); uerr != nil {
@@ -212,11 +196,11 @@ func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (Summary, error
 		// Stopping: the caller makes the one bounded delivery attempt (FinalFlush).
 		return sum, err
 	}
-	if r.Delivery != nil {
+	if r.trail.Delivers() {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if _, ferr := r.Flush(fctx); ferr != nil {
-			r.Log.Warn("outcomes stay in the spool until the output is back", "spool", r.spool.Path(), "err", ferr)
+			r.Log.Warn("outcomes stay in the spool until the output is back", "spool", r.trail.SpoolPath(), "err", ferr)
 		}
 	}
 	return sum, err
@@ -242,36 +226,28 @@ func (r *Runner) FinalFlush(ctx context.Context) {
 	r.Log.Info("spooled outcomes delivered", "count", n)
 }
 
-func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (Summary, error) {
+func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (audit.Summary, error) {
 	p, state, err := r.plan(ctx)
 	if err != nil {
-		return Summary{}, fmt.Errorf("planning: %w", err)
+		return audit.Summary{}, fmt.Errorf("planning: %w", err)
 	}
 	st := r.Site.Settings
 	ex := &Executor{
 		Client: r.Site.Client, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
-		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, Recorder: r.journal, Log: r.Log,
-		Notifier: r.Site.Notifier, Notices: state, Rightsize: r.Site.Rightsize, MovesPath: st.MovesFile(),
+		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, Recorder: r.trail, Log: r.Log,
+		Notifier: r.Site.Notifier, Notices: state, SpoolSkipped: r.trail.TakeSkipped(),
 	}
-	if r.Delivery != nil {
-		ex.SpoolSkipped = r.Delivery.TakeSkipped()
+	if rs := r.Site.RightsizeSettings; rs != nil {
+		ex.Moves = &moves.Mover{Client: r.Site.Client, Policy: r.Site.Policy, Settings: rs, Path: st.MovesFile(), Site: r.Site.Name, Now: r.Now, Log: r.Log}
 	}
 	return ex.Run(ctx, stop, p), nil
 }
 
 // Flush delivers spooled outcomes; nothing to do without an output.
-func (r *Runner) Flush(ctx context.Context) (int, error) {
-	if r.Delivery == nil {
-		return 0, nil
-	}
-	return r.Delivery.Flush(ctx)
-}
+func (r *Runner) Flush(ctx context.Context) (int, error) { return r.trail.Flush(ctx) }
+
+// Trail is the site's audit trail.
+func (r *Runner) Trail() *audit.Trail { return r.trail }
 
 // Pending is the number of outcomes waiting in the spool.
-func (r *Runner) Pending() int {
-	if r.spool == nil {
-		return 0
-	}
-	n, _ := r.spool.Len()
-	return n
-}
+func (r *Runner) Pending() int { return r.trail.Pending() }

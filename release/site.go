@@ -1,8 +1,9 @@
-// Package release is the release sidecar's engine: the supervisor of the run command
-// (schedules, runs, stop, reload), loading a site from the file the plugin reads too, the
-// plan, its execution in batches (re-check, lock, cap, pacing, read-back), notices by
-// email before release, right-sizing (report and moves to analyzer access), and every
-// outcome recorded (audit log, in-flight notes, spool, InfluxDB).
+// Package release orchestrates the release sidecar: the supervisor of the run command
+// (schedules, runs, stop, reload), loading a site from the file the plugin reads too, and
+// each run — recover what an earlier run left open, plan (release/plan, staged by
+// release/notices), execute the releases in batches (re-check, lock, cap, pacing,
+// read-back), send the notices, make the right-sizing moves (release/moves) — with every
+// outcome recorded by the audit trail (release/audit).
 package release
 
 import (
@@ -12,6 +13,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
+	"github.com/qliksense-license/qliksense-license/release/notices"
 )
 
 // Site is one Qlik Sense site as the sidecar sees it: its configuration, its QRS client,
@@ -25,9 +27,9 @@ type Site struct {
 	Settings *siteconfig.Sidecar
 	// Notifier sends the notices and the digest; nil when no type gives notice and no
 	// digest is asked for. Its templates were checked when the site was loaded.
-	Notifier *Notifier
-	// Rightsize is the validated [rightsize] table (move_to_analyzer acts in runs).
-	Rightsize *siteconfig.Rightsize
+	Notifier *notices.Notifier
+	// RightsizeSettings is the validated [rightsize] table (move_to_analyzer acts in runs).
+	RightsizeSettings *siteconfig.RightsizeSettings
 }
 
 // LoadSite loads and validates one site file and builds its QRS client (it does not
@@ -63,7 +65,7 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 			return nil, wrap(err)
 		}
 	}
-	if s.Rightsize, err = c.RightsizeSettings(); err != nil {
+	if s.RightsizeSettings, err = c.RightsizeSettings(); err != nil {
 		return nil, wrap(err)
 	}
 	if sidecar {
@@ -71,7 +73,7 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 			return nil, wrap(err)
 		}
 		if s.Settings.Notices != nil {
-			if s.Notifier, err = NewNotifier(s.Settings, NewSMTPMailer(s.Settings.Notices.Mail)); err != nil {
+			if s.Notifier, err = notices.NewNotifier(s.Settings, notices.NewSMTPMailer(s.Settings.Notices.Mail)); err != nil {
 				return nil, wrap(err)
 			}
 		}

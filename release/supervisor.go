@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
 // Supervisor is the `run` command's engine: it owns each site's runner, its schedule, its
@@ -33,7 +35,7 @@ type Supervisor struct {
 	// DeliverEvery is how often spooled outcomes are retried between runs (default 30s).
 	DeliverEvery time.Duration
 	// Ran, when set, is called after every run (tests).
-	Ran func(site string, sum Summary, err error)
+	Ran func(site string, sum audit.Summary, err error)
 
 	once     sync.Once
 	stop     chan struct{}
@@ -186,11 +188,11 @@ func (s *Supervisor) recordReload(errOf func(site string) error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, r := range s.current {
-		st := ReloadStatus{Time: s.Now().UTC(), Site: name, Success: true}
+		st := audit.ReloadStatus{Time: s.Now().UTC(), Site: name, Success: true}
 		if err := errOf(name); err != nil {
 			st.Success, st.Error = false, err.Error()
 		}
-		if err := r.journal.Reload(st); err != nil {
+		if err := r.trail.Reload(st); err != nil {
 			r.Log.Warn("recording the reload failed", "err", err)
 		}
 	}
@@ -262,13 +264,13 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 func (s *Supervisor) recordSwap(old, next *Runner, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := ReloadStatus{Time: s.Now().UTC(), Site: old.Site.Name, Success: err == nil}
-	j := old.journal
+	st := audit.ReloadStatus{Time: s.Now().UTC(), Site: old.Site.Name, Success: err == nil}
+	j := old.trail
 	if err != nil {
 		st.Error = err.Error()
 	}
 	if next != nil {
-		j = next.journal
+		j = next.trail
 		s.current[old.Site.Name] = next
 	}
 	if next != nil || err != nil {

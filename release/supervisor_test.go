@@ -17,6 +17,7 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
 // supervised is a supervisor over one site file, with its log and the summaries of its
@@ -28,13 +29,13 @@ type supervised struct {
 	audit    string
 	inflight string
 	logs     *testkit.SyncBuffer
-	runs     chan release.Summary
+	runs     chan audit.Summary
 	done     chan error
 }
 
 func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *supervised {
 	t.Helper()
-	s := &supervised{state: t.TempDir(), logs: &testkit.SyncBuffer{}, runs: make(chan release.Summary, 16), done: make(chan error, 1)}
+	s := &supervised{state: t.TempDir(), logs: &testkit.SyncBuffer{}, runs: make(chan audit.Summary, 16), done: make(chan error, 1)}
 	s.path = siteConfig(t, srv, s.state, releaseTable)
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
 	s.sup = &release.Supervisor{
@@ -42,7 +43,7 @@ func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *s
 		Log:    log,
 		Stdout: &bytes.Buffer{},
 		Now:    func() time.Time { return testkit.Now },
-		Ran: func(_ string, sum release.Summary, err error) {
+		Ran: func(_ string, sum audit.Summary, err error) {
 			if err == nil {
 				s.runs <- sum
 			}
@@ -55,7 +56,7 @@ func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *s
 	return s
 }
 
-func (s *supervised) nextRun(t *testing.T) release.Summary {
+func (s *supervised) nextRun(t *testing.T) audit.Summary {
 	t.Helper()
 	select {
 	case sum := <-s.runs:
@@ -63,7 +64,7 @@ func (s *supervised) nextRun(t *testing.T) release.Summary {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no run finished; log:\n%s", s.logs.String())
 	}
-	return release.Summary{}
+	return audit.Summary{}
 }
 
 func (s *supervised) stopAndWait(t *testing.T) {
@@ -87,9 +88,9 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 type auditRecord struct {
-	Kind    string          `json:"kind"`
-	Outcome release.Outcome `json:"outcome"`
-	Run     release.Summary `json:"run"`
+	Kind    string        `json:"kind"`
+	Outcome audit.Outcome `json:"outcome"`
+	Run     audit.Summary `json:"run"`
 	Reload  struct {
 		Success bool   `json:"success"`
 		Error   string `json:"error"`
@@ -122,8 +123,8 @@ func TestSupervisorStopFinishesTheDeleteInFlight(t *testing.T) {
 
 	require.Equal(t, 1, srv.Log.Arrived(http.MethodDelete, ""), "no DELETE after the stop")
 	recs := readAudit(t, s.audit)
-	var outcomes []release.Outcome
-	var runs []release.Summary
+	var outcomes []audit.Outcome
+	var runs []audit.Summary
 	for _, r := range recs {
 		switch r.Kind {
 		case "outcome":
@@ -136,9 +137,9 @@ func TestSupervisorStopFinishesTheDeleteInFlight(t *testing.T) {
 	o := outcomes[0]
 	a, present := srv.Site.Allocation(emulator.Kind(o.Type), o.AllocationID)
 	switch o.Result {
-	case release.Released:
+	case audit.Released:
 		require.False(t, present, "released means gone from QRS")
-	case release.Quarantined:
+	case audit.Quarantined:
 		require.True(t, present && a.Quarantined)
 	default:
 		t.Fatalf("outcome %q (%s): the DELETE in flight was cut", o.Result, o.Detail)
@@ -243,7 +244,7 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 	_, lists, _, byID := requestsOf(e.srv.Log.Entries())
 	require.Equal(t, []int{1, 0}, []int{lists, byID}, "open intents are read back in one filtered request")
 	recs := readAudit(t, e.audit)
-	var outcomes []release.Outcome
+	var outcomes []audit.Outcome
 	totals := map[string]int{}
 	for _, r := range recs {
 		switch r.Kind {
@@ -254,7 +255,7 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 		}
 	}
 	require.Len(t, outcomes, 1)
-	require.Equal(t, release.Released, outcomes[0].Result, "QRS carried the DELETE out")
+	require.Equal(t, audit.Released, outcomes[0].Result, "QRS carried the DELETE out")
 	require.Equal(t, sum.RunID, outcomes[0].RunID, "the outcome belongs to the run that sent the DELETE")
 	_, present := site.Allocation(emulator.Kind(outcomes[0].Type), outcomes[0].AllocationID)
 	require.False(t, present)
@@ -291,7 +292,7 @@ func TestReloadStatusReachesInfluxDB(t *testing.T) {
 	ms := influxMetrics(t, fi)
 	require.Len(t, ms, 1)
 	m := ms[0]
-	require.Equal(t, release.MeasurementReload, m.Name())
+	require.Equal(t, audit.MeasurementReload, m.Name())
 	require.Equal(t, map[string]string{"site": "production", "env": "test"}, m.Tags())
 	require.Equal(t, false, m.Fields()["success"])
 	require.Contains(t, m.Fields()["error"], "unknown setting(s) inputs.qliksense_license.broken")

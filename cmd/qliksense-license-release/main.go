@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,10 +20,11 @@ import (
 
 	influxlog "github.com/influxdata/influxdb-client-go/v2/log"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/butler"
+	"github.com/qliksense-license/qliksense-license/release/report"
 )
 
 var version = "dev"
@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.configs = append(o.configs, s)
 		return nil
 	})
-	fs.StringVar(&o.format, "format", release.FormatTable, "plan and rightsize: table, json or csv")
+	fs.StringVar(&o.format, "format", report.FormatTable, "plan and rightsize: table, json or csv")
 	fs.BoolVar(&o.connect, "connect", false, "check-config: also contact each site and its output (the connection doctor)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "-config is required: the site's configuration file")
 		return 2
 	}
-	if (cmd == "plan" || cmd == "rightsize") && o.format != release.FormatTable && o.format != release.FormatJSON && o.format != release.FormatCSV {
+	if (cmd == "plan" || cmd == "rightsize") && o.format != report.FormatTable && o.format != report.FormatJSON && o.format != report.FormatCSV {
 		fmt.Fprintf(stderr, "-format %q: expected table, json or csv\n", o.format)
 		return 2
 	}
@@ -186,8 +186,10 @@ func rightsizeCmd(ctx context.Context, configs []string, format string, stdout i
 			code = 1
 			continue
 		}
-		rep, err := release.Rightsize(ctx, s, time.Now())
+		rs := s.RightsizeSettings
+		res, err := rightsize.Evaluate(ctx, s.Client, rightsize.Options{Now: time.Now(), LookbackDays: rs.LookbackDays, Policy: s.Policy})
 		s.Client.Close()
+		rep := &report.Rightsizing{Site: s.Name, LookbackDays: rs.LookbackDays, Result: res}
 		if err != nil {
 			log.Error("right-sizing failed", "site", s.Name, "err", err)
 			code = 1
@@ -229,7 +231,7 @@ func planCmd(ctx context.Context, sites []*release.Site, format string, stdout i
 			code = 1
 			continue
 		}
-		if err := p.Render(stdout, format); err != nil {
+		if err := report.Plan(stdout, p, format); err != nil {
 			log.Error("writing the plan failed", "err", err)
 			return 1
 		}
@@ -334,7 +336,7 @@ func serve(ctx context.Context, paths []string, sites []*release.Site, stdout io
 	return 0
 }
 
-func onOff(b bool) string {
+func yesNo(b bool) string {
 	if b {
 		return "yes"
 	}
@@ -348,7 +350,7 @@ func describe(w io.Writer, s *release.Site) {
 	pol := s.Policy
 	fmt.Fprintf(w, "site %s (%s)\n", s.Name, s.Path)
 	fmt.Fprintf(w, "  qrs: %s, auth %s\n", s.Client.BaseURL(), s.Config.Auth)
-	fmt.Fprintf(w, "  dry_run: %s\n", onOff(pol.DryRun))
+	fmt.Fprintf(w, "  dry_run: %s\n", yesNo(pol.DryRun))
 	fmt.Fprintf(w, "  max_releases_per_run: %d\n", pol.MaxReleasesPerRun)
 	for _, t := range qrs.AccessTypes {
 		if days, on := pol.Enabled(t); on {
@@ -372,15 +374,15 @@ func describe(w io.Writer, s *release.Site) {
 		}
 	}
 	fmt.Fprintf(w, "  protected user states: %s\n", list(states))
-	fmt.Fprintf(w, "  always release: removed externally %s, inactive %s\n", onOff(r.AlwaysReleaseRemovedExternally), onOff(r.AlwaysReleaseInactive))
+	fmt.Fprintf(w, "  always release: removed externally %s, inactive %s\n", yesNo(r.AlwaysReleaseRemovedExternally), yesNo(r.AlwaysReleaseInactive))
 	if st.Schedule != nil {
 		fmt.Fprintf(w, "  schedule: %s in %s, next run %s\n", st.ScheduleText, st.Location, st.Schedule.Next(time.Now().In(st.Location)).Format(time.RFC3339))
 	} else {
 		fmt.Fprintln(w, "  schedule: none (run with once)")
 	}
-	fmt.Fprintf(w, "  run at start: %s; pacing: %s; concurrency: %d\n", onOff(st.RunAtStart), st.Pacing, st.Concurrency)
+	fmt.Fprintf(w, "  run at start: %s; pacing: %s; concurrency: %d\n", yesNo(st.RunAtStart), st.Pacing, st.Concurrency)
 	fmt.Fprintf(w, "  lock: %s\n  audit log: %s\n", st.LockFile, st.AuditLog)
-	if rs := s.Rightsize; rs != nil {
+	if rs := s.RightsizeSettings; rs != nil {
 		move := "off"
 		if rs.MoveToAnalyzer {
 			move = fmt.Sprintf("dry run, up to %d a run", rs.MaxMovesPerRun)
@@ -388,7 +390,7 @@ func describe(w io.Writer, s *release.Site) {
 				move = fmt.Sprintf("live, up to %d a run", rs.MaxMovesPerRun)
 			}
 		}
-		fmt.Fprintf(w, "  rightsize: authoring in the last %d days; plugin measurement %s; move to analyzer: %s\n", rs.LookbackDays, onOff(rs.Enabled), move)
+		fmt.Fprintf(w, "  rightsize: authoring in the last %d days; plugin measurement %s; move to analyzer: %s\n", rs.LookbackDays, yesNo(rs.Enabled), move)
 	}
 	if n := st.Notices; n != nil {
 		var days []string
@@ -426,37 +428,4 @@ func list(v []string) string {
 		return "none"
 	}
 	return strings.Join(v, ", ")
-}
-
-// diagnose runs the connection doctor on a site: the rights of every configured action are
-// required — delete on the types it releases unless it only dry-runs, and with live
-// right-sizing moves create on analyzer access, delete on professional (the move) and on
-// analyzer (an undo) — and its InfluxDB output gets a test write.
-func diagnose(ctx context.Context, w io.Writer, s *release.Site) bool {
-	var needs doctor.Needs
-	if !s.Policy.DryRun {
-		for _, t := range qrs.AccessTypes {
-			if _, on := s.Policy.Enabled(t); on {
-				needs.Delete = append(needs.Delete, t)
-			}
-		}
-	}
-	if rs := s.Rightsize; rs != nil && rs.MoveToAnalyzer && !rs.DryRun {
-		needs.Create = append(needs.Create, qrs.Analyzer)
-		for _, t := range []qrs.AccessType{qrs.Professional, qrs.Analyzer} {
-			if !slices.Contains(needs.Delete, t) {
-				needs.Delete = append(needs.Delete, t)
-			}
-		}
-	}
-	fmt.Fprintln(w, "  connection:")
-	report := doctor.Check(ctx, s.Config, s.Client, needs, time.Now())
-	if o := s.Settings.Output; o != nil {
-		report.Steps = append(report.Steps, release.OutputStep(ctx, s.Name, o))
-	}
-	if n := s.Settings.Notices; n != nil {
-		report.Steps = append(report.Steps, release.MailStep(ctx, n.Mail))
-	}
-	report.Print(w)
-	return report.OK()
 }

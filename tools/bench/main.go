@@ -30,6 +30,8 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
 type row struct {
@@ -211,7 +213,7 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 // measureButler releases the plan's first releases the way Butler does, on a fresh copy of
 // the same site: per release one GET /qrs/user/{id} and one DELETE, sequential, each on a
 // new connection.
-func measureButler(r *row, p *release.Plan, n int, lat time.Duration, now time.Time, bp params) error {
+func measureButler(r *row, p *plan.Plan, n int, lat time.Duration, now time.Time, bp params) error {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: n, Professional: n / 2, Analyzer: n / 2, Now: now})
 	site.SetClock(func() time.Time { return now })
 	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: bp.certs, IdleTimeout: idleTimeout})
@@ -291,10 +293,10 @@ func measureGathers(r *row, srv *emulator.Server, conf string, bp params) error 
 }
 
 // measurePlan times the sidecar's plan and counts its requests.
-func measurePlan(r *row, srv *emulator.Server, s *release.Site, now time.Time) (*release.Plan, error) {
+func measurePlan(r *row, srv *emulator.Server, s *release.Site, now time.Time) (*plan.Plan, error) {
 	srv.Log.Reset()
 	start := time.Now()
-	p, err := release.MakePlan(context.Background(), s.Client, s.Policy, s.Name, now)
+	p, err := plan.Make(context.Background(), s.Client, s.Policy, s.Name, now, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +329,7 @@ func measureNaive(r *row, srv *emulator.Server, now time.Time, bp params) error 
 // measureExecution executes the plan's releases at the site's pacing and concurrency.
 // Ideally each costs a round trip shared by the DELETEs in flight, or the pacing if that
 // is longer.
-func measureExecution(r *row, s *release.Site, p *release.Plan, lat time.Duration, now time.Time) {
+func measureExecution(r *row, s *release.Site, p *plan.Plan, lat time.Duration, now time.Time) {
 	st := s.Settings
 	ex := &release.Executor{Client: s.Client, Policy: s.Policy, Site: s.Name, Now: func() time.Time { return now },
 		Pacing: st.Pacing, Concurrency: st.Concurrency, Recorder: nopRecorder{}, Log: slog.New(slog.DiscardHandler)}
@@ -592,9 +594,9 @@ func get(c *http.Client, u string) (*http.Response, error) {
 
 type nopRecorder struct{}
 
-func (nopRecorder) Intent(release.Outcome) error  { return nil }
-func (nopRecorder) Outcome(release.Outcome) error { return nil }
-func (nopRecorder) Summary(release.Summary) error { return nil }
+func (nopRecorder) Intent(audit.Outcome) error  { return nil }
+func (nopRecorder) Outcome(audit.Outcome) error { return nil }
+func (nopRecorder) Summary(audit.Summary) error { return nil }
 
 func print(w io.Writer, rows []row, p params) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -298,3 +298,13 @@ func decideByAuthoring(h *Holder, o Options) (Reason, string) {
 	}
 	return Candidate, fmt.Sprintf("used Qlik Sense in the last %d days, authored no app or sheet, no admin role", o.LookbackDays)
 }
+
+// QuarantineNote says what QRS will do with a candidate's professional allocation used
+// within the quarantine period (7 days): quarantine it rather than free its seat at once.
+// Empty otherwise.
+func QuarantineNote(a *qrs.Allocation, now time.Time) string {
+	if a.LastUsed.Valid() && now.Sub(a.LastUsed.Time) < 7*24*time.Hour {
+		return "; QRS will quarantine the professional allocation (used within 7 days): its seat frees when the quarantine ends"
+	}
+	return ""
+}

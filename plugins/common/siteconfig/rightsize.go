@@ -28,8 +28,8 @@ type RightsizeConfig struct {
 	MaxMovesPerRun int `toml:"max_moves_per_run"`
 }
 
-// Rightsize is the validated right-sizing settings.
-type Rightsize struct {
+// RightsizeSettings is the validated right-sizing settings.
+type RightsizeSettings struct {
 	Enabled        bool
 	LookbackDays   int
 	Refresh        time.Duration
@@ -40,8 +40,8 @@ type Rightsize struct {
 
 // RightsizeSettings validates [inputs.qliksense_license.rightsize] (absent: defaults,
 // reporting off).
-func (c *Config) RightsizeSettings() (*Rightsize, error) {
-	r := Rightsize{LookbackDays: 90, Refresh: 6 * time.Hour, DryRun: true, MaxMovesPerRun: 10}
+func (c *Config) RightsizeSettings() (*RightsizeSettings, error) {
+	r := RightsizeSettings{LookbackDays: 90, Refresh: 6 * time.Hour, DryRun: true, MaxMovesPerRun: 10}
 	rc := c.Rightsize
 	if rc == nil {
 		return &r, nil

@@ -30,7 +30,7 @@ type QlikSenseLicense struct {
 	client    *qrs.Client
 	policy    *policy.Policy
 	now       func() time.Time
-	rightsize *siteconfig.Rightsize
+	rightsize *siteconfig.RightsizeSettings
 	sized     *rightsize.Result // the last right-sizing pass, reported until Refresh passes
 	sizedAt   time.Time
 }

@@ -1,10 +1,12 @@
-package release
+// Package notices tells users by email before their allocation is released: the stage
+// of each candidate of a type with notice_days (notice, waiting, release) from the notice
+// state, the notices and the administrators' digest rendered from templates and sent
+// through the site's SMTP server, and the notice state kept.
+package notices
 
 import (
 	"bytes"
-	"context"
 	"embed"
-	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
@@ -13,10 +15,9 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
-	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
 //go:embed templates
@@ -119,7 +120,7 @@ func NewNotifier(st *siteconfig.Sidecar, mailer Mailer) (*Notifier, error) {
 func builtin(name string) string {
 	b, err := templateFS.ReadFile("templates/" + name)
 	if err != nil {
-		panic("release: built-in template " + name + " is missing: " + err.Error())
+		panic("notices: built-in template " + name + " is missing: " + err.Error())
 	}
 	return string(b)
 }
@@ -179,7 +180,7 @@ func (n *Notifier) renderDigest(d DigestData) (Message, error) {
 }
 
 // noticeData describes one plan item for its notice.
-func (n *Notifier) noticeData(site string, it *Item, thresholdDays, noticeDays int, release time.Time) NoticeData {
+func (n *Notifier) noticeData(site string, it *plan.Item, thresholdDays, noticeDays int, release time.Time) NoticeData {
 	a := it.Allocation
 	name := a.HolderName()
 	if it.User != nil && it.User.Name != "" {
@@ -208,125 +209,4 @@ func accessName(t qrs.AccessType) string {
 		return "user pass"
 	}
 	return string(t)
-}
-
-// ReasonMailRefused is the reason of a notice_failed outcome.
-const ReasonMailRefused = "mail_refused"
-
-// notify sends the notices of a live run, after its releases: each accepted notice is
-// saved in the notice state, then its outcome recorded. A crash after the mail server
-// accepted a notice and before the save sends it again at the next run (a second mail,
-// never a release without one); a crash after the save and before the outcome leaves the
-// notice in force without its noticed line. A refused one is counted and retried at the
-// next run. A stop sends no further notice; the message on the
-// wire finishes. Records of allocations that are no longer candidates (released, used,
-// protected since) are dropped. Then the administrators' digest, when asked for.
-func (e *Executor) notify(ctx context.Context, stop <-chan struct{}, p *Plan, runID string, record func(Outcome), sum *Summary, released []Outcome) {
-	n, state := e.Notifier, e.Notices
-	if n == nil || state == nil {
-		return
-	}
-	log := e.Log.With("run_id", runID)
-	save := func() {
-		if err := state.Save(n.StatePath); err != nil {
-			log.Error("saving the notice state failed", "err", err)
-			sum.Errors = append(sum.Errors, err.Error())
-		}
-	}
-	candidate := map[string]bool{}
-	for _, it := range p.Items {
-		switch it.Decision.Verdict {
-		case policy.Release, policy.Deferred, policy.Notice, policy.Waiting:
-			candidate[it.Allocation.ID] = true
-		}
-	}
-	pruned := 0
-	for id, r := range state.Records {
-		if p.noticed[r.Type] && !candidate[id] {
-			delete(state.Records, id)
-			pruned++
-		}
-	}
-	if pruned > 0 {
-		save()
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-wctx.Done():
-		}
-	}()
-	var noticed, failed, coming []DigestLine
-	line := func(it *Item, at time.Time) DigestLine {
-		return DigestLine{User: it.Allocation.HolderName(), Access: accessName(it.Type), Date: n.FormatDate(at)}
-	}
-	horizon := p.Now.Add(7 * 24 * time.Hour)
-	for i := range p.Items {
-		it := &p.Items[i]
-		if it.Decision.Verdict == policy.Waiting && !it.ReleasableFrom.After(horizon) {
-			coming = append(coming, line(it, it.ReleasableFrom))
-		}
-		if it.Decision.Verdict != policy.Notice {
-			continue
-		}
-		if stopped(stop) || ctx.Err() != nil {
-			log.Info("stopping: the remaining notices go out at the next run")
-			break
-		}
-		threshold, _ := e.Policy.Enabled(it.Type)
-		msg, err := n.Render(n.noticeData(e.Site, it, threshold, e.Policy.NoticeDays(it.Type), it.ReleasableFrom))
-		if err == nil {
-			err = n.Mailer.Send(wctx, msg)
-		}
-		if errors.Is(err, ErrNotSent) {
-			log.Info("stopping: the remaining notices go out at the next run")
-			break
-		}
-		rec := state.Of(it.Type, it.Allocation)
-		if rec == nil {
-			rec = &notice.Record{AllocationID: it.Allocation.ID, Type: it.Type, Episode: notice.EpisodeOf(it.Allocation)}
-		}
-		rec.User, rec.Email = it.Allocation.HolderName(), it.Email
-		state.Records[rec.AllocationID] = rec
-		if err != nil {
-			rec.Failures++
-			rec.LastFailure = err.Error()
-			save()
-			detail := fmt.Sprintf("the notice was not accepted (attempt %d; retried at the next run): %v", rec.Failures, err)
-			record(e.outcome(runID, *it, NoticeFailed, ReasonMailRefused, detail, false))
-			failed = append(failed, line(it, it.ReleasableFrom))
-			continue
-		}
-		rec.NoticedAt, rec.ReleasableFrom, rec.LastFailure = e.Now().UTC(), it.ReleasableFrom.UTC(), ""
-		save()
-		detail := "notice accepted by the mail server; releasable from " + n.FormatDate(it.ReleasableFrom)
-		record(e.outcome(runID, *it, Noticed, string(it.Decision.Reason), detail, false))
-		noticed = append(noticed, line(it, it.ReleasableFrom))
-		if !it.ReleasableFrom.After(horizon) {
-			coming = append(coming, line(it, it.ReleasableFrom))
-		}
-	}
-	if len(n.Settings.DigestTo) == 0 || stopped(stop) {
-		return
-	}
-	var gone []DigestLine
-	for _, o := range released {
-		gone = append(gone, DigestLine{User: o.User, Access: accessName(o.Type), Date: n.FormatDate(o.Time)})
-	}
-	if len(noticed)+len(gone)+len(coming)+len(failed) == 0 {
-		return
-	}
-	msg, err := n.renderDigest(DigestData{
-		Site: e.Site, RunID: runID, Time: n.FormatDate(p.Now), Noticed: noticed, Released: gone, Coming: coming, NoticeFailed: failed,
-	})
-	if err == nil {
-		err = n.Mailer.Send(wctx, msg)
-	}
-	if err != nil {
-		log.Error("sending the digest failed", "err", err)
-		sum.Errors = append(sum.Errors, "sending the digest: "+err.Error())
-	}
 }

@@ -1,4 +1,8 @@
-package release
+// Package plan is what a run of the sidecar would do now: every allocation of the types
+// the release policy enables, with its verdict and reason, releases first (most inactive
+// first) and those beyond max_releases_per_run deferred. Notices stage their candidates
+// in it (release/notices) before it is ordered.
+package plan
 
 import (
 	"cmp"
@@ -9,9 +13,9 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
-	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
 // Item is one allocation of a plan with its verdict.
@@ -27,6 +31,24 @@ type Item struct {
 	// still to send: the date it will give).
 	NoticedAt      time.Time
 	ReleasableFrom time.Time
+}
+
+// AddNote appends to the item's note.
+func (it *Item) AddNote(note string) {
+	if it.Note == "" {
+		it.Note = note
+		return
+	}
+	it.Note += "; " + note
+}
+
+// Outcome is the item's outcome at time at, in run runID of site.
+func (it *Item) Outcome(at time.Time, site, runID string, r audit.Result, reason, detail string) audit.Outcome {
+	return audit.Outcome{
+		Time: at.UTC(), Site: site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.Allocation.HolderName(),
+		DaysSinceLastUse: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
+		Result: r, Reason: reason, Detail: detail, DryRun: r == audit.DryRun,
+	}
 }
 
 // Totals counts a plan's verdicts for one type.
@@ -54,9 +76,9 @@ type Plan struct {
 	Totals            []Totals
 	// Errors: lists or user records that could not be read; their types are not planned.
 	Errors []error
-	// noticed: the types that give notice whose candidates were all staged; their
-	// notice records may be pruned (see Executor.notify).
-	noticed map[qrs.AccessType]bool
+	// Staged: the types that give notice whose candidates were all staged (set by the
+	// notices' Stage); their notice records may be pruned when the notices are sent.
+	Staged map[qrs.AccessType]bool
 }
 
 // Releases returns the items to release, in order.
@@ -70,15 +92,14 @@ func (p *Plan) Releases() []Item {
 	return out
 }
 
-// MakePlan reads the site and decides every allocation of the types the policy enables.
-// Notices are not staged: see Runner.Plan.
-func MakePlan(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, now time.Time) (*Plan, error) {
-	return makePlan(ctx, c, pol, site, now, nil, nil)
-}
+// Stager stages the candidates of types that give notice, before the plan is ordered:
+// release/notices sets their verdicts (notice, waiting, release) from the notice state.
+// res is the evaluation the plan was made of.
+type Stager func(ctx context.Context, p *Plan, res *evaluate.Result) error
 
-// makePlan is MakePlan; with a notifier, the candidates of types that give notice get
-// their stage from the notice state (noticeplan.go).
-func makePlan(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, now time.Time, n *Notifier, state *notice.State) (*Plan, error) {
+// Make reads the site and decides every allocation of the types the policy enables; with
+// stage (may be nil), the candidates of types that give notice get their stage.
+func Make(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, now time.Time, stage Stager) (*Plan, error) {
 	var enabled []qrs.AccessType
 	for _, t := range qrs.AccessTypes {
 		if _, on := pol.Enabled(t); on {
@@ -127,8 +148,8 @@ func makePlan(ctx context.Context, c *qrs.Client, pol *policy.Policy, site strin
 			p.Items = append(p.Items, item)
 		}
 	}
-	if n != nil && pol.Notices() {
-		if err := p.stageNotices(ctx, c, pol, n, state, res); err != nil {
+	if stage != nil && pol.Notices() {
+		if err := stage(ctx, p, res); err != nil {
 			return nil, err
 		}
 	}

@@ -1,4 +1,4 @@
-package release
+package notices
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
-	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
@@ -97,20 +96,26 @@ func newMailClient(cfg *siteconfig.Mail) (*mail.Client, error) {
 	return client, nil
 }
 
-// MailStep checks the SMTP server for the connection doctor: it connects, says EHLO,
-// starts TLS and authenticates as a send would, then quits without sending anything.
-func MailStep(ctx context.Context, cfg *siteconfig.Mail) doctor.Step {
-	s := doctor.Step{Name: "SMTP server"}
+// ErrMailSettings marks a CheckMail error of the settings themselves (release.mail), not
+// of the server.
+var ErrMailSettings = errors.New("release.mail")
+
+// settingsError is an error of the settings, as its own message says.
+type settingsError struct{ error }
+
+func (e settingsError) Unwrap() []error { return []error{e.error, ErrMailSettings} }
+
+// CheckMail checks the SMTP server for the connection doctor: it connects, says EHLO,
+// starts TLS and authenticates as a send would, then quits without sending anything. It
+// returns what worked, or why not.
+func CheckMail(ctx context.Context, cfg *siteconfig.Mail) (string, error) {
 	addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
 	client, err := newMailClient(cfg)
 	if err != nil {
-		s.Detail, s.Fix = err.Error(), "check release.mail"
-		return s
+		return "", settingsError{err}
 	}
 	if err := client.DialWithContext(ctx); err != nil {
-		s.Detail = fmt.Sprintf("%s (tls %s): %v", addr, cfg.TLS, err)
-		s.Fix = `is the SMTP server reachable at release.mail.host and port; does it offer STARTTLS (or use tls = "tls" on 465); are username and password right; does tls_ca verify its certificate?`
-		return s
+		return "", fmt.Errorf("%s (tls %s): %w", addr, cfg.TLS, err)
 	}
 	_ = client.Close()
 	how := "connected"
@@ -120,8 +125,7 @@ func MailStep(ctx context.Context, cfg *siteconfig.Mail) doctor.Step {
 	if cfg.Username != "" {
 		how += ", authenticated as " + cfg.Username
 	}
-	s.OK, s.Detail = true, addr+": "+how+"; no message sent"
-	return s
+	return addr + ": " + how + "; no message sent", nil
 }
 
 func (s *SMTPMailer) message(m Message) (*mail.Msg, error) {

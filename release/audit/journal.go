@@ -1,4 +1,4 @@
-package release
+package audit
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/atomicfile"
 )
 
-// Journal records outcomes as JSON lines in the audit log, synced line by line, so a
+// journal records outcomes as JSON lines in the audit log, synced line by line, so a
 // crash loses nothing written before it. With an output, the audit file is also the spool
 // the deliverer reads; with the audit log on stdout, a spool file of its own gets each line
 // first. Before each DELETE it notes an intent in the in-flight file, and the outcome
@@ -26,18 +26,18 @@ import (
 // clears the notes of settled intents and keeps the open ones (DELETEs whose effect is
 // unknown), marked as summarized, for Recover to settle; so every allocation a run sent a
 // DELETE for gets exactly one outcome line, with what QRS did.
-type Journal struct {
+type journal struct {
 	mu       sync.Mutex
 	audit    io.Writer
-	file     *os.File // the audit file, nil for stdout
-	spool    *Spool   // a spool of its own (audit on stdout), or nil
+	file     *os.File   // the audit file, nil for stdout
+	spool    *spoolFile // a spool of its own (audit on stdout), or nil
 	inflight string
 }
 
-// OpenJournal opens the audit log (a path, or "stdout"), with the in-flight file at
+// openJournal opens the audit log (a path, or "stdout"), with the in-flight file at
 // inflight and, for an audit log on stdout, a spool of its own (nil for none).
-func OpenJournal(auditLog, inflight string, stdout io.Writer, spool *Spool) (*Journal, error) {
-	j := &Journal{inflight: inflight}
+func openJournal(auditLog, inflight string, stdout io.Writer, spool *spoolFile) (*journal, error) {
+	j := &journal{inflight: inflight}
 	if auditLog == "stdout" {
 		j.audit, j.spool = stdout, spool
 		return j, nil
@@ -81,18 +81,18 @@ type inflightRecord struct {
 	Summarized string   `json:"summarized,omitempty"`
 }
 
-// Outcome records one allocation's outcome.
-func (j *Journal) Outcome(o Outcome) error { return j.write(auditRecord{Kind: "outcome", Outcome: &o}) }
+// outcome records one allocation's outcome.
+func (j *journal) outcome(o Outcome) error { return j.write(auditRecord{Kind: "outcome", Outcome: &o}) }
 
-// Summary records a run's summary.
-func (j *Journal) Summary(s Summary) error { return j.write(auditRecord{Kind: "run", Run: &s}) }
+// summary records a run's summary.
+func (j *journal) summary(s Summary) error { return j.write(auditRecord{Kind: "run", Run: &s}) }
 
-// Reload records the result of a configuration reload.
-func (j *Journal) Reload(r ReloadStatus) error {
+// reload records the result of a configuration reload.
+func (j *journal) reload(r ReloadStatus) error {
 	return j.write(auditRecord{Kind: "reload", Reload: &r})
 }
 
-func (j *Journal) write(r auditRecord) error {
+func (j *journal) write(r auditRecord) error {
 	line, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -101,7 +101,7 @@ func (j *Journal) write(r auditRecord) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.spool != nil {
-		if err := j.spool.Append(line); err != nil {
+		if err := j.spool.add(line); err != nil {
 			return err
 		}
 	}
@@ -122,14 +122,14 @@ func (j *Journal) write(r auditRecord) error {
 	return nil
 }
 
-// Intent notes that a DELETE is about to be sent.
-func (j *Journal) Intent(o Outcome) error {
+// intent notes that a DELETE is about to be sent.
+func (j *journal) intent(o Outcome) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.note(inflightRecord{Intent: &o})
 }
 
-func (j *Journal) note(r inflightRecord) error {
+func (j *journal) note(r inflightRecord) error {
 	if j.inflight == "" {
 		return nil
 	}
@@ -153,7 +153,7 @@ func (j *Journal) note(r inflightRecord) error {
 // closeRun rewrites the in-flight file once a run's summary is recorded: empty when every
 // intent is settled, else the open intents and the summarized mark. The new content is
 // written atomically (internal/atomicfile), so a crash leaves one or the other.
-func (j *Journal) closeRun(runID string) error {
+func (j *journal) closeRun(runID string) error {
 	if j.inflight == "" {
 		return nil
 	}
@@ -213,7 +213,7 @@ func (st inflightState) open() []Outcome {
 	return out
 }
 
-func (j *Journal) readInflight() (inflightState, error) {
+func (j *journal) readInflight() (inflightState, error) {
 	st := inflightState{finished: map[string]bool{}}
 	b, err := os.ReadFile(j.inflight)
 	if errors.Is(err, os.ErrNotExist) {
@@ -242,39 +242,47 @@ func (j *Journal) readInflight() (inflightState, error) {
 	return st, nil
 }
 
-// Unfinished returns the intents of an earlier run that have no outcome, the results of
-// those that have one (since the run's summary, when it has one), the run's id, and
-// whether its summary is recorded already.
-func (j *Journal) Unfinished() (pending []Outcome, done []Result, runID string, summarized bool, err error) {
+// Unfinished is what an earlier run left open: the intents without an outcome, the
+// results of those that have one (since the run's summary, when it has one), the run's
+// id, and whether its summary is recorded already.
+type Unfinished struct {
+	Pending    []Outcome
+	Done       []Result
+	RunID      string
+	Summarized bool
+}
+
+// unfinished reads what an earlier run left open.
+func (j *journal) unfinished() (Unfinished, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.inflight == "" {
-		return nil, nil, "", false, nil
+		return Unfinished{}, nil
 	}
 	st, err := j.readInflight()
 	if err != nil {
-		return nil, nil, "", false, err
+		return Unfinished{}, err
 	}
 	// The process may have died between writing an outcome to the audit log and noting it
 	// here: an outcome already in the log is not pending.
 	recorded, err := j.recordedLocked(st.runID)
 	if err != nil {
-		return nil, nil, "", false, err
+		return Unfinished{}, err
 	}
-	done = st.done
+	u := Unfinished{Done: st.done, RunID: st.runID, Summarized: st.summarized}
 	for _, in := range st.open() {
 		if r, ok := recorded[in.AllocationID]; ok {
-			done = append(done, r)
+			u.Done = append(u.Done, r)
 			continue
 		}
-		pending = append(pending, in)
+		u.Pending = append(u.Pending, in)
 	}
-	return pending, done, st.runID, st.summarized, nil
+	return u, nil
 }
 
 // recordedLocked reads the outcomes of a run from the journal's file: the audit log, or
 // the spool when the audit log is stdout (which cannot be read back).
-func (j *Journal) recordedLocked(runID string) (map[string]Result, error) {
+func (j *journal) recordedLocked(runID string) (map[string]Result, error) {
 	path := ""
 	switch {
 	case j.file != nil:
@@ -309,8 +317,8 @@ func (j *Journal) recordedLocked(runID string) (map[string]Result, error) {
 	return out, sc.Err()
 }
 
-// Close closes the audit file.
-func (j *Journal) Close() error {
+// close closes the audit file.
+func (j *journal) close() error {
 	if j.file != nil {
 		return j.file.Close()
 	}

@@ -1,4 +1,4 @@
-package release
+package audit
 
 import (
 	"bufio"
@@ -17,9 +17,10 @@ import (
 	"sync"
 
 	"github.com/qliksense-license/qliksense-license/internal/atomicfile"
+	"github.com/qliksense-license/qliksense-license/internal/filelock"
 )
 
-// Spool is an append-only file of records waiting for delivery, with the offset of what
+// spoolFile is an append-only file of records waiting for delivery, with the offset of what
 // was delivered kept beside it (<spool>.offset, written atomically). Delivery reads from
 // the offset; after a successful write it advances the offset. A crash between a write and
 // the offset update makes the next delivery send those records again: InfluxDB keeps one
@@ -42,7 +43,7 @@ import (
 //     spool's lock, which appends take too: a crash in between repeats, never skips.
 //   - One delivery at a time, across processes (<spool>.deliver.lock): a `once` and the
 //     `run` service of the same site never send and advance the same spool together.
-type Spool struct {
+type spoolFile struct {
 	mu     sync.Mutex // this process's appends and offset changes
 	path   string
 	shared bool
@@ -51,30 +52,27 @@ type Spool struct {
 	crash func(step string)
 }
 
-// OpenSpool prepares a spool file of its own at path (its folder is created).
-func OpenSpool(path string, log *slog.Logger) (*Spool, error) {
+// openSpool prepares a spool file of its own at path (its folder is created).
+func openSpool(path string, log *slog.Logger) (*spoolFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("creating the spool folder: %w", err)
 	}
-	return &Spool{path: path, log: log}, nil
+	return &spoolFile{path: path, log: log}, nil
 }
 
-// AuditSpool delivers from the audit log at path: the journal appends, the spool reads.
-func AuditSpool(path string, log *slog.Logger) *Spool {
-	return &Spool{path: path, shared: true, log: log}
+// auditSpool delivers from the audit log at path: the journal appends, the spool reads.
+func auditSpool(path string, log *slog.Logger) *spoolFile {
+	return &spoolFile{path: path, shared: true, log: log}
 }
-
-// Path of the spool file.
-func (s *Spool) Path() string { return s.path }
 
 // appendLock serialises appends and truncation across processes (a spool of its own only:
 // the audit log is never truncated).
-func (s *Spool) appendLock() (*Lock, error) {
-	return waitLock(s.path + ".lock")
+func (s *spoolFile) appendLock() (*filelock.Lock, error) {
+	return filelock.Wait(s.path + ".lock")
 }
 
-// Append adds one line and syncs it to disk.
-func (s *Spool) Append(line []byte) error {
+// add appends one line and syncs it to disk.
+func (s *spoolFile) add(line []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, err := s.appendLock()
@@ -98,7 +96,7 @@ func (s *Spool) Append(line []byte) error {
 }
 
 // spoolOffset is the content of <spool>.offset: what was delivered, and a fingerprint of
-// the bytes just before it (see Spool).
+// the bytes just before it (see spoolFile).
 type spoolOffset struct {
 	Offset int64  `json:"offset"`
 	Tail   string `json:"tail,omitempty"`
@@ -123,7 +121,7 @@ func fingerprint(f io.ReaderAt, off int64) (string, error) {
 
 // start returns where delivery resumes in f (of the given size): the saved offset, or 0
 // when the offset is unreadable, beyond the end or no longer matches (rotated, replaced).
-func (s *Spool) start(f io.ReaderAt, size int64) int64 {
+func (s *spoolFile) start(f io.ReaderAt, size int64) int64 {
 	b, err := os.ReadFile(s.path + ".offset")
 	if errors.Is(err, os.ErrNotExist) {
 		return 0
@@ -154,19 +152,19 @@ func (s *Spool) start(f io.ReaderAt, size int64) int64 {
 	return o.Offset
 }
 
-func (s *Spool) step(name string) {
+func (s *spoolFile) step(name string) {
 	if s.crash != nil {
 		s.crash(name)
 	}
 }
 
-func (s *Spool) warn(msg string, args ...any) {
+func (s *spoolFile) warn(msg string, args ...any) {
 	if s.log != nil {
 		s.log.Warn(msg, append([]any{"spool", s.path}, args...)...)
 	}
 }
 
-func (s *Spool) setOffset(f io.ReaderAt, n int64) error {
+func (s *spoolFile) setOffset(f io.ReaderAt, n int64) error {
 	tail, err := fingerprint(f, n)
 	if err != nil {
 		return fmt.Errorf("reading the spool: %w", err)
@@ -175,38 +173,38 @@ func (s *Spool) setOffset(f io.ReaderAt, n int64) error {
 	return atomicfile.Write(s.path+".offset", append(b, '\n'))
 }
 
-// Batch is what Pending read: the records, the offset just after them, and the corrupt
+// spoolBatch is what Pending read: the records, the offset just after them, and the corrupt
 // lines skipped on the way.
-type Batch struct {
+type spoolBatch struct {
 	Records []auditRecord
 	Next    int64
 	Skipped int
 }
 
-// Pending reads the records not yet delivered, at most max lines. A corrupt line is
+// pending reads the records not yet delivered, at most max lines. A corrupt line is
 // skipped (logged, counted in Skipped); a last line without its newline (an append cut
 // by a crash, or in progress) is left for later.
-func (s *Spool) Pending(max int) (Batch, error) {
+func (s *spoolFile) pending(max int) (spoolBatch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := os.Open(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return Batch{}, nil
+		return spoolBatch{}, nil
 	}
 	if err != nil {
-		return Batch{}, fmt.Errorf("opening the spool: %w", err)
+		return spoolBatch{}, fmt.Errorf("opening the spool: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return Batch{}, fmt.Errorf("reading the spool: %w", err)
+		return spoolBatch{}, fmt.Errorf("reading the spool: %w", err)
 	}
 	off := s.start(f, fi.Size())
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return Batch{}, fmt.Errorf("reading the spool: %w", err)
+		return spoolBatch{}, fmt.Errorf("reading the spool: %w", err)
 	}
 	r := bufio.NewReader(f)
-	b := Batch{Next: off}
+	b := spoolBatch{Next: off}
 	for len(b.Records) < max {
 		line, err := r.ReadBytes('\n')
 		if len(line) > 0 && line[len(line)-1] == '\n' {
@@ -245,10 +243,10 @@ func decodeSpooled(line []byte) (auditRecord, bool) {
 	return auditRecord{}, false
 }
 
-// Delivered marks everything before next as delivered. A spool of its own that is
+// delivered marks everything before next as delivered. A spool of its own that is
 // delivered to its end is emptied: the offset goes to 0 first, then the file is
 // truncated, both under the spool's lock so that no append falls in between.
-func (s *Spool) Delivered(next int64) error {
+func (s *spoolFile) delivered(next int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.shared {
@@ -281,9 +279,9 @@ func (s *Spool) Delivered(next int64) error {
 	return s.setOffset(f, next)
 }
 
-// Len counts the records waiting, by counting line ends after the offset (nothing is
+// count counts the records waiting, by counting line ends after the offset (nothing is
 // decoded: a long outage costs no memory).
-func (s *Spool) Len() (int, error) {
+func (s *spoolFile) count() (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := os.Open(s.path)
@@ -315,8 +313,8 @@ func (s *Spool) Len() (int, error) {
 	}
 }
 
-// deliveryLock takes the spool's delivery lock without waiting; ErrLocked (wrapped) when
+// deliveryLock takes the spool's delivery lock without waiting; filelock.ErrHeld (wrapped) when
 // another delivery, in this process or another, holds it.
-func (s *Spool) deliveryLock() (*Lock, error) {
-	return AcquireLock(s.path + ".deliver.lock")
+func (s *spoolFile) deliveryLock() (*filelock.Lock, error) {
+	return filelock.Acquire(s.path + ".deliver.lock")
 }

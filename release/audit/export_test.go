@@ -1,4 +1,4 @@
-package release
+package audit
 
 import (
 	"context"
@@ -18,8 +18,8 @@ const CrashExit = 86
 // batches of batch records to the file out, one line protocol line per point, appended
 // and synced. With crashAt, the process exits at that step of the delivery (written,
 // offset-zeroed, truncated), as a kill there would leave it.
-func NewTestDeliverer(path string, shared bool, out string, batch int, crashAt string, log *slog.Logger) *Deliverer {
-	sp := &Spool{path: path, shared: shared, log: log}
+func NewTestDeliverer(path string, shared bool, out string, batch int, crashAt string, log *slog.Logger) *TestDelivery {
+	sp := &spoolFile{path: path, shared: shared, log: log}
 	if crashAt != "" {
 		sp.crash = func(step string) {
 			if step == crashAt {
@@ -43,5 +43,17 @@ func NewTestDeliverer(path string, shared bool, out string, batch int, crashAt s
 		serr := f.Sync()
 		return errors.Join(werr, serr, f.Close())
 	}
-	return &Deliverer{Spool: sp, Write: writeTo, BatchSize: batch, Log: log}
+	return &TestDelivery{d: &deliverer{spool: sp, write: writeTo, batchSize: batch, log: log}}
 }
+
+// TestDelivery is a delivery of a spool, for the spool tests.
+type TestDelivery struct{ d *deliverer }
+
+// Flush delivers what is spooled.
+func (t *TestDelivery) Flush(ctx context.Context) (int, error) { return t.d.flush(ctx) }
+
+// TakeSkipped returns and resets the corrupt lines skipped.
+func (t *TestDelivery) TakeSkipped() int { return int(t.d.skipped.Swap(0)) }
+
+// Len counts the records waiting.
+func (t *TestDelivery) Len() (int, error) { return t.d.spool.count() }

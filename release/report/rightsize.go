@@ -1,7 +1,6 @@
-package release
+package report
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -14,27 +13,17 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 )
 
-// RightsizeReport is the rightsize command's view of one site: every professional holder
+// Rightsizing is the rightsize command's report of one site: every professional holder
 // with its verdict and evidence, and the totals the plugin's qlik_sense_license_rightsizing
 // reports.
-type RightsizeReport struct {
+type Rightsizing struct {
 	Site         string
 	LookbackDays int
 	Result       *rightsize.Result
 }
 
-// Rightsize evaluates a site (loaded with LoadRightsizeSite or LoadSite) now.
-func Rightsize(ctx context.Context, s *Site, now time.Time) (*RightsizeReport, error) {
-	rs := s.Rightsize
-	res, err := rightsize.Evaluate(ctx, s.Client, rightsize.Options{Now: now, LookbackDays: rs.LookbackDays, Policy: s.Policy})
-	if err != nil {
-		return nil, err
-	}
-	return &RightsizeReport{Site: s.Name, LookbackDays: rs.LookbackDays, Result: res}, nil
-}
-
 // Render writes the report as a table, JSON or CSV.
-func (r *RightsizeReport) Render(w io.Writer, format string) error {
+func (r *Rightsizing) Render(w io.Writer, format string) error {
 	return render(w, format, r.table, r.json, r.csv)
 }
 
@@ -63,7 +52,7 @@ func holderOf(h *rightsize.Holder, now time.Time) holderJSON {
 		AuthoredSheets: h.Evidence.AuthoredSheets, Roles: h.Evidence.Roles, Detail: h.Detail,
 	}
 	if h.Reason == rightsize.Candidate {
-		j.Detail += quarantineNote(h.Allocation, now)
+		j.Detail += rightsize.QuarantineNote(h.Allocation, now)
 	}
 	if j.Roles == nil {
 		j.Roles = []string{}
@@ -79,7 +68,7 @@ func day(t *time.Time) string {
 	return t.Format("2006-01-02")
 }
 
-func (r *RightsizeReport) table(w io.Writer) error {
+func (r *Rightsizing) table(w io.Writer) error {
 	res := r.Result
 	fmt.Fprintf(w, "Right-sizing for site %s at %s (authoring in the last %d days, since %s)\n\n",
 		r.Site, res.Now.UTC().Format(time.RFC3339), r.LookbackDays, res.Since.UTC().Format("2006-01-02"))
@@ -109,7 +98,7 @@ func orNone(s string) string {
 	return s
 }
 
-func (r *RightsizeReport) json(w io.Writer) error {
+func (r *Rightsizing) json(w io.Writer) error {
 	out := struct {
 		Site         string         `json:"site"`
 		Now          time.Time      `json:"now"`
@@ -128,7 +117,7 @@ func (r *RightsizeReport) json(w io.Writer) error {
 	return enc.Encode(out)
 }
 
-func (r *RightsizeReport) csv(w io.Writer) error {
+func (r *Rightsizing) csv(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"verdict", "allocation_id", "user_directory", "user_id", "last_used", "last_authored", "last_authored_what",
 		"apps_owned", "authored_apps", "authored_sheets", "roles", "detail"}); err != nil {

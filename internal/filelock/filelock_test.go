@@ -1,4 +1,4 @@
-package release_test
+package filelock_test
 
 import (
 	"bufio"
@@ -11,13 +11,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
-	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/internal/filelock"
 )
 
 func TestMain(m *testing.M) {
-	if path := os.Getenv("RELEASE_TEST_HOLD_LOCK"); path != "" {
-		l, err := release.AcquireLock(path)
+	if path := os.Getenv("FILELOCK_TEST_HOLD"); path != "" {
+		l, err := filelock.Acquire(path)
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
@@ -27,19 +26,14 @@ func TestMain(m *testing.M) {
 		_ = l.Unlock()
 		os.Exit(0)
 	}
-	if spec := os.Getenv("RELEASE_TEST_SPOOL_CHILD"); spec != "" {
-		os.Exit(spoolChild(spec))
-	}
-	code := m.Run()
-	testkit.RemoveSharedCerts()
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
-// One run at a time per site, across processes; a killed holder frees the lock.
+// One holder at a time, across processes; a killed holder frees the lock.
 func TestLockAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state", "production.lock")
 	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), "RELEASE_TEST_HOLD_LOCK="+path)
+	child.Env = append(os.Environ(), "FILELOCK_TEST_HOLD="+path)
 	stdin, err := child.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := child.StdoutPipe()
@@ -50,13 +44,13 @@ func TestLockAcrossProcesses(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "locked\n", line)
 
-	_, err = release.AcquireLock(path)
-	require.ErrorIs(t, err, release.ErrLocked)
+	_, err = filelock.Acquire(path)
+	require.ErrorIs(t, err, filelock.ErrHeld)
 	require.ErrorContains(t, err, "held by pid "+strconv.Itoa(child.Process.Pid))
 
 	require.NoError(t, child.Process.Kill()) // SIGKILL: no chance to unlock
 	_ = child.Wait()
-	l, err := release.AcquireLock(path)
+	l, err := filelock.Acquire(path)
 	require.NoError(t, err, "the operating system released the dead holder's lock")
 	require.NoError(t, l.Unlock())
 }

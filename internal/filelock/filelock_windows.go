@@ -1,6 +1,6 @@
 //go:build windows
 
-package release
+package filelock
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package release_test
+package audit_test
 
 import (
 	"encoding/json"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
 // spoolChild is a test process that delivers a spool, for the tests that kill a delivery
@@ -21,7 +21,7 @@ import (
 func spoolChild(spec string) int {
 	f := strings.Split(spec, "|")
 	batch, _ := strconv.Atoi(f[3])
-	d := release.NewTestDeliverer(f[0], f[1] == "1", f[2], batch, f[4], slogDiscard())
+	d := audit.NewTestDeliverer(f[0], f[1] == "1", f[2], batch, f[4], slogDiscard())
 	if _, err := d.Flush(contextBackground()); err != nil {
 		fmt.Fprintln(os.Stderr, "flush:", err)
 		return 1
@@ -74,7 +74,7 @@ func runSpoolChild(t *testing.T, spool string, shared bool, out string, batch in
 	if shared {
 		sh = "1"
 	}
-	cmd.Env = append(os.Environ(), fmt.Sprintf("RELEASE_TEST_SPOOL_CHILD=%s|%s|%s|%d|%s", spool, sh, out, batch, crashAt))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("AUDIT_TEST_SPOOL_CHILD=%s|%s|%s|%d|%s", spool, sh, out, batch, crashAt))
 	return cmd
 }
 
@@ -99,10 +99,10 @@ func TestSpoolDeliveryKilledAtEachStep(t *testing.T) {
 			err := runSpoolChild(t, spool, c.shared, out, batch, c.step).Run()
 			var ee *exec.ExitError
 			require.ErrorAs(t, err, &ee)
-			require.Equal(t, release.CrashExit, ee.ExitCode(), "killed at %s", c.step)
+			require.Equal(t, audit.CrashExit, ee.ExitCode(), "killed at %s", c.step)
 
 			appendLines(t, spool, 10, 13) // the journal goes on writing meanwhile
-			d := release.NewTestDeliverer(spool, c.shared, out, batch, "", slogDiscard())
+			d := audit.NewTestDeliverer(spool, c.shared, out, batch, "", slogDiscard())
 			_, err = d.Flush(t.Context())
 			require.NoError(t, err)
 			counts := deliveredCounts(t, out)
@@ -113,7 +113,7 @@ func TestSpoolDeliveryKilledAtEachStep(t *testing.T) {
 					require.Less(t, id, fmt.Sprintf("alloc-%03d", batch), "only the batch written before the kill repeats")
 				}
 			}
-			left, err := d.Spool.Len()
+			left, err := d.Len()
 			require.NoError(t, err)
 			require.Zero(t, left)
 		})
@@ -124,11 +124,11 @@ func TestSpoolDeliveryKilledAtEachStep(t *testing.T) {
 // the new file grew past the old offset), an unreadable offset file and the offset of an
 // older version: delivery resumes where it truthfully can, never jams and never skips.
 func TestSpoolOffsetThatNoLongerFits(t *testing.T) {
-	setup := func(t *testing.T) (spool, out string, d *release.Deliverer) {
+	setup := func(t *testing.T) (spool, out string, d *audit.TestDelivery) {
 		dir := t.TempDir()
 		spool, out = filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "delivered.lp")
 		appendLines(t, spool, 0, 5)
-		d = release.NewTestDeliverer(spool, true, out, 100, "", slogDiscard())
+		d = audit.NewTestDeliverer(spool, true, out, 100, "", slogDiscard())
 		_, err := d.Flush(t.Context())
 		require.NoError(t, err)
 		require.Len(t, deliveredCounts(t, out), 5)
@@ -192,8 +192,8 @@ func TestSpoolSkipsCorruptLines(t *testing.T) {
 	appendLines(t, spool, 3, 5)
 
 	var logs strings.Builder
-	d := release.NewTestDeliverer(spool, true, out, 2, "", slogTo(&logs))
-	n, err := d.Spool.Len()
+	d := audit.NewTestDeliverer(spool, true, out, 2, "", slogTo(&logs))
+	n, err := d.Len()
 	require.NoError(t, err)
 	require.Equal(t, 6, n, "lines waiting, corrupt ones included")
 	_, err = d.Flush(t.Context())
@@ -203,7 +203,7 @@ func TestSpoolSkipsCorruptLines(t *testing.T) {
 	require.Equal(t, 1, d.TakeSkipped())
 	require.Zero(t, d.TakeSkipped(), "taken once")
 	require.Contains(t, logs.String(), "skipping a corrupt line of the spool")
-	n, err = d.Spool.Len()
+	n, err = d.Len()
 	require.NoError(t, err)
 	require.Zero(t, n)
 }

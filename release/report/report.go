@@ -1,4 +1,7 @@
-package release
+// Package report renders the sidecar's reports for people and machines: the plan and the
+// right-sizing report, as an aligned table, JSON or CSV. Nothing secret is in them: ids,
+// user names, dates and reasons.
+package report
 
 import (
 	"encoding/csv"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
 // Formats of a rendered plan.
@@ -22,11 +26,14 @@ const (
 	FormatCSV   = "csv"
 )
 
-// Render writes the plan as an aligned table for people, or as JSON or CSV for machines.
-// Nothing secret is in a plan: ids, user names, dates and reasons.
-func (p *Plan) Render(w io.Writer, format string) error {
-	return render(w, format, p.table, p.json, p.csv)
+// Plan writes the plan as an aligned table for people, or as JSON or CSV for machines.
+func Plan(w io.Writer, p *plan.Plan, format string) error {
+	v := planView{p}
+	return render(w, format, v.table, v.json, v.csv)
 }
+
+// planView renders a plan.
+type planView struct{ *plan.Plan }
 
 // render writes with the writer of the format: table (the default), json or csv.
 func render(w io.Writer, format string, table, json, csv func(io.Writer) error) error {
@@ -43,7 +50,7 @@ func render(w io.Writer, format string, table, json, csv func(io.Writer) error) 
 
 func days(d time.Duration) string { return strconv.FormatFloat(d.Hours()/24, 'f', 1, 64) }
 
-func (p *Plan) table(w io.Writer) error {
+func (p planView) table(w io.Writer) error {
 	mode := "dry run: nothing will be released"
 	if !p.DryRun {
 		mode = "live: a run releases the allocations marked release"
@@ -66,8 +73,8 @@ func (p *Plan) table(w io.Writer) error {
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	// With notices, two more columns: candidates to notify now and those waiting.
-	notices := p.noticed != nil
-	cols := func(t Totals) string {
+	notices := p.Staged != nil
+	cols := func(t plan.Totals) string {
 		if !notices {
 			return fmt.Sprintf("%d\t%d\t%d\t%d", t.Considered, t.Release, t.Deferred, t.Keep)
 		}
@@ -78,7 +85,7 @@ func (p *Plan) table(w io.Writer) error {
 	} else {
 		fmt.Fprintln(tw, "TYPE\tCONSIDERED\tRELEASE\tDEFERRED\tKEEP\tKEPT BY")
 	}
-	total := Totals{}
+	total := plan.Totals{}
 	for _, t := range p.Totals {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Type, cols(t), keptBy(t.Kept))
 		total.Considered += t.Considered
@@ -130,7 +137,7 @@ type jsonItem struct {
 	ReleasableFrom *time.Time `json:"releasable_from,omitempty"`
 }
 
-func (it *Item) json() jsonItem {
+func itemJSON(it *plan.Item) jsonItem {
 	dir, id := it.Allocation.Holder()
 	j := jsonItem{
 		Verdict: it.Decision.Verdict, Type: it.Type, AllocationID: it.Allocation.ID, UserDirectory: dir, UserID: id,
@@ -142,18 +149,18 @@ func (it *Item) json() jsonItem {
 	return j
 }
 
-func (p *Plan) json(w io.Writer) error {
+func (p planView) json(w io.Writer) error {
 	out := struct {
-		Site              string     `json:"site"`
-		Now               time.Time  `json:"now"`
-		DryRun            bool       `json:"dry_run"`
-		MaxReleasesPerRun int        `json:"max_releases_per_run"`
-		Items             []jsonItem `json:"items"`
-		Totals            []Totals   `json:"totals"`
-		Errors            []string   `json:"errors"`
+		Site              string        `json:"site"`
+		Now               time.Time     `json:"now"`
+		DryRun            bool          `json:"dry_run"`
+		MaxReleasesPerRun int           `json:"max_releases_per_run"`
+		Items             []jsonItem    `json:"items"`
+		Totals            []plan.Totals `json:"totals"`
+		Errors            []string      `json:"errors"`
 	}{Site: p.Site, Now: p.Now.UTC(), DryRun: p.DryRun, MaxReleasesPerRun: p.MaxReleasesPerRun, Items: []jsonItem{}, Errors: []string{}}
 	for i := range p.Items {
-		out.Items = append(out.Items, p.Items[i].json())
+		out.Items = append(out.Items, itemJSON(&p.Items[i]))
 	}
 	out.Totals = p.Totals
 	for _, err := range p.Errors {
@@ -182,13 +189,13 @@ func csvTime(t *time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
-func (p *Plan) csv(w io.Writer) error {
+func (p planView) csv(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err
 	}
 	for i := range p.Items {
-		j := p.Items[i].json()
+		j := itemJSON(&p.Items[i])
 		row := []string{string(j.Verdict), string(j.Type), j.AllocationID, j.UserDirectory, j.UserID,
 			strconv.FormatFloat(j.DaysInactive, 'f', 3, 64), strconv.FormatBool(j.NeverUsed), csvTime(j.LastUsed), string(j.Reason), j.Detail, j.Note,
 			j.Email, csvTime(j.NoticedAt), csvTime(j.ReleasableFrom)}

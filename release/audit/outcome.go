@@ -1,4 +1,8 @@
-package release
+// Package audit is the sidecar's audit trail: every outcome, run summary and reload as a
+// JSON line in the audit log (synced), the intents of changes in flight (so a killed run
+// is settled by the next), and delivery of the same lines to InfluxDB through a spool
+// that never jams. Nothing here contacts QRS.
+package audit
 
 import (
 	"time"
@@ -21,6 +25,16 @@ const (
 	// refused it (retried at the next run).
 	Noticed      Result = "noticed"
 	NoticeFailed Result = "notice_failed"
+	// Right-sizing moves (rightsize.move_to_analyzer). Moved: the user got analyzer access
+	// and the professional allocation was released (or quarantined: QRS frees its seat when
+	// the quarantine ends). MoveFailed: the move did not happen, or was settled without
+	// taking back anything the move did not give. MoveUndone: a move left half done whose
+	// user is no longer a candidate was undone (the analyzer allocation it gave released
+	// again). DryRunMove: a dry run's candidate that a live run would move.
+	Moved      Result = "moved"
+	MoveFailed Result = "move_failed"
+	MoveUndone Result = "move_undone"
+	DryRunMove Result = "dry_run_move"
 )
 
 // Outcome is one allocation's result: an audit event and a qlik_sense_license_release point.
@@ -37,6 +51,15 @@ type Outcome struct {
 	Reason           string         `json:"reason"`
 	Detail           string         `json:"detail"`
 	DryRun           bool           `json:"dry_run"`
+}
+
+// QuarantinedDetail says, in an outcome, that QRS quarantined the allocation read back.
+func QuarantinedDetail(back *qrs.Allocation) string {
+	end := ""
+	if back.QuarantineEnd.Valid() {
+		end = " until " + back.QuarantineEnd.UTC().Format(time.RFC3339)
+	}
+	return "used within the quarantine period: quarantined" + end
 }
 
 // Summary is one run's totals: a qlik_sense_license_release_run point.
@@ -70,10 +93,11 @@ type Summary struct {
 	Unsettled int `json:"unsettled"`
 	// SpoolSkipped counts corrupt spool lines that deliveries skipped since the previous
 	// run (they cannot be delivered; the audit log keeps them as they are).
-	SpoolSkipped int                   `json:"spool_skipped"`
-	Protected    map[policy.Reason]int `json:"kept"`
-	Errors       []string              `json:"errors"`
-	Interrupted  bool                  `json:"interrupted"`
+	SpoolSkipped int `json:"spool_skipped"`
+	// Kept counts the plan's allocations kept, by the policy's reason.
+	Kept        map[policy.Reason]int `json:"kept"`
+	Errors      []string              `json:"errors"`
+	Interrupted bool                  `json:"interrupted"`
 	// Recovery marks the summary written when Runner.Recover settles the open intents of
 	// an earlier run (same run_id): it counts only the outcomes recorded then.
 	Recovery bool `json:"recovery"`
@@ -82,7 +106,8 @@ type Summary struct {
 // Duration of the run.
 func (s *Summary) Duration() time.Duration { return s.Time.Sub(s.Start) }
 
-func (s *Summary) add(r Result) {
+// Count adds one outcome's result to the totals.
+func (s *Summary) Count(r Result) {
 	switch r {
 	case Released:
 		s.Released++

@@ -1,4 +1,4 @@
-package release
+package notices
 
 import (
 	"context"
@@ -8,22 +8,30 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
-// stageNotices gives each release candidate of a type with notice_days its stage: notice
-// (its user is told at this run), waiting (told; the period is not over) or release, from
-// the notice state. Only the candidates still to be told need an address: their users'
+// Stager returns the plan's Stager for the given QRS client, policy and notice state: it
+// gives each release candidate of a type with notice_days its stage — notice (its user is
+// told at this run), waiting (told; the period is not over) or release — from the notice
+// state. Only the candidates still to be told need an address: their users'
 // QRS records are read, in as few requests as qrs.Client.LookupUsers takes (none once every
 // candidate was told), and a candidate whose user has no address is kept (no_email) or
 // released without notice, as release.notice.without_email says.
-func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Policy, n *Notifier, state *notice.State, res *evaluate.Result) error {
-	p.noticed = map[qrs.AccessType]bool{}
+func (n *Notifier) Stager(c *qrs.Client, pol *policy.Policy, state *notice.State) plan.Stager {
+	return func(ctx context.Context, p *plan.Plan, res *evaluate.Result) error {
+		return n.stage(ctx, c, pol, state, p, res)
+	}
+}
+
+func (n *Notifier) stage(ctx context.Context, c *qrs.Client, pol *policy.Policy, state *notice.State, p *plan.Plan, res *evaluate.Result) error {
+	p.Staged = map[qrs.AccessType]bool{}
 	for _, t := range qrs.AccessTypes {
 		if r := res.ByType[t]; r != nil && r.Err == nil && res.UsersErr == nil && pol.NoticeDays(t) > 0 {
-			p.noticed[t] = true
+			p.Staged[t] = true
 		}
 	}
-	var toTell []*Item
+	var toTell []*plan.Item
 	var ids []string
 	for i := range p.Items {
 		it := &p.Items[i]
@@ -43,7 +51,7 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 			it.Decision.Detail += fmt.Sprintf("; noticed on %s, releasable from %s", n.FormatDate(rec.NoticedAt), n.FormatDate(from))
 		case notice.Release:
 			it.Email, it.NoticedAt, it.ReleasableFrom = rec.Email, rec.NoticedAt, from
-			it.Note = joinNote(it.Note, "noticed on "+n.FormatDate(rec.NoticedAt))
+			it.AddNote("noticed on " + n.FormatDate(rec.NoticedAt))
 		}
 	}
 	if len(toTell) == 0 {
@@ -56,7 +64,7 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 		}
 		p.Errors = append(p.Errors, fmt.Errorf("reading users for their notice addresses: %w", err))
 		for _, it := range toTell {
-			p.noticed[it.Type] = false
+			p.Staged[it.Type] = false
 			it.Decision.Verdict, it.Decision.Reason = policy.Keep, policy.ReasonUserUnknown
 			it.Decision.Detail = "the user record (for the notice address) could not be read"
 		}
@@ -71,7 +79,7 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 		it.Email = it.User.Email()
 		if it.Email == "" {
 			if n.Settings.ReleaseWithoutEmail {
-				it.Note = joinNote(it.Note, "no email address: released without notice")
+				it.AddNote("no email address: released without notice")
 				continue
 			}
 			it.Decision.Verdict, it.Decision.Reason = policy.Keep, policy.ReasonNoEmail
@@ -83,15 +91,8 @@ func (p *Plan) stageNotices(ctx context.Context, c *qrs.Client, pol *policy.Poli
 		it.ReleasableFrom = n.ReleaseDate(p.Now, days)
 		it.Decision.Detail += fmt.Sprintf("; notice of %d days: releasable from %s", days, n.FormatDate(it.ReleasableFrom))
 		if rec := state.Of(it.Type, it.Allocation); rec != nil && rec.Failures > 0 {
-			it.Note = joinNote(it.Note, fmt.Sprintf("%d earlier notice(s) refused by the mail server", rec.Failures))
+			it.AddNote(fmt.Sprintf("%d earlier notice(s) refused by the mail server", rec.Failures))
 		}
 	}
 	return nil
-}
-
-func joinNote(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
 }

@@ -1,4 +1,4 @@
-package release
+package audit
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
-	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
+	"github.com/qliksense-license/qliksense-license/internal/filelock"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
@@ -26,14 +26,14 @@ const (
 	MeasurementReload     = "qlik_sense_license_release_reload"
 )
 
-// WriteFunc writes points; it is influxdb-client-go's WriteAPIBlocking.WritePoint.
-type WriteFunc func(ctx context.Context, points ...*write.Point) error
+// writeFunc writes points; it is influxdb-client-go's WriteAPIBlocking.WritePoint.
+type writeFunc func(ctx context.Context, points ...*write.Point) error
 
-// NewInfluxWriter connects influxdb-client-go to the output: InfluxDB 2.x (token, org,
+// newInfluxWriter connects influxdb-client-go to the output: InfluxDB 2.x (token, org,
 // bucket), InfluxDB 1.8+ (token "user:password", bucket "db/rp") or Telegraf's
 // influxdb_v2_listener. It uses WriteAPIBlocking, whose errors are returned, unlike the
 // asynchronous API's. The token is read once here and goes only into the client.
-func NewInfluxWriter(o *siteconfig.OutputConfig) (WriteFunc, func(), error) {
+func newInfluxWriter(o *siteconfig.OutputConfig) (writeFunc, func(), error) {
 	token := ""
 	if !o.Token.Empty() {
 		buf, err := o.Token.Get()
@@ -65,56 +65,60 @@ func NewInfluxWriter(o *siteconfig.OutputConfig) (WriteFunc, func(), error) {
 // dashboards or alert rules read.
 const MeasurementDoctor = "qlik_sense_license_doctor"
 
-// OutputStep checks the site's InfluxDB output for the connection doctor: one test write
-// of a qlik_sense_license_doctor point, with InfluxDB's own error when it fails (it
-// reaches InfluxDB 2.x, 1.8 and Telegraf's influxdb_v2_listener alike, which a ping does
-// not).
-func OutputStep(ctx context.Context, site string, o *siteconfig.OutputConfig) doctor.Step {
-	s := doctor.Step{Name: "InfluxDB output"}
-	write, closeOut, err := NewInfluxWriter(o)
+// ErrOutputSettings marks a CheckOutput error of the settings themselves
+// (release.output), not of InfluxDB.
+var ErrOutputSettings = errors.New("release.output")
+
+// settingsError is an error of the settings, as its own message says.
+type settingsError struct{ error }
+
+func (e settingsError) Unwrap() []error { return []error{e.error, ErrOutputSettings} }
+
+// CheckOutput checks the site's InfluxDB output for the connection doctor: one test write
+// of a qlik_sense_license_doctor point (it reaches InfluxDB 2.x, 1.8 and Telegraf's
+// influxdb_v2_listener alike, which a ping does not). It returns what was written, or
+// InfluxDB's own error.
+func CheckOutput(ctx context.Context, site string, o *siteconfig.OutputConfig) (string, error) {
+	write, closeOut, err := newInfluxWriter(o)
 	if err != nil {
-		s.Detail, s.Fix = err.Error(), "check release.output: url, token, tls_ca"
-		return s
+		return "", settingsError{err}
 	}
 	defer closeOut()
 	p := influxdb2.NewPoint(MeasurementDoctor, map[string]string{"site": site}, map[string]any{"ok": true}, time.Now())
 	if err := write(ctx, p); err != nil {
-		s.Detail = fmt.Sprintf("%s: test write: %v", o.URL, err)
-		s.Fix = "is InfluxDB (or Telegraf's influxdb_v2_listener) running at release.output.url, and do token, org and bucket (database/retention-policy for 1.8) exist and allow writing?"
-		return s
+		return "", fmt.Errorf("%s: test write: %w", o.URL, err)
 	}
-	s.OK, s.Detail = true, fmt.Sprintf("%s: a test point (%s) written to %q", o.URL, MeasurementDoctor, o.Bucket)
-	return s
+	return fmt.Sprintf("%s: a test point (%s) written to %q", o.URL, MeasurementDoctor, o.Bucket), nil
 }
 
-// Deliverer moves spooled records to InfluxDB, in batches, with retries.
-type Deliverer struct {
-	Spool *Spool
-	Write WriteFunc
-	Tags  map[string]string
-	Log   *slog.Logger
-	// Retries of one batch on a server or connection error (default 3), with backoff
-	// starting at RetryDelay (default 1s) and honouring Retry-After.
-	Retries    int
-	RetryDelay time.Duration
-	BatchSize  int
+// deliverer moves spooled records to InfluxDB, in batches, with retries.
+type deliverer struct {
+	spool *spoolFile
+	write writeFunc
+	tags  map[string]string
+	log   *slog.Logger
+	// retries of one batch on a server or connection error (default 3), with backoff
+	// starting at retryDelay (default 1s) and honouring Retry-After.
+	retries    int
+	retryDelay time.Duration
+	batchSize  int
 
 	sleep   func(context.Context, time.Duration) error
 	skipped atomic.Int64
 }
 
-// Flush delivers everything spooled; it stops at the first batch that cannot be written,
-// which stays in the spool for the next Flush. When another delivery of the same spool is
+// flush delivers everything spooled; it stops at the first batch that cannot be written,
+// which stays in the spool for the next flush. When another delivery of the same spool is
 // under way (this process or another), it delivers nothing and returns at once.
-func (d *Deliverer) Flush(ctx context.Context) (delivered int, err error) {
-	batch := d.BatchSize
+func (d *deliverer) flush(ctx context.Context) (delivered int, err error) {
+	batch := d.batchSize
 	if batch <= 0 {
 		batch = 1000
 	}
-	lock, err := d.Spool.deliveryLock()
-	if errors.Is(err, ErrLocked) {
-		if d.Log != nil {
-			d.Log.Info("another delivery of the spool is under way: leaving it to that one", "spool", d.Spool.Path())
+	lock, err := d.spool.deliveryLock()
+	if errors.Is(err, filelock.ErrHeld) {
+		if d.log != nil {
+			d.log.Info("another delivery of the spool is under way: leaving it to that one", "spool", d.spool.path)
 		}
 		return 0, nil
 	}
@@ -123,7 +127,7 @@ func (d *Deliverer) Flush(ctx context.Context) (delivered int, err error) {
 	}
 	defer func() { _ = lock.Unlock() }()
 	for {
-		b, err := d.Spool.Pending(batch)
+		b, err := d.spool.pending(batch)
 		if err != nil {
 			return delivered, err
 		}
@@ -141,8 +145,8 @@ func (d *Deliverer) Flush(ctx context.Context) (delivered int, err error) {
 				return delivered, err
 			}
 		}
-		d.Spool.step("written")
-		if err := d.Spool.Delivered(b.Next); err != nil {
+		d.spool.step("written")
+		if err := d.spool.delivered(b.Next); err != nil {
 			return delivered, fmt.Errorf("advancing the spool: %w", err)
 		}
 		d.skipped.Add(int64(b.Skipped))
@@ -150,16 +154,12 @@ func (d *Deliverer) Flush(ctx context.Context) (delivered int, err error) {
 	}
 }
 
-// TakeSkipped returns the corrupt spool lines skipped since the last call, and resets it:
-// the next run point carries them (spool_skipped).
-func (d *Deliverer) TakeSkipped() int { return int(d.skipped.Swap(0)) }
-
-func (d *Deliverer) writeWithRetry(ctx context.Context, points []*write.Point) error {
-	retries := d.Retries
+func (d *deliverer) writeWithRetry(ctx context.Context, points []*write.Point) error {
+	retries := d.retries
 	if retries == 0 {
 		retries = 3
 	}
-	delay := d.RetryDelay
+	delay := d.retryDelay
 	if delay <= 0 {
 		delay = time.Second
 	}
@@ -169,7 +169,7 @@ func (d *Deliverer) writeWithRetry(ctx context.Context, points []*write.Point) e
 	}
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = d.Write(ctx, points...)
+		err = d.write(ctx, points...)
 		if err == nil {
 			return nil
 		}
@@ -182,8 +182,8 @@ func (d *Deliverer) writeWithRetry(ctx context.Context, points []*write.Point) e
 		if herr != nil && herr.RetryAfter > 0 {
 			wait = time.Duration(herr.RetryAfter) * time.Second
 		}
-		if d.Log != nil {
-			d.Log.Warn("writing outcomes failed; retrying", "err", err, "in", wait.String())
+		if d.log != nil {
+			d.log.Warn("writing outcomes failed; retrying", "err", err, "in", wait.String())
 		}
 		if sleep(ctx, wait) != nil {
 			break
@@ -194,9 +194,9 @@ func (d *Deliverer) writeWithRetry(ctx context.Context, points []*write.Point) e
 
 // point converts a spooled record. Integers are int64 (InfluxDB 1.8 rejects the unsigned
 // integers influxdb-client-go would write for uint fields).
-func (d *Deliverer) point(r auditRecord) *write.Point {
+func (d *deliverer) point(r auditRecord) *write.Point {
 	tags := map[string]string{}
-	for k, v := range d.Tags {
+	for k, v := range d.tags {
 		tags[k] = v
 	}
 	switch {
@@ -240,7 +240,7 @@ func (d *Deliverer) point(r auditRecord) *write.Point {
 			"recovery":         s.Recovery,
 			"run_id":           s.RunID,
 		}
-		for reason, n := range s.Protected {
+		for reason, n := range s.Kept {
 			fields["kept_"+strings.ToLower(string(reason))] = int64(n)
 		}
 		return influxdb2.NewPoint(MeasurementReleaseRun, tags, fields, s.Time)

@@ -1,0 +1,141 @@
+// Package architecture_test holds the module's import rules: the package list, top to
+// bottom, is the way a configuration file goes to a DELETE, and a package's folder tells
+// what it may import.
+package architecture_test
+
+import (
+	"go/build"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/qliksense-license/qliksense-license/"
+
+// runtime is what internal/ offers to production code: small helpers with no knowledge of
+// QRS or the sidecar. internal/testkit (the test scaffold: the emulator on TLS, a real
+// SMTP server, goleak) is for tests, tools/ and e2e/ only.
+var runtime = []string{"internal/atomicfile", "internal/ctxsleep", "internal/filelock"}
+
+// rules lists, for each package, what it may import from this module (a prefix ending in
+// "/" allows a tree). From the top: the commands; the Telegraf plugin and the sidecar's
+// orchestration; the sidecar's jobs (moves, notices, plan, the audit trail, reports); the
+// site's configuration and the connection doctor; the rules (policy, evaluation,
+// right-sizing, notice stages); the QRS client. Neither binary's package imports the
+// other's, nothing imports a command, and the doctor is the commands' alone.
+var rules = map[string][]string{
+	"cmd/qliksense-license":            {"plugins/inputs/qliksense_license", "plugins/common/doctor"},
+	"cmd/qliksense-license-release":    {"release", "release/", "plugins/common/"},
+	"cmd/qrs-emulator":                 {"plugins/common/qrs/emulator"},
+	"plugins/inputs/qliksense_license": {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/rightsize", "plugins/common/notice", "plugins/common/qrs"},
+	"release": {"release/moves", "release/notices", "release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy",
+		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep", "internal/filelock"},
+	"release/moves": {"release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/qrs", "internal/atomicfile"},
+	"release/notices": {"release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate",
+		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep"},
+	"release/plan":                                  {"release/audit", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/qrs"},
+	"release/report":                                {"release/plan", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/qrs"},
+	"release/audit":                                 {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/qrs", "internal/atomicfile", "internal/ctxsleep", "internal/filelock"},
+	"release/butler":                                {},
+	"plugins/common/doctor":                         {"plugins/common/siteconfig", "plugins/common/qrs"},
+	"plugins/common/siteconfig":                     {"plugins/common/policy", "plugins/common/qrs"},
+	"plugins/common/rightsize":                      {"plugins/common/policy", "plugins/common/qrs"},
+	"plugins/common/evaluate":                       {"plugins/common/policy", "plugins/common/qrs"},
+	"plugins/common/notice":                         {"plugins/common/qrs", "internal/atomicfile"},
+	"plugins/common/policy":                         {"plugins/common/qrs"},
+	"plugins/common/qrs":                            {"internal/ctxsleep"},
+	"plugins/common/qrs/emulator":                   {},
+	"plugins/common/qrs/internal/qrsspec":           {},
+	"plugins/common/qrs/internal/qrsspec/gensubset": {"plugins/common/qrs/emulator", "plugins/common/qrs/internal/qrsspec"},
+	"internal/atomicfile":                           {},
+	"internal/ctxsleep":                             {},
+	"internal/filelock":                             {},
+	"internal/testkit":                              {"plugins/common/qrs", "plugins/common/qrs/emulator"},
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	return root
+}
+
+func ours(imports []string) []string {
+	var out []string
+	for _, imp := range imports {
+		if dep, ok := strings.CutPrefix(imp, module); ok {
+			out = append(out, dep)
+		}
+	}
+	return out
+}
+
+// Each package imports only what its rule allows; every package of the module has a rule
+// (but tools/ and e2e/, which may use anything, the test scaffold included).
+func TestPackagesPointDownward(t *testing.T) {
+	root := moduleRoot(t)
+	for pkg, ok := range rules {
+		p, err := build.ImportDir(filepath.Join(root, pkg), 0)
+		require.NoError(t, err, pkg)
+		for _, dep := range ours(p.Imports) {
+			permitted := false
+			for _, a := range ok {
+				if dep == a || (strings.HasSuffix(a, "/") && strings.HasPrefix(dep, a)) {
+					permitted = true
+				}
+			}
+			require.True(t, permitted, "%s imports %s: not downward", pkg, dep)
+		}
+		if strings.HasPrefix(pkg, "internal/") && pkg != "internal/testkit" {
+			require.Contains(t, runtime, pkg, "%s is not a runtime helper production code may use", pkg)
+		}
+	}
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		switch name := d.Name(); {
+		case strings.HasPrefix(name, "."), name == "testdata", rel == "bin", rel == "dist", rel == "results", rel == "tools", rel == "e2e",
+			rel == filepath.Join("internal", "architecture"):
+			return filepath.SkipDir
+		}
+		if _, err := build.ImportDir(path, 0); err == nil {
+			_, ruled := rules[filepath.ToSlash(rel)]
+			require.True(t, ruled, "package %s has no import rule in this test", rel)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+// The shipped binaries hold no test code: neither the test scaffold nor the testing
+// package is among their dependencies, however deep.
+func TestBinariesHoldNoTestCode(t *testing.T) {
+	root := moduleRoot(t)
+	for _, cmd := range []string{"cmd/qliksense-license", "cmd/qliksense-license-release", "cmd/qrs-emulator"} {
+		seen := map[string]bool{}
+		var walk func(pkg string)
+		walk = func(pkg string) {
+			if seen[pkg] {
+				return
+			}
+			seen[pkg] = true
+			p, err := build.ImportDir(filepath.Join(root, pkg), 0)
+			require.NoError(t, err, pkg)
+			require.NotContains(t, p.Imports, "testing", "%s (in %s) imports testing", pkg, cmd)
+			for _, dep := range ours(p.Imports) {
+				require.NotEqual(t, "internal/testkit", dep, "%s (in %s) imports the test scaffold", pkg, cmd)
+				walk(dep)
+			}
+		}
+		walk(cmd)
+		require.True(t, seen["plugins/common/qrs"] || seen["plugins/common/qrs/emulator"], "%s was walked down to the QRS client", cmd)
+	}
+}
