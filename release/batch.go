@@ -109,146 +109,182 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []pl
 	if sleep == nil {
 		sleep = ctxsleep.Sleep
 	}
-	pace := &pacer{every: e.Pacing, wait: func(d time.Duration) error { return sleepOrStop(ctx, stop, sleep, d) }}
-	workers := max(1, e.Concurrency)
-	var interval atomic.Int64 // nanoseconds between DELETE starts, as measured
-	var notStarted atomic.Int64
-	halted := func() bool { return stopped(stop) || ctx.Err() != nil }
-
-	parts := make(chan *part, 1)
-	go func() { // re-check, one part ahead
-		defer close(parts)
-		byType := groupByType(items)
-		for _, t := range qrs.AccessTypes {
-			rest := byType[t]
-			for len(rest) > 0 {
-				if halted() {
-					notStarted.Add(int64(len(rest)))
-					break
-				}
-				n := e.partSize(rest, time.Duration(interval.Load()))
-				p := &part{typ: t, items: e.recheck(ctx, runID, t, rest[:n], record), checked: time.Now()}
-				rest = rest[n:]
-				parts <- p
-			}
-		}
-	}()
-
-	// A job is one DELETE handed to a ready worker, with its part's bookkeeping; last says
-	// there is nothing more.
-	type job struct {
-		it   plan.Item
-		done func(*deletion) // nil: not sent
-		last bool
+	r := &releasing{
+		e: e, ctx: ctx, stop: stop, runID: runID, record: record, workers: max(1, e.Concurrency),
+		pace:       &pacer{every: e.Pacing, wait: func(d time.Duration) error { return sleepOrStop(ctx, stop, sleep, d) }},
+		parts:      make(chan *part, 1),
+		ready:      make(chan chan job),
+		dispatched: make(chan struct{}),
 	}
-	ready := make(chan chan job) // a worker asks for its next job
-	var readBack sync.WaitGroup
-	dispatched := make(chan struct{})
-	go func() { // dispatch: parts in order, items in order, each when a worker asks
-		defer close(dispatched)
-		var waiting chan job // a worker that asked when a part ran out
-		workersGone := false
-		for p := range parts {
-			if workersGone {
-				notStarted.Add(int64(len(p.items)))
-				continue
-			}
-			var (
-				dmu  sync.Mutex
-				dels []deletion
-				sent sync.WaitGroup
-			)
-			for {
-				reply := waiting
-				waiting = nil
-				if reply == nil {
-					var open bool
-					if reply, open = <-ready; !open { // the workers have stopped
-						workersGone = true
-						p.mu.Lock()
-						notStarted.Add(int64(len(p.items) - p.next))
-						p.mu.Unlock()
-						break
-					}
-				}
-				it, ok := p.take(e, ctx, runID, record)
-				if !ok {
-					waiting = reply // its job comes from the next part
-					break
-				}
-				sent.Add(1)
-				reply <- job{it: it, done: func(d *deletion) {
-					if d != nil {
-						dmu.Lock()
-						dels = append(dels, *d)
-						dmu.Unlock()
-					}
-					sent.Done()
-				}}
-			}
-			readBack.Add(1)
-			go func() { // read the part back once its DELETEs are answered
-				defer readBack.Done()
-				sent.Wait()
-				if len(dels) > 0 {
-					for _, o := range e.settle(ctx, runID, dels) {
-						record(o)
-					}
-				}
-			}()
-		}
-		if waiting != nil {
-			waiting <- job{last: true}
-		}
-	}()
-
+	go r.recheckAhead(items)
+	go r.dispatch()
 	var wg sync.WaitGroup
-	for range workers {
+	for range r.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reply := make(chan job)
-			for {
-				if pace.next() != nil || halted() {
-					return
-				}
-				select {
-				case ready <- reply:
-				case <-dispatched: // nothing left
-					return
-				}
-				j := <-reply
-				if j.last {
-					return
-				}
-				if halted() { // stopped while it waited for its job: not sent
-					notStarted.Add(1)
-					j.done(nil)
-					return
-				}
-				if err := e.Recorder.Intent(j.it.Outcome(e.Now(), e.Site, runID, "", string(j.it.Decision.Reason), j.it.Decision.Detail)); err != nil {
-					record(j.it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error()))
-					j.done(nil)
-					continue
-				}
-				start := time.Now()
-				// Sent under its own request deadline (the client's timeout), never cut by ctx.
-				err := e.Client.DeleteAllocation(context.WithoutCancel(ctx), j.it.Type, j.it.Allocation.ID)
-				interval.Store(int64(max(time.Since(start)/time.Duration(workers), e.Pacing)))
-				j.done(&deletion{it: j.it, err: err})
-			}
+			r.work()
 		}()
 	}
 	wg.Wait()
-	close(ready)
-	<-dispatched
-	readBack.Wait()
-	if n := notStarted.Load(); n > 0 {
+	close(r.ready)
+	<-r.dispatched
+	r.readBack.Wait()
+	if n := r.notStarted.Load(); n > 0 {
 		mu.Lock()
 		sum.Deferred += int(n)
 		sum.Interrupted = true
 		mu.Unlock()
 	}
+}
+
+// releasing is one run's releases in flight: the three stages (recheckAhead, dispatch,
+// work) and what they share.
+type releasing struct {
+	e       *Executor
+	ctx     context.Context
+	stop    <-chan struct{}
+	runID   string
+	record  func(audit.Outcome)
+	workers int
+	pace    *pacer
+
+	parts      chan *part     // re-checked parts, one ahead of the DELETEs
+	ready      chan chan job  // a worker asks for its next job
+	dispatched chan struct{}  // closed when the dispatcher is done
+	readBack   sync.WaitGroup // parts being read back
+	interval   atomic.Int64   // nanoseconds between DELETE starts, as measured
+	notStarted atomic.Int64   // releases that will not start (stop, cancel)
+}
+
+// job is one DELETE handed to a ready worker, with its part's bookkeeping; last says there
+// is nothing more.
+type job struct {
+	it   plan.Item
+	done func(*deletion) // nil: not sent
+	last bool
+}
+
+func (r *releasing) halted() bool { return stopped(r.stop) || r.ctx.Err() != nil }
+
+// recheckAhead re-checks the releases part by part, type by type, one part ahead of the
+// DELETEs.
+func (r *releasing) recheckAhead(items []plan.Item) {
+	defer close(r.parts)
+	byType := groupByType(items)
+	for _, t := range qrs.AccessTypes {
+		rest := byType[t]
+		for len(rest) > 0 {
+			if r.halted() {
+				r.notStarted.Add(int64(len(rest)))
+				break
+			}
+			n := r.e.partSize(rest, time.Duration(r.interval.Load()))
+			p := &part{typ: t, items: r.e.recheck(r.ctx, r.runID, t, rest[:n], r.record), checked: time.Now()}
+			rest = rest[n:]
+			r.parts <- p
+		}
+	}
+}
+
+// dispatch hands the parts' items, in order, to the workers as they ask, and has each
+// part read back once its DELETEs are answered.
+func (r *releasing) dispatch() {
+	defer close(r.dispatched)
+	var waiting chan job // a worker that asked when a part ran out
+	workersGone := false
+	for p := range r.parts {
+		if workersGone {
+			r.notStarted.Add(int64(len(p.items)))
+			continue
+		}
+		var (
+			dmu  sync.Mutex
+			dels []deletion
+			sent sync.WaitGroup
+		)
+		for {
+			reply := waiting
+			waiting = nil
+			if reply == nil {
+				var open bool
+				if reply, open = <-r.ready; !open { // the workers have stopped
+					workersGone = true
+					p.mu.Lock()
+					r.notStarted.Add(int64(len(p.items) - p.next))
+					p.mu.Unlock()
+					break
+				}
+			}
+			it, ok := p.take(r.e, r.ctx, r.runID, r.record)
+			if !ok {
+				waiting = reply // its job comes from the next part
+				break
+			}
+			sent.Add(1)
+			reply <- job{it: it, done: func(d *deletion) {
+				if d != nil {
+					dmu.Lock()
+					dels = append(dels, *d)
+					dmu.Unlock()
+				}
+				sent.Done()
+			}}
+		}
+		r.readBack.Add(1)
+		go func() { // read the part back once its DELETEs are answered
+			defer r.readBack.Done()
+			sent.Wait()
+			if len(dels) > 0 {
+				for _, o := range r.e.settle(r.ctx, r.runID, dels) {
+					r.record(o)
+				}
+			}
+		}()
+	}
+	if waiting != nil {
+		waiting <- job{last: true}
+	}
+}
+
+// work is one worker: it takes DELETEs one at a time, at the pace, and sends each after
+// its intent is recorded.
+func (r *releasing) work() {
+	reply := make(chan job)
+	for {
+		if r.pace.next() != nil || r.halted() {
+			return
+		}
+		select {
+		case r.ready <- reply:
+		case <-r.dispatched: // nothing left
+			return
+		}
+		j := <-reply
+		if j.last {
+			return
+		}
+		if r.halted() { // stopped while it waited for its job: not sent
+			r.notStarted.Add(1)
+			j.done(nil)
+			return
+		}
+		j.done(r.delete(j.it))
+	}
+}
+
+// delete records the intent of one release and sends its DELETE, under its own request
+// deadline (the client's timeout), never cut by the run's context. nil: not sent.
+func (r *releasing) delete(it plan.Item) *deletion {
+	e := r.e
+	if err := e.Recorder.Intent(it.Outcome(e.Now(), e.Site, r.runID, "", string(it.Decision.Reason), it.Decision.Detail)); err != nil {
+		r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error()))
+		return nil
+	}
+	start := time.Now()
+	err := e.Client.DeleteAllocation(context.WithoutCancel(r.ctx), it.Type, it.Allocation.ID)
+	r.interval.Store(int64(max(time.Since(start)/time.Duration(r.workers), e.Pacing)))
+	return &deletion{it: it, err: err}
 }
 
 type deletion struct {

@@ -61,9 +61,9 @@ func newInfluxWriter(o *siteconfig.OutputConfig) (writeFunc, func(), error) {
 	return api.WritePoint, client.Close, nil
 }
 
-// MeasurementDoctor is the measurement of the connection doctor's test write: not one the
+// measurementDoctor is the measurement of the connection doctor's test write: not one the
 // dashboards or alert rules read.
-const MeasurementDoctor = "qlik_sense_license_doctor"
+const measurementDoctor = "qlik_sense_license_doctor"
 
 // ErrOutputSettings marks a CheckOutput error of the settings themselves
 // (release.output), not of InfluxDB.
@@ -84,11 +84,11 @@ func CheckOutput(ctx context.Context, site string, o *siteconfig.OutputConfig) (
 		return "", settingsError{err}
 	}
 	defer closeOut()
-	p := influxdb2.NewPoint(MeasurementDoctor, map[string]string{"site": site}, map[string]any{"ok": true}, time.Now())
+	p := influxdb2.NewPoint(measurementDoctor, map[string]string{"site": site}, map[string]any{"ok": true}, time.Now())
 	if err := write(ctx, p); err != nil {
 		return "", fmt.Errorf("%s: test write: %w", o.URL, err)
 	}
-	return fmt.Sprintf("%s: a test point (%s) written to %q", o.URL, MeasurementDoctor, o.Bucket), nil
+	return fmt.Sprintf("%s: a test point (%s) written to %q", o.URL, measurementDoctor, o.Bucket), nil
 }
 
 // deliverer moves spooled records to InfluxDB, in batches, with retries.

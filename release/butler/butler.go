@@ -15,78 +15,87 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// config is the part of Butler's YAML this converter reads.
 type config struct {
-	Butler struct {
-		ConfigQRS struct {
-			Authentication string `yaml:"authentication"`
-			Host           string `yaml:"host"`
-			UseSSL         *bool  `yaml:"useSSL"`
-			Port           int    `yaml:"port"`
-			Headers        struct {
-				Static []nameValue `yaml:"static"`
-			} `yaml:"headers"`
-			RejectUnauthorized *bool `yaml:"rejectUnauthorized"`
-		} `yaml:"configQRS"`
-		Cert struct {
-			ClientCert    string `yaml:"clientCert"`
-			ClientCertKey string `yaml:"clientCertKey"`
-			ClientCertCA  string `yaml:"clientCertCA"`
-		} `yaml:"cert"`
-		InfluxDB struct {
+	Butler butlerSection `yaml:"Butler"`
+}
+
+type butlerSection struct {
+	ConfigQRS struct {
+		Authentication string `yaml:"authentication"`
+		Host           string `yaml:"host"`
+		UseSSL         *bool  `yaml:"useSSL"`
+		Port           int    `yaml:"port"`
+		Headers        struct {
+			Static []nameValue `yaml:"static"`
+		} `yaml:"headers"`
+		RejectUnauthorized *bool `yaml:"rejectUnauthorized"`
+	} `yaml:"configQRS"`
+	Cert struct {
+		ClientCert    string `yaml:"clientCert"`
+		ClientCertKey string `yaml:"clientCertKey"`
+		ClientCertCA  string `yaml:"clientCertCA"`
+	} `yaml:"cert"`
+	InfluxDB         influxDB `yaml:"influxDb"`
+	QlikSenseLicense struct {
+		LicenseRelease *licenseRelease `yaml:"licenseRelease"`
+	} `yaml:"qlikSenseLicense"`
+}
+
+type influxDB struct {
+	Enable   bool   `yaml:"enable"`
+	HostIP   string `yaml:"hostIP"`
+	HostPort int    `yaml:"hostPort"`
+	Version  int    `yaml:"version"`
+	V1Config struct {
+		Auth struct {
 			Enable   bool   `yaml:"enable"`
-			HostIP   string `yaml:"hostIP"`
-			HostPort int    `yaml:"hostPort"`
-			Version  int    `yaml:"version"`
-			V1Config struct {
-				Auth struct {
-					Enable   bool   `yaml:"enable"`
-					Username string `yaml:"username"`
-				} `yaml:"auth"`
-				DBName          string `yaml:"dbName"`
-				RetentionPolicy struct {
-					Name string `yaml:"name"`
-				} `yaml:"retentionPolicy"`
-			} `yaml:"v1Config"`
-			V2Config struct {
-				Org    string `yaml:"org"`
-				Bucket string `yaml:"bucket"`
-			} `yaml:"v2Config"`
-			Tag struct {
+			Username string `yaml:"username"`
+		} `yaml:"auth"`
+		DBName          string `yaml:"dbName"`
+		RetentionPolicy struct {
+			Name string `yaml:"name"`
+		} `yaml:"retentionPolicy"`
+	} `yaml:"v1Config"`
+	V2Config struct {
+		Org    string `yaml:"org"`
+		Bucket string `yaml:"bucket"`
+	} `yaml:"v2Config"`
+	Tag struct {
+		Static []nameValue `yaml:"static"`
+	} `yaml:"tag"`
+}
+
+type licenseRelease struct {
+	Enable       bool         `yaml:"enable"`
+	DryRun       *bool        `yaml:"dryRun"`
+	Frequency    string       `yaml:"frequency"`
+	NeverRelease neverRelease `yaml:"neverRelease"`
+	LicenseType  map[string]struct {
+		Enable               bool    `yaml:"enable"`
+		ReleaseThresholdDays float64 `yaml:"releaseThresholdDays"`
+	} `yaml:"licenseType"`
+	Destination struct {
+		InfluxDB struct {
+			Enable bool `yaml:"enable"`
+			Tag    struct {
 				Static []nameValue `yaml:"static"`
 			} `yaml:"tag"`
 		} `yaml:"influxDb"`
-		QlikSenseLicense struct {
-			LicenseRelease *struct {
-				Enable       bool   `yaml:"enable"`
-				DryRun       *bool  `yaml:"dryRun"`
-				Frequency    string `yaml:"frequency"`
-				NeverRelease struct {
-					User []struct {
-						UserDir string `yaml:"userDir"`
-						UserID  string `yaml:"userId"`
-					} `yaml:"user"`
-					Tag               []string    `yaml:"tag"`
-					CustomProperty    []nameValue `yaml:"customProperty"`
-					UserDirectory     []string    `yaml:"userDirectory"`
-					Inactive          string      `yaml:"inactive"`
-					Blocked           string      `yaml:"blocked"`
-					RemovedExternally string      `yaml:"removedExternally"`
-				} `yaml:"neverRelease"`
-				LicenseType map[string]struct {
-					Enable               bool    `yaml:"enable"`
-					ReleaseThresholdDays float64 `yaml:"releaseThresholdDays"`
-				} `yaml:"licenseType"`
-				Destination struct {
-					InfluxDB struct {
-						Enable bool `yaml:"enable"`
-						Tag    struct {
-							Static []nameValue `yaml:"static"`
-						} `yaml:"tag"`
-					} `yaml:"influxDb"`
-				} `yaml:"destination"`
-			} `yaml:"licenseRelease"`
-		} `yaml:"qlikSenseLicense"`
-	} `yaml:"Butler"`
+	} `yaml:"destination"`
+}
+
+type neverRelease struct {
+	User []struct {
+		UserDir string `yaml:"userDir"`
+		UserID  string `yaml:"userId"`
+	} `yaml:"user"`
+	Tag               []string    `yaml:"tag"`
+	CustomProperty    []nameValue `yaml:"customProperty"`
+	UserDirectory     []string    `yaml:"userDirectory"`
+	Inactive          string      `yaml:"inactive"`
+	Blocked           string      `yaml:"blocked"`
+	RemovedExternally string      `yaml:"removedExternally"`
 }
 
 type nameValue struct {
@@ -114,6 +123,18 @@ func Convert(r io.Reader, w io.Writer, source string) error {
 	o.line("# Converted from Butler's configuration %s by qliksense-license-release convert-butler-config.", source)
 	o.line("# Lines marked NOTE are where this project behaves differently from Butler: read them.")
 	o.line("# The plugin (Telegraf's [[inputs.execd]]) and the sidecar both read this file.")
+	o.connection(&b)
+	o.runs(rel)
+	o.types(rel)
+	if err := o.protect(&rel.NeverRelease); err != nil {
+		return err
+	}
+	o.output(&b.InfluxDB, rel)
+	return o.err
+}
+
+// connection writes the plugin's table: QRS's address, the acting user and certificates.
+func (o *out) connection(b *butlerSection) {
 	o.line("[[inputs.qliksense_license]]")
 	o.kv(2, "site", quote(b.ConfigQRS.Host))
 	scheme := "https"
@@ -145,6 +166,10 @@ func Convert(r io.Reader, w io.Writer, source string) error {
 		o.line("  # insecure_skip_verify = true")
 	}
 
+}
+
+// runs writes the release table's own keys: dry run, cap and schedule.
+func (o *out) runs(rel *licenseRelease) {
 	o.line("")
 	o.line("  [inputs.qliksense_license.release]")
 	dryRun := true
@@ -171,6 +196,10 @@ func Convert(r io.Reader, w io.Writer, source string) error {
 	o.line("    # Butler also runs once at start-up.")
 	o.kv(4, "run_at_start", "true")
 
+}
+
+// types writes a table per license type Butler releases.
+func (o *out) types(rel *licenseRelease) {
 	for _, t := range []struct{ butler, here string }{{"professional", "professional"}, {"analyzer", "analyzer"}} {
 		lt, ok := rel.LicenseType[t.butler]
 		if !ok {
@@ -189,7 +218,10 @@ func Convert(r io.Reader, w io.Writer, source string) error {
 		o.kv(6, "inactive_days", strconv.Itoa(days))
 	}
 
-	nr := rel.NeverRelease
+}
+
+// protect writes what is never released.
+func (o *out) protect(nr *neverRelease) error {
 	o.line("    [inputs.qliksense_license.release.protect]")
 	var users []string
 	for _, u := range nr.User {
@@ -220,11 +252,15 @@ func Convert(r io.Reader, w io.Writer, source string) error {
 		}
 	}
 
-	ix := b.InfluxDB
+	return nil
+}
+
+// output writes the InfluxDB destination of the outcomes, when Butler wrote there.
+func (o *out) output(ix *influxDB, rel *licenseRelease) {
 	if !rel.Destination.InfluxDB.Enable || !ix.Enable {
 		o.line("")
 		o.line("    # Butler did not write released licenses to InfluxDB; outcomes go to the audit log only.")
-		return o.err
+		return
 	}
 	o.line("")
 	o.line("    # Every outcome (released, quarantined, dry_run, skipped, failed) is written, not only")
@@ -261,7 +297,6 @@ func Convert(r io.Reader, w io.Writer, source string) error {
 			o.kv(8, bareKey(t.Name), quote(t.Value))
 		}
 	}
-	return o.err
 }
 
 var everyN = regexp.MustCompile(`^every\s+(\d+)\s+(minute|minutes|min|mins|hour|hours|day|days)$`)

@@ -30,21 +30,21 @@ type Mailer interface {
 // ErrNotSent: the message was not sent at all.
 var ErrNotSent = errors.New("not sent")
 
-// SMTPMailer sends through the site's SMTP server ([release.mail]) with go-mail: STARTTLS
+// smtpMailer sends through the site's SMTP server ([release.mail]) with go-mail: STARTTLS
 // (mandatory), implicit TLS or none, authentication when a username is set, one
 // connection per message, at most one message per rate_limit.
-type SMTPMailer struct {
+type smtpMailer struct {
 	cfg  *siteconfig.Mail
 	mu   sync.Mutex
 	last time.Time
 }
 
 // NewSMTPMailer returns a mailer for the validated settings; it connects at Send.
-func NewSMTPMailer(cfg *siteconfig.Mail) *SMTPMailer { return &SMTPMailer{cfg: cfg} }
+func NewSMTPMailer(cfg *siteconfig.Mail) Mailer { return &smtpMailer{cfg: cfg} }
 
 // Send delivers m, waiting first for the rate limit. ctx bounds the wait; the delivery
 // itself runs under the mail timeout only, so a stop never cuts a message on the wire.
-func (s *SMTPMailer) Send(ctx context.Context, m Message) error {
+func (s *smtpMailer) Send(ctx context.Context, m Message) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if wait := time.Until(s.last.Add(s.cfg.RateLimit)); wait > 0 {
@@ -128,7 +128,7 @@ func CheckMail(ctx context.Context, cfg *siteconfig.Mail) (string, error) {
 	return addr + ": " + how + "; no message sent", nil
 }
 
-func (s *SMTPMailer) message(m Message) (*mail.Msg, error) {
+func (s *smtpMailer) message(m Message) (*mail.Msg, error) {
 	msg := mail.NewMsg()
 	if err := msg.From(s.cfg.From); err != nil {
 		return nil, fmt.Errorf("release.mail.from: %w", err)

@@ -23,8 +23,8 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
-// DefaultNoticeSubject is the subject of a notice unless release.notice.subject is set.
-const DefaultNoticeSubject = "Your Qlik Sense {{.Access}} will be released on or after {{.ReleaseDate}}"
+// defaultNoticeSubject is the subject of a notice unless release.notice.subject is set.
+const defaultNoticeSubject = "Your Qlik Sense {{.Access}} will be released on or after {{.ReleaseDate}}"
 
 // NoticeData is what a notice template sees (the README lists the fields). Dates are in
 // the site's time zone (release.time_zone). No secret is in it.
@@ -45,15 +45,15 @@ type NoticeData struct {
 	ReplyTo       string
 }
 
-// DigestLine is one allocation in the administrators' digest.
-type DigestLine struct {
+// digestLine is one allocation in the administrators' digest.
+type digestLine struct {
 	User, Access, Date string
 }
 
-// DigestData is what the digest template sees.
-type DigestData struct {
+// digestData is what the digest template sees.
+type digestData struct {
 	Site, RunID, Time                       string
-	Noticed, Released, Coming, NoticeFailed []DigestLine
+	Noticed, Released, Coming, NoticeFailed []digestLine
 }
 
 // Notifier renders and sends a site's notices and digest and keeps their dates honest:
@@ -80,7 +80,7 @@ func NewNotifier(st *siteconfig.Sidecar, mailer Mailer) (*Notifier, error) {
 	var err error
 	subject := s.Subject
 	if subject == "" {
-		subject = DefaultNoticeSubject
+		subject = defaultNoticeSubject
 	}
 	if n.subject, err = template.New("subject").Option("missingkey=error").Parse(subject); err != nil {
 		return nil, fmt.Errorf("release.notice.subject: %w", err)
@@ -111,7 +111,7 @@ func NewNotifier(st *siteconfig.Sidecar, mailer Mailer) (*Notifier, error) {
 	if _, err := n.Render(sample); err != nil {
 		return nil, err
 	}
-	if _, err := n.renderDigest(DigestData{Noticed: []DigestLine{{"a", "b", "c"}}}); err != nil {
+	if _, err := n.renderDigest(digestData{Noticed: []digestLine{{"a", "b", "c"}}}); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -139,8 +139,8 @@ func (n *Notifier) ReleaseDate(noticed time.Time, days int) time.Time {
 	return n.Schedule.Next(end.In(n.Location).Add(-time.Nanosecond))
 }
 
-// FormatDate writes an instant as people read it, in the site's time zone.
-func (n *Notifier) FormatDate(t time.Time) string {
+// formatDate writes an instant as people read it, in the site's time zone.
+func (n *Notifier) formatDate(t time.Time) string {
 	return t.In(n.Location).Format("Monday 2 January 2006 at 15:04 MST")
 }
 
@@ -167,7 +167,7 @@ func (n *Notifier) Render(d NoticeData) (Message, error) {
 	return m, nil
 }
 
-func (n *Notifier) renderDigest(d DigestData) (Message, error) {
+func (n *Notifier) renderDigest(d digestData) (Message, error) {
 	var b bytes.Buffer
 	if err := n.digest.Execute(&b, d); err != nil {
 		return Message{}, fmt.Errorf("the digest template: %w", err)
@@ -193,7 +193,7 @@ func (n *Notifier) noticeData(site string, it *plan.Item, thresholdDays, noticeD
 	return NoticeData{
 		Site: site, User: a.HolderName(), Name: name, Email: it.Email, Access: accessName(it.Type), LicenseType: it.Type.LicenseType(),
 		DaysInactive: int(it.Decision.Inactivity.Hours() / 24), NeverUsed: it.Decision.NeverUsed, LastUsed: n.formatDay(last),
-		ThresholdDays: thresholdDays, NoticeDays: noticeDays, ReleaseDate: n.FormatDate(release), ReleaseTime: release.In(n.Location),
+		ThresholdDays: thresholdDays, NoticeDays: noticeDays, ReleaseDate: n.formatDate(release), ReleaseTime: release.In(n.Location),
 		ReplyTo: n.Settings.Mail.ReplyTo,
 	}
 }

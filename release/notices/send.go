@@ -13,8 +13,8 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
-// ReasonMailRefused is the reason of a notice_failed outcome.
-const ReasonMailRefused = "mail_refused"
+// reasonMailRefused is the reason of a notice_failed outcome.
+const reasonMailRefused = "mail_refused"
 
 // Run is what sending a live run's notices needs: the staged plan and the notice state it
 // was staged with, the policy (thresholds, notice days), where outcomes go, and the run's
@@ -65,7 +65,7 @@ type sending struct {
 	r                       Run
 	log                     *slog.Logger
 	horizon                 time.Time // the digest's "coming" reaches this far
-	noticed, failed, coming []DigestLine
+	noticed, failed, coming []digestLine
 	errs                    []string
 }
 
@@ -76,8 +76,8 @@ func (s *sending) save() {
 	}
 }
 
-func (s *sending) line(it *plan.Item, at time.Time) DigestLine {
-	return DigestLine{User: it.Allocation.HolderName(), Access: accessName(it.Type), Date: s.n.FormatDate(at)}
+func (s *sending) line(it *plan.Item, at time.Time) digestLine {
+	return digestLine{User: it.Allocation.HolderName(), Access: accessName(it.Type), Date: s.n.formatDate(at)}
 }
 
 // prune drops the records of allocations that are no longer candidates, for the types
@@ -143,13 +143,13 @@ func (s *sending) notice(wctx context.Context, it *plan.Item) bool {
 		rec.LastFailure = err.Error()
 		s.save()
 		detail := fmt.Sprintf("the notice was not accepted (attempt %d; retried at the next run): %v", rec.Failures, err)
-		r.Record(it.Outcome(r.Now(), r.Site, r.RunID, audit.NoticeFailed, ReasonMailRefused, detail))
+		r.Record(it.Outcome(r.Now(), r.Site, r.RunID, audit.NoticeFailed, reasonMailRefused, detail))
 		s.failed = append(s.failed, s.line(it, it.ReleasableFrom))
 		return true
 	}
 	rec.NoticedAt, rec.ReleasableFrom, rec.LastFailure = r.Now().UTC(), it.ReleasableFrom.UTC(), ""
 	s.save()
-	detail := "notice accepted by the mail server; releasable from " + n.FormatDate(it.ReleasableFrom)
+	detail := "notice accepted by the mail server; releasable from " + n.formatDate(it.ReleasableFrom)
 	r.Record(it.Outcome(r.Now(), r.Site, r.RunID, audit.Noticed, string(it.Decision.Reason), detail))
 	s.noticed = append(s.noticed, s.line(it, it.ReleasableFrom))
 	if !it.ReleasableFrom.After(s.horizon) {
@@ -160,15 +160,15 @@ func (s *sending) notice(wctx context.Context, it *plan.Item) bool {
 
 // digest sends the administrators' digest of the run, when there is anything to say.
 func (s *sending) digest(wctx context.Context) {
-	var gone []DigestLine
+	var gone []digestLine
 	for _, o := range s.r.Released {
-		gone = append(gone, DigestLine{User: o.User, Access: accessName(o.Type), Date: s.n.FormatDate(o.Time)})
+		gone = append(gone, digestLine{User: o.User, Access: accessName(o.Type), Date: s.n.formatDate(o.Time)})
 	}
 	if len(s.noticed)+len(gone)+len(s.coming)+len(s.failed) == 0 {
 		return
 	}
-	msg, err := s.n.renderDigest(DigestData{
-		Site: s.r.Site, RunID: s.r.RunID, Time: s.n.FormatDate(s.r.Plan.Now),
+	msg, err := s.n.renderDigest(digestData{
+		Site: s.r.Site, RunID: s.r.RunID, Time: s.n.formatDate(s.r.Plan.Now),
 		Noticed: s.noticed, Released: gone, Coming: s.coming, NoticeFailed: s.failed,
 	})
 	if err == nil {

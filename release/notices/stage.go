@@ -48,10 +48,10 @@ func (n *Notifier) stage(ctx context.Context, c *qrs.Client, pol *policy.Policy,
 		case notice.Waiting:
 			it.Decision.Verdict = policy.Waiting
 			it.Email, it.NoticedAt, it.ReleasableFrom = rec.Email, rec.NoticedAt, from
-			it.Decision.Detail += fmt.Sprintf("; noticed on %s, releasable from %s", n.FormatDate(rec.NoticedAt), n.FormatDate(from))
+			it.Decision.Detail += fmt.Sprintf("; noticed on %s, releasable from %s", n.formatDate(rec.NoticedAt), n.formatDate(from))
 		case notice.Release:
 			it.Email, it.NoticedAt, it.ReleasableFrom = rec.Email, rec.NoticedAt, from
-			it.AddNote("noticed on " + n.FormatDate(rec.NoticedAt))
+			it.AddNote("noticed on " + n.formatDate(rec.NoticedAt))
 		}
 	}
 	if len(toTell) == 0 {
@@ -89,7 +89,7 @@ func (n *Notifier) stage(ctx context.Context, c *qrs.Client, pol *policy.Policy,
 		days := pol.NoticeDays(it.Type)
 		it.Decision.Verdict = policy.Notice
 		it.ReleasableFrom = n.ReleaseDate(p.Now, days)
-		it.Decision.Detail += fmt.Sprintf("; notice of %d days: releasable from %s", days, n.FormatDate(it.ReleasableFrom))
+		it.Decision.Detail += fmt.Sprintf("; notice of %d days: releasable from %s", days, n.formatDate(it.ReleasableFrom))
 		if rec := state.Of(it.Type, it.Allocation); rec != nil && rec.Failures > 0 {
 			it.AddNote(fmt.Sprintf("%d earlier notice(s) refused by the mail server", rec.Failures))
 		}

@@ -43,26 +43,45 @@ func (c *countingAcc) AddError(err error) {
 // Gather reads the site once: the overview, the server license, each allocation list
 // (streamed once), and user records only when the release policy needs them.
 func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
-	start := q.now()
-	ts := start.UTC().Truncate(time.Second)
-	before := q.client.Stats()
-	cacc := &countingAcc{Accumulator: acc}
+	g := &gathering{q: q, start: q.now(), before: q.client.Stats(), acc: &countingAcc{Accumulator: acc}}
+	g.ts = g.start.UTC().Truncate(time.Second)
 	bound := GatherBoundFactor * time.Duration(q.Timeout)
 	ctx, cancel := context.WithTimeoutCause(context.Background(), bound,
 		fmt.Errorf("the gather ran past its bound of %d × timeout (%s): the site answers too slowly for one interval; raise timeout", GatherBoundFactor, bound))
 	defer cancel()
-	tags := func(kv ...string) map[string]string {
-		t := map[string]string{"site": q.Site}
-		for i := 0; i+1 < len(kv); i += 2 {
-			t[kv[i]] = kv[i+1]
-		}
-		return t
-	}
 
-	// The overview, the server license and the users the release policy needs (if any)
-	// are read at the same time; the allocation lists follow once the overview says which
-	// license types the site uses.
-	users := evaluate.PrefetchUsers(ctx, q.client, q.policy)
+	types := g.licenses(ctx)
+	g.allocations(ctx, types)
+	q.gatherRightsizing(ctx, g.acc, g.tags("license_type", qrs.Professional.LicenseType()), g.ts)
+	g.health()
+	return nil
+}
+
+// gathering is one gather: its start, its accumulator and what it counted.
+type gathering struct {
+	q         *QlikSenseLicense
+	start, ts time.Time
+	before    qrs.Stats
+	acc       *countingAcc
+	users     *evaluate.Users
+	counted   int // allocations read
+}
+
+// tags are the site's tag and the given pairs.
+func (g *gathering) tags(kv ...string) map[string]string {
+	t := map[string]string{"site": g.q.Site}
+	for i := 0; i+1 < len(kv); i += 2 {
+		t[kv[i]] = kv[i+1]
+	}
+	return t
+}
+
+// licenses reports the overview and the server license, read at the same time as the
+// users the release policy needs (if any); it returns the license types the site uses
+// (all of them when the overview cannot be read).
+func (g *gathering) licenses(ctx context.Context) []qrs.AccessType {
+	q := g.q
+	g.users = evaluate.PrefetchUsers(ctx, q.client, q.policy)
 	var (
 		lic    *qrs.License
 		licErr error
@@ -77,10 +96,10 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	ov, err := q.client.AccessTypeOverview(ctx)
 	wg.Wait()
 	if err != nil {
-		cacc.AddError(fmt.Errorf("reading the access type overview: %w", err))
+		g.acc.AddError(fmt.Errorf("reading the access type overview: %w", err))
 	} else {
 		for _, p := range overviewPoints(ov) {
-			cacc.AddFields(MeasurementLicense, p.fields, tags("license_type", p.licenseType), ts)
+			g.acc.AddFields(MeasurementLicense, p.fields, g.tags("license_type", p.licenseType), g.ts)
 		}
 		types = nil
 		for _, t := range qrs.AccessTypes {
@@ -89,72 +108,78 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 			}
 		}
 	}
-
-	if err := licErr; err != nil {
-		cacc.AddError(fmt.Errorf("reading the server license: %w", err))
+	if licErr != nil {
+		g.acc.AddError(fmt.Errorf("reading the server license: %w", licErr))
 	} else {
-		cacc.AddFields(MeasurementServerLicense, serverLicenseFields(lic, start), tags(), ts)
+		g.acc.AddFields(MeasurementServerLicense, serverLicenseFields(lic, g.start), g.tags(), g.ts)
 	}
+	return types
+}
 
+// allocations streams each allocation list once and reports the inactivity buckets, the
+// reclaimable allocations (with the release policy) and, when asked, one point each.
+func (g *gathering) allocations(ctx context.Context, types []qrs.AccessType) {
+	q := g.q
 	bucketsOf := map[qrs.AccessType]*buckets{}
 	for _, t := range types {
 		bucketsOf[t] = newBuckets(q.InactivityBuckets)
 	}
-	waiting := q.noticeCounter(cacc, start)
+	waiting := q.noticeCounter(g.acc, g.start)
 	res, err := evaluate.Site(ctx, q.client, evaluate.Options{
 		Types:   types,
 		Policy:  q.policy,
-		Users:   users,
-		Now:     start,
+		Users:   g.users,
+		Now:     g.start,
 		Decided: waiting.hook(),
 		Observe: func(t qrs.AccessType, a *qrs.Allocation) { // one goroutine per type
-			d, _ := policy.Inactivity(a, start)
+			d, _ := policy.Inactivity(a, g.start)
 			bucketsOf[t].add(a, d)
 			if q.AllocationDetails {
-				cacc.AddFields(MeasurementAllocation, detailFields(a, d), detailTags(tags("license_type", t.LicenseType()), a), ts)
+				g.acc.AddFields(MeasurementAllocation, detailFields(a, d), detailTags(g.tags("license_type", t.LicenseType()), a), g.ts)
 			}
 		},
 	})
-	allocations := 0
 	if err != nil { // the gather's time ran out: report it, and the gather's own health
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 			err = cause
 		}
-		cacc.AddError(fmt.Errorf("gathering allocations: %w", err))
-		res = &evaluate.Result{ByType: map[qrs.AccessType]*evaluate.TypeResult{}}
-		types = nil
+		g.acc.AddError(fmt.Errorf("gathering allocations: %w", err))
+		return
 	}
 	for _, t := range types {
 		r := res.ByType[t]
-		allocations += r.Allocations
+		g.counted += r.Allocations
 		if r.Err != nil {
-			cacc.AddError(fmt.Errorf("reading %s allocations: %w", t, r.Err))
+			g.acc.AddError(fmt.Errorf("reading %s allocations: %w", t, r.Err))
 			continue
 		}
-		cacc.AddFields(MeasurementInactivity, bucketsOf[t].fields(), tags("license_type", t.LicenseType()), ts)
+		g.acc.AddFields(MeasurementInactivity, bucketsOf[t].fields(), g.tags("license_type", t.LicenseType()), g.ts)
 	}
 	if res.UsersErr != nil {
-		cacc.AddError(res.UsersErr)
+		g.acc.AddError(res.UsersErr)
 	}
 	for _, t := range types {
 		if r := res.ByType[t]; r.Err == nil && r.Reasons != nil {
 			days, _ := q.policy.Enabled(t)
 			f := reclaimableFields(r.Reasons, days)
 			waiting.addFields(f, t)
-			cacc.AddFields(MeasurementReclaimable, f, tags("license_type", t.LicenseType()), ts)
+			g.acc.AddFields(MeasurementReclaimable, f, g.tags("license_type", t.LicenseType()), g.ts)
 		}
 	}
+}
 
-	q.gatherRightsizing(ctx, cacc, tags("license_type", qrs.Professional.LicenseType()), ts)
-
+// health reports the gather's own health: its duration, requests, errors, and the days
+// to expiry of the certificates.
+func (g *gathering) health() {
+	q := g.q
 	after := q.client.Stats()
 	health := map[string]any{
-		"duration_seconds": q.now().Sub(start).Seconds(),
-		"qrs_requests":     after.Requests - before.Requests,
-		"qrs_retries":      after.Retries - before.Retries,
-		"bytes_received":   after.BytesRead - before.BytesRead,
-		"allocations":      int64(allocations),
-		"errors":           int64(cacc.errors),
+		"duration_seconds": q.now().Sub(g.start).Seconds(),
+		"qrs_requests":     after.Requests - g.before.Requests,
+		"qrs_retries":      after.Retries - g.before.Retries,
+		"bytes_received":   after.BytesRead - g.before.BytesRead,
+		"allocations":      int64(g.counted),
+		"errors":           int64(g.acc.errors),
 	}
 	// Certificates expire (the QMC's exports too), and an expired one silently stops
 	// monitoring: their days to expiry, negative once expired, for alerts weeks ahead.
@@ -164,8 +189,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	if c := q.client.ServerCertificate(); c != nil {
 		health["server_cert_days_to_expiry"] = daysUntil(c.NotAfter, q.now())
 	}
-	cacc.AddFields(MeasurementGather, health, tags(), ts)
-	return nil
+	g.acc.AddFields(MeasurementGather, health, g.tags(), g.ts)
 }
 
 func daysUntil(t, now time.Time) float64 { return t.Sub(now).Hours() / 24 }
