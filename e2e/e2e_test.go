@@ -118,7 +118,7 @@ func TestEndToEnd(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	site := emulator.Generate(emulator.SiteSpec{Seed: 51, Users: 400, CapacityMinutes: 6000, Now: now, Apps: 150, AppObjects: 3000})
 	srv := testkit.StartEmulator(t, site, func(o *emulator.Options) { o.CertDir = filepath.Join(dir, "certs") })
-	tlsCfg, err := testkit.ClientFiles(srv).Config()
+	tlsCfg, err := testkit.ClientFiles(srv).TLSConfig()
 	require.NoError(t, err)
 	client, err := qrs.New(qrs.Config{Server: srv.URL, TLS: tlsCfg})
 	require.NoError(t, err)

@@ -53,7 +53,7 @@ var rules = map[string][]string{
 	"internal/atomicfile":                           {},
 	"internal/ctxsleep":                             {},
 	"internal/filelock":                             {},
-	"internal/testkit":                              {"plugins/common/qrs", "plugins/common/qrs/emulator"},
+	"internal/testkit":                              {"plugins/common/qrs", "plugins/common/qrs/emulator", "plugins/common/siteconfig"},
 }
 
 func moduleRoot(t *testing.T) string {

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"crypto/tls"
 	_ "embed"
 	"io"
 	"net/http"
@@ -11,8 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	commontls "github.com/influxdata/telegraf/plugins/common/tls"
+
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
 // Now is the one clock of the tests: generated sites and policies are evaluated at this
@@ -61,14 +64,27 @@ func StartEmulator(t testing.TB, site *emulator.Site, opts ...func(*emulator.Opt
 // WithProxy adds the proxy listener (virtual proxies hdr and jwt).
 func WithProxy(o *emulator.Options) { o.ProxyAddr = "127.0.0.1:0" }
 
+// Files names the certificate files the QMC exports: root.pem (the site's CA), client.pem
+// and client_key.pem (the client certificate and its key).
+type Files struct {
+	CA, Cert, Key      string
+	InsecureSkipVerify bool
+}
+
+// TLSConfig is what a client configured with the files uses (siteconfig.ClientTLS, the
+// one way the project builds TLS).
+func (f Files) TLSConfig() (*tls.Config, error) {
+	return siteconfig.ClientTLS(commontls.ClientConfig{TLSCA: f.CA, TLSCert: f.Cert, TLSKey: f.Key, InsecureSkipVerify: f.InsecureSkipVerify})
+}
+
 // ClientFiles names srv's certificate files as a client uses them: the QMC's export names.
-func ClientFiles(srv *emulator.Server) qrs.TLSFiles {
+func ClientFiles(srv *emulator.Server) Files {
 	return CertFiles(srv.Certs.Dir)
 }
 
 // CertFiles names the QMC-exported files of a certificate folder.
-func CertFiles(dir string) qrs.TLSFiles {
-	return qrs.TLSFiles{
+func CertFiles(dir string) Files {
+	return Files{
 		CA:   filepath.Join(dir, emulator.RootFile),
 		Cert: filepath.Join(dir, emulator.ClientFile),
 		Key:  filepath.Join(dir, emulator.ClientKeyFile),
@@ -88,7 +104,7 @@ func RemoveSharedCerts() {
 // returns the body of a 200.
 func QRSGet(t testing.TB, srv *emulator.Server, path string) []byte {
 	t.Helper()
-	tlsCfg, err := ClientFiles(srv).Config()
+	tlsCfg, err := ClientFiles(srv).TLSConfig()
 	if err != nil {
 		t.Fatalf("client certificate: %v", err)
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/internal/filelock"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 
@@ -47,9 +46,9 @@ func newInfluxWriter(o *siteconfig.OutputConfig) (writeFunc, func(), error) {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	tlsCfg, err := qrs.TLSFiles{CA: o.TLSCA, InsecureSkipVerify: o.InsecureSkipVerify}.Config()
+	tlsCfg, err := o.TLSConfig()
 	if err != nil {
-		return nil, nil, fmt.Errorf("release.output: %w", err)
+		return nil, nil, err
 	}
 	opts := influxdb2.DefaultOptions().
 		SetHTTPRequestTimeout(uint(timeout / time.Second)).

@@ -222,7 +222,7 @@ func measureButler(r *row, p *plan.Plan, n int, lat time.Duration, now time.Time
 	}
 	defer srv.Close()
 	srv.Faults.Configure(emulator.FaultConfig{Latency: lat})
-	cfg, err := testkit.CertFiles(bp.certs).Config()
+	cfg, err := testkit.CertFiles(bp.certs).TLSConfig()
 	if err != nil {
 		return err
 	}
@@ -494,7 +494,7 @@ func gatherSeconds(line string) (float64, bool) {
 }
 
 func rawClient(certs string) (*http.Client, error) {
-	cfg, err := testkit.CertFiles(certs).Config()
+	cfg, err := testkit.CertFiles(certs).TLSConfig()
 	if err != nil {
 		return nil, err
 	}

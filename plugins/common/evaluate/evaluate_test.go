@@ -22,7 +22,7 @@ import (
 func startSite(t *testing.T, seed uint64, users int) (*emulator.Server, *tls.Config) {
 	t.Helper()
 	srv := testkit.StartEmulator(t, emulator.Generate(emulator.SiteSpec{Seed: seed, Users: users, Now: testkit.Now}))
-	tlsCfg, err := testkit.ClientFiles(srv).Config()
+	tlsCfg, err := testkit.ClientFiles(srv).TLSConfig()
 	require.NoError(t, err)
 	return srv, tlsCfg
 }

@@ -26,9 +26,9 @@ func startEmulator(t *testing.T, spec emulator.SiteSpec) *emulator.Server {
 	return testkit.StartEmulator(t, emulator.Generate(spec), testkit.WithProxy)
 }
 
-func newClient(t *testing.T, cfg qrs.Config, files qrs.TLSFiles) *qrs.Client {
+func newClient(t *testing.T, cfg qrs.Config, files testkit.Files) *qrs.Client {
 	t.Helper()
-	tlsCfg, err := files.Config()
+	tlsCfg, err := files.TLSConfig()
 	require.NoError(t, err)
 	cfg.TLS = tlsCfg
 	if cfg.RetryBaseDelay == 0 {
@@ -114,7 +114,7 @@ func TestServerCertificateIsVerified(t *testing.T) {
 
 func TestHeaderAuthenticationThroughVirtualProxy(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
-	files := qrs.TLSFiles{CA: filepath.Join(srv.Certs.Dir, emulator.RootFile)}
+	files := testkit.Files{CA: filepath.Join(srv.Certs.Dir, emulator.RootFile)}
 	c := newClient(t, qrs.Config{
 		Server: srv.ProxyURL, VirtualProxy: "hdr", Auth: qrs.AuthHeader,
 		HeaderName: "X-Qlik-HeaderAuth", HeaderValue: "qs_admin_account",
@@ -135,7 +135,7 @@ func TestHeaderAuthenticationThroughVirtualProxy(t *testing.T) {
 
 func TestJWTAuthenticationThroughVirtualProxy(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
-	files := qrs.TLSFiles{CA: filepath.Join(srv.Certs.Dir, emulator.RootFile)}
+	files := testkit.Files{CA: filepath.Join(srv.Certs.Dir, emulator.RootFile)}
 	good, err := emulator.SignJWT(srv.Certs.JWTKey, map[string]any{
 		"userId": "svc_license", "userDirectory": "CORP", "exp": testkit.Now.Add(time.Hour).Unix(),
 	})
@@ -184,7 +184,7 @@ func (s stripHeader) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestMissingXrfkeyHeaderIsA403(t *testing.T) {
 	srv := startEmulator(t, emulator.SiteSpec{Seed: 1, Users: 10})
-	tlsCfg, err := testkit.ClientFiles(srv).Config()
+	tlsCfg, err := testkit.ClientFiles(srv).TLSConfig()
 	require.NoError(t, err)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg

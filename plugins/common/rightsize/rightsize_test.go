@@ -20,7 +20,7 @@ const day = 24 * time.Hour
 
 func client(t *testing.T, srv *emulator.Server) *qrs.Client {
 	t.Helper()
-	tlsCfg, err := testkit.ClientFiles(srv).Config()
+	tlsCfg, err := testkit.ClientFiles(srv).TLSConfig()
 	require.NoError(t, err)
 	c, err := qrs.New(qrs.Config{Server: srv.URL, TLS: tlsCfg})
 	require.NoError(t, err)

@@ -55,34 +55,59 @@ func (c *Config) NewClient(warn Warnf) (*qrs.Client, error) {
 	return client, nil
 }
 
-// TLSConfig is Telegraf's client TLS configuration (CA, server name, versions, ciphers,
-// renegotiation, verification) with the client certificate loaded here: its key may be
+// TLSConfig is the TLS configuration towards QRS (see ClientTLS).
+func (c *Config) TLSConfig() (*tls.Config, error) {
+	cfg, err := ClientTLS(c.ClientConfig)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// ClientTLS is the one way every outgoing connection gets its TLS configuration — QRS,
+// the SMTP server, InfluxDB: Telegraf's client TLS settings (tls_ca, tls_cert, tls_key,
+// tls_key_pwd, tls_server_name, tls_min_version, ciphers, renegotiation,
+// insecure_skip_verify) with the client certificate loaded here, so that its key may be
 // encrypted with tls_key_pwd as PKCS#8 (what Telegraf reads) or as a legacy PEM block with
 // a DEK-Info header (what OpenSSL's traditional format and older exports write, which
-// Telegraf refuses).
-func (c *Config) TLSConfig() (*tls.Config, error) {
-	if c.TLSCA != "" { // named as before Telegraf's settings, for a clear error
-		if _, err := os.ReadFile(c.TLSCA); err != nil {
+// Telegraf refuses). Without any setting: the system roots, TLS 1.2 at least. Errors name
+// the key (without the table's prefix, which the caller adds).
+func ClientTLS(cc commontls.ClientConfig) (*tls.Config, error) {
+	if cc.TLSCA != "" { // named as before Telegraf's settings, for a clear error
+		if _, err := os.ReadFile(cc.TLSCA); err != nil {
 			return nil, fmt.Errorf("reading CA certificate: %w", err)
 		}
 	}
-	cc := c.ClientConfig
+	cert, key, pwd := cc.TLSCert, cc.TLSKey, cc.TLSKeyPwd
 	cc.TLSCert, cc.TLSKey, cc.TLSKeyPwd = "", "", ""
 	cfg, err := cc.TLSConfig()
 	if err != nil {
 		return nil, fmt.Errorf("TLS settings: %w", err)
 	}
-	if cfg == nil { // nothing set: the system roots, as for a proxy with a public certificate
+	if cfg == nil {
+		// Nothing Telegraf counts (no CA, no server name, verification on): the system
+		// roots, as for a proxy with a public certificate — with the least version and the
+		// ciphers still honoured, which Telegraf would drop here.
 		cfg = &tls.Config{MinVersion: commontls.TLSMinVersionDefault}
+		if cc.TLSMinVersion != "" {
+			if cfg.MinVersion, err = commontls.ParseTLSVersion(cc.TLSMinVersion); err != nil {
+				return nil, fmt.Errorf("TLS settings: tls_min_version = %q: %w", cc.TLSMinVersion, err)
+			}
+		}
+		if len(cc.TLSCipherSuites) > 0 {
+			if cfg.CipherSuites, err = commontls.ParseCiphers(cc.TLSCipherSuites); err != nil {
+				return nil, fmt.Errorf("TLS settings: tls_cipher_suites: %w", err)
+			}
+		}
 	}
 	switch {
-	case c.TLSCert != "" && c.TLSKey != "":
-		pair, err := loadKeyPair(c.TLSCert, c.TLSKey, c.TLSKeyPwd)
+	case cert != "" && key != "":
+		pair, err := loadKeyPair(cert, key, pwd)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Certificates = []tls.Certificate{pair}
-	case c.TLSCert != "" || c.TLSKey != "":
+	case cert != "" || key != "":
 		return nil, errors.New("a client certificate needs both tls_cert and tls_key")
 	}
 	return cfg, nil

@@ -150,9 +150,13 @@ func (c *MailConfig) validate() (*Mail, error) {
 	if m.Timeout < time.Second || m.Timeout > 5*time.Minute {
 		return nil, fmt.Errorf("release.mail.timeout = %q: expected a duration from 1s to 5m", m.Timeout)
 	}
-	tlsCfg, err := qrs.TLSFiles{CA: c.TLSCA, ServerName: m.Host, InsecureSkipVerify: c.InsecureSkipVerify}.Config()
+	cc := c.ClientConfig
+	if cc.ServerName == "" {
+		cc.ServerName = m.Host
+	}
+	tlsCfg, err := ClientTLS(cc)
 	if err != nil {
-		return nil, fmt.Errorf("release.mail.tls_ca: %w", err)
+		return nil, fmt.Errorf("release.mail: %w", err)
 	}
 	m.TLSConfig = tlsCfg
 	return m, nil

@@ -1,7 +1,11 @@
 package siteconfig
 
 import (
+	"crypto/tls"
+	"fmt"
+
 	"github.com/influxdata/telegraf/config"
+	commontls "github.com/influxdata/telegraf/plugins/common/tls"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 )
@@ -79,9 +83,10 @@ type MailConfig struct {
 	RateLimit config.Duration `toml:"rate_limit"`
 	// Timeout of one message's connection and delivery (default 30s).
 	Timeout config.Duration `toml:"timeout"`
-	// TLSCA verifies the server's certificate; InsecureSkipVerify turns verification off.
-	TLSCA              string `toml:"tls_ca"`
-	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+	// Telegraf's client TLS settings, as for QRS (see ClientTLS): tls_ca verifies the
+	// server's certificate, tls_cert and tls_key present a client certificate,
+	// insecure_skip_verify turns verification off.
+	commontls.ClientConfig
 }
 
 // OutputConfig is [inputs.qliksense_license.release.output]: where release outcomes go as
@@ -100,7 +105,15 @@ type OutputConfig struct {
 	Timeout config.Duration `toml:"timeout"`
 	// Tags added to every outcome point.
 	Tags map[string]string `toml:"tags"`
-	// TLSCA verifies an https URL; InsecureSkipVerify turns verification off.
-	TLSCA              string `toml:"tls_ca"`
-	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+	// Telegraf's client TLS settings for an https URL, as for QRS (see ClientTLS).
+	commontls.ClientConfig
+}
+
+// TLSConfig is the TLS configuration towards the output.
+func (o *OutputConfig) TLSConfig() (*tls.Config, error) {
+	cfg, err := ClientTLS(o.ClientConfig)
+	if err != nil {
+		return nil, fmt.Errorf("release.output: %w", err)
+	}
+	return cfg, nil
 }

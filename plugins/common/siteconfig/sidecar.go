@@ -108,6 +108,9 @@ func (c *Config) Sidecar() (*Sidecar, error) {
 		if t := time.Duration(o.Timeout); t != 0 && (t < time.Second || t > 5*time.Minute) {
 			return nil, fmt.Errorf("release.output.timeout = %q: expected a duration from 1s to 5m", t)
 		}
+		if _, err := o.TLSConfig(); err != nil {
+			return nil, err
+		}
 		st.Output = &r.Output
 	}
 	n, err := r.notices(os.ReadFile)

@@ -72,3 +72,42 @@ func TestLoad(t *testing.T) {
 	_, err = load(t, minimal+"[[inputs.cpu]]\n")
 	require.ErrorContains(t, err, "unexpected [[inputs.cpu]]")
 }
+
+// One way to TLS for every outgoing connection: [release.output] and [release.mail] take
+// Telegraf's client TLS keys as QRS does (tls_ca and insecure_skip_verify as before, and
+// tls_cert, tls_key, tls_min_version …), and a bad one is refused at load, naming the table.
+func TestOutputAndMailTakeTelegrafsTLSKeys(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "root.pem")
+	require.NoError(t, os.WriteFile(ca, []byte("not a certificate"), 0o600))
+	release := "  [inputs.qliksense_license.release]\n    state_dir = \"/state\"\n"
+	output := func(keys string) string {
+		return minimal + release + "    [inputs.qliksense_license.release.output]\n      url = \"https://influx:8086\"\n      bucket = \"q/autogen\"\n" + keys
+	}
+	c, err := load(t, output("      tls_min_version = \"TLS13\"\n      insecure_skip_verify = true\n"))
+	require.NoError(t, err)
+	st, err := c.Sidecar()
+	require.NoError(t, err)
+	cfg, err := st.Output.TLSConfig()
+	require.NoError(t, err)
+	require.Equal(t, uint16(0x0304), cfg.MinVersion)
+	require.True(t, cfg.InsecureSkipVerify)
+
+	for _, bad := range []struct{ keys, want string }{
+		{"      tls_min_version = \"TLS9\"\n", "release.output: TLS settings: "},
+		{"      tls_cert = \"/c.pem\"\n", "release.output: a client certificate needs both tls_cert and tls_key"},
+		{"      tls_ca = \"" + filepath.ToSlash(ca) + "\"\n", "release.output: TLS settings: "},
+	} {
+		c, err := load(t, output(bad.keys))
+		require.NoError(t, err)
+		_, err = c.Sidecar()
+		require.ErrorContains(t, err, bad.want, bad.keys)
+	}
+
+	mail := release + "    [inputs.qliksense_license.release.professional]\n      enabled = true\n      inactive_days = 30\n      notice_days = 7\n" +
+		"    [inputs.qliksense_license.release.mail]\n      host = \"smtp.example.com\"\n      from = \"q@example.com\"\n"
+	c, err = load(t, minimal+mail+"      tls_key = \"/k.pem\"\n")
+	require.NoError(t, err)
+	_, err = c.Sidecar()
+	require.ErrorContains(t, err, "release.mail: a client certificate needs both tls_cert and tls_key")
+}

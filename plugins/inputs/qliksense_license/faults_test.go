@@ -19,7 +19,6 @@ import (
 	"go.step.sm/crypto/pemutil"
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
@@ -37,7 +36,7 @@ func certConf(srv *emulator.Server, extra string) string {
 }
 
 // tlsKeys is the tls_ca, tls_cert and tls_key lines for a set of certificate files.
-func tlsKeys(f qrs.TLSFiles) string {
+func tlsKeys(f testkit.Files) string {
 	return fmt.Sprintf("tls_ca = %q\ntls_cert = %q\ntls_key = %q\n", f.CA, f.Cert, f.Key)
 }
 
