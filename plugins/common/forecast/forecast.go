@@ -1,0 +1,343 @@
+// Package forecast says when to buy more licenses: from the daily peak of seats held of a
+// license type (allocated plus quarantined: quarantine holds the seat) and the size of its
+// pool, the trend of demand and the days until the pool runs out, until what is left falls
+// below the safety margin, and until a purchase must start given its lead time. It is pure:
+// no I/O, no clock (Input.Now).
+//
+// The method (see the README for the alternatives measured): steps are found and taken out
+// of the history first — a release run that frees hundreds of seats, a department
+// onboarded — by comparing the medians of the two weeks either side of each day against the
+// noise and the drift; growth is then the median of the L-day differences of the adjusted
+// series divided by L (L = 364 once the history covers a year and four weeks, which cancels
+// a yearly rhythm; 28 otherwise, which cancels the weekly one), and the level now is the
+// median of the last two weeks around that slope. Medians make one-day spikes and missing
+// days harmless; too little history gives no number at all.
+package forecast
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Day is one day's peak of seats held (allocated + quarantined).
+type Day struct {
+	Date time.Time
+	Held float64
+}
+
+// Params are the owner's terms.
+type Params struct {
+	MarginPercent  float64 // the share of the pool to keep free (10)
+	LeadTimeDays   int     // how long a purchase takes (30)
+	HorizonDays    int     // how far ahead seats_to_buy looks (365)
+	MinHistoryDays int     // fewer days of history give no forecast (28)
+}
+
+// DefaultParams are the defaults of the configuration.
+var DefaultParams = Params{MarginPercent: 10, LeadTimeDays: 30, HorizonDays: 365, MinHistoryDays: 28}
+
+// Input is one license type's history.
+type Input struct {
+	Days        []Day     // in any order; more than one value a day keeps the highest
+	Pool        float64   // the seats of the license now
+	Reclaimable int       // allocations the release policy would reclaim now
+	Now         time.Time // the forecast's day
+}
+
+// Status says whether the forecast could be made.
+type Status string
+
+// The statuses.
+const (
+	OK                  Status = "ok"
+	InsufficientHistory Status = "insufficient_history" // fewer days than MinHistoryDays: no guess
+	NoPool              Status = "no_pool"              // the license has no seats of this type
+)
+
+// Trend is the direction of demand over the horizon.
+type Trend string
+
+// The trends: flat means it would not move one seat within the horizon.
+const (
+	Rising  Trend = "rising"
+	Flat    Trend = "flat"
+	Falling Trend = "falling"
+)
+
+// Result is the forecast of one license type. Days are counted from Input.Now; a nil
+// pointer is a date that does not come (a flat or falling trend).
+type Result struct {
+	Status      Status
+	HistoryDays int // days with data in the history
+	Pool        float64
+	// HeldNow is the trend's level today, Available the pool minus it.
+	HeldNow, Available float64
+	// GrowthPerDay is the trend, in seats a day; GrowthLow and GrowthHigh the 10th and 90th
+	// percentiles of the L-day growth rates of the history (80 % of its L-day windows grew
+	// within the band).
+	GrowthPerDay, GrowthLow, GrowthHigh float64
+	Trend                               Trend
+	// DaysToExhaustion: until held reaches the pool; DaysToMargin: until what is available
+	// falls below MarginPercent of the pool (0: already); BuyByDays: DaysToMargin minus
+	// the lead time (negative: already late).
+	DaysToExhaustion, DaysToMargin, BuyByDays *float64
+	// SeatsToBuy keeps the margin at the horizon: the seats to add to the pool now.
+	SeatsToBuy int
+	// Reclaimable is Input.Reclaimable; ReclaimableDays the days releasing them adds to
+	// every date (0 unless demand is rising).
+	Reclaimable     int
+	ReclaimableDays float64
+	// FitResidualSeats is the fit's quality: the median distance, in seats, of the last
+	// four weeks' peaks from the trend line. LagDays is L; StepsRemoved the level shifts
+	// taken out of the history.
+	FitResidualSeats float64
+	LagDays          int
+	StepsRemoved     int
+}
+
+// Make forecasts one license type.
+func Make(in Input, p Params) Result {
+	r := Result{Pool: in.Pool, Reclaimable: in.Reclaimable}
+	s := newSeries(in.Days)
+	r.HistoryDays = s.count
+	if s.count < max(p.MinHistoryDays, 2) || s.span() < max(p.MinHistoryDays, 2) {
+		r.Status = InsufficientHistory
+		return r
+	}
+	if in.Pool <= 0 {
+		r.Status = NoPool
+		return r
+	}
+	r.Status = OK
+	fit := fitSeries(s)
+	r.LagDays, r.StepsRemoved = fit.Lag, fit.Steps
+	r.GrowthPerDay, r.GrowthLow, r.GrowthHigh = fit.Slope, fit.Low, fit.High
+	today := dayIndex(s.first, in.Now)
+	r.HeldNow = fit.Level + fit.Slope*float64(today-fit.LevelDay)
+	r.Available = in.Pool - r.HeldNow
+	r.FitResidualSeats = fit.Residual
+	h := float64(max(p.HorizonDays, 1))
+	switch {
+	case fit.Slope*h >= 1:
+		r.Trend = Rising
+	case fit.Slope*h <= -1:
+		r.Trend = Falling
+	default:
+		r.Trend = Flat
+	}
+	m := p.MarginPercent / 100
+	marginLine := in.Pool * (1 - m)
+	r.DaysToExhaustion = daysTo(in.Pool, r.HeldNow, fit.Slope, r.Trend)
+	r.DaysToMargin = daysTo(marginLine, r.HeldNow, fit.Slope, r.Trend)
+	if r.DaysToMargin != nil {
+		b := *r.DaysToMargin - float64(p.LeadTimeDays)
+		r.BuyByDays = &b
+	}
+	heldAtHorizon := r.HeldNow + max(fit.Slope, 0)*h
+	if need := math.Ceil(heldAtHorizon/(1-m) - 1e-9); need > in.Pool {
+		r.SeatsToBuy = int(need - in.Pool)
+	}
+	if r.Trend == Rising {
+		r.ReclaimableDays = float64(in.Reclaimable) / fit.Slope
+	}
+	return r
+}
+
+// daysTo is the days until held reaches line at slope: 0 when it has, nil when a flat or
+// falling trend never gets there.
+func daysTo(line, held, slope float64, t Trend) *float64 {
+	var d float64
+	switch {
+	case held >= line:
+		d = 0
+	case t == Rising:
+		d = (line - held) / slope
+	default:
+		return nil
+	}
+	return &d
+}
+
+// series is a history on a day grid: value[i] is day first+i, ok[i] whether it has data.
+type series struct {
+	first time.Time
+	value []float64
+	ok    []bool
+	count int
+}
+
+func dayIndex(first, t time.Time) int {
+	return int(math.Round(t.UTC().Truncate(24*time.Hour).Sub(first).Hours() / 24))
+}
+
+func newSeries(days []Day) *series {
+	s := &series{}
+	if len(days) == 0 {
+		return s
+	}
+	first := days[0].Date
+	for _, d := range days {
+		if d.Date.Before(first) {
+			first = d.Date
+		}
+	}
+	s.first = first.UTC().Truncate(24 * time.Hour)
+	for _, d := range days {
+		i := dayIndex(s.first, d.Date)
+		for len(s.value) <= i {
+			s.value, s.ok = append(s.value, 0), append(s.ok, false)
+		}
+		if !s.ok[i] || d.Held > s.value[i] {
+			if !s.ok[i] {
+				s.count++
+			}
+			s.value[i], s.ok[i] = d.Held, true
+		}
+	}
+	return s
+}
+
+// span is the days from the first to the last day with data, both counted.
+func (s *series) span() int { return len(s.value) }
+
+// fitResult is the trend a series gives.
+type fitResult struct {
+	Slope, Low, High float64 // seats a day
+	Level            float64 // held on LevelDay (an index of the series), on the trend line
+	LevelDay         int
+	Lag              int
+	Steps            int
+	Residual         float64
+}
+
+// fitSeries is the method: steps taken out, the median L-day growth, the level of the
+// last two weeks.
+func fitSeries(s *series) fitResult {
+	lag := 28
+	switch n := s.span(); {
+	case n >= 364+28:
+		lag = 364
+	case n < 56:
+		lag = max(7, 7*(n/14))
+	}
+	y := slices.Clone(s.value)
+	// A first slope (robust to a few steps) tells the drift steps are judged against.
+	slope0, _, _ := lagSlopes(y, s.ok, min(lag, 28))
+	steps := removeSteps(y, s.ok, slope0)
+	slope, low, high := lagSlopes(y, s.ok, lag)
+	last := len(y) - 1
+	var around []float64
+	for i := last; i >= 0 && i > last-14; i-- {
+		if s.ok[i] {
+			around = append(around, y[i]-slope*float64(i-last))
+		}
+	}
+	level := median(around)
+	var res []float64
+	for i := last; i >= 0 && i > last-28; i-- {
+		if s.ok[i] {
+			res = append(res, math.Abs(y[i]-(level+slope*float64(i-last))))
+		}
+	}
+	return fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: last, Lag: lag, Steps: steps, Residual: median(res)}
+}
+
+// lagSlopes is the median of the L-day growth rates (y[i] − y[i−L]) / L of the days that
+// have both ends, and their 10th and 90th percentiles.
+func lagSlopes(y []float64, ok []bool, lag int) (med, low, high float64) {
+	var rates []float64
+	for i := lag; i < len(y); i++ {
+		if ok[i] && ok[i-lag] {
+			rates = append(rates, (y[i]-y[i-lag])/float64(lag))
+		}
+	}
+	if len(rates) == 0 {
+		return 0, 0, 0
+	}
+	sort.Float64s(rates)
+	return quantile(rates, 0.5), quantile(rates, 0.1), quantile(rates, 0.9)
+}
+
+// stepWindow is the days either side of a day whose medians a step is judged by.
+const stepWindow = 14
+
+// removeSteps finds level shifts — a median of the next two weeks that differs from the
+// median of the last two by more than the drift explains and more than the noise allows
+// — and moves the history before each to the level after it, so that a step is neither
+// growth nor decline. It returns how many it took out.
+func removeSteps(y []float64, ok []bool, drift float64) int {
+	noise := noiseScale(y, ok)
+	steps := 0
+	for {
+		best, bestJump := -1, 0.0
+		for d := stepWindow; d+stepWindow <= len(y); d++ {
+			before, after := window(y, ok, d-stepWindow, d), window(y, ok, d, d+stepWindow)
+			if len(before) < stepWindow/2 || len(after) < stepWindow/2 {
+				continue
+			}
+			jump := median(after) - median(before) - drift*stepWindow
+			if math.Abs(jump) > math.Abs(bestJump) {
+				best, bestJump = d, jump
+			}
+		}
+		level := math.Abs(median(window(y, ok, 0, len(y))))
+		if best < 0 || math.Abs(bestJump) < max(5*noise, 0.02*level, 3) || steps >= 10 {
+			return steps
+		}
+		// The jump is the medians' difference; the shift is measured on the days right
+		// around it, where the drift adds least.
+		for i := 0; i < best; i++ {
+			y[i] += bestJump
+		}
+		steps++
+	}
+}
+
+// noiseScale is a robust day-to-day noise: 1.4826 × the median absolute deviation of the
+// differences from a one-week median.
+func noiseScale(y []float64, ok []bool) float64 {
+	var dev []float64
+	for i := range y {
+		if !ok[i] {
+			continue
+		}
+		w := window(y, ok, max(0, i-3), min(len(y), i+4))
+		dev = append(dev, math.Abs(y[i]-median(w)))
+	}
+	return 1.4826 * median(dev)
+}
+
+func window(y []float64, ok []bool, from, to int) []float64 {
+	var out []float64
+	for i := max(from, 0); i < min(to, len(y)); i++ {
+		if ok[i] {
+			out = append(out, y[i])
+		}
+	}
+	return out
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	sort.Float64s(v)
+	return quantile(v, 0.5)
+}
+
+// quantile of sorted values, interpolated.
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 1 {
+		return sorted[0]
+	}
+	pos := q * float64(len(sorted)-1)
+	i := int(math.Floor(pos))
+	if i >= len(sorted)-1 {
+		return sorted[len(sorted)-1]
+	}
+	f := pos - float64(i)
+	return sorted[i]*(1-f) + sorted[i+1]*f
+}
