@@ -83,7 +83,7 @@ type Result struct {
 	// falls below MarginPercent of the pool (0: already); BuyByDays: DaysToMargin minus
 	// the lead time (negative: already late).
 	DaysToExhaustion, DaysToMargin, BuyByDays *float64
-	// SeatsToBuy keeps the margin at the horizon: the seats to add to the pool now.
+	// SeatsToBuy keeps the margin up to the horizon: the seats to add to the pool now.
 	SeatsToBuy int
 	// Reclaimable is Input.Reclaimable; ReclaimableDays the days releasing them adds to
 	// every date (0 unless demand is rising).
@@ -128,15 +128,14 @@ func Make(in Input, p Params) Result {
 		r.Trend = Flat
 	}
 	m := p.MarginPercent / 100
-	marginLine := in.Pool * (1 - m)
-	r.DaysToExhaustion = daysTo(in.Pool, r.HeldNow, fit.Slope, r.Trend)
-	r.DaysToMargin = daysTo(marginLine, r.HeldNow, fit.Slope, r.Trend)
+	path := projection{held: r.HeldNow, slope: fit.Slope, ahead: fit.Ahead}
+	r.DaysToExhaustion = path.reach(in.Pool, r.Trend)
+	r.DaysToMargin = path.reach(in.Pool*(1-m), r.Trend)
 	if r.DaysToMargin != nil {
 		b := *r.DaysToMargin - float64(p.LeadTimeDays)
 		r.BuyByDays = &b
 	}
-	heldAtHorizon := r.HeldNow + max(fit.Slope, 0)*h
-	if need := math.Ceil(heldAtHorizon/(1-m) - 1e-9); need > in.Pool {
+	if need := math.Ceil(path.peak(int(h))/(1-m) - 1e-9); need > in.Pool {
 		r.SeatsToBuy = int(need - in.Pool)
 	}
 	if r.Trend == Rising {
@@ -145,19 +144,54 @@ func Make(in Input, p Params) Result {
 	return r
 }
 
-// daysTo is the days until held reaches line at slope: 0 when it has, nil when a flat or
-// falling trend never gets there.
-func daysTo(line, held, slope float64, t Trend) *float64 {
-	var d float64
+// projection is the forecast path from today: held + Ahead[k] for the year that last
+// year's path covers (a yearly rhythm repeats), then the slope; or the straight line.
+type projection struct {
+	held, slope float64
+	ahead       []float64
+}
+
+func (p projection) at(k float64) float64 {
+	n := len(p.ahead)
 	switch {
-	case held >= line:
-		d = 0
-	case t == Rising:
-		d = (line - held) / slope
-	default:
+	case n == 0:
+		return p.held + p.slope*k
+	case k >= float64(n-1):
+		return p.held + p.ahead[n-1] + p.slope*(k-float64(n-1))
+	}
+	i := int(k)
+	return p.held + p.ahead[i] + (p.ahead[i+1]-p.ahead[i])*(k-float64(i))
+}
+
+// reach is the days until the path reaches line: 0 when it has, nil when it never does
+// (a flat or falling trend beyond last year's path).
+func (p projection) reach(line float64, t Trend) *float64 {
+	d := 0.0
+	if p.held >= line {
+		return &d
+	}
+	for k := 1; k < len(p.ahead); k++ { // last year's path, day by day
+		if p.at(float64(k)) >= line {
+			prev := p.at(float64(k - 1))
+			d = float64(k-1) + (line-prev)/(p.at(float64(k))-prev)
+			return &d
+		}
+	}
+	if t != Rising {
 		return nil
 	}
+	from := float64(max(len(p.ahead)-1, 0))
+	d = from + (line-p.at(from))/p.slope
 	return &d
+}
+
+// peak is the highest held of the path within the horizon.
+func (p projection) peak(horizon int) float64 {
+	top := p.held
+	for k := 1; k <= horizon; k++ {
+		top = max(top, p.at(float64(k)))
+	}
+	return top
 }
 
 // series is a history on a day grid: value[i] is day first+i, ok[i] whether it has data.
@@ -210,24 +244,34 @@ type fitResult struct {
 	Lag              int
 	Steps            int
 	Residual         float64
+	// Ahead, with a year of history: Ahead[k] is how much held moved in the k days after
+	// the same day last year (one-week medians, steps taken out) — the path the next year
+	// follows from the level, yearly rhythm included. Nil: a straight line.
+	Ahead []float64
 }
 
+// recentPairs: without a year of history, growth is the median of the 28-day differences
+// ending in the last 13 weeks — recent enough to follow a turn, long enough to outvote a
+// step.
+const recentPairs = 91
+
 // fitSeries is the method: steps taken out, the median L-day growth, the level of the
-// last two weeks.
+// last two weeks and, with a year of history, last year's path.
 func fitSeries(s *series) fitResult {
-	lag := 28
-	switch n := s.span(); {
+	n := s.span()
+	lag, from := 28, max(0, n-recentPairs)
+	switch {
 	case n >= 364+28:
-		lag = 364
+		lag, from = 364, 0
 	case n < 56:
 		lag = max(7, 7*(n/14))
 	}
 	y := slices.Clone(s.value)
 	// A first slope (robust to a few steps) tells the drift steps are judged against.
-	slope0, _, _ := lagSlopes(y, s.ok, min(lag, 28))
+	slope0, _, _ := lagSlopes(y, s.ok, min(lag, 28), 0)
 	steps := removeSteps(y, s.ok, slope0)
-	slope, low, high := lagSlopes(y, s.ok, lag)
-	last := len(y) - 1
+	slope, low, high := lagSlopes(y, s.ok, lag, from)
+	last := n - 1
 	var around []float64
 	for i := last; i >= 0 && i > last-14; i-- {
 		if s.ok[i] {
@@ -241,14 +285,41 @@ func fitSeries(s *series) fitResult {
 			res = append(res, math.Abs(y[i]-(level+slope*float64(i-last))))
 		}
 	}
-	return fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: last, Lag: lag, Steps: steps, Residual: median(res)}
+	f := fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: last, Lag: lag, Steps: steps, Residual: median(res)}
+	if lag == 364 {
+		f.Ahead = lastYearsPath(y, s.ok, last)
+	}
+	return f
 }
 
-// lagSlopes is the median of the L-day growth rates (y[i] − y[i−L]) / L of the days that
-// have both ends, and their 10th and 90th percentiles.
-func lagSlopes(y []float64, ok []bool, lag int) (med, low, high float64) {
+// lastYearsPath is how held moved from the same day last year, for each day of the year
+// that followed it: Ahead[k] = m(last−364+k) − m(last−364), m a one-week median.
+func lastYearsPath(y []float64, ok []bool, last int) []float64 {
+	start := last - 364
+	m := func(i int) (float64, bool) {
+		w := window(y, ok, i-3, i+4)
+		return median(w), len(w) > 0
+	}
+	base, found := m(start)
+	if !found {
+		return nil
+	}
+	ahead := make([]float64, 365)
+	prev := 0.0
+	for k := range ahead {
+		if v, found := m(start + k); found {
+			prev = v - base
+		}
+		ahead[k] = prev
+	}
+	return ahead
+}
+
+// lagSlopes is the median of the L-day growth rates (y[i] − y[i−L]) / L of the days from
+// `from` on that have both ends, and their 10th and 90th percentiles.
+func lagSlopes(y []float64, ok []bool, lag, from int) (med, low, high float64) {
 	var rates []float64
-	for i := lag; i < len(y); i++ {
+	for i := max(lag, from); i < len(y); i++ {
 		if ok[i] && ok[i-lag] {
 			rates = append(rates, (y[i]-y[i-lag])/float64(lag))
 		}
