@@ -95,7 +95,12 @@ type Result struct {
 	FitResidualSeats float64
 	LagDays          int
 	StepsRemoved     int
+
+	path projection
 }
+
+// HeldIn is the forecast's held seats in the given days from Input.Now (0: HeldNow).
+func (r Result) HeldIn(days float64) float64 { return r.path.at(days) }
 
 // Make forecasts one license type.
 func Make(in Input, p Params) Result {
@@ -129,6 +134,7 @@ func Make(in Input, p Params) Result {
 	}
 	m := p.MarginPercent / 100
 	path := projection{held: r.HeldNow, slope: fit.Slope, ahead: fit.Ahead}
+	r.path = path
 	r.DaysToExhaustion = path.reach(in.Pool, r.Trend)
 	r.DaysToMargin = path.reach(in.Pool*(1-m), r.Trend)
 	if r.DaysToMargin != nil {

@@ -245,3 +245,10 @@ func (p *Policy) threshold(t qrs.AccessType, d Decision) Decision {
 	}
 	return keep(d, ReasonRecentlyUsed, detail)
 }
+
+// Reclaimable is how many of an evaluation's allocations the policy would release now, by
+// their reasons: inactive, or of a user marked inactive or removed externally (an
+// always_release rule).
+func Reclaimable(counts map[Reason]int) int {
+	return counts[ReasonInactive] + counts[ReasonUserInactive] + counts[ReasonUserRemovedExternally]
+}

@@ -45,6 +45,7 @@ type Config struct {
 	AllocationDetails bool             `toml:"allocation_details"`
 	Release           *ReleaseConfig   `toml:"release"`
 	Rightsize         *RightsizeConfig `toml:"rightsize"`
+	Forecast          *ForecastConfig  `toml:"forecast"`
 
 	// Telegraf's own TLS settings, with their keys and meaning: tls_ca, tls_cert, tls_key,
 	// tls_key_pwd, tls_server_name, tls_min_version, tls_cipher_suites,

@@ -53,18 +53,20 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 	types := g.licenses(ctx)
 	g.allocations(ctx, types)
 	q.gatherRightsizing(ctx, g.acc, g.tags("license_type", qrs.Professional.LicenseType()), g.ts)
+	q.gatherForecast(ctx, g.acc, g.reclaimable, g.ts)
 	g.health()
 	return nil
 }
 
 // gathering is one gather: its start, its accumulator and what it counted.
 type gathering struct {
-	q         *QlikSenseLicense
-	start, ts time.Time
-	before    qrs.Stats
-	acc       *countingAcc
-	users     *evaluate.Users
-	counted   int // allocations read
+	q           *QlikSenseLicense
+	start, ts   time.Time
+	before      qrs.Stats
+	acc         *countingAcc
+	users       *evaluate.Users
+	counted     int            // allocations read
+	reclaimable map[string]int // by license_type, for the forecast
 }
 
 // tags are the site's tag and the given pairs.
@@ -162,6 +164,10 @@ func (g *gathering) allocations(ctx context.Context, types []qrs.AccessType) {
 		if r := res.ByType[t]; r.Err == nil && r.Reasons != nil {
 			days, _ := q.policy.Enabled(t)
 			f := reclaimableFields(r.Reasons, days)
+			if g.reclaimable == nil {
+				g.reclaimable = map[string]int{}
+			}
+			g.reclaimable[t.LicenseType()] = policy.Reclaimable(r.Reasons)
 			waiting.addFields(f, t)
 			g.acc.AddFields(MeasurementReclaimable, f, g.tags("license_type", t.LicenseType()), g.ts)
 		}
@@ -243,7 +249,7 @@ func overviewPoints(ov *qrs.AccessTypeOverview) []point {
 
 func reclaimableFields(counts map[policy.Reason]int, thresholdDays int) map[string]any {
 	f := map[string]any{
-		"reclaimable":    int64(counts[policy.ReasonInactive] + counts[policy.ReasonUserInactive] + counts[policy.ReasonUserRemovedExternally]),
+		"reclaimable":    int64(policy.Reclaimable(counts)),
 		"threshold_days": int64(thresholdDays),
 	}
 	for _, r := range policy.KeepReasons {

@@ -7,6 +7,7 @@ import (
 	"github.com/influxdata/telegraf"
 	"github.com/influxdata/telegraf/plugins/inputs"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
@@ -33,6 +34,10 @@ type QlikSenseLicense struct {
 	rightsize *siteconfig.RightsizeSettings
 	sized     *rightsize.Result // the last right-sizing pass, reported until Refresh passes
 	sizedAt   time.Time
+	forecast  *siteconfig.ForecastSettings
+	// forecasts: the last forecast by license_type, reported until forecast.refresh passes.
+	forecasts  map[string]forecast.Result
+	forecastAt time.Time
 }
 
 // SampleConfig returns the documented configuration.
@@ -75,6 +80,9 @@ func (q *QlikSenseLicense) Init() error {
 		return err
 	}
 	q.rightsize = rs
+	if q.forecast, err = q.ForecastSettings(); err != nil {
+		return err
+	}
 	var warn siteconfig.Warnf
 	if q.Log != nil {
 		warn = q.Log.Warnf
