@@ -30,6 +30,8 @@ type Site struct {
 	Notifier *notices.Notifier
 	// RightsizeSettings is the validated [rightsize] table (move_to_analyzer acts in runs).
 	RightsizeSettings *siteconfig.RightsizeSettings
+	// ForecastSettings is the validated [forecast] table.
+	ForecastSettings *siteconfig.ForecastSettings
 }
 
 // LoadSite loads and validates one site file and builds its QRS client (it does not
@@ -39,8 +41,8 @@ func LoadSite(path string, log *slog.Logger) (*Site, error) {
 	return loadSite(path, log, true)
 }
 
-// LoadRightsizeSite loads a site file for the rightsize command, which reads only: unlike
-// LoadSite it needs no release table (the release policy's protections apply when there
+// LoadRightsizeSite loads a site file for the rightsize and forecast commands, which read
+// only: unlike LoadSite it needs no release table (the release policy applies when there
 // is one) and has no sidecar settings.
 func LoadRightsizeSite(path string, log *slog.Logger) (*Site, error) {
 	return loadSite(path, log, false)
@@ -66,6 +68,9 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 		}
 	}
 	if s.RightsizeSettings, err = c.RightsizeSettings(); err != nil {
+		return nil, wrap(err)
+	}
+	if s.ForecastSettings, err = c.ForecastSettings(); err != nil {
 		return nil, wrap(err)
 	}
 	if sidecar {

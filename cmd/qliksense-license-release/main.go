@@ -37,6 +37,9 @@ Commands:
   once          one real run now (honours dry_run)
   rightsize     every professional holder, whether analyzer access would do, and why
                 (authoring in the window, admin roles, protections); changes nothing
+  forecast      when to buy more licenses: per seat type, the trend of the history in
+                InfluxDB ([forecast] table), the dates the pool and its margin are
+                reached, buy by DATE, seats to buy; changes nothing
   check-config  validate the files and print the effective policy per site; with -connect
                 also contact each site (and its InfluxDB output) step by step: the
                 connection doctor
@@ -88,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.configs = append(o.configs, s)
 		return nil
 	})
-	fs.StringVar(&o.format, "format", report.FormatTable, "plan and rightsize: table, json or csv")
+	fs.StringVar(&o.format, "format", report.FormatTable, "plan, rightsize and forecast: table, json or csv")
 	fs.BoolVar(&o.connect, "connect", false, "check-config: also contact each site and its output (the connection doctor)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
@@ -104,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch cmd {
-	case "run", "plan", "once", "check-config", "rightsize":
+	case "run", "plan", "once", "check-config", "rightsize", "forecast":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -113,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "-config is required: the site's configuration file")
 		return 2
 	}
-	if (cmd == "plan" || cmd == "rightsize") && o.format != report.FormatTable && o.format != report.FormatJSON && o.format != report.FormatCSV {
+	if (cmd == "plan" || cmd == "rightsize" || cmd == "forecast") && o.format != report.FormatTable && o.format != report.FormatJSON && o.format != report.FormatCSV {
 		fmt.Fprintf(stderr, "-format %q: expected table, json or csv\n", o.format)
 		return 2
 	}
@@ -146,8 +149,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(handler)
 	influxlog.Log = nil // its global logger would print outside our structured log
 
-	if cmd == "rightsize" {
+	switch cmd {
+	case "rightsize":
 		return rightsizeCmd(ctx, o.configs, o.format, stdout, log)
+	case "forecast":
+		return forecastCmd(ctx, o.configs, o.format, stdout, log)
 	}
 	sites, err := release.LoadSites(o.configs, log)
 	if err != nil {

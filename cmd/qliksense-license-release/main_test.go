@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -374,4 +375,47 @@ func TestCheckConfigConnectNeedsTheRightsOfMoves(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 0, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut), out.String()+errOut.String())
 	require.NotContains(t, out.String(), "create analyzer")
+}
+
+// forecast: the site's history from InfluxDB (here its /query, 90 days growing 2 a day to
+// a pool of 600) and the release policy's reclaimable allocations, as a table, JSON or CSV.
+func TestForecastCommand(t *testing.T) {
+	srv := startEmulator(t)
+	influx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var values [][]any
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		for d := range 90 {
+			values = append(values, []any{today.AddDate(0, 0, d-89).Unix(), 300 + 2*d, 600})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"results": []any{map[string]any{"series": []any{map[string]any{
+			"tags": map[string]string{"license_type": "professional"}, "columns": []string{"time", "held", "pool"}, "values": values}}}}})
+	}))
+	defer influx.Close()
+	path, _ := writeSite(t, srv, "  [inputs.qliksense_license.forecast]\n    url = \""+influx.URL+"\"\n    database = \"qliksense\"\n    lead_time_days = 45")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"forecast", "-config", path}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "Forecast for site production on "+time.Now().UTC().Format(time.DateOnly)+" (margin 10 %, purchase lead time 45 days, horizon 365 days)")
+	require.Regexp(t, `professional  600 +478 +122 +\+2\.00 \(\+2\.00 … \+2\.00\)\s+rising\s+\S+ \(61 d\)\s+\S+ \(31 d\)\s+\S+ \(-14 d\)\s+743\s+\d+`, out.String())
+
+	out.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"forecast", "-config", path, "-format", "json"}, &out, &errOut), errOut.String())
+	var rep []struct {
+		LicenseType string         `json:"license_type"`
+		Fields      map[string]any `json:"fields"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	require.Len(t, rep, 1)
+	require.Equal(t, "professional", rep[0].LicenseType)
+	require.InDelta(t, -14.0, rep[0].Fields["buy_by_days"], 1e-9, "(540 − 478) / 2 − 45")
+	require.InDelta(t, 743.0, rep[0].Fields["seats_to_buy"], 1e-9, "⌈(478 + 2 × 365) / 0.9⌉ − 600")
+
+	out.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"forecast", "-config", path, "-format", "csv"}, &out, &errOut), errOut.String())
+	require.True(t, strings.HasPrefix(out.String(), "site,license_type,status,history_days,pool,held_now"))
+
+	// Without a history to read: a clear error.
+	path, _ = writeSite(t, srv, "")
+	errOut.Reset()
+	require.Equal(t, 1, run(t.Context(), []string{"forecast", "-config", path}, &out, &errOut))
+	require.Contains(t, errOut.String(), "no [inputs.qliksense_license.forecast] table: it says where the history is (url, database)")
 }

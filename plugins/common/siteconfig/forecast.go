@@ -148,7 +148,7 @@ func (c *Config) ForecastSettings() (*ForecastSettings, error) {
 func (s *ForecastSettings) HistoryClient() (*history.Client, error) {
 	fc := s.cfg
 	if fc == nil {
-		return nil, errors.New("forecast: no [inputs.qliksense_license.forecast] table")
+		return nil, errors.New("no [inputs.qliksense_license.forecast] table: it says where the history is (url, database)")
 	}
 	tlsCfg, err := ClientTLS(fc.ClientConfig)
 	if err != nil {

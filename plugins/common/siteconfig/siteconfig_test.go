@@ -111,3 +111,50 @@ func TestOutputAndMailTakeTelegrafsTLSKeys(t *testing.T) {
 	_, err = c.Sidecar()
 	require.ErrorContains(t, err, "release.mail: a client certificate needs both tls_cert and tls_key")
 }
+
+// [forecast]: defaults, and each bad key named with what it expects.
+func TestForecastSettings(t *testing.T) {
+	c, err := load(t, minimal)
+	require.NoError(t, err)
+	fs, err := c.ForecastSettings()
+	require.NoError(t, err)
+	require.False(t, fs.Enabled)
+
+	table := "  [inputs.qliksense_license.forecast]\n    enabled = true\n    url = \"http://influx:8086\"\n    database = \"qliksense\"\n"
+	c, err = load(t, minimal+table)
+	require.NoError(t, err)
+	fs, err = c.ForecastSettings()
+	require.NoError(t, err)
+	require.Equal(t, 180, fs.Query.Days)
+	require.Equal(t, "site", fs.Query.SiteTag)
+	require.Equal(t, "Prod / EU", fs.Query.Site)
+	require.Equal(t, 24*time.Hour, fs.Refresh)
+	require.Equal(t, 10.0, fs.Params.MarginPercent)
+	require.Equal(t, 30, fs.Params.LeadTimeDays)
+
+	c, err = load(t, minimal+table+"    site_tag = \"\"\n    margin_percent = 0.0\n    lead_time_days = 0\n    [inputs.qliksense_license.forecast.tags]\n      butler_instance = \"prod\"\n")
+	require.NoError(t, err)
+	fs, err = c.ForecastSettings()
+	require.NoError(t, err)
+	require.Empty(t, fs.Query.SiteTag, "Butler's points carry no site tag")
+	require.Equal(t, map[string]string{"butler_instance": "prod"}, fs.Query.Tags)
+	require.Zero(t, fs.Params.MarginPercent)
+	require.Zero(t, fs.Params.LeadTimeDays)
+
+	for _, bad := range []struct{ keys, want string }{
+		{"  [inputs.qliksense_license.forecast]\n    enabled = true\n", `forecast.url = "": expected http(s)://HOST:PORT of the InfluxDB that holds the history`},
+		{"  [inputs.qliksense_license.forecast]\n    enabled = true\n    url = \"http://influx:8086\"\n", "forecast.database is required with forecast.enabled"},
+		{table + "    lookback_days = 10\n", "forecast.lookback_days = 10: expected 28 to 3650"},
+		{table + "    margin_percent = 95.0\n", "forecast.margin_percent = 95: expected 0 to 90"},
+		{table + "    lead_time_days = -1\n", "forecast.lead_time_days = -1: expected 0 to 730"},
+		{table + "    horizon_days = 4000\n", "forecast.horizon_days = 4000: expected 1 to 1825"},
+		{table + "    min_history_days = 200\n", "forecast.min_history_days = 200: expected 7 to 180"},
+		{table + "    refresh = \"10s\"\n", `forecast.refresh = "10s": expected a duration from 1m to 168h`},
+		{table + "    tls_min_version = \"TLS9\"\n", "forecast: TLS settings: "},
+	} {
+		c, err := load(t, minimal+bad.keys)
+		require.NoError(t, err)
+		_, err = c.ForecastSettings()
+		require.ErrorContains(t, err, bad.want, bad.keys)
+	}
+}

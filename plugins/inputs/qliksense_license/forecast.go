@@ -42,41 +42,11 @@ func (q *QlikSenseLicense) gatherForecast(ctx context.Context, acc telegraf.Accu
 	}
 	for t, r := range q.forecasts {
 		tags := map[string]string{"site": q.Site, "license_type": t}
-		acc.AddFields(MeasurementForecast, ForecastFields(r, fs.Params, q.forecastAt), tags, ts)
+		acc.AddFields(MeasurementForecast, r.Fields(fs.Params, q.forecastAt), tags, ts)
 		for _, p := range projectionPoints(r, fs.Params, q.forecastAt) {
 			acc.AddFields(MeasurementForecastProjection, p.fields, tags, p.at)
 		}
 	}
-}
-
-// ForecastFields are the fields of a qlik_sense_license_forecast point, made at made
-// (the sidecar's forecast report shows the same). Dates that do not come are absent.
-func ForecastFields(r forecast.Result, p forecast.Params, made time.Time) map[string]any {
-	f := map[string]any{
-		"status": string(r.Status), "history_days": int64(r.HistoryDays),
-		"margin_percent": p.MarginPercent, "lead_time_days": int64(p.LeadTimeDays), "horizon_days": int64(p.HorizonDays),
-	}
-	if r.Status != forecast.OK {
-		return f
-	}
-	f["trend"] = string(r.Trend)
-	f["pool"], f["held_now"], f["available"] = r.Pool, r.HeldNow, r.Available
-	f["growth_per_day"], f["growth_low"], f["growth_high"] = r.GrowthPerDay, r.GrowthLow, r.GrowthHigh
-	f["seats_to_buy"], f["reclaimable"], f["reclaimable_days"] = int64(r.SeatsToBuy), int64(r.Reclaimable), r.ReclaimableDays
-	f["fit_residual_seats"], f["lag_days"], f["steps_removed"] = r.FitResidualSeats, int64(r.LagDays), int64(r.StepsRemoved)
-	day := func(days float64) string {
-		return made.UTC().Add(time.Duration(days * 24 * float64(time.Hour))).Format(time.DateOnly)
-	}
-	if d := r.DaysToExhaustion; d != nil {
-		f["days_to_exhaustion"], f["exhaustion_date"] = *d, day(*d)
-	}
-	if d := r.DaysToMargin; d != nil {
-		f["days_to_margin"], f["margin_date"] = *d, day(*d)
-	}
-	if d := r.BuyByDays; d != nil {
-		f["buy_by_days"], f["buy_by_date"] = *d, day(*d)
-	}
-	return f
 }
 
 type projected struct {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/report"
+)
+
+// forecastCmd prints the forecast of each site: its history from InfluxDB (one query) and,
+// with a release policy, the allocations it would reclaim now (one evaluation of QRS).
+func forecastCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger) int {
+	code := 0
+	for _, path := range configs {
+		s, err := release.LoadRightsizeSite(path, log)
+		if err != nil {
+			log.Error("invalid configuration", "err", err)
+			code = 1
+			continue
+		}
+		rep, err := siteForecast(ctx, s, time.Now())
+		s.Client.Close()
+		if err != nil {
+			log.Error("forecast failed", "site", s.Name, "err", err)
+			code = 1
+			continue
+		}
+		if err := rep.Render(stdout, format); err != nil {
+			log.Error("writing the report failed", "err", err)
+			return 1
+		}
+	}
+	return code
+}
+
+func siteForecast(ctx context.Context, s *release.Site, now time.Time) (*report.Forecast, error) {
+	fs := s.ForecastSettings
+	hc, err := fs.HistoryClient()
+	if err != nil {
+		return nil, err
+	}
+	if hc.URL == "" || hc.Database == "" {
+		return nil, errors.New("[inputs.qliksense_license.forecast] needs url and database: where the history is")
+	}
+	reclaimable := map[string]int{}
+	if s.Policy != nil {
+		var types []qrs.AccessType
+		for _, t := range []qrs.AccessType{qrs.Professional, qrs.Analyzer} {
+			if _, on := s.Policy.Enabled(t); on {
+				types = append(types, t)
+			}
+		}
+		if len(types) > 0 {
+			res, err := evaluate.Site(ctx, s.Client, evaluate.Options{Types: types, Policy: s.Policy, Now: now})
+			if err != nil {
+				return nil, fmt.Errorf("evaluating the release policy: %w", err)
+			}
+			for _, t := range types {
+				r := res.ByType[t]
+				if r.Err != nil {
+					return nil, fmt.Errorf("reading %s allocations: %w", t, r.Err)
+				}
+				reclaimable[t.LicenseType()] = policy.Reclaimable(r.Reasons)
+			}
+		}
+	}
+	q := fs.Query
+	q.Now = now
+	a, err := hc.Read(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &report.Forecast{Site: s.Name, Made: now, Params: fs.Params, Results: a.Forecasts(fs.Params, reclaimable, now)}, nil
+}
