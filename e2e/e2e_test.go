@@ -133,13 +133,15 @@ func TestEndToEnd(t *testing.T) {
 	details, err := os.ReadFile(pluginConf)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(pluginConf, []byte(strings.Replace(string(details), "  [inputs.qliksense_license.release]",
-		"  allocation_details = true\n  [inputs.qliksense_license.rightsize]\n    enabled = true\n  [inputs.qliksense_license.release]", 1)), 0o600))
+		"  allocation_details = true\n  [inputs.qliksense_license.rightsize]\n    enabled = true\n"+s.forecastTable("")+"  [inputs.qliksense_license.release]", 1)), 0o600))
+	s.backfill(t) // before Telegraf's first gather, which makes the first forecast
 	tgConf := filepath.Join(dir, "telegraf.conf")
 	require.NoError(t, os.WriteFile(tgConf, []byte(fromExample(t, pluginConf, s.ix.url, listenerPort)), 0o600))
 	start(t, "telegraf", nil, "--config", tgConf)
 
 	t.Run("telegraf writes the plugin's metrics to InfluxDB", func(t *testing.T) { s.checkGather(t) })
 	t.Run("the right-sizing measurement equals the rightsize command's totals", func(t *testing.T) { s.checkRightsizing(t, pluginConf) })
+	t.Run("the forecast through Telegraf equals the forecast report; Butler's history forecasts on day one", func(t *testing.T) { s.checkForecast(t, pluginConf) })
 	t.Run("sidecar writes outcomes straight to InfluxDB", func(t *testing.T) {
 		conf := s.siteConf(t, "direct", fmt.Sprintf(`
     dry_run = false
@@ -237,7 +239,7 @@ func (s *stack) checkAlertRules(t *testing.T) {
 			require.NotEmpty(t, s.ix.query(t, "qliksense", q), "rule %s, turned around: %s", r.UID, q)
 		}
 	}
-	require.Len(t, seen, 7)
+	require.Len(t, seen, 9)
 	t.Logf("%d alert rules: every query ran against InfluxDB", len(seen))
 }
 
@@ -262,24 +264,30 @@ func (s *stack) checkDashboard(t *testing.T) {
 	sites := s.ix.query(t, "qliksense", dash.Templating.List[0].Query)
 	require.NotEmpty(t, sites, "the site variable has values")
 	macros := strings.NewReplacer("$timeFilter", "time > now() - 1h", "$__interval", "10s", "$site", "e2e")
+	// The projection is in the future: its panel gets the time range of a dashboard whose
+	// end is a year ahead (Grafana gives $timeFilter both bounds).
+	future := strings.NewReplacer("$timeFilter", "time > now() - 1h AND time < now() + 400d", "$site", "e2e")
 	measurements := map[string]bool{}
 	queries := 0
 	for _, p := range dash.Panels {
 		for _, tg := range p.Targets {
 			q := macros.Replace(tg.Query)
+			if strings.Contains(tg.Query, "qlik_sense_license_forecast_projection") {
+				q = future.Replace(tg.Query)
+			}
 			rows := s.ix.query(t, "qliksense", q)
 			require.NotEmpty(t, rows, "panel %q: %s", p.Title, q)
 			queries++
 			for _, m := range []string{"qlik_sense_license", "qlik_sense_server_license", "qlik_sense_license_inactivity", "qlik_sense_license_reclaimable",
 				"qlik_sense_license_allocation", "qlik_sense_license_gather", "qlik_sense_license_release", "qlik_sense_license_release_run",
-				"qlik_sense_license_rightsizing"} {
+				"qlik_sense_license_rightsizing", "qlik_sense_license_forecast", "qlik_sense_license_forecast_projection"} {
 				if strings.Contains(q, `FROM "`+m+`"`) {
 					measurements[m] = true
 				}
 			}
 		}
 	}
-	require.Len(t, measurements, 9, "a panel for every measurement")
+	require.Len(t, measurements, 11, "a panel for every measurement")
 	t.Logf("%d dashboard queries returned data, covering all %d measurements", queries, len(measurements))
 }
 
