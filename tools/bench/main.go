@@ -195,41 +195,6 @@ func cell(n int, lat time.Duration, now time.Time, bp params) (row, error) {
 	return r, nil
 }
 
-// measureButler releases the plan's first releases the way Butler does, on a fresh copy of
-// the same site: per release one GET /qrs/user/{id} and one DELETE, sequential, each on a
-// new connection.
 // idleTimeout is how long the emulator keeps an idle connection, as http.sys does (but
 // shorter, so that the benchmark need not wait minutes between gathers).
 const idleTimeout = 100 * time.Millisecond
-
-// measureGathers runs the plugin's gathers as Telegraf's execd runs it: one long-lived
-// process that gathers at each newline on stdin. The first gather starts cold (new
-// process, full TLS handshakes); the later ones are what every interval costs in
-// production: QRS (http.sys) has closed the idle connections meanwhile, so each opens new
-// ones, resuming the TLS session. The raw transfer of the same responses is taken as many
-// times, on a new connection each time (with a resumed session too, so the floor is as low
-// as it gets). Gathers and raw transfers alternate, so that both see the same moments of a
-// noisy machine; each figure is the median of its runs.
-// measurePlan times the sidecar's plan and counts its requests.
-// measureNaive runs the naive planner (Butler's list with lastUsed le cutoff, then one
-// user at a time) and compares the plan with it.
-// measureExecution executes the plan's releases at the site's pacing and concurrency.
-// Ideally each costs a round trip shared by the DELETEs in flight, or the pacing if that
-// is longer.
-// gathers runs the plugin in execd mode and signals runs+1 gathers, calling between after
-// each, and pausing longer than the server keeps idle connections before the next. It returns the first gather's wall time
-// and the later ones' (as the plugin measures them), and the process's peak RSS in KiB:
-// VmHWM of its own memory map, polled until it exits (the rusage of a child would count
-// this big benchmark process, forked before exec).
-// rawTransfer GETs the distinct requests of a gather one after the other, on a new
-// client, into io.Discard: the floor for a gather.
-// pollHWM polls a process's VmHWM every 2 ms until the returned function is called (once
-// the process has exited), which returns the peak in KiB.
-// vmHWM reads the peak resident set size, in KiB, of a running process (Linux).
-// gatherSeconds reads duration_seconds from a qlik_sense_license_gather line.
-const key = "abcdefghij123456"
-
-// rawDo sends one request with a matching xrfkey, reads the body and checks the status.
-// naive plans like Butler: per type, GET …/full?filter=lastUsed le '<cutoff>', then one
-// GET /qrs/user/{id} per candidate. Look-ups beyond sample are extrapolated from the mean
-// of those made (each costs one round trip; the emulator's latency dominates).

@@ -1,7 +1,5 @@
 package main
 
-// The measurements of one cell of the table: gathers, plan, execution, Butler.
-
 import (
 	"bufio"
 	"context"
@@ -21,8 +19,14 @@ import (
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/plan"
+	"github.com/qliksense-license/qliksense-license/tools/internal/procstat"
 )
 
+// The measurements of one cell of the table: gathers, plan, execution, Butler.
+
+// measureButler releases the plan's first releases the way Butler does, on a fresh copy of
+// the same site: per release one GET /qrs/user/{id} and one DELETE, sequential, each on a
+// new connection.
 func measureButler(r *row, p *plan.Plan, n int, lat time.Duration, now time.Time, bp params) error {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: n, Professional: n / 2, Analyzer: n / 2, Now: now})
 	site.SetClock(func() time.Time { return now })
@@ -59,6 +63,14 @@ func measureButler(r *row, p *plan.Plan, n int, lat time.Duration, now time.Time
 	return nil
 }
 
+// measureGathers runs the plugin's gathers as Telegraf's execd runs it: one long-lived
+// process that gathers at each newline on stdin. The first gather starts cold (new
+// process, full TLS handshakes); the later ones are what every interval costs in
+// production: QRS (http.sys) has closed the idle connections meanwhile, so each opens new
+// ones, resuming the TLS session. The raw transfer of the same responses is taken as many
+// times, on a new connection each time (with a resumed session too, so the floor is as low
+// as it gets). Gathers and raw transfers alternate, so that both see the same moments of a
+// noisy machine; each figure is the median of its runs.
 func measureGathers(r *row, srv *emulator.Server, conf string, bp params) error {
 	srv.Log.Reset()
 	sessions := tls.NewLRUClientSessionCache(0)
@@ -90,6 +102,7 @@ func measureGathers(r *row, srv *emulator.Server, conf string, bp params) error 
 	return nil
 }
 
+// measurePlan times the sidecar's plan and counts its requests.
 func measurePlan(r *row, srv *emulator.Server, s *release.Site, now time.Time) (*plan.Plan, error) {
 	srv.Log.Reset()
 	start := time.Now()
@@ -105,6 +118,8 @@ func measurePlan(r *row, srv *emulator.Server, s *release.Site, now time.Time) (
 	return p, nil
 }
 
+// measureNaive runs the naive planner (Butler's list with lastUsed le cutoff, then one
+// user at a time) and compares the plan with it.
 func measureNaive(r *row, srv *emulator.Server, now time.Time, bp params) error {
 	hc, err := rawClient(bp.certs)
 	if err != nil {
@@ -121,6 +136,9 @@ func measureNaive(r *row, srv *emulator.Server, now time.Time, bp params) error 
 	return nil
 }
 
+// measureExecution executes the plan's releases at the site's pacing and concurrency.
+// Ideally each costs a round trip shared by the DELETEs in flight, or the pacing if that
+// is longer.
 func measureExecution(r *row, s *release.Site, p *plan.Plan, lat time.Duration, now time.Time) {
 	st := s.Settings
 	ex := &release.Executor{Client: s.Client, Policy: s.Policy, Site: s.Name, Now: func() time.Time { return now },
@@ -135,6 +153,11 @@ func measureExecution(r *row, s *release.Site, p *plan.Plan, lat time.Duration, 
 	}
 }
 
+// gathers runs the plugin in execd mode and signals runs+1 gathers, calling between after
+// each, and pausing longer than the server keeps idle connections before the next. It returns the first gather's wall time
+// and the later ones' (as the plugin measures them), and the process's peak RSS in KiB:
+// VmHWM of its own memory map, polled until it exits (the rusage of a child would count
+// this big benchmark process, forked before exec).
 func gathers(binDir, conf string, runs int, pause time.Duration, between func() error) (float64, []float64, int64, error) {
 	cmd := exec.Command(filepath.Join(binDir, "qliksense-license"), "-config", conf, "-poll_interval_disabled")
 	stdin, err := cmd.StdinPipe()
@@ -148,7 +171,7 @@ func gathers(binDir, conf string, runs int, pause time.Duration, between func() 
 	if err := cmd.Start(); err != nil {
 		return 0, nil, 0, fmt.Errorf("gather: %w", err)
 	}
-	peak := pollHWM(cmd.Process.Pid)
+	peak := procstat.PollHWM(cmd.Process.Pid)
 	lines := bufio.NewScanner(stdout)
 	lines.Buffer(make([]byte, 1<<20), 1<<20)
 	var walls []float64
@@ -189,6 +212,7 @@ func releaseTable(work string, p params) string {
 %s`, p.releases, p.pacing.String(), p.concurrency, filepath.Join(work, "state"), testkit.PolicyTables)
 }
 
+// gatherSeconds reads duration_seconds from a qlik_sense_license_gather line.
 func gatherSeconds(line string) (float64, bool) {
 	if !strings.HasPrefix(line, "qlik_sense_license_gather") {
 		return 0, false
@@ -204,6 +228,8 @@ func gatherSeconds(line string) (float64, bool) {
 
 type nopRecorder struct{}
 
-func (nopRecorder) Intent(audit.Outcome) error  { return nil }
+func (nopRecorder) Intent(audit.Outcome) error { return nil }
+
 func (nopRecorder) Outcome(audit.Outcome) error { return nil }
+
 func (nopRecorder) Summary(audit.Summary) error { return nil }

@@ -1,8 +1,5 @@
 package main
 
-// The references measured beside the project: the raw transfer of the same QRS
-// responses (the floor of a gather) and a naive Butler-style planner.
-
 import (
 	"crypto/tls"
 	"encoding/json"
@@ -17,6 +14,11 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
 )
 
+// The references measured beside the project: the raw transfer of the same QRS
+// responses (the floor of a gather) and a naive Butler-style planner.
+
+// rawTransfer GETs the distinct requests of a gather one after the other, on a new
+// client, into io.Discard: the floor for a gather.
 func rawTransfer(certs string, sessions tls.ClientSessionCache, base string, entries []emulator.LoggedRequest) (float64, error) {
 	seen := map[string]bool{}
 	var ordered []string
@@ -50,12 +52,15 @@ func rawClient(certs string) (*http.Client, error) {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}, nil
 }
 
+const key = "abcdefghij123456"
+
 func rawGet(c *http.Client, u string) error { return rawDo(c, http.MethodGet, u, http.StatusOK) }
 
 func rawDelete(c *http.Client, u string) error {
 	return rawDo(c, http.MethodDelete, u, http.StatusNoContent)
 }
 
+// rawDo sends one request with a matching xrfkey, reads the body and checks the status.
 func rawDo(c *http.Client, method, u string, want int) error {
 	if strings.Contains(u, "?") {
 		u += "&"
@@ -81,6 +86,9 @@ func rawDo(c *http.Client, method, u string, want int) error {
 	return nil
 }
 
+// naive plans like Butler: per type, GET …/full?filter=lastUsed le '<cutoff>', then one
+// GET /qrs/user/{id} per candidate. Look-ups beyond sample are extrapolated from the mean
+// of those made (each costs one round trip; the emulator's latency dominates).
 func naive(c *http.Client, base string, now time.Time, sample int) (seconds float64, requests int, extrapolated bool, err error) {
 	cutoff := now.Add(-30 * 24 * time.Hour).Format("2006-01-02T15:04:05.000Z")
 	var userIDs []string

@@ -1,7 +1,5 @@
 package main
 
-// The report: the table on standard output, and the same rows as CSV and JSON.
-
 import (
 	"encoding/csv"
 	"encoding/json"
@@ -11,6 +9,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 )
+
+// The report: the table on standard output, and the same rows as CSV and JSON.
 
 func printTable(w io.Writer, rows []row, p params) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

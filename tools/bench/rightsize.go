@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/tools/internal/procstat"
 )
 
 // rightsizeRow is one right-sizing measurement: the sidecar's rightsize command, a
@@ -77,7 +78,7 @@ func measureRightsize(binDir, work, certs string, users, apps, objects int, now 
 	if err := cmd.Start(); err != nil {
 		return r, fmt.Errorf("rightsize: %w", err)
 	}
-	peak := pollHWM(cmd.Process.Pid)
+	peak := procstat.PollHWM(cmd.Process.Pid)
 	err = cmd.Wait()
 	r.Seconds = time.Since(start).Seconds()
 	hwm := peak()

@@ -1,27 +1,19 @@
-package main
-
-// Peak memory of a measured process, from /proc, and the median of timings.
+// Package procstat reads what the benchmarks measure of a running process from /proc
+// (Linux): its peak resident set size.
+package procstat
 
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 )
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func pollHWM(pid int) func() int64 {
+// PollHWM polls a process's VmHWM every 2 ms until the returned function is called (once
+// the process has exited), which returns the peak in KiB.
+func PollHWM(pid int) func() int64 {
 	var hwm atomic.Int64
 	stop := make(chan struct{})
 	polled := make(chan struct{})
@@ -45,6 +37,7 @@ func pollHWM(pid int) func() int64 {
 	}
 }
 
+// vmHWM reads the peak resident set size, in KiB, of a running process (Linux).
 func vmHWM(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
