@@ -52,11 +52,14 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) -tags e2e ./e2e/
 
 ## bench: Go benchmarks (benchstat-friendly, results/go-bench.txt), then the side-by-side
-## table against the emulator at 10k and 100k users, 0/20/50 ms (results/bench.{csv,json})
-bench: build
+## table against the emulator at 10k and 100k users, 0/20/50 ms (results/bench.{csv,json}),
+## then the forecast's backtest and the cost of its query in a real InfluxDB 1.8
+## (results/forecast.json)
+bench: build $(BIN)/influxd
 	mkdir -p results
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | tee results/go-bench.txt
 	$(GO) run ./tools/bench -bin $(BIN) -out results
+	$(GO) run ./tools/forecastbench -out results -influxd $(BIN)/influxd -plugin $(BIN)/qliksense-license
 
 ## dist: static binaries for Linux and Windows, amd64 and arm64, packed with the example
 ## configurations, the dashboard and the systemd unit (.tar.gz / .zip), the .deb and .rpm

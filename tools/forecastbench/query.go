@@ -104,8 +104,8 @@ func measureQuery(influxd, plugin string) (*queryCost, error) {
 		n := 0
 		for at := start; at.Before(now); at = at.Add(time.Minute) {
 			d := at.Sub(start).Hours() / 24
-			fmt.Fprintf(&b, "qlik_sense_license,license_type=%s,site=bench allocated=%d,quarantined=%d,total=2000,available=%d\n",
-				t, 800+int(d*0.6), int(d)%7, 1200-int(d*0.6))
+			fmt.Fprintf(&b, "qlik_sense_license,license_type=%s,site=bench allocated=%d,quarantined=%d,total=2000,available=%d %d\n",
+				t, 800+int(d*0.6), int(d)%7, 1200-int(d*0.6), at.Unix())
 			lines++
 			n++
 			if lines == 50000 {
