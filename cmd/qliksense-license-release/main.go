@@ -64,6 +64,7 @@ type options struct {
 	logJSON  bool
 	logFile  string
 	connect  bool
+	service  bool
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -93,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	fs.StringVar(&o.format, "format", report.FormatTable, "plan, rightsize and forecast: table, json or csv")
 	fs.BoolVar(&o.connect, "connect", false, "check-config: also contact each site and its output (the connection doctor)")
+	fs.BoolVar(&o.service, "service", false, "run: run under the Windows service manager (install writes it into the service's command line)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
 	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (a Windows service logs to %ProgramData%\\qliksense-license\\qliksense-license-release.log)")
@@ -116,6 +118,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "-config is required: the site's configuration file")
 		return 2
 	}
+	if o.service && (cmd != "run" || !serviceSupported) {
+		fmt.Fprintln(stderr, "-service: only for run, on Windows (install sets it)")
+		return 2
+	}
+	// The service manager starts the service with -service in its command line (install
+	// writes it): that, not how the parent process looks, says it runs as a service.
+	asService := cmd == "run" && (o.service || isWindowsService())
 	if (cmd == "plan" || cmd == "rightsize" || cmd == "forecast") && o.format != report.FormatTable && o.format != report.FormatJSON && o.format != report.FormatCSV {
 		fmt.Fprintf(stderr, "-format %q: expected table, json or csv\n", o.format)
 		return 2
@@ -126,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logOut := stderr
-	if o.logFile == "" && cmd == "run" && isWindowsService() {
+	if o.logFile == "" && asService {
 		o.logFile = defaultServiceLog()
 	}
 	if o.logFile != "" {
@@ -175,7 +184,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "once":
 		return onceCmd(ctx, sites, stdout, log)
 	default:
-		if isWindowsService() {
+		if asService {
 			return runAsService(ctx, o.configs, sites, stdout, log)
 		}
 		return serve(ctx, o.configs, sites, stdout, log)

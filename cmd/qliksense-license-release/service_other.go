@@ -11,6 +11,9 @@ import (
 	"github.com/qliksense-license/qliksense-license/release"
 )
 
+// serviceSupported: the service commands and -service exist on Windows only.
+const serviceSupported = false
+
 func isWindowsService() bool { return false }
 
 func defaultServiceLog() string { return "" }

@@ -27,6 +27,12 @@ const (
 	serviceDesc    = "Releases unused Qlik Sense license allocations on a schedule (qliksense-license-release run)."
 )
 
+// serviceSupported: the service commands and -service exist on Windows.
+const serviceSupported = true
+
+// isWindowsService is the fallback for a service installed before -service existed:
+// svc.IsWindowsService judges by the parent process, which Wine's service manager (and
+// some Windows setups) do not look like.
 func isWindowsService() bool {
 	ok, err := svc.IsWindowsService()
 	return err == nil && ok
@@ -146,7 +152,7 @@ func doService(m *mgr.Mgr, cmd string, configs []string, logFile string) error {
 		if err != nil {
 			return err
 		}
-		args := []string{"run"}
+		args := []string{"run", "-service"}
 		for _, c := range configs {
 			args = append(args, "-config", c)
 		}
