@@ -213,6 +213,10 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 	}
 	deliver := time.NewTicker(s.DeliverEvery)
 	defer deliver.Stop()
+	// next is the next scheduled run, computed after each run and each new configuration
+	// only: a delivery between runs must not move it (an @every schedule counts from
+	// when it is asked).
+	var next time.Time
 	for {
 		if stopped(s.stop) {
 			return
@@ -220,8 +224,10 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 		var tick <-chan time.Time
 		var timer *time.Timer
 		if st := r.Site.Settings; st.Schedule != nil {
-			next := st.Schedule.Next(s.Now().In(st.Location))
-			r.Log.Info("next run", "at", next.Format(time.RFC3339))
+			if next.IsZero() {
+				next = st.Schedule.Next(s.Now().In(st.Location))
+				r.Log.Info("next run", "at", next.Format(time.RFC3339))
+			}
 			timer = time.NewTimer(next.Sub(s.Now()))
 			tick = timer.C
 		}
@@ -243,9 +249,11 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 				r.Close()
 				r = nr
 				r.Log.Info("configuration reloaded")
+				next = time.Time{} // its schedule may differ
 			}
 		case <-tick:
 			s.runOnce(ctx, r, "schedule")
+			next = time.Time{}
 		case <-deliver.C:
 			if r.Pending() > 0 {
 				if n, err := r.Flush(ctx); err != nil {

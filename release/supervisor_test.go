@@ -35,6 +35,12 @@ type supervised struct {
 
 func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *supervised {
 	t.Helper()
+	return startSupervisorWith(t, srv, releaseTable, nil)
+}
+
+// startSupervisorWith is startSupervisor with the supervisor's settings changed first.
+func startSupervisorWith(t *testing.T, srv *emulator.Server, releaseTable string, set func(*release.Supervisor)) *supervised {
+	t.Helper()
 	s := &supervised{state: t.TempDir(), logs: &testkit.SyncBuffer{}, runs: make(chan audit.Summary, 16), done: make(chan error, 1)}
 	s.path = siteConfig(t, srv, s.state, releaseTable)
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
@@ -48,6 +54,9 @@ func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *s
 				s.runs <- sum
 			}
 		},
+	}
+	if set != nil {
+		set(s.sup)
 	}
 	sites, err := s.sup.Load()
 	require.NoError(t, err)
@@ -297,4 +306,19 @@ func TestReloadStatusReachesInfluxDB(t *testing.T) {
 	require.Equal(t, false, m.Fields()["success"])
 	require.Contains(t, m.Fields()["error"], "unknown setting(s) inputs.qliksense_license.broken")
 	require.NotContains(t, m.Fields()["error"], "s3cret")
+}
+
+// Deliveries between runs do not move the schedule: an @every schedule longer than the
+// delivery interval still runs (it once was pushed back at every delivery, for ever).
+func TestEveryScheduleRunsDespiteDeliveries(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 66, Users: 50, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
+	s := startSupervisorWith(t, srv, withKeys("max_releases_per_run = 1", `schedule = "@every 1s"`), func(sup *release.Supervisor) {
+		sup.DeliverEvery = 50 * time.Millisecond
+		sup.Now = time.Now
+	})
+	s.nextRun(t)
+	s.stopAndWait(t)
+	require.Equal(t, 1, strings.Count(s.logs.String(), `msg="next run"`)-strings.Count(s.logs.String(), "trigger=schedule"),
+		"the next run is computed once per run, not at each delivery")
 }

@@ -47,8 +47,9 @@ Commands:
                 print Butler's license settings as this project's configuration file
   install -config FILE [-config FILE ...] [-log-file PATH]
                 Windows: install the Windows service that runs "run" with these files
-  uninstall, start, stop
-                Windows: remove, start or stop that service
+  uninstall, start, stop, reload
+                Windows: remove, start, stop or reload that service (reload: the
+                service reads its files again, as sc control … paramchange does)
   version       print the version
 
 Each -config file is one site: the [[inputs.qliksense_license]] file the Telegraf plugin
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "convert-butler-config":
 		return convertButler(args[1:], stdout, stderr)
-	case "install", "uninstall", "start", "stop":
+	case "install", "uninstall", "start", "stop", "reload":
 		return serviceCommand(cmd, args[1:], stdout, stderr)
 	}
 	o := options{}

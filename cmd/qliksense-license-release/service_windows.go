@@ -109,7 +109,7 @@ func runAsService(ctx context.Context, paths []string, sites []*release.Site, st
 	return 0
 }
 
-// serviceCommand installs, removes, starts or stops the Windows service.
+// serviceCommand installs, removes, starts, stops or reloads the Windows service.
 func serviceCommand(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("qliksense-license-release "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -178,6 +178,9 @@ func doService(m *mgr.Mgr, cmd string, configs []string, logFile string) error {
 		return s.Delete()
 	case "start":
 		return s.Start()
+	case "reload":
+		_, err := s.Control(svc.ParamChange)
+		return err
 	case "stop":
 		st, err := s.Control(svc.Stop)
 		if err != nil {

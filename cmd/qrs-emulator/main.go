@@ -57,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		badGateway    = fs.Float64("bad-gateway-after-rate", 0, "fraction of requests carried out, then answered 502 (a proxy that gave up waiting)")
 		gwTimeout     = fs.Float64("gateway-timeout-after-rate", 0, "fraction of requests carried out, then answered 504")
 		faultPath     = fs.String("fault-path", "", "limit faults to paths containing this")
+		faultMethod   = fs.String("fault-method", "", "limit faults (and latencies) to requests with this method, e.g. DELETE")
 		showVersion   = fs.Bool("version", false, "print the version and exit")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -108,7 +109,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Latency: *latency, AnswerLatency: *answerLatency, SlowBody: *slowBody, ErrorRate: *errorRate, TooManyRate: *tooMany,
 		ResetRate: *resetRate, TruncateRate: *truncateRate, MalformedRate: *malformedRate, LoseAnswerRate: *loseRate,
 		BadGatewayAfterRate: *badGateway, GatewayTimeoutAfterRate: *gwTimeout,
-		PathContains: *faultPath, Seed: *seed,
+		PathContains: *faultPath, Method: *faultMethod, Seed: *seed,
 	})
 
 	abs, _ := filepath.Abs(*certDir)

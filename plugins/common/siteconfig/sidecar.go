@@ -36,7 +36,7 @@ type Sidecar struct {
 // DefaultStateDir is where locks and spools go when state_dir is not set.
 func DefaultStateDir() string {
 	if runtime.GOOS == "windows" {
-		if pd := os.Getenv("ProgramData"); pd != "" {
+		if pd := programData(); pd != "" {
 			return filepath.Join(pd, "qliksense-license")
 		}
 	}

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# make windows-test: the Windows builds, run for real under Wine (Debian's wine64) against
+# the emulator on 127.0.0.1 — the plugin (-once, -test), the sidecar (check-config
+# -connect, plan, a live once whose releases are read back from the emulator, rightsize),
+# the Windows service's whole life through Wine's service manager (install, start, a
+# scheduled run that releases, paramchange, a stop while a DELETE is in flight, uninstall)
+# — and the Windows zip of make dist, unpacked and run.
+#
+# Wine 8 lacks ProcessPrng, which Go's runtime needs: a small DLL built from
+# packaging/windows/processprng.c with MinGW stands in (see the README). As root the script
+# installs wine64 and gcc-mingw-w64-x86-64 from Debian's packages when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/bin
+GO=${GO:-go}
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf 'windows-test: FAIL: %s\n' "$*" >&2; exit 1; }
+
+if ! command -v wine >/dev/null || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
+	if [ "$(id -u)" != 0 ]; then
+		fail "Wine and MinGW are missing: install wine64 and gcc-mingw-w64-x86-64 (CI, as root, installs them)"
+	fi
+	step "installing wine64 and gcc-mingw-w64-x86-64 from Debian's packages"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q wine64 gcc-mingw-w64-x86-64 >/dev/null
+fi
+
+WORK=$(mktemp -d /tmp/qsl-windows.XXXXXX)
+export WINEPREFIX=$WORK/prefix WINEDEBUG=-all WINEARCH=win64
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wineserver -k 2>/dev/null || true
+	if [ "${KEEP:-}" = "" ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
+}
+trap cleanup EXIT
+# winpath turns a Linux path into the Z: path Wine gives it.
+winpath() { printf 'Z:%s' "${1//\//\\}"; }
+
+step "building the Windows binaries and the ProcessPrng shim"
+mkdir -p "$WORK/win"
+for c in qliksense-license qliksense-license-release; do
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $GO build -trimpath -o "$WORK/win/$c.exe" "./cmd/$c"
+done
+$GO build -o "$WORK/qrs-emulator" ./cmd/qrs-emulator
+x86_64-w64-mingw32-gcc -shared -O2 -Wl,--kill-at -o "$WORK/bcryptprimitives.dll" packaging/windows/processprng.c
+
+step "preparing the Wine prefix"
+wineboot -i >/dev/null 2>&1 || true
+wineserver -w
+cp "$WORK/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
+wine reg add 'HKCU\Software\Wine\DllOverrides' /v bcryptprimitives /d native /f >/dev/null 2>&1
+wineserver -w
+wine "$WORK/win/qliksense-license-release.exe" version | grep -q qliksense-license-release ||
+	fail "the sidecar does not start under Wine (ProcessPrng shim?)"
+echo "ok: a Go Windows binary runs under $(wine --version)"
+
+step "starting the emulator on 127.0.0.1 (DELETEs answered 3 s after they are carried out)"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$WORK/qrs-emulator" -addr "127.0.0.1:$PORT" -cert-dir "$WORK/certs" -users 300 -seed 7 \
+	-answer-latency 3s -fault-method DELETE >"$WORK/emulator.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -f "$WORK/certs/client_key.pem" ] && grep -q "QRS (mutual TLS) on" "$WORK/emulator.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "QRS (mutual TLS) on" "$WORK/emulator.log" || { cat "$WORK/emulator.log"; fail "the emulator did not start"; }
+
+# qrs GETs a QRS path from the emulator with the client certificate (curl on Linux).
+qrs() {
+	curl -s -o "$WORK/qrs.out" -w '%{http_code}' --cacert "$WORK/certs/root.pem" --cert "$WORK/certs/client.pem" \
+		--key "$WORK/certs/client_key.pem" -H 'X-Qlik-Xrfkey: abcdefghij123456' \
+		-H 'X-Qlik-User: UserDirectory=INTERNAL; UserId=sa_repository' "https://127.0.0.1:$PORT/qrs$1?xrfkey=abcdefghij123456"
+}
+
+# site writes a site file with Windows paths; $1 is the file, $2 the state folder (a
+# Windows path), the rest the release table's own keys.
+site() {
+	local file=$1 state=$2
+	shift 2
+	cat >"$file" <<EOF
+[[inputs.qliksense_license]]
+  site = "windows"
+  server = "https://127.0.0.1:$PORT"
+  tls_ca = '$(winpath "$WORK/certs/root.pem")'
+  tls_cert = '$(winpath "$WORK/certs/client.pem")'
+  tls_key = '$(winpath "$WORK/certs/client_key.pem")'
+  [inputs.qliksense_license.rightsize]
+    enabled = true
+  [inputs.qliksense_license.release]
+    state_dir = '$state'
+$(printf '    %s\n' "$@")
+    [inputs.qliksense_license.release.professional]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.protect]
+      users = ['INTERNAL\\sa_api']
+EOF
+}
+
+PLUGIN=$WORK/win/qliksense-license.exe
+SIDECAR=$WORK/win/qliksense-license-release.exe
+CLI_STATE='C:\ProgramData\qliksense-license\cli'
+site "$WORK/cli.conf" "$CLI_STATE" 'dry_run = false' 'max_releases_per_run = 2'
+CONF=$(winpath "$WORK/cli.conf")
+
+step "the plugin: -once and -test"
+wine "$PLUGIN" -config "$CONF" -once >"$WORK/once.out" 2>"$WORK/once.err" || { cat "$WORK/once.err"; fail "the plugin's -once"; }
+grep -q '^qlik_sense_license,license_type=professional,site=windows ' "$WORK/once.out" || fail "no qlik_sense_license point"
+grep -q '^qlik_sense_license_rightsizing,' "$WORK/once.out" || fail "no qlik_sense_license_rightsizing point"
+echo "ok: -once wrote $(wc -l <"$WORK/once.out") points"
+wine "$PLUGIN" -config "$CONF" -test >"$WORK/test.out" 2>&1 || { cat "$WORK/test.out"; fail "the plugin's -test"; }
+grep -q 'ok    QRS' "$WORK/test.out" || fail "-test: no QRS step"
+echo "ok: -test: $(grep -c '^  ok' "$WORK/test.out") steps ok"
+
+step "the sidecar: check-config -connect, plan, once (live), rightsize"
+wine "$SIDECAR" check-config -connect -config "$CONF" >"$WORK/check.out" 2>&1 || { cat "$WORK/check.out"; fail "check-config -connect"; }
+grep -q 'ok    rights' "$WORK/check.out" || fail "check-config -connect: no rights step"
+wine "$SIDECAR" plan -config "$CONF" -format csv >"$WORK/plan.csv" 2>"$WORK/plan.err" || { cat "$WORK/plan.err"; fail "plan"; }
+grep -q '^release,professional,' "$WORK/plan.csv" || fail "plan: no release"
+wine "$SIDECAR" once -config "$CONF" >"$WORK/once-sidecar.out" 2>&1 || { cat "$WORK/once-sidecar.out"; fail "once"; }
+AUDIT=$WINEPREFIX/drive_c/ProgramData/qliksense-license/cli/windows-audit.jsonl
+[ -f "$AUDIT" ] || fail "no audit log at $AUDIT"
+released=$(grep -o '"allocation_id":"[^"]*","user":"[^"]*","days_since_last_use":[0-9.e+-]*,"never_used":[a-z]*,"outcome":"released"' "$AUDIT" |
+	sed 's/"allocation_id":"\([^"]*\)".*/\1/')
+[ "$(echo "$released" | grep -c .)" = 2 ] || { cat "$AUDIT"; fail "once: expected 2 released outcomes"; }
+for id in $released; do
+	code=$(qrs "/license/professionalaccesstype/$id")
+	[ "$code" = 404 ] || fail "allocation $id is recorded released, yet QRS answers $code"
+done
+echo "ok: once released 2 allocations, read back from the emulator as gone"
+wine "$SIDECAR" rightsize -config "$CONF" >"$WORK/rightsize.out" 2>&1 || { cat "$WORK/rightsize.out"; fail "rightsize"; }
+grep -q '^VERDICT' "$WORK/rightsize.out" || fail "rightsize: no table"
+echo "ok: check-config -connect, plan, rightsize"
+
+step "the Windows service: install, start, a scheduled run, paramchange, stop during a DELETE, uninstall"
+SVC_DIR=$WINEPREFIX/drive_c/ProgramData/qliksense-license
+mkdir -p "$SVC_DIR"
+site "$SVC_DIR/qliksense-license.conf" 'C:\ProgramData\qliksense-license' 'dry_run = false' 'max_releases_per_run = 2' 'schedule = "@every 15s"'
+wineserver -k 2>/dev/null || true
+wineserver -p 600 # persistent: the service manager lives as long as the wineserver
+wine "$SIDECAR" install -config 'C:\ProgramData\qliksense-license\qliksense-license.conf' >"$WORK/install.out" 2>&1 ||
+	{ cat "$WORK/install.out"; fail "install"; }
+wine reg query 'HKLM\System\CurrentControlSet\Services\qliksense-license-release' /v ImagePath 2>/dev/null | tr -d '\r' | grep -q 'run -service -config' ||
+	fail "install: the service's command line does not say run -service"
+wine sc start qliksense-license-release >/dev/null 2>&1 || true
+state() { wine sc query qliksense-license-release 2>/dev/null | tr -d '\r' | sed -n 's/.*STATE *: *[0-9]* *\([A-Z_]*\).*/\1/p'; }
+for _ in $(seq 100); do [ "$(state)" = RUNNING ] && break; sleep 0.2; done
+[ "$(state)" = RUNNING ] || fail "the service did not reach RUNNING (state: $(state))"
+echo "ok: RUNNING"
+SVC_LOG=$SVC_DIR/qliksense-license-release.log
+SVC_AUDIT=$SVC_DIR/windows-audit.jsonl
+for _ in $(seq 300); do grep -q '"kind":"run"' "$SVC_AUDIT" 2>/dev/null && break; sleep 0.2; done
+grep -q '"kind":"run"' "$SVC_AUDIT" 2>/dev/null || { cat "$SVC_LOG"; fail "no scheduled run within a minute"; }
+grep -q '"outcome":"released"' "$SVC_AUDIT" || fail "the scheduled run released nothing"
+echo "ok: a scheduled run released $(grep -c '"outcome":"released"' "$SVC_AUDIT") allocations (log: %ProgramData%\\qliksense-license\\qliksense-license-release.log)"
+# Wine's sc.exe has no "control": the sidecar's own reload sends the same ParamChange.
+wine "$SIDECAR" reload >"$WORK/reload.out" 2>&1 || { cat "$WORK/reload.out"; fail "reload"; }
+for _ in $(seq 50); do grep -q 'configuration reloaded' "$SVC_LOG" 2>/dev/null && break; sleep 0.2; done
+grep -q 'configuration reloaded' "$SVC_LOG" || { cat "$SVC_LOG"; fail "paramchange did not reload"; }
+echo "ok: reload (ParamChange) reloaded the configuration"
+runs_before=$(grep -c 'run starting' "$SVC_LOG")
+for _ in $(seq 200); do [ "$(grep -c 'run starting' "$SVC_LOG")" -gt "$runs_before" ] && break; sleep 0.1; done
+sleep 1 # the run's first DELETE is on the wire (QRS answers 3 s after carrying it out)
+wine sc stop qliksense-license-release >/dev/null 2>&1 || true
+for _ in $(seq 300); do [ "$(state)" = STOPPED ] && break; sleep 0.2; done
+[ "$(state)" = STOPPED ] || fail "the service did not stop (state: $(state))"
+last_run=$(grep '"kind":"run"' "$SVC_AUDIT" | tail -1)
+echo "$last_run" | grep -q '"interrupted":true' || fail "the stopped run is not marked interrupted: $last_run"
+echo "$last_run" | grep -q '"released":1' || fail "the DELETE in flight at the stop is not recorded released: $last_run"
+run_id=$(echo "$last_run" | sed 's/.*"run_id":"\([^"]*\)".*/\1/')
+id=$(grep "\"run_id\":\"$run_id\"" "$SVC_AUDIT" | grep '"outcome":"released"' | sed 's/.*"allocation_id":"\([^"]*\)".*/\1/')
+[ "$(qrs "/license/professionalaccesstype/$id")" = 404 ] || fail "the DELETE in flight at the stop: $id is recorded released, yet still in QRS"
+grep -q 'stopping' "$SVC_LOG" || true
+echo "ok: stopped during a DELETE: it finished, was read back and recorded released; the rest deferred"
+wine "$SIDECAR" uninstall >"$WORK/uninstall.out" 2>&1 || { cat "$WORK/uninstall.out"; fail "uninstall"; }
+if wine sc query qliksense-license-release >/dev/null 2>&1; then fail "the service is still registered after uninstall"; fi
+echo "ok: uninstalled"
+
+if [ -n "${DIST_ZIP:-}" ]; then
+	step "the Windows package: unpacked, its binaries run"
+	mkdir -p "$WORK/zip"
+	(cd "$WORK/zip" && python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(".")' "$DIST_ZIP")
+	dir=$(find "$WORK/zip" -name 'qliksense-license-release.exe' -printf '%h\n' | head -1)
+	[ -n "$dir" ] || fail "no qliksense-license-release.exe in $DIST_ZIP"
+	for f in qliksense-license.exe install.ps1 uninstall.ps1 qliksense-license.conf.example qliksense-license-influxql.json qliksense-license-alerts.yaml; do
+		[ -f "$dir/$f" ] || fail "$DIST_ZIP lacks $f"
+	done
+	wine "$dir/qliksense-license.exe" -config "$CONF" -once | grep -q '^qlik_sense_license,' || fail "the zip's plugin"
+	wine "$dir/qliksense-license-release.exe" plan -config "$CONF" >/dev/null || fail "the zip's sidecar"
+	echo "ok: $(basename "$DIST_ZIP"): both binaries run under Wine"
+fi
+printf '\nwindows-test: all passed\n'
