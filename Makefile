@@ -21,7 +21,7 @@ NFPM_VERSION := v2.45.2
 PKG_VERSION  ?= $(shell t=$$(git describe --tags --exact-match 2>/dev/null) && echo $${t#v} || \
 	echo 0.0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 
-.PHONY: all build test test-short lint bench dist binaries packages package-test ci clean emulator e2e demo fuzz qrs-spec
+.PHONY: all build test test-short lint bench dist binaries packages package-test windows-test ci clean emulator e2e demo fuzz qrs-spec
 
 all: build
 
@@ -142,8 +142,14 @@ fuzz:
 		$(GO) test $$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME); \
 	done
 
+## windows-test: the Windows builds and the Windows service run for real under Wine against
+## the emulator, and the Windows zip of dist/ unpacked and run (as root it installs wine64
+## and gcc-mingw-w64-x86-64 from Debian's packages when they are missing)
+windows-test:
+	DIST_ZIP=$$(ls dist/qliksense-license_*_windows_amd64.zip 2>/dev/null | head -1) bash scripts/windows-test.sh
+
 ## ci: everything CI checks
-ci: lint test build dist package-test e2e
+ci: lint test build dist package-test windows-test e2e
 	$(MAKE) fuzz FUZZTIME=50000x
 
 clean:

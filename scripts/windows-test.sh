@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=$ROOT/bin
+if [ -n "${DIST_ZIP:-}" ]; then DIST_ZIP=$(realpath "$DIST_ZIP"); fi
 GO=${GO:-go}
 
 step() { printf '\n== %s\n' "$*"; }
@@ -181,10 +181,12 @@ if [ -n "${DIST_ZIP:-}" ]; then
 	(cd "$WORK/zip" && python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(".")' "$DIST_ZIP")
 	dir=$(find "$WORK/zip" -name 'qliksense-license-release.exe' -printf '%h\n' | head -1)
 	[ -n "$dir" ] || fail "no qliksense-license-release.exe in $DIST_ZIP"
-	for f in qliksense-license.exe install.ps1 uninstall.ps1 qliksense-license.conf.example qliksense-license-influxql.json qliksense-license-alerts.yaml; do
+	for f in qliksense-license.exe install.ps1 uninstall.ps1 qliksense-license.conf.example telegraf.conf.example \
+		grafana/qliksense-license-influxql.json grafana/qliksense-license-alerts.yaml; do
 		[ -f "$dir/$f" ] || fail "$DIST_ZIP lacks $f"
 	done
-	wine "$dir/qliksense-license.exe" -config "$CONF" -once | grep -q '^qlik_sense_license,' || fail "the zip's plugin"
+	wine "$dir/qliksense-license.exe" -config "$CONF" -once >"$WORK/zip-once.out" 2>&1 || { cat "$WORK/zip-once.out"; fail "the zip's plugin"; }
+	grep -q '^qlik_sense_license,' "$WORK/zip-once.out" || fail "the zip's plugin wrote no qlik_sense_license point"
 	wine "$dir/qliksense-license-release.exe" plan -config "$CONF" >/dev/null || fail "the zip's sidecar"
 	echo "ok: $(basename "$DIST_ZIP"): both binaries run under Wine"
 fi

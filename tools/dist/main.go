@@ -65,6 +65,10 @@ func run(dir, version string) error {
 		if strings.HasPrefix(plat, "linux_") {
 			files["systemd/qliksense-license-release.service"] = "packaging/systemd/qliksense-license-release.service"
 		}
+		if strings.HasPrefix(plat, "windows_") {
+			files["install.ps1"] = "packaging/windows/install.ps1"
+			files["uninstall.ps1"] = "packaging/windows/uninstall.ps1"
+		}
 		base := fmt.Sprintf("qliksense-license_%s_%s", version, plat)
 		var out string
 		if strings.HasPrefix(plat, "windows_") {
