@@ -145,8 +145,15 @@ fuzz:
 ## windows-test: the Windows builds and the Windows service run for real under Wine against
 ## the emulator, and the Windows zip of dist/ unpacked and run (as root it installs wine64
 ## and gcc-mingw-w64-x86-64 from Debian's packages when they are missing)
-windows-test:
-	DIST_ZIP=$$(ls dist/qliksense-license_*_windows_amd64.zip 2>/dev/null | head -1) bash scripts/windows-test.sh
+windows-test: $(BIN)/windows/telegraf.exe
+	DIST_ZIP=$$(ls dist/qliksense-license_*_windows_amd64.zip 2>/dev/null | head -1) TELEGRAF_EXE=$(BIN)/windows/telegraf.exe \
+		bash scripts/windows-test.sh
+
+# Telegraf's Windows build (execd and file output only), for Telegraf on Windows under Wine.
+$(BIN)/windows/telegraf.exe: tools/telegraf/go.mod tools/telegraf/go.sum
+	cd tools/telegraf && GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -mod=readonly -tags "custom,inputs.execd,outputs.file" \
+		-ldflags "-X github.com/influxdata/telegraf/internal.Version=$(TELEGRAF_VERSION:v%=%)" \
+		-o $(BIN)/windows/telegraf.exe github.com/influxdata/telegraf/cmd/telegraf
 
 ## ci: everything CI checks
 ci: lint test build dist package-test windows-test e2e

@@ -175,6 +175,30 @@ wine "$SIDECAR" uninstall >"$WORK/uninstall.out" 2>&1 || { cat "$WORK/uninstall.
 if wine sc query qliksense-license-release >/dev/null 2>&1; then fail "the service is still registered after uninstall"; fi
 echo "ok: uninstalled"
 
+if [ -n "${TELEGRAF_EXE:-}" ]; then
+	step "Telegraf on Windows: telegraf.exe runs the Windows plugin through [[inputs.execd]]"
+	TG=$(realpath "$TELEGRAF_EXE")
+	cat >"$WORK/telegraf.conf" <<TOML
+[agent]
+  interval = "10s"
+  flush_interval = "1s"
+  omit_hostname = true
+[[inputs.execd]]
+  command = ['$(winpath "$PLUGIN")', "-config", '$CONF', "-poll_interval_disabled"]
+  signal = "STDIN"
+  data_format = "influx"
+[[outputs.file]]
+  files = ['$(winpath "$WORK/metrics.out")']
+  data_format = "influx"
+TOML
+	wine "$TG" --config "$(winpath "$WORK/telegraf.conf")" --once >"$WORK/telegraf.log" 2>&1 ||
+		{ cat "$WORK/telegraf.log"; fail "telegraf.exe --once"; }
+	grep -q '^qlik_sense_license,license_type=professional,site=windows ' "$WORK/metrics.out" 2>/dev/null ||
+		{ cat "$WORK/telegraf.log"; fail "Telegraf wrote no qlik_sense_license point from the Windows plugin"; }
+	grep -q '^qlik_sense_license_gather,site=windows ' "$WORK/metrics.out" || fail "no qlik_sense_license_gather point"
+	echo "ok: $(wine "$TG" --version | tr -d '\r') ran the Windows plugin through execd: $(wc -l <"$WORK/metrics.out") points"
+fi
+
 if [ -n "${DIST_ZIP:-}" ]; then
 	step "the Windows package: unpacked, its binaries run"
 	mkdir -p "$WORK/zip"
