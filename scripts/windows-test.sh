@@ -23,7 +23,8 @@ if ! command -v wine >/dev/null || ! command -v x86_64-w64-mingw32-gcc >/dev/nul
 		fail "Wine and MinGW are missing: install wine64 and gcc-mingw-w64-x86-64 (CI, as root, installs them)"
 	fi
 	step "installing wine64 and gcc-mingw-w64-x86-64 from Debian's packages"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q wine64 gcc-mingw-w64-x86-64 >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q wine64 gcc-mingw-w64-x86-64 >/dev/null ||
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wine64 gcc-mingw-w64-x86-64 >/dev/null; }
 fi
 
 WORK=$(mktemp -d /tmp/qsl-windows.XXXXXX)
