@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
+	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
@@ -165,7 +166,7 @@ type job struct {
 	last bool
 }
 
-func (r *releasing) halted() bool { return stopped(r.stop) || r.ctx.Err() != nil }
+func (r *releasing) halted() bool { return stopping.Requested(r.stop) || r.ctx.Err() != nil }
 
 // recheckAhead re-checks the releases part by part, type by type, one part ahead of the
 // DELETEs.

@@ -203,14 +203,5 @@ const (
 	ReasonInterrupted   = "interrupted"
 )
 
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
-}
-
 // ErrLocked means another run of the same site holds the lock.
 var ErrLocked = errors.New("another run of this site is in progress")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/internal/filelock"
+	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
@@ -192,7 +193,7 @@ func (r *Runner) Once(ctx context.Context, stop <-chan struct{}) (audit.Summary,
 	if uerr := lock.Unlock(); uerr != nil {
 		r.Log.Warn("releasing the lock failed", "err", uerr)
 	}
-	if stopped(stop) {
+	if stopping.Requested(stop) {
 		// Stopping: the caller makes the one bounded delivery attempt (FinalFlush).
 		return sum, err
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
@@ -218,7 +219,7 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 	// when it is asked).
 	var next time.Time
 	for {
-		if stopped(s.stop) {
+		if stopping.Requested(s.stop) {
 			return
 		}
 		var tick <-chan time.Time
@@ -295,7 +296,7 @@ func stopTimer(t *time.Timer) {
 }
 
 func (s *Supervisor) runOnce(ctx context.Context, r *Runner, why string) {
-	if stopped(s.stop) {
+	if stopping.Requested(s.stop) {
 		return
 	}
 	r.Log.Info("run", "trigger", why)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
@@ -15,30 +13,10 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/report"
 )
 
-// forecastCmd prints the forecast of each site: its history from InfluxDB (one query) and,
+// forecastReport is the forecast of a site: its history from InfluxDB (one query) and,
 // with a release policy, the allocations it would reclaim now (one evaluation of QRS).
-func forecastCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger) int {
-	code := 0
-	for _, path := range configs {
-		s, err := release.LoadRightsizeSite(path, log)
-		if err != nil {
-			log.Error("invalid configuration", "err", err)
-			code = 1
-			continue
-		}
-		rep, err := siteForecast(ctx, s, time.Now())
-		s.Client.Close()
-		if err != nil {
-			log.Error("forecast failed", "site", s.Name, "err", err)
-			code = 1
-			continue
-		}
-		if err := rep.Render(stdout, format); err != nil {
-			log.Error("writing the report failed", "err", err)
-			return 1
-		}
-	}
-	return code
+func forecastReport(ctx context.Context, s *release.Site) (renderer, error) {
+	return siteForecast(ctx, s, time.Now())
 }
 
 func siteForecast(ctx context.Context, s *release.Site, now time.Time) (*report.Forecast, error) {

@@ -161,9 +161,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	switch cmd {
 	case "rightsize":
-		return rightsizeCmd(ctx, o.configs, o.format, stdout, log)
+		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "right-sizing", rightsizeReport)
 	case "forecast":
-		return forecastCmd(ctx, o.configs, o.format, stdout, log)
+		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "forecast", forecastReport)
 	}
 	sites, err := release.LoadSites(o.configs, log)
 	if err != nil {
@@ -192,8 +192,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// rightsizeCmd prints the right-sizing report of each site; it needs no release table.
-func rightsizeCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger) int {
+// renderer is a report the read-only commands print.
+type renderer interface {
+	Render(w io.Writer, format string) error
+}
+
+// readOnlyCmd prints a report of each site made by report, with the site loaded for a
+// command that reads only (no release table needed); what names the report in errors.
+func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger, what string,
+	report func(context.Context, *release.Site) (renderer, error)) int {
 	code := 0
 	for _, path := range configs {
 		s, err := release.LoadRightsizeSite(path, log)
@@ -202,12 +209,10 @@ func rightsizeCmd(ctx context.Context, configs []string, format string, stdout i
 			code = 1
 			continue
 		}
-		rs := s.RightsizeSettings
-		res, err := rightsize.Evaluate(ctx, s.Client, rightsize.Options{Now: time.Now(), LookbackDays: rs.LookbackDays, Policy: s.Policy})
+		rep, err := report(ctx, s)
 		s.Client.Close()
-		rep := &report.Rightsizing{Site: s.Name, LookbackDays: rs.LookbackDays, Result: res}
 		if err != nil {
-			log.Error("right-sizing failed", "site", s.Name, "err", err)
+			log.Error(what+" failed", "site", s.Name, "err", err)
 			code = 1
 			continue
 		}
@@ -217,6 +222,16 @@ func rightsizeCmd(ctx context.Context, configs []string, format string, stdout i
 		}
 	}
 	return code
+}
+
+// rightsizeReport is the right-sizing report of a site.
+func rightsizeReport(ctx context.Context, s *release.Site) (renderer, error) {
+	rs := s.RightsizeSettings
+	res, err := rightsize.Evaluate(ctx, s.Client, rightsize.Options{Now: time.Now(), LookbackDays: rs.LookbackDays, Policy: s.Policy})
+	if err != nil {
+		return nil, err
+	}
+	return &report.Rightsizing{Site: s.Name, LookbackDays: rs.LookbackDays, Result: res}, nil
 }
 
 func convertButler(args []string, stdout, stderr io.Writer) int {

@@ -18,7 +18,7 @@ const module = "github.com/qliksense-license/qliksense-license/"
 // runtime is what internal/ offers to production code: small helpers with no knowledge of
 // QRS or the sidecar. internal/testkit (the test scaffold: the emulator on TLS, a real
 // SMTP server, goleak) is for tests, tools/ and e2e/ only.
-var runtime = []string{"internal/atomicfile", "internal/ctxsleep", "internal/filelock"}
+var runtime = []string{"internal/atomicfile", "internal/ctxsleep", "internal/filelock", "internal/stopping"}
 
 // rules lists, for each package, what it may import from this module (a prefix ending in
 // "/" allows a tree). From the top: the commands; the Telegraf plugin and the sidecar's
@@ -33,10 +33,10 @@ var rules = map[string][]string{
 	"plugins/inputs/qliksense_license": {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/rightsize", "plugins/common/notice",
 		"plugins/common/forecast", "plugins/common/qrs"},
 	"release": {"release/moves", "release/notices", "release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy",
-		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep", "internal/filelock"},
-	"release/moves": {"release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/qrs", "internal/atomicfile"},
+		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep", "internal/filelock", "internal/stopping"},
+	"release/moves": {"release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/qrs", "internal/atomicfile", "internal/stopping"},
 	"release/notices": {"release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate",
-		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep"},
+		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep", "internal/stopping"},
 	"release/plan":                                  {"release/audit", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/qrs"},
 	"release/report":                                {"release/plan", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/forecast", "plugins/common/qrs"},
 	"release/audit":                                 {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/qrs", "internal/atomicfile", "internal/ctxsleep", "internal/filelock"},
@@ -56,6 +56,7 @@ var rules = map[string][]string{
 	"internal/atomicfile":                           {},
 	"internal/ctxsleep":                             {},
 	"internal/filelock":                             {},
+	"internal/stopping":                             {},
 	"internal/testkit":                              {"plugins/common/qrs", "plugins/common/qrs/emulator", "plugins/common/siteconfig"},
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
@@ -155,7 +156,7 @@ func (p *pass) dryRun() {
 // moves must end here (a stop, or the moves file cannot be written).
 func (p *pass) settleOpen(ctx context.Context, stop <-chan struct{}) bool {
 	for id, rec := range p.file.Records {
-		if stopped(stop) {
+		if stopping.Requested(stop) {
 			return false
 		}
 		_, still := p.candidates[id]
@@ -203,7 +204,7 @@ func (p *pass) moveAll(ctx context.Context, stop <-chan struct{}) {
 		return
 	}
 	for _, h := range list {
-		if stopped(stop) || ctx.Err() != nil {
+		if stopping.Requested(stop) || ctx.Err() != nil {
 			p.log.Info("stopping: the remaining moves wait for the next run")
 			return
 		}
@@ -290,13 +291,4 @@ func (p *pass) close(id string, out audit.Outcome) bool {
 	}
 	p.record(out)
 	return true
-}
-
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/release/audit"
@@ -53,7 +54,7 @@ func (n *Notifier) Send(ctx context.Context, stop <-chan struct{}, r Run) []stri
 		}
 	}()
 	s.notices(ctx, wctx, stop)
-	if len(n.Settings.DigestTo) > 0 && !stopped(stop) {
+	if len(n.Settings.DigestTo) > 0 && !stopping.Requested(stop) {
 		s.digest(wctx)
 	}
 	return s.errs
@@ -113,7 +114,7 @@ func (s *sending) notices(ctx, wctx context.Context, stop <-chan struct{}) {
 		if it.Decision.Verdict != policy.Notice {
 			continue
 		}
-		if stopped(stop) || ctx.Err() != nil || !s.notice(wctx, it) {
+		if stopping.Requested(stop) || ctx.Err() != nil || !s.notice(wctx, it) {
 			s.log.Info("stopping: the remaining notices go out at the next run")
 			return
 		}
@@ -177,14 +178,5 @@ func (s *sending) digest(wctx context.Context) {
 	if err != nil {
 		s.log.Error("sending the digest failed", "err", err)
 		s.errs = append(s.errs, "sending the digest: "+err.Error())
-	}
-}
-
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
 	}
 }

@@ -37,22 +37,28 @@ func fakeHistory(t *testing.T, queries *atomic.Int64) *httptest.Server {
 	return srv
 }
 
+// forecastPlugin is a plugin for srv's site named site, whose forecast reads influx.
+func forecastPlugin(t *testing.T, srv *emulator.Server, influx, site, extra string) *qliksense_license.QlikSenseLicense {
+	t.Helper()
+	return load(t, writeConf(t, certConf(srv, `site = "`+site+`"
+  [inputs.qliksense_license.forecast]
+    enabled = true
+    url = "`+influx+`"
+    database = "qliksense"
+`+extra)))
+}
+
 // The plugin reports the forecast of the history in InfluxDB, read in one query and again
 // only after forecast.refresh, with the reclaimable allocations of the same gather.
 func TestForecastPoint(t *testing.T) {
 	srv := serve(t, emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 100, Now: testkit.Now}))
 	var queries atomic.Int64
 	influx := fakeHistory(t, &queries)
-	p := load(t, writeConf(t, certConf(srv, `site = "production"
-  [inputs.qliksense_license.forecast]
-    enabled = true
-    url = "`+influx.URL+`"
-    database = "qliksense"
-    lead_time_days = 45
+	p := forecastPlugin(t, srv, influx.URL, "production", `    lead_time_days = 45
   [inputs.qliksense_license.release]
     [inputs.qliksense_license.release.professional]
       enabled = true
-      inactive_days = 30`)))
+      inactive_days = 30`)
 	acc := gather(t, p)
 	require.Empty(t, acc.Errors)
 	var point map[string]any
@@ -88,13 +94,7 @@ func TestForecastWithoutHistory(t *testing.T) {
 	srv := serve(t, emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 50, Now: testkit.Now}))
 	var queries atomic.Int64
 	influx := fakeHistory(t, &queries)
-	p := load(t, writeConf(t, certConf(srv, `site = "production"
-  [inputs.qliksense_license.forecast]
-    enabled = true
-    url = "`+influx.URL+`"
-    database = "qliksense"
-    min_history_days = 150
-    lookback_days = 150`)))
+	p := forecastPlugin(t, srv, influx.URL, "production", "    min_history_days = 150\n    lookback_days = 150")
 	acc := gather(t, p)
 	require.Empty(t, acc.Errors)
 	for _, m := range acc.GetTelegrafMetrics() {
@@ -104,11 +104,7 @@ func TestForecastWithoutHistory(t *testing.T) {
 		}
 	}
 
-	p = load(t, writeConf(t, certConf(srv, `site = "other"
-  [inputs.qliksense_license.forecast]
-    enabled = true
-    url = "`+influx.URL+`"
-    database = "qliksense"`)))
+	p = forecastPlugin(t, srv, influx.URL, "other", "")
 	acc = gather(t, p)
 	require.Len(t, acc.Errors, 1)
 	require.ErrorContains(t, acc.Errors[0], "forecast: querying the history at "+influx.URL+": 400 Bad Request: no site filter")
