@@ -214,22 +214,22 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 	}
 	deliver := time.NewTicker(s.DeliverEvery)
 	defer deliver.Stop()
-	// next is the next scheduled run, computed after each run and each new configuration
-	// only: a delivery between runs must not move it (an @every schedule counts from
-	// when it is asked).
-	var next time.Time
+	// The timer of the next scheduled run is set after each run and each new configuration
+	// only: a delivery between runs must not move it (an @every schedule counts from when
+	// it is asked, and was pushed back at every delivery for ever).
+	var timer *time.Timer
+	defer func() { stopTimer(timer) }()
 	for {
 		if stopping.Requested(s.stop) {
 			return
 		}
 		var tick <-chan time.Time
-		var timer *time.Timer
 		if st := r.Site.Settings; st.Schedule != nil {
-			if next.IsZero() {
-				next = st.Schedule.Next(s.Now().In(st.Location))
+			if timer == nil {
+				next := st.Schedule.Next(s.Now().In(st.Location))
 				r.Log.Info("next run", "at", next.Format(time.RFC3339))
+				timer = time.NewTimer(next.Sub(s.Now()))
 			}
-			timer = time.NewTimer(next.Sub(s.Now()))
 			tick = timer.C
 		}
 		select {
@@ -238,7 +238,6 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 			if site == nil {
 				r.Log.Info("reload: the site is no longer configured; its runs end")
 				s.recordSwap(r, nil, nil)
-				stopTimer(timer)
 				return
 			}
 			nr, err := s.newRunner(site)
@@ -250,11 +249,12 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 				r.Close()
 				r = nr
 				r.Log.Info("configuration reloaded")
-				next = time.Time{} // its schedule may differ
+				stopTimer(timer) // its schedule may differ
+				timer = nil
 			}
 		case <-tick:
+			timer = nil
 			s.runOnce(ctx, r, "schedule")
-			next = time.Time{}
 		case <-deliver.C:
 			if r.Pending() > 0 {
 				if n, err := r.Flush(ctx); err != nil {
@@ -264,7 +264,6 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 				}
 			}
 		}
-		stopTimer(timer)
 	}
 }
 

@@ -309,16 +309,17 @@ func TestReloadStatusReachesInfluxDB(t *testing.T) {
 }
 
 // Deliveries between runs do not move the schedule: an @every schedule longer than the
-// delivery interval still runs (it once was pushed back at every delivery, for ever).
+// delivery interval still runs (it was pushed back at every delivery, for ever). The clock
+// is the tests' fixed one, so that a timer made anew at each delivery would never fire.
 func TestEveryScheduleRunsDespiteDeliveries(t *testing.T) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 66, Users: 50, Now: testkit.Now})
 	srv := testkit.StartEmulator(t, site)
 	s := startSupervisorWith(t, srv, withKeys("max_releases_per_run = 1", `schedule = "@every 1s"`), func(sup *release.Supervisor) {
 		sup.DeliverEvery = 50 * time.Millisecond
-		sup.Now = time.Now
 	})
 	s.nextRun(t)
 	s.stopAndWait(t)
-	require.Equal(t, 1, strings.Count(s.logs.String(), `msg="next run"`)-strings.Count(s.logs.String(), "trigger=schedule"),
-		"the next run is computed once per run, not at each delivery")
+	logs := s.logs.String()
+	require.LessOrEqual(t, strings.Count(logs, `msg="next run"`), strings.Count(logs, "trigger=schedule")+1,
+		"the next run is set once per run, not at each delivery")
 }
