@@ -158,9 +158,12 @@ wine "$SIDECAR" reload >"$WORK/reload.out" 2>&1 || { cat "$WORK/reload.out"; fai
 for _ in $(seq 50); do grep -q 'configuration reloaded' "$SVC_LOG" 2>/dev/null && break; sleep 0.2; done
 grep -q 'configuration reloaded' "$SVC_LOG" || { cat "$SVC_LOG"; fail "paramchange did not reload"; }
 echo "ok: reload (ParamChange) reloaded the configuration"
-runs_before=$(grep -c 'run starting' "$SVC_LOG")
-for _ in $(seq 200); do [ "$(grep -c 'run starting' "$SVC_LOG")" -gt "$runs_before" ] && break; sleep 0.1; done
-sleep 1 # the run's first DELETE is on the wire (QRS answers 3 s after carrying it out)
+# The next run's first intent is noted in the in-flight file just before its DELETE goes
+# out; QRS answers 3 s after carrying it out: stop while it is on the wire.
+INFLIGHT=$SVC_DIR/windows-inflight.jsonl
+for _ in $(seq 400); do grep -q '"intent"' "$INFLIGHT" 2>/dev/null && break; sleep 0.05; done
+grep -q '"intent"' "$INFLIGHT" || { cat "$SVC_LOG"; fail "no DELETE of a scheduled run to stop during"; }
+sleep 0.5
 wine sc stop qliksense-license-release >/dev/null 2>&1 || true
 for _ in $(seq 300); do [ "$(state)" = STOPPED ] && break; sleep 0.2; done
 [ "$(state)" = STOPPED ] || fail "the service did not stop (state: $(state))"
@@ -192,8 +195,18 @@ if [ -n "${TELEGRAF_EXE:-}" ]; then
   files = ['$(winpath "$WORK/metrics.out")']
   data_format = "influx"
 TOML
-	wine "$TG" --config "$(winpath "$WORK/telegraf.conf")" --once >"$WORK/telegraf.log" 2>&1 ||
-		{ cat "$WORK/telegraf.log"; fail "telegraf.exe --once"; }
+	# Run as a service would (not --once: execd's points arrive after its gather returns)
+	# until the plugin's points are in the file.
+	wine "$TG" --config "$(winpath "$WORK/telegraf.conf")" >"$WORK/telegraf.log" 2>&1 &
+	tg=$!
+	PIDS+=("$tg")
+	for _ in $(seq 600); do
+		grep -q '^qlik_sense_license_gather,site=windows ' "$WORK/metrics.out" 2>/dev/null && break
+		kill -0 "$tg" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$tg" 2>/dev/null || true
+	wait "$tg" 2>/dev/null || true
 	grep -q '^qlik_sense_license,license_type=professional,site=windows ' "$WORK/metrics.out" 2>/dev/null ||
 		{ cat "$WORK/telegraf.log"; fail "Telegraf wrote no qlik_sense_license point from the Windows plugin"; }
 	grep -q '^qlik_sense_license_gather,site=windows ' "$WORK/metrics.out" || fail "no qlik_sense_license_gather point"

@@ -20,7 +20,7 @@ import (
 // crash loses nothing written before it. With an output, the audit file is also the spool
 // the deliverer reads; with the audit log on stdout, a spool file of its own gets each line
 // first. Before each DELETE it notes an intent in the in-flight file, and the outcome
-// after it, so a run killed in between can be completed by Recover.
+// after it, so a run killed in between can be completed by the runner's Recover (release).
 //
 // Invariant: an intent leaves the in-flight file only with its outcome. A run's summary
 // clears the notes of settled intents and keeps the open ones (DELETEs whose effect is
