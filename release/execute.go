@@ -21,8 +21,9 @@ import (
 
 // Executor carries out a plan: its releases in parts (batch.go), then its notices
 // (release/notices), then the right-sizing moves (release/moves). Just before the DELETEs
-// of a part it re-reads the part's allocations (and their users when the policy needs them) in one
-// filtered request and skips each that was used since the plan or is protected now; then
+// of a part it re-reads the part's allocations (and their users when the policy needs
+// them) in one filtered request and skips each that was used since the plan or is
+// protected now; then
 // it sends one DELETE per allocation, never retried, and reads the part back in one
 // filtered request to tell released from quarantined — or, when an answer was lost, what
 // happened at all.
