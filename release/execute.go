@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
@@ -181,15 +182,8 @@ func (p *pacer) next() error {
 }
 
 func sleepOrStop(ctx context.Context, stop <-chan struct{}, sleep func(context.Context, time.Duration) error, d time.Duration) error {
-	sctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := stopping.Context(ctx, stop)
 	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-sctx.Done():
-		}
-	}()
 	return sleep(sctx, d)
 }
 

@@ -173,7 +173,7 @@ func (s *spoolFile) setOffset(f io.ReaderAt, n int64) error {
 	return atomicfile.Write(s.path+".offset", append(b, '\n'))
 }
 
-// spoolBatch is what Pending read: the records, the offset just after them, and the corrupt
+// spoolBatch is what pending read: the records, the offset just after them, and the corrupt
 // lines skipped on the way.
 type spoolBatch struct {
 	Records []auditRecord

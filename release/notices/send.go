@@ -44,15 +44,8 @@ type Run struct {
 func (n *Notifier) Send(ctx context.Context, stop <-chan struct{}, r Run) []string {
 	s := &sending{n: n, r: r, log: r.Log.With("run_id", r.RunID), horizon: r.Plan.Now.Add(7 * 24 * time.Hour)}
 	s.prune()
-	wctx, cancel := context.WithCancel(ctx)
+	wctx, cancel := stopping.Context(ctx, stop)
 	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-wctx.Done():
-		}
-	}()
 	s.notices(ctx, wctx, stop)
 	if len(n.Settings.DigestTo) > 0 && !stopping.Requested(stop) {
 		s.digest(wctx)
