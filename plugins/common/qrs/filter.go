@@ -84,28 +84,11 @@ const DefaultMaxFilterBytes = 1800
 // FirstBatch is how many of values (distinct, in order) the first filter of
 // BatchEq(property, values, maxBytes) holds: at least one when values is not empty.
 func FirstBatch(property string, values []string, maxBytes int) int {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxFilterBytes
+	groups := groupEq(property, values, maxBytes)
+	if len(groups) == 0 {
+		return 0
 	}
-	sepLen := len(url.QueryEscape(" or "))
-	n, length := 0, 0
-	seen := make(map[string]struct{}, len(values))
-	for _, v := range values {
-		if _, dup := seen[v]; dup {
-			continue
-		}
-		termLen := len(url.QueryEscape(Eq(property, v)))
-		if n > 0 && length+sepLen+termLen > maxBytes {
-			break
-		}
-		if n > 0 {
-			length += sepLen
-		}
-		seen[v] = struct{}{}
-		n++
-		length += termLen
-	}
-	return n
+	return len(groups[0])
 }
 
 // BatchEq splits values into filters `property eq v1 or property eq v2 …` whose
@@ -113,23 +96,27 @@ func FirstBatch(property string, values []string, maxBytes int) int {
 // A single term longer than maxBytes still gets a filter of its own. Duplicates are kept
 // once; order is preserved.
 func BatchEq(property string, values []string, maxBytes int) []string {
+	groups := groupEq(property, values, maxBytes)
+	out := make([]string, len(groups))
+	for i, terms := range groups {
+		out[i] = strings.Join(terms, " or ")
+	}
+	return out
+}
+
+// groupEq is the batching rule of BatchEq: the `property eq v` terms of the distinct
+// values, in order, grouped so that each group joined with " or " stays within maxBytes
+// once percent-encoded.
+func groupEq(property string, values []string, maxBytes int) [][]string {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxFilterBytes
 	}
-	const sep = " or "
-	sepLen := len(url.QueryEscape(sep))
+	sepLen := len(url.QueryEscape(" or "))
 	var (
-		out     []string
-		cur     strings.Builder
-		curLen  int
-		seen    = make(map[string]struct{}, len(values))
-		flushIt = func() {
-			if cur.Len() > 0 {
-				out = append(out, cur.String())
-				cur.Reset()
-				curLen = 0
-			}
-		}
+		groups [][]string
+		cur    []string
+		curLen int
+		seen   = make(map[string]struct{}, len(values))
 	)
 	for _, v := range values {
 		if _, dup := seen[v]; dup {
@@ -138,16 +125,17 @@ func BatchEq(property string, values []string, maxBytes int) []string {
 		seen[v] = struct{}{}
 		term := Eq(property, v)
 		termLen := len(url.QueryEscape(term))
-		if cur.Len() > 0 && curLen+sepLen+termLen > maxBytes {
-			flushIt()
+		if len(cur) > 0 && curLen+sepLen+termLen > maxBytes {
+			groups, cur, curLen = append(groups, cur), nil, 0
 		}
-		if cur.Len() > 0 {
-			cur.WriteString(sep)
+		if len(cur) > 0 {
 			curLen += sepLen
 		}
-		cur.WriteString(term)
+		cur = append(cur, term)
 		curLen += termLen
 	}
-	flushIt()
-	return out
+	if len(cur) > 0 {
+		groups = append(groups, cur)
+	}
+	return groups
 }
