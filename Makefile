@@ -99,7 +99,7 @@ binaries:
 ## serves and the definitions they reference) from the full specification, read from
 ## QRS_SPEC or ../shared/qrs
 qrs-spec:
-	$(GO) generate ./plugins/common/qrs/internal/qrsspec
+	$(GO) generate ./internal/qrsspec
 
 ## emulator: run the QRS emulator with a generated site on 127.0.0.1:4242
 emulator: build
@@ -125,10 +125,10 @@ demo: build
 # coordinator can report its own deadline as a failure (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 200000x
 FUZZ_TARGETS := \
-	./plugins/common/qrs/emulator:FuzzQuoteRoundTrip \
-	./plugins/common/qrs/emulator:FuzzFilterParser \
-	./plugins/common/qrs/emulator:FuzzQlikUser \
-	./plugins/common/qrs/emulator:FuzzJWT \
+	./emulators/qrs:FuzzQuoteRoundTrip \
+	./emulators/qrs:FuzzFilterParser \
+	./emulators/qrs:FuzzQlikUser \
+	./emulators/qrs:FuzzJWT \
 	./plugins/common/qrs:FuzzDecode \
 	./plugins/common/qrs:FuzzAllocationReader \
 	./plugins/inputs/qliksense_license:FuzzConfig \

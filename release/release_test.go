@@ -14,7 +14,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/filelock"
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/report"

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
 // The audit log never lies, over random sequences of what a QRS behind a proxy answers —

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
 // TestMain lets the tests run this binary's main as a child process, the way

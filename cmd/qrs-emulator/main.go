@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
 var version = "dev"

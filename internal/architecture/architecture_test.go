@@ -17,7 +17,8 @@ const module = "github.com/qliksense-license/qliksense-license/"
 
 // runtime is what internal/ offers to production code: small helpers with no knowledge of
 // QRS or the sidecar. internal/testkit (the test scaffold: the emulator on TLS, a real
-// SMTP server, goleak) is for tests, tools/ and e2e/ only.
+// SMTP server, goleak) is for tests, tools/ and e2e/ only; internal/qrsspec (the committed
+// QRS specification subset) for the emulator's and the client's conformance tests.
 var runtime = []string{"internal/atomicfile", "internal/ctxsleep", "internal/filelock", "internal/stopping"}
 
 // rules lists, for each package, what it may import from this module (a prefix ending in
@@ -29,7 +30,7 @@ var runtime = []string{"internal/atomicfile", "internal/ctxsleep", "internal/fil
 var rules = map[string][]string{
 	"cmd/qliksense-license":         {"plugins/inputs/qliksense_license", "plugins/common/doctor"},
 	"cmd/qliksense-license-release": {"release", "release/", "plugins/common/"},
-	"cmd/qrs-emulator":              {"plugins/common/qrs/emulator"},
+	"cmd/qrs-emulator":              {"emulators/qrs"},
 	"plugins/inputs/qliksense_license": {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/rightsize", "plugins/common/notice",
 		"plugins/common/forecast", "plugins/common/qrs"},
 	"release": {"release/moves", "release/notices", "release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy",
@@ -37,27 +38,27 @@ var rules = map[string][]string{
 	"release/moves": {"release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/qrs", "internal/atomicfile", "internal/stopping"},
 	"release/notices": {"release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate",
 		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep", "internal/stopping"},
-	"release/plan":                                  {"release/audit", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/qrs"},
-	"release/report":                                {"release/plan", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/forecast", "plugins/common/qrs"},
-	"release/audit":                                 {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/qrs", "internal/atomicfile", "internal/ctxsleep", "internal/filelock"},
-	"release/butler":                                {},
-	"plugins/common/doctor":                         {"plugins/common/siteconfig", "plugins/common/qrs"},
-	"plugins/common/siteconfig":                     {"plugins/common/policy", "plugins/common/history", "plugins/common/forecast", "plugins/common/qrs"},
-	"plugins/common/history":                        {"plugins/common/forecast"},
-	"plugins/common/forecast":                       {},
-	"plugins/common/rightsize":                      {"plugins/common/policy", "plugins/common/qrs"},
-	"plugins/common/evaluate":                       {"plugins/common/policy", "plugins/common/qrs"},
-	"plugins/common/notice":                         {"plugins/common/qrs", "internal/atomicfile"},
-	"plugins/common/policy":                         {"plugins/common/qrs"},
-	"plugins/common/qrs":                            {"internal/ctxsleep"},
-	"plugins/common/qrs/emulator":                   {},
-	"plugins/common/qrs/internal/qrsspec":           {},
-	"plugins/common/qrs/internal/qrsspec/gensubset": {"plugins/common/qrs/emulator", "plugins/common/qrs/internal/qrsspec"},
-	"internal/atomicfile":                           {},
-	"internal/ctxsleep":                             {},
-	"internal/filelock":                             {},
-	"internal/stopping":                             {},
-	"internal/testkit":                              {"plugins/common/qrs", "plugins/common/qrs/emulator", "plugins/common/siteconfig"},
+	"release/plan":               {"release/audit", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/qrs"},
+	"release/report":             {"release/plan", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/forecast", "plugins/common/qrs"},
+	"release/audit":              {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/qrs", "internal/atomicfile", "internal/ctxsleep", "internal/filelock"},
+	"release/butler":             {},
+	"plugins/common/doctor":      {"plugins/common/siteconfig", "plugins/common/qrs"},
+	"plugins/common/siteconfig":  {"plugins/common/policy", "plugins/common/history", "plugins/common/forecast", "plugins/common/qrs"},
+	"plugins/common/history":     {"plugins/common/forecast"},
+	"plugins/common/forecast":    {},
+	"plugins/common/rightsize":   {"plugins/common/policy", "plugins/common/qrs"},
+	"plugins/common/evaluate":    {"plugins/common/policy", "plugins/common/qrs"},
+	"plugins/common/notice":      {"plugins/common/qrs", "internal/atomicfile"},
+	"plugins/common/policy":      {"plugins/common/qrs"},
+	"plugins/common/qrs":         {"internal/ctxsleep"},
+	"emulators/qrs":              {},
+	"internal/qrsspec":           {},
+	"internal/qrsspec/gensubset": {"emulators/qrs", "internal/qrsspec"},
+	"internal/atomicfile":        {},
+	"internal/ctxsleep":          {},
+	"internal/filelock":          {},
+	"internal/stopping":          {},
+	"internal/testkit":           {"plugins/common/qrs", "emulators/qrs", "plugins/common/siteconfig"},
 }
 
 func moduleRoot(t *testing.T) string {
@@ -93,7 +94,7 @@ func TestPackagesPointDownward(t *testing.T) {
 			}
 			require.True(t, permitted, "%s imports %s: not downward", pkg, dep)
 		}
-		if strings.HasPrefix(pkg, "internal/") && pkg != "internal/testkit" {
+		if strings.HasPrefix(pkg, "internal/") && pkg != "internal/testkit" && !strings.HasPrefix(pkg, "internal/qrsspec") {
 			require.Contains(t, runtime, pkg, "%s is not a runtime helper production code may use", pkg)
 		}
 	}
@@ -140,6 +141,6 @@ func TestBinariesHoldNoTestCode(t *testing.T) {
 			}
 		}
 		walk(cmd)
-		require.True(t, seen["plugins/common/qrs"] || seen["plugins/common/qrs/emulator"], "%s was walked down to the QRS client", cmd)
+		require.True(t, seen["plugins/common/qrs"] || seen["emulators/qrs"], "%s was walked down to the QRS client", cmd)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	commontls "github.com/influxdata/telegraf/plugins/common/tls"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 

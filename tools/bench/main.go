@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/release"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
 // The references measured beside the project: the raw transfer of the same QRS

@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/tools/internal/procstat"
 )
 

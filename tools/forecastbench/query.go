@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/history"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/tools/internal/procstat"
 )
 

@@ -14,7 +14,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
 // startSite serves a generated site and returns the TLS settings of its client certificate.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/internal/qrsspec"
+	"github.com/qliksense-license/qliksense-license/internal/qrsspec"
 )
 
 // referenceAllocations decodes a list the way encoding/json's streaming Decoder does, as

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/internal/qrsspec"
+	"github.com/qliksense-license/qliksense-license/internal/qrsspec"
 )
 
 // The client's types use the specification's field names and JSON types: a misspelt tag

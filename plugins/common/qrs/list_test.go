@@ -15,7 +15,7 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
 // nastyIDs are user ids that break naive filter building: quotes, backslashes, URL

@@ -19,7 +19,7 @@ import (
 	"go.step.sm/crypto/pemutil"
 
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 

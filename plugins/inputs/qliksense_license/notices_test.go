@@ -14,7 +14,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
 // notice_waiting counts the reclaimable allocations whose notice the sidecar sent and

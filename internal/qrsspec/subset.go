@@ -118,7 +118,7 @@ func Subset(full []byte, ops []Operation) ([]byte, error) {
 		subsetKey: map[string]any{
 			"from":       FileName,
 			"sha256":     hex.EncodeToString(sum[:]),
-			"generator":  "go generate ./plugins/common/qrs/internal/qrsspec (make qrs-spec)",
+			"generator":  "go generate ./internal/qrsspec (make qrs-spec)",
 			"operations": len(ops),
 		},
 	}

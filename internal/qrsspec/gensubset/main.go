@@ -1,6 +1,6 @@
 // Command gensubset writes the committed subset of the QRS specification: the operations
 // the emulator serves, cut from the full specification with the definitions they
-// reference. Run through `go generate ./plugins/common/qrs/internal/qrsspec` or
+// reference. Run through `go generate ./internal/qrsspec` or
 // `make qrs-spec`; the full specification comes from QRS_SPEC or shared/qrs beside the
 // repository.
 package main
@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/emulator"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/internal/qrsspec"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/qrsspec"
 )
 
 func main() {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs/internal/qrsspec"
+	"github.com/qliksense-license/qliksense-license/internal/qrsspec"
 )
 
 const miniSpec = `{"swagger":"2.0","info":{"version":"1"},"basePath":"/qrs","host":"h",
