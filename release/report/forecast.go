@@ -45,8 +45,11 @@ func (f *Forecast) table(w io.Writer) error {
 		}
 		date := func(key, days string) string {
 			d, ok := fl[key].(string)
-			if !ok {
+			switch {
+			case !ok:
 				return "never (" + string(r.Trend) + ")"
+			case d == forecast.NotWithin:
+				return d
 			}
 			return fmt.Sprintf("%s (%.0f d)", d, fl[days])
 		}

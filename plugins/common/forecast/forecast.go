@@ -115,8 +115,12 @@ func Make(in Input, p Params) Result {
 		r.Status = NoPool
 		return r
 	}
-	r.Status = OK
 	fit := fitSeries(s)
+	if fit.Pairs == 0 { // no two days L apart: no slope, so no forecast (never "flat")
+		r.Status = InsufficientHistory
+		return r
+	}
+	r.Status = OK
 	r.LagDays, r.StepsRemoved = fit.Lag, fit.Steps
 	r.GrowthPerDay, r.GrowthLow, r.GrowthHigh = fit.Slope, fit.Low, fit.High
 	today := dayIndex(s.first, in.Now)
@@ -250,6 +254,7 @@ type fitResult struct {
 	Lag              int
 	Steps            int
 	Residual         float64
+	Pairs            int // the L-day differences the slope is the median of
 	// Ahead, with a year of history: Ahead[k] is how much held moved in the k days after
 	// the same day last year (one-week medians, steps taken out) — the path the next year
 	// follows from the level, yearly rhythm included. Nil: a straight line.
@@ -274,15 +279,25 @@ func fitSeries(s *series) fitResult {
 	}
 	y := slices.Clone(s.value)
 	// A first slope (robust to a few steps) tells the drift steps are judged against.
-	slope0, _, _ := lagSlopes(y, s.ok, min(lag, 28), 0)
+	slope0, _, _, _ := lagSlopes(y, s.ok, min(lag, 28), 0)
 	steps := removeSteps(y, s.ok, slope0)
-	slope, low, high := lagSlopes(y, s.ok, lag, from)
+	slope, low, high, pairs := lagSlopes(y, s.ok, lag, from)
 	last := n - 1
+	// The level: the last two weeks brought to today along the slope — or, with a year of
+	// history, along last year's path over the same days, which holds the rhythm's slope
+	// too (a wave rising into its peak would otherwise leave the level a week behind).
 	var around []float64
 	for i := last; i >= 0 && i > last-14; i-- {
-		if s.ok[i] {
-			around = append(around, y[i]-slope*float64(i-last))
+		if !s.ok[i] {
+			continue
 		}
+		move := slope * float64(last-i)
+		if lag == 364 {
+			if from, to := weekMedian(y, s.ok, i-364), weekMedian(y, s.ok, last-364); len(from) > 0 && len(to) > 0 {
+				move = median(to) - median(from)
+			}
+		}
+		around = append(around, y[i]+move)
 	}
 	level := median(around)
 	var res []float64
@@ -291,7 +306,8 @@ func fitSeries(s *series) fitResult {
 			res = append(res, math.Abs(y[i]-(level+slope*float64(i-last))))
 		}
 	}
-	f := fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: last, Lag: lag, Steps: steps, Residual: median(res)}
+	f := fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: last, Lag: lag, Steps: steps, Residual: median(res),
+		Pairs: pairs}
 	if lag == 364 {
 		f.Ahead = lastYearsPath(y, s.ok, last)
 	}
@@ -303,7 +319,7 @@ func fitSeries(s *series) fitResult {
 func lastYearsPath(y []float64, ok []bool, last int) []float64 {
 	start := last - 364
 	m := func(i int) (float64, bool) {
-		w := window(y, ok, i-3, i+4)
+		w := weekMedian(y, ok, i)
 		return median(w), len(w) > 0
 	}
 	base, found := m(start)
@@ -323,7 +339,7 @@ func lastYearsPath(y []float64, ok []bool, last int) []float64 {
 
 // lagSlopes is the median of the L-day growth rates (y[i] − y[i−L]) / L of the days from
 // `from` on that have both ends, and their 10th and 90th percentiles.
-func lagSlopes(y []float64, ok []bool, lag, from int) (med, low, high float64) {
+func lagSlopes(y []float64, ok []bool, lag, from int) (med, low, high float64, pairs int) {
 	var rates []float64
 	for i := max(lag, from); i < len(y); i++ {
 		if ok[i] && ok[i-lag] {
@@ -331,60 +347,14 @@ func lagSlopes(y []float64, ok []bool, lag, from int) (med, low, high float64) {
 		}
 	}
 	if len(rates) == 0 {
-		return 0, 0, 0
+		return 0, 0, 0, 0
 	}
 	sort.Float64s(rates)
-	return quantile(rates, 0.5), quantile(rates, 0.1), quantile(rates, 0.9)
+	return quantile(rates, 0.5), quantile(rates, 0.1), quantile(rates, 0.9), len(rates)
 }
 
-// stepWindow is the days either side of a day whose medians a step is judged by.
-const stepWindow = 14
-
-// removeSteps finds level shifts — a median of the next two weeks that differs from the
-// median of the last two by more than the drift explains and more than the noise allows
-// — and moves the history before each to the level after it, so that a step is neither
-// growth nor decline. It returns how many it took out.
-func removeSteps(y []float64, ok []bool, drift float64) int {
-	noise := noiseScale(y, ok)
-	steps := 0
-	for {
-		best, bestJump := -1, 0.0
-		for d := stepWindow; d+stepWindow <= len(y); d++ {
-			before, after := window(y, ok, d-stepWindow, d), window(y, ok, d, d+stepWindow)
-			if len(before) < stepWindow/2 || len(after) < stepWindow/2 {
-				continue
-			}
-			jump := median(after) - median(before) - drift*stepWindow
-			if math.Abs(jump) > math.Abs(bestJump) {
-				best, bestJump = d, jump
-			}
-		}
-		level := math.Abs(median(window(y, ok, 0, len(y))))
-		if best < 0 || math.Abs(bestJump) < max(5*noise, 0.02*level, 3) || steps >= 10 {
-			return steps
-		}
-		// The jump is the medians' difference; the shift is measured on the days right
-		// around it, where the drift adds least.
-		for i := 0; i < best; i++ {
-			y[i] += bestJump
-		}
-		steps++
-	}
-}
-
-// noiseScale is a robust day-to-day noise: 1.4826 × the median absolute deviation of the
-// differences from a one-week median.
-func noiseScale(y []float64, ok []bool) float64 {
-	var dev []float64
-	for i := range y {
-		if !ok[i] {
-			continue
-		}
-		w := window(y, ok, max(0, i-3), min(len(y), i+4))
-		dev = append(dev, math.Abs(y[i]-median(w)))
-	}
-	return 1.4826 * median(dev)
-}
+// weekMedian's days: the week around day i (three days either side).
+func weekMedian(y []float64, ok []bool, i int) []float64 { return window(y, ok, i-3, i+4) }
 
 func window(y []float64, ok []bool, from, to int) []float64 {
 	var out []float64
