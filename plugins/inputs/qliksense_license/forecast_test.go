@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/influxdata/telegraf/testutil"
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 
@@ -82,11 +83,59 @@ func TestForecastPoint(t *testing.T) {
 	require.Equal(t, testkit.Now.AddDate(0, 0, 41).Format(time.DateOnly), point["margin_date"])
 	require.Positive(t, point["reclaimable"])
 	require.InDelta(t, float64(point["reclaimable"].(int64)), point["reclaimable_days"], 1e-9, "one seat a day: each reclaimed seat is a day")
-	require.Equal(t, 365/7+1, projection)
+	require.Len(t, projectionTimes(acc), 52, "the weekly grid's points from the forecast's day to 365 days on")
 	require.Equal(t, int64(1), queries.Load())
 
-	gather(t, p)
+	acc = gather(t, p)
 	require.Equal(t, int64(1), queries.Load(), "the last forecast is reported until forecast.refresh passes")
+	require.Empty(t, projectionTimes(acc), "the projection changes only at a refresh: written only then")
+}
+
+// projectionTimes are the timestamps of the projection points an accumulator holds.
+func projectionTimes(acc *testutil.Accumulator) []time.Time {
+	var out []time.Time
+	for _, m := range acc.GetTelegrafMetrics() {
+		if m.Name() == qliksense_license.MeasurementForecastProjection {
+			out = append(out, m.Time())
+		}
+	}
+	return out
+}
+
+// One projection per type in InfluxDB: the points sit on a fixed weekly grid (00:00 UTC
+// every seven days from the Unix epoch, where GROUP BY time(7d) starts its buckets), so
+// the refreshes of the days after write the same timestamps, overwriting the projection
+// before them, instead of a new series of points a day later each day.
+func TestForecastProjectionGrid(t *testing.T) {
+	srv := serve(t, emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 50, Now: testkit.Now}))
+	var queries atomic.Int64
+	influx := fakeHistory(t, &queries)
+	p := forecastPlugin(t, srv, influx.URL, "production", `    refresh = "24h"`)
+	first := projectionTimes(gather(t, p))
+	require.NotEmpty(t, first)
+	week := 7 * 24 * time.Hour
+	for _, at := range first {
+		require.Zero(t, at.Unix()%int64(week/time.Second), "%s is on the grid", at)
+		require.False(t, at.Before(testkit.Now.Truncate(24*time.Hour)))
+	}
+	seen := map[time.Time]bool{}
+	for _, at := range first {
+		seen[at] = true
+	}
+	for day := 1; day <= 6; day++ {
+		p.SetNow(func() time.Time { return testkit.Now.AddDate(0, 0, day) })
+		next := projectionTimes(gather(t, p))
+		require.Equal(t, int64(1+day), queries.Load(), "a refresh a day")
+		fresh := 0
+		for _, at := range next {
+			if !seen[at] {
+				fresh++
+				seen[at] = true
+			}
+		}
+		require.LessOrEqual(t, fresh, 1, "day %d: at most the week the horizon reaches is new", day)
+	}
+	require.LessOrEqual(t, len(seen), len(first)+1, "a week of refreshes keeps one projection per week of the grid")
 }
 
 // Too little history is a point saying so; a history that cannot be read is an error.
