@@ -43,7 +43,8 @@ type ForecastConfig struct {
 	LookbackDays int `toml:"lookback_days"`
 	// MarginPercent of the pool to keep free (default 10), LeadTimeDays a purchase takes
 	// (default 30), HorizonDays seats_to_buy looks ahead (default 365), MinHistoryDays
-	// below which no forecast is made (default 28).
+	// below which no forecast is made (default 28; at least 14: fewer days have too few day
+	// pairs for a slope).
 	MarginPercent  *float64 `toml:"margin_percent"`
 	LeadTimeDays   *int     `toml:"lead_time_days"`
 	HorizonDays    int      `toml:"horizon_days"`
@@ -115,7 +116,7 @@ func (c *Config) ForecastSettings() (*ForecastSettings, error) {
 		p.HorizonDays = fc.HorizonDays
 	}
 	if fc.MinHistoryDays != 0 {
-		if err := between("min_history_days", fc.MinHistoryDays, 7, days); err != nil {
+		if err := between("min_history_days", fc.MinHistoryDays, 14, days); err != nil {
 			return nil, err
 		}
 		p.MinHistoryDays = fc.MinHistoryDays

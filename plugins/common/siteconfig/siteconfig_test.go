@@ -148,7 +148,8 @@ func TestForecastSettings(t *testing.T) {
 		{table + "    margin_percent = 95.0\n", "forecast.margin_percent = 95: expected 0 to 90"},
 		{table + "    lead_time_days = -1\n", "forecast.lead_time_days = -1: expected 0 to 730"},
 		{table + "    horizon_days = 4000\n", "forecast.horizon_days = 4000: expected 1 to 1825"},
-		{table + "    min_history_days = 200\n", "forecast.min_history_days = 200: expected 7 to 180"},
+		{table + "    min_history_days = 200\n", "forecast.min_history_days = 200: expected 14 to 180"},
+		{table + "    min_history_days = 7\n", "forecast.min_history_days = 7: expected 14 to 180"}, // 7 days: no day pairs, no slope
 		{table + "    refresh = \"10s\"\n", `forecast.refresh = "10s": expected a duration from 1m to 168h`},
 		{table + "    tls_min_version = \"TLS9\"\n", "forecast: TLS settings: "},
 	} {
