@@ -10,7 +10,8 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
 )
 
-// The backtest: generated two-year histories with a known future. Every two weeks of each
+// The backtest: generated two-year histories with a known future, in two families
+// reported apart (mixed, and seasonal: a strong yearly rhythm). Every two weeks of each
 // history a forecast is made from what came before; its days to the margin are compared
 // with the day the generated future really crosses the margin, within 30, 60 and 90 days:
 // the error is |min(predicted, h) − min(actual, h)|. The same forecasts are made by two
@@ -31,7 +32,15 @@ const (
 	futureDays  = 94 // 90, and the days either side of a crossing
 )
 
-func generate(seed uint64) genSeries {
+// Families of generated histories, reported apart.
+const (
+	mixed    = "mixed"    // steps, spikes, missing days, a yearly rhythm of up to ±6 %
+	seasonal = "seasonal" // a strong yearly rhythm (±5 … 15 %, a university's term peak), at most one step
+)
+
+var families = []string{mixed, seasonal}
+
+func generate(family string, seed uint64) genSeries {
 	rng := rand.New(rand.NewPCG(seed, 0xf0ca57))
 	n := historyDays + futureDays
 	base := 200 + rng.Float64()*1800
@@ -39,8 +48,12 @@ func generate(seed uint64) genSeries {
 	noise := 1 + rng.Float64()*0.004*base
 	yearly := rng.Float64() * 0.06 * base
 	phase := rng.Float64() * 2 * math.Pi
+	steps := rng.IntN(4)
+	if family == seasonal {
+		yearly, steps = (0.05+rng.Float64()*0.1)*base, rng.IntN(2)
+	}
 	shift := make([]float64, n) // steps: release runs (down) and onboardings (up)
-	for range rng.IntN(4) {
+	for range steps {
 		at := rng.IntN(n)
 		size := -(40 + rng.Float64()*0.25*base) // a release run, the common step
 		if rng.IntN(3) == 0 {
@@ -145,57 +158,75 @@ func crossing(held []float64, now int, line float64) float64 {
 	return math.Inf(1)
 }
 
-// accuracyRow is one method's errors at one horizon.
+// accuracyRow is one method's errors at one horizon on one family of histories.
 type accuracyRow struct {
+	Family      string  `json:"family"`
 	Method      string  `json:"method"`
 	HorizonDays int     `json:"horizon_days"`
 	MeanError   float64 `json:"mean_abs_error_days"`
 	MedianError float64 `json:"median_abs_error_days"`
 	P90Error    float64 `json:"p90_abs_error_days"`
-	Forecasts   int     `json:"forecasts"`
+	// WrongSide is the share of forecasts whose buy-by day (the margin date less 30 days
+	// of lead time) falls on the other side of the forecast's day than the truth's: "buy
+	// now" said as "there is time", or the reverse.
+	WrongSide float64 `json:"buy_by_wrong_side_share"`
+	Forecasts int     `json:"forecasts"`
 }
+
+// leadTime is the backtest's purchase lead time (the default's).
+const leadTime = 30
 
 func backtest(series int) []accuracyRow {
 	methods := []struct {
 		name string
 		f    predictor
 	}{{"ours (steps out, median L-day growth)", ours}, {"straight line through all history", allHistory}, {"slope of the last 30 days", last30}}
-	errs := map[string]map[int][]float64{}
-	for _, m := range methods {
-		errs[m.name] = map[int][]float64{}
-	}
-	for i := range series {
-		s := generate(uint64(i))
-		line := s.pool * 0.9
-		for now := 179; now < historyDays; now += 14 {
-			actual := crossing(s.held, now, line)
-			preds := make([]float64, len(methods))
-			for j, m := range methods {
-				preds[j] = m.f(s.held[:now+1], now, line)
-			}
-			for _, h := range horizons {
-				// Only the forecasts where a crossing is within the horizon, really or by
-				// some method's word: elsewhere every method is right by saying "later".
-				if actual >= float64(h) && slices.Min(preds) >= float64(h) {
-					continue
-				}
+	var rows []accuracyRow
+	for _, fam := range families {
+		errs, wrong := map[string]map[int][]float64{}, map[string]map[int]int{}
+		for _, m := range methods {
+			errs[m.name], wrong[m.name] = map[int][]float64{}, map[int]int{}
+		}
+		for i := range series {
+			s := generate(fam, uint64(i))
+			line := s.pool * 0.9
+			for now := 179; now < historyDays; now += 14 {
+				actual := crossing(s.held, now, line)
+				preds := make([]float64, len(methods))
 				for j, m := range methods {
-					errs[m.name][h] = append(errs[m.name][h], math.Abs(math.Min(preds[j], float64(h))-math.Min(actual, float64(h))))
+					preds[j] = m.f(s.held[:now+1], now, line)
+				}
+				for _, h := range horizons {
+					// Only the forecasts where a crossing is within the horizon, really or by
+					// some method's word: elsewhere every method is right by saying "later".
+					if actual >= float64(h) && slices.Min(preds) >= float64(h) {
+						continue
+					}
+					truth := math.Min(actual, float64(h))
+					for j, m := range methods {
+						pred := math.Min(preds[j], float64(h))
+						errs[m.name][h] = append(errs[m.name][h], math.Abs(pred-truth))
+						if (pred < leadTime) != (truth < leadTime) {
+							wrong[m.name][h]++
+						}
+					}
 				}
 			}
 		}
-	}
-	var rows []accuracyRow
-	for _, h := range horizons {
-		for _, m := range methods {
-			e := errs[m.name][h]
-			sort.Float64s(e)
-			sum := 0.0
-			for _, v := range e {
-				sum += v
+		for _, h := range horizons {
+			for _, m := range methods {
+				e := errs[m.name][h]
+				if len(e) == 0 {
+					continue
+				}
+				sort.Float64s(e)
+				sum := 0.0
+				for _, v := range e {
+					sum += v
+				}
+				rows = append(rows, accuracyRow{Family: fam, Method: m.name, HorizonDays: h, MeanError: sum / float64(len(e)),
+					MedianError: e[len(e)/2], P90Error: e[len(e)*9/10], WrongSide: float64(wrong[m.name][h]) / float64(len(e)), Forecasts: len(e)})
 			}
-			rows = append(rows, accuracyRow{Method: m.name, HorizonDays: h, MeanError: sum / float64(len(e)),
-				MedianError: e[len(e)/2], P90Error: e[len(e)*9/10], Forecasts: len(e)})
 		}
 	}
 	return rows

@@ -56,11 +56,12 @@ func run(out string, series int, influxd, plugin string) error {
 }
 
 func printAccuracy(w io.Writer, rows []accuracyRow, series int) {
-	fmt.Fprintf(w, "backtest: %d generated two-year histories, a forecast every 14 days from day 180; error of the predicted margin date, in days\n", series)
+	fmt.Fprintf(w, "backtest: %d generated two-year histories per family, a forecast every 14 days from day 180; error of the predicted margin date, in days; buy-by (30 days of lead time) on the wrong side of today\n", series)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "horizon\tmethod\tmean\tmedian\tp90\tforecasts\t")
+	fmt.Fprintln(tw, "family\thorizon\tmethod\tmean\tmedian\tp90\tbuy-by wrong side\tforecasts\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%d d\t%s\t%.1f\t%.1f\t%.1f\t%d\t\n", r.HorizonDays, r.Method, r.MeanError, r.MedianError, r.P90Error, r.Forecasts)
+		fmt.Fprintf(tw, "%s\t%d d\t%s\t%.1f\t%.1f\t%.1f\t%.1f %%\t%d\t\n", r.Family, r.HorizonDays, r.Method, r.MeanError, r.MedianError, r.P90Error,
+			100*r.WrongSide, r.Forecasts)
 	}
 	_ = tw.Flush()
 }
