@@ -25,7 +25,9 @@ func TestBacktestFamilies(t *testing.T) {
 	require.Len(t, byFamily, 2)
 	require.Len(t, byFamily[mixed], 9)
 	require.Len(t, byFamily[seasonal], 9)
-	ours, line := byFamily[seasonal]["ours (steps out, median L-day growth)/3"], byFamily[seasonal]["straight line through all history/3"]
+	ours, line := byFamily[seasonal]["ours (steps out, median L-day growth)/90"], byFamily[seasonal]["straight line through all history/90"]
+	require.Positive(t, ours.Forecasts)
+	require.Positive(t, line.Forecasts)
 	require.Less(t, ours.MeanError, line.MeanError/2)
 	require.Less(t, ours.WrongSide, line.WrongSide/2)
 }
