@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/history"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/history"
 	"github.com/qliksense-license/qliksense-license/tools/internal/procstat"
 )
 
