@@ -6,12 +6,13 @@
 //
 // The method (see the README for the alternatives measured): steps are found and taken out
 // of the history first — a release run that frees hundreds of seats, a department
-// onboarded — by comparing the medians of the two weeks either side of each day against the
-// noise and the drift; growth is then the median of the L-day differences of the adjusted
-// series divided by L (L = 364 once the history covers a year and four weeks, which cancels
-// a yearly rhythm; 28 otherwise, which cancels the weekly one), and the level now is the
-// median of the last two weeks around that slope. Medians make one-day spikes and missing
-// days harmless; too little history gives no number at all.
+// onboarded — as jumps between two flat stretches (steps.go: a yearly wave's slope is not a
+// step; a step of the last two weeks is judged by the days after it); growth is then the
+// median of the L-day differences of the adjusted series divided by L (L = 364 once the
+// history covers a year and four weeks, which cancels a yearly rhythm; 28 otherwise, which
+// cancels the weekly one), and the level now is the median of the last two weeks brought to
+// today along that slope, or along last year's path. Medians make one-day spikes and
+// missing days harmless; too little history gives no number at all.
 package forecast
 
 import (
