@@ -74,6 +74,21 @@ func TestRecentStep(t *testing.T) {
 	require.InDelta(t, 0.3, r.GrowthPerDay, 0.05)
 	require.Equal(t, 1, r.StepsRemoved)
 
+	// Three to thirteen days ago (an older one is judged by two full weeks either side).
+	for _, ago := range []int{3, 10, 13} {
+		n := noise(uint64(ago), 2)
+		days, now := history(180, func(d int) float64 {
+			v := 300 + 0.3*float64(d) + n()
+			if d >= 179-ago {
+				v += 100
+			}
+			return v
+		})
+		r := make1(days, now, 1000)
+		require.InDelta(t, 300+0.3*179+100, r.HeldNow, 4, "%d days ago", ago)
+		require.Equal(t, 1, r.StepsRemoved, "%d days ago", ago)
+	}
+
 	// And a release run three days ago, down by 80.
 	days, now = history(180, func(d int) float64 {
 		if d >= 177 {

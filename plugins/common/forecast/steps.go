@@ -35,7 +35,7 @@ func removeSteps(y []float64, ok []bool, drift float64) int {
 			jump := median(after) - median(before) - drift*stepWindow
 			// What the stretches' own slope explains of the jump is a wave's, not a step's.
 			wave := (slopeOf(y, ok, d-stepWindow, d) + slopeOf(y, ok, d, d+stepWindow) - 2*drift) / 2 * stepWindow
-			if math.Abs(jump) > math.Abs(bestJump) && math.Abs(jump-wave) >= least && atTheDay(y, ok, d, jump, drift) {
+			if math.Abs(jump) > math.Abs(bestJump) && isStep(jump, wave, least) && atTheDay(y, ok, d, jump, drift) {
 				best, bestJump = d, jump
 			}
 		}
@@ -74,7 +74,7 @@ func recentStep(y []float64, ok []bool, drift, least float64) bool {
 		}
 		jump := median(after) - median(before)
 		wave := (slopeOf(y, ok, d-stepWindow, d) - drift) * (float64(n-1-d)/2 + float64(stepWindow)/2 + 0.5)
-		if math.Abs(jump) > math.Abs(bestJump) && math.Abs(jump-wave) >= least && atTheDay(y, ok, d, jump, drift) {
+		if math.Abs(jump) > math.Abs(bestJump) && isStep(jump, wave, least) && atTheDay(y, ok, d, jump, drift) {
 			best, bestJump = d, jump
 		}
 	}
@@ -83,6 +83,12 @@ func recentStep(y []float64, ok []bool, drift, least float64) bool {
 	}
 	shift(y, best, bestJump)
 	return true
+}
+
+// isStep says whether a jump is a step's: beyond the noise (least), and so even without
+// what the stretches' own slope explains (wave).
+func isStep(jump, wave, least float64) bool {
+	return math.Abs(jump) >= least && (jump-wave)*jump > 0 && math.Abs(jump-wave) >= least
 }
 
 // atTheDay says whether the edgeDays either side of day d, around the drift, differ by at
