@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -322,4 +323,38 @@ func TestEveryScheduleRunsDespiteDeliveries(t *testing.T) {
 	logs := s.logs.String()
 	require.LessOrEqual(t, strings.Count(logs, `msg="next run"`), strings.Count(logs, "trigger=schedule")+1,
 		"the next run is set once per run, not at each delivery")
+}
+
+// After a suspend the wall clock has jumped ahead while the monotonic clock, which timers
+// count on, stood still: the scheduled run fires within the wall-clock check's bound, not
+// the schedule's whole wait later. The supervisor's clock is a fake one that only the test
+// moves; the run is hours away on it, so a single timer would not fire within the test.
+func TestScheduleFollowsTheWallClockAfterASuspend(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 67, Users: 50, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
+	var clock atomic.Pointer[time.Time]
+	now := testkit.Now // 10:00 UTC
+	clock.Store(&now)
+	s := startSupervisorWith(t, srv, withKeys("max_releases_per_run = 1", `schedule = "0 15 * * *"`, `time_zone = "UTC"`), func(sup *release.Supervisor) {
+		sup.Now = func() time.Time { return *clock.Load() }
+		sup.WallCheck = 20 * time.Millisecond
+		sup.DeliverEvery = 10 * time.Millisecond
+	})
+	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-04T15:00:00Z") })
+	time.Sleep(100 * time.Millisecond) // several wall-clock checks and deliveries, none due
+	select {
+	case <-s.runs:
+		t.Fatal("a run before its time")
+	default:
+	}
+
+	resumed := testkit.Now.Add(5*time.Hour + time.Second) // the machine wakes at 15:00:01
+	clock.Store(&resumed)
+	s.nextRun(t)
+	waitUntil(t, "the following run", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-05T15:00:00Z") })
+	s.stopAndWait(t)
+	logs := s.logs.String()
+	require.Equal(t, 1, strings.Count(logs, "trigger=schedule"), logs)
+	require.Equal(t, 2, strings.Count(logs, `msg="next run"`), "wall-clock checks do not set the schedule again")
 }
