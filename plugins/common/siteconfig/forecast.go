@@ -72,10 +72,12 @@ func (c *Config) ForecastSettings() (*ForecastSettings, error) {
 		return &ForecastSettings{Params: forecast.DefaultParams, Refresh: 24 * time.Hour}, nil
 	}
 	s := &ForecastSettings{Enabled: fc.Enabled, Params: forecast.DefaultParams, Refresh: 24 * time.Hour, cfg: fc}
-	if fc.Enabled {
+	if fc.Enabled || fc.URL != "" { // the forecast command reads it also when the plugin does not
 		if _, err := checkURL("forecast.url", fc.URL, "http(s)://HOST:PORT of the InfluxDB that holds the history", forecastCredentials, "http", "https"); err != nil {
 			return nil, err
 		}
+	}
+	if fc.Enabled {
 		if fc.Database == "" {
 			return nil, errors.New("forecast.database is required with forecast.enabled (the database of the qlik_sense_license history)")
 		}
