@@ -16,24 +16,28 @@ import (
 const Mask = "xxxxx"
 
 // URL is raw with its user information (user name and password alike: a token may sit in
-// either), the values of its query string and its fragment masked. It works on any text,
+// either), the values of its query string (their names stay) and its fragment masked. It works on any text,
 // also one that does not parse as a URL, so that an error refusing a malformed URL can
 // still show what it refuses.
 func URL(raw string) string {
 	p := split(raw)
-	if i := strings.LastIndex(p.authority, "@"); i >= 0 {
-		p.authority = Mask + p.authority[i:]
-	}
 	var b strings.Builder
-	b.WriteString(p.scheme + p.authority + p.path)
+	b.WriteString(p.scheme)
+	if p.hasUser {
+		b.WriteString(Mask + "@")
+	}
+	b.WriteString(p.host + p.path)
 	if p.hasQuery {
 		b.WriteByte('?')
 		for i, kv := range strings.Split(p.query, "&") {
 			if i > 0 {
 				b.WriteByte('&')
 			}
-			k, _, _ := strings.Cut(kv, "=")
-			b.WriteString(k + "=" + Mask)
+			if k, _, named := strings.Cut(kv, "="); named {
+				b.WriteString(k + "=" + Mask)
+			} else {
+				b.WriteString(Mask) // a bare value may be a token itself
+			}
 		}
 	}
 	if p.fragment != "" {
@@ -44,25 +48,32 @@ func URL(raw string) string {
 
 // HasCredentials reports whether raw carries a user name or password ("user:pw@host"),
 // also without a scheme, which url.Parse would take for a scheme and an opaque part.
-func HasCredentials(raw string) bool { return strings.Contains(split(raw).authority, "@") }
+func HasCredentials(raw string) bool { return split(raw).hasUser }
 
 type parts struct {
-	scheme, authority, path, query, fragment string
-	hasQuery                                 bool
+	scheme, host, path, query, fragment string
+	hasUser, hasQuery                   bool
 }
 
-// split cuts raw as RFC 3986 does, without unescaping or refusing anything.
+// split cuts raw as RFC 3986 does, without unescaping or refusing anything — but for the
+// user information, which ends at the last "@" of the text: a password may hold "/", "?"
+// or "#" that a user did not escape, and no part of it may show. (A URL whose path or
+// query holds a bare "@" is taken for one with credentials: masked too much, never too
+// little.)
 func split(raw string) parts {
 	var p parts
-	rest, frag, _ := strings.Cut(raw, "#")
-	p.fragment = frag
-	rest, p.query, p.hasQuery = strings.Cut(rest, "?")
-	p.authority = rest
-	if i := strings.Index(rest, "://"); i >= 0 {
-		p.scheme, p.authority = rest[:i+3], rest[i+3:]
+	rest := raw
+	if i := strings.Index(rest, "://"); i >= 0 && !strings.ContainsAny(rest[:i], "@/?#") {
+		p.scheme, rest = rest[:i+3], rest[i+3:]
 	}
-	if i := strings.Index(p.authority, "/"); i >= 0 {
-		p.authority, p.path = p.authority[:i], p.authority[i:]
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		p.hasUser, rest = true, rest[i+1:]
+	}
+	rest, p.fragment, _ = strings.Cut(rest, "#")
+	rest, p.query, p.hasQuery = strings.Cut(rest, "?")
+	p.host = rest
+	if i := strings.Index(rest, "/"); i >= 0 {
+		p.host, p.path = rest[:i], rest[i:]
 	}
 	return p
 }

@@ -21,10 +21,15 @@ func TestURL(t *testing.T) {
 		{"https://qlik.example.com:4242", "https://qlik.example.com:4242", false},
 		{"http://admin:pw@influx:8086", "http://xxxxx@influx:8086", true},
 		{"http://pwtoken@influx:8086/", "http://xxxxx@influx:8086/", true},
-		{"http://a:p@pw@influx:8086/x@y", "http://xxxxx@influx:8086/x@y", true},
+		{"http://a:p@pw@influx:8086", "http://xxxxx@influx:8086", true},
+		{"http://admin:p/pw@influx:8086", "http://xxxxx@influx:8086", true}, // not escaped: still hidden
+		{"http://admin:p?pw@influx:8086/q", "http://xxxxx@influx:8086/q", true},
+		{"http://admin:p#pw@influx:8086", "http://xxxxx@influx:8086", true},
+		{"http://influx:8086/x@y", "http://xxxxx@y", true}, // too much rather than too little
+		{"mailer:pw@smtp.example.com", "xxxxx@smtp.example.com", true},
 		{"admin:pw@influx:8086", "xxxxx@influx:8086", true},
 		{"http://influx:8086/query?u=admin&p=pw&db=x", "http://influx:8086/query?u=xxxxx&p=xxxxx&db=xxxxx", false},
-		{"http://influx:8086?pw", "http://influx:8086?pw=xxxxx", false},
+		{"http://influx:8086?pw", "http://influx:8086?xxxxx", false},
 		{"https://h/#access_token=pw", "https://h/#xxxxx", false},
 		{"http://adm%zz:pw@influx:8086", "http://xxxxx@influx:8086", true}, // does not parse
 		{"ftp://u:pw@h", "ftp://xxxxx@h", true},
@@ -33,6 +38,7 @@ func TestURL(t *testing.T) {
 	} {
 		require.Equal(t, c.want, redact.URL(c.raw), c.raw)
 		require.Equal(t, c.creds, redact.HasCredentials(c.raw), c.raw)
+		require.NotContains(t, redact.URL(c.raw), "pw", c.raw)
 	}
 }
 

@@ -70,6 +70,7 @@ func TestNoCredentialsInURLs(t *testing.T) {
 		{"forecast", urlSite(server, "http://admin:pa55word@influx:8086", influx, smtpHost), `forecast.url = "http://xxxxx@influx:8086"`, "forecast.username and forecast.password, or forecast.token"},
 		{"forecast, no scheme", urlSite(server, "admin:pa55word@influx:8086", influx, smtpHost), "forecast.url =", "forecast.username"},
 		{"forecast, token as user", urlSite(server, "https://pa55word@influx:8086/", influx, smtpHost), "forecast.url =", "forecast.token"},
+		{"forecast, unescaped", urlSite(server, "http://admin:pa55/w?o#rd@influx:8086", influx, smtpHost), `forecast.url = "http://xxxxx@influx:8086"`, "forecast.password"},
 		{"forecast, bad escape", urlSite(server, "http://admin:pa55%zzword@influx:8086", influx, smtpHost), "forecast.url =", "forecast.password"},
 		{"forecast, query", urlSite(server, "http://influx:8086?u=admin&p=pa55word", influx, smtpHost), `forecast.url = "http://influx:8086?u=xxxxx&p=xxxxx"`, "without a query string"},
 		{"forecast, ftp", urlSite(server, "ftp://admin:pa55word@influx", influx, smtpHost), "forecast.url =", "forecast.password"},
