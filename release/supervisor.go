@@ -35,6 +35,11 @@ type Supervisor struct {
 	Now func() time.Time
 	// DeliverEvery is how often spooled outcomes are retried between runs (default 30s).
 	DeliverEvery time.Duration
+	// WallCheck bounds how long a wait for a scheduled run goes without reading the wall
+	// clock again (default 1 min): a timer counts on the monotonic clock, which stops while
+	// the machine is suspended, so after a VM suspend a run would otherwise fire late by
+	// the suspend's length.
+	WallCheck time.Duration
 	// Ran, when set, is called after every run (tests).
 	Ran func(site string, sum audit.Summary, err error)
 
@@ -62,6 +67,9 @@ func (s *Supervisor) init() {
 		}
 		if s.DeliverEvery <= 0 {
 			s.DeliverEvery = 30 * time.Second
+		}
+		if s.WallCheck <= 0 {
+			s.WallCheck = time.Minute
 		}
 	})
 }
@@ -214,23 +222,22 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 	}
 	deliver := time.NewTicker(s.DeliverEvery)
 	defer deliver.Stop()
-	// The timer of the next scheduled run is set after each run and each new configuration
-	// only: a delivery between runs must not move it (an @every schedule counts from when
-	// it is asked, and was pushed back at every delivery for ever).
-	var timer *time.Timer
-	defer func() { stopTimer(timer) }()
+	// The next scheduled run is set after each run and each new configuration only: a
+	// delivery between runs must not move it (an @every schedule counts from when it is
+	// asked, and was pushed back at every delivery for ever).
+	var next *nextRun
+	defer func() { next.stop() }()
 	for {
 		if stopping.Requested(s.stop) {
 			return
 		}
 		var tick <-chan time.Time
 		if st := r.Site.Settings; st.Schedule != nil {
-			if timer == nil {
-				next := st.Schedule.Next(s.Now().In(st.Location))
-				r.Log.Info("next run", "at", next.Format(time.RFC3339))
-				timer = time.NewTimer(next.Sub(s.Now()))
+			if next == nil {
+				next = s.schedule(st.Schedule.Next(s.Now().In(st.Location)))
+				r.Log.Info("next run", "at", next.at.Format(time.RFC3339))
 			}
-			tick = timer.C
+			tick = next.wait(s.WallCheck)
 		}
 		select {
 		case <-s.stop:
@@ -249,11 +256,14 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 				r.Close()
 				r = nr
 				r.Log.Info("configuration reloaded")
-				stopTimer(timer) // its schedule may differ
-				timer = nil
+				next.stop() // its schedule may differ
+				next = nil
 			}
 		case <-tick:
-			timer = nil
+			if !next.due(s.Now()) {
+				continue // a wall-clock check before the run's time
+			}
+			next = nil
 			s.runOnce(ctx, r, "schedule")
 		case <-deliver.C:
 			if r.Pending() > 0 {
@@ -288,9 +298,40 @@ func (s *Supervisor) recordSwap(old, next *Runner, err error) {
 	}
 }
 
-func stopTimer(t *time.Timer) {
-	if t != nil {
-		t.Stop()
+// nextRun is the wait for a scheduled run. It is due when the wall clock reaches its time,
+// or when as long as it was first due in has passed on the monotonic clock (the
+// supervisor's clock may be fixed, as in tests). The wait wakes at least every WallCheck
+// to read the wall clock again: after a suspend the monotonic clock is behind, the wall
+// clock is not.
+type nextRun struct {
+	at       time.Time // wall clock, from the schedule
+	deadline time.Time // monotonic: when the wait first computed is over
+	timer    *time.Timer
+}
+
+func (s *Supervisor) schedule(at time.Time) *nextRun {
+	return &nextRun{at: at, deadline: time.Now().Add(at.Sub(s.Now().Round(0)))}
+}
+
+// wait is the channel of the next wake-up: at the deadline, or after bound at most. The
+// timer is kept until it fires, so that deliveries between runs do not move it.
+func (n *nextRun) wait(bound time.Duration) <-chan time.Time {
+	if n.timer == nil {
+		n.timer = time.NewTimer(min(time.Until(n.deadline), bound))
+	}
+	return n.timer.C
+}
+
+// due reports, at a wake-up, whether the run's time has come (now is the supervisor's
+// clock); if not, the next wait sets a new timer.
+func (n *nextRun) due(now time.Time) bool {
+	n.timer = nil
+	return !now.Round(0).Before(n.at) || !time.Now().Before(n.deadline)
+}
+
+func (n *nextRun) stop() {
+	if n != nil && n.timer != nil {
+		n.timer.Stop()
 	}
 }
 

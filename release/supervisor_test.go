@@ -3,11 +3,13 @@ package release_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -322,4 +324,92 @@ func TestEveryScheduleRunsDespiteDeliveries(t *testing.T) {
 	logs := s.logs.String()
 	require.LessOrEqual(t, strings.Count(logs, `msg="next run"`), strings.Count(logs, "trigger=schedule")+1,
 		"the next run is set once per run, not at each delivery")
+}
+
+// After a suspend the wall clock has jumped ahead while the monotonic clock, which timers
+// count on, stood still: the scheduled run fires within the wall-clock check's bound, not
+// the schedule's whole wait later. The supervisor's clock is a fake one that only the test
+// moves; the run is hours away on it, so a single timer would not fire within the test.
+func TestScheduleFollowsTheWallClockAfterASuspend(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 67, Users: 50, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
+	var clock atomic.Pointer[time.Time]
+	now := testkit.Now // 10:00 UTC
+	clock.Store(&now)
+	s := startSupervisorWith(t, srv, withKeys("max_releases_per_run = 1", `schedule = "0 15 * * *"`, `time_zone = "UTC"`), func(sup *release.Supervisor) {
+		sup.Now = func() time.Time { return *clock.Load() }
+		sup.WallCheck = 20 * time.Millisecond
+		sup.DeliverEvery = 10 * time.Millisecond
+	})
+	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-04T15:00:00Z") })
+	time.Sleep(100 * time.Millisecond) // several wall-clock checks and deliveries, none due
+	select {
+	case <-s.runs:
+		t.Fatal("a run before its time")
+	default:
+	}
+
+	resumed := testkit.Now.Add(5*time.Hour + time.Second) // the machine wakes at 15:00:01
+	clock.Store(&resumed)
+	s.nextRun(t)
+	waitUntil(t, "the following run", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-05T15:00:00Z") })
+	s.stopAndWait(t)
+	logs := s.logs.String()
+	require.Equal(t, 1, strings.Count(logs, "trigger=schedule"), logs)
+	require.Equal(t, 2, strings.Count(logs, `msg="next run"`), "wall-clock checks do not set the schedule again")
+}
+
+// A password in any configurable URL (QRS, the history's and the outcomes' InfluxDB, the
+// SMTP host) is refused at reload without reaching the log, the audit log or the reload
+// point in InfluxDB, which all carry the reload's error.
+func TestReloadKeepsPasswordsInURLsSecret(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	fi := &testkit.InfluxWrites{}
+	ts := httptest.NewServer(fi)
+	t.Cleanup(ts.Close)
+	srv := testkit.StartEmulator(t, smallSite())
+	s := startSupervisor(t, srv, withKeys(`schedule = "@every 1h"`)+outputKeys(ts.URL))
+	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), `msg="next run"`) })
+	b, err := os.ReadFile(s.path)
+	require.NoError(t, err)
+	good := string(b)
+	host := strings.TrimPrefix(ts.URL, "http://")
+	bad := map[string]string{
+		"server":             strings.Replace(good, `server = "https://`, `server = "https://qrsadmin:pa55-qrs@`, 1),
+		"forecast.url":       good + "\n  [inputs.qliksense_license.forecast]\n    enabled = true\n    url = \"http://reader:pa55-history@" + host + "\"\n    database = \"q\"\n",
+		"release.output.url": strings.Replace(good, `url = "`+ts.URL, `url = "http://writer:pa55-output@`+host, 1),
+		"release.mail.host": good + "\n    [inputs.qliksense_license.release.notice]\n      digest_to = [\"a@example.com\"]\n" +
+			"    [inputs.qliksense_license.release.mail]\n      host = \"mailer:pa55-smtp@smtp.example.com\"\n      from = \"q@example.com\"\n",
+	}
+	keys := []string{"server", "forecast.url", "release.output.url", "release.mail.host"}
+	for i, key := range keys {
+		require.NotEqual(t, good, bad[key], key)
+		require.NoError(t, os.WriteFile(s.path, []byte(bad[key]), 0o600))
+		s.sup.Reload()
+		waitUntil(t, "the failed reload of "+key, func() bool {
+			return strings.Count(s.logs.String(), "reload failed: keeping the running configuration") == i+1
+		})
+	}
+	s.stopAndWait(t)
+
+	var errs []string
+	for _, r := range readAudit(t, s.audit) {
+		if r.Kind == "reload" {
+			require.False(t, r.Reload.Success)
+			errs = append(errs, r.Reload.Error)
+		}
+	}
+	require.Len(t, errs, len(keys))
+	for i, key := range keys {
+		require.Contains(t, errs[i], key+" = ", "the error names the key")
+	}
+	ms := influxMetrics(t, fi)
+	require.Len(t, ms, len(keys))
+	require.Contains(t, fmt.Sprint(ms), "release.mail.host = ", "the points carry the errors")
+	audited, err := os.ReadFile(s.audit)
+	require.NoError(t, err)
+	for what, text := range map[string]string{"log": s.logs.String(), "audit log": string(audited), "metrics": fmt.Sprint(ms)} {
+		require.NotContains(t, text, "pa55", what)
+	}
 }

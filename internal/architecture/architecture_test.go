@@ -19,7 +19,7 @@ const module = "github.com/qliksense-license/qliksense-license/"
 // QRS or the sidecar. internal/testkit (the test scaffold: the emulator on TLS, a real
 // SMTP server, goleak) is for tests, tools/ and e2e/ only; internal/qrsspec (the committed
 // QRS specification subset) for the emulator's and the client's conformance tests.
-var runtime = []string{"internal/atomicfile", "internal/ctxsleep", "internal/filelock", "internal/stopping"}
+var runtime = []string{"internal/atomicfile", "internal/ctxsleep", "internal/filelock", "internal/redact", "internal/stopping"}
 
 // rules lists, for each package, what it may import from this module (a prefix ending in
 // "/" allows a tree). From the top: the commands; the Telegraf plugin and the sidecar's
@@ -43,8 +43,8 @@ var rules = map[string][]string{
 	"release/audit":              {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/qrs", "internal/atomicfile", "internal/ctxsleep", "internal/filelock"},
 	"release/butler":             {},
 	"plugins/common/doctor":      {"plugins/common/siteconfig", "plugins/common/qrs"},
-	"plugins/common/siteconfig":  {"plugins/common/policy", "plugins/common/history", "plugins/common/forecast", "plugins/common/qrs"},
-	"plugins/common/history":     {"plugins/common/forecast"},
+	"plugins/common/siteconfig":  {"plugins/common/policy", "plugins/common/history", "plugins/common/forecast", "plugins/common/qrs", "internal/redact"},
+	"plugins/common/history":     {"plugins/common/forecast", "internal/redact"},
 	"plugins/common/forecast":    {},
 	"plugins/common/rightsize":   {"plugins/common/policy", "plugins/common/qrs"},
 	"plugins/common/evaluate":    {"plugins/common/policy", "plugins/common/qrs"},
@@ -57,6 +57,7 @@ var rules = map[string][]string{
 	"internal/atomicfile":        {},
 	"internal/ctxsleep":          {},
 	"internal/filelock":          {},
+	"internal/redact":            {},
 	"internal/stopping":          {},
 	"internal/testkit":           {"plugins/common/qrs", "emulators/qrs", "plugins/common/siteconfig"},
 }

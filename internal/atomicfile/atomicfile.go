@@ -14,9 +14,18 @@ import (
 	"runtime"
 )
 
-// Write writes b to path atomically, with mode 0640 for a new file.
+// newFileMode is the mode of a file Write creates; a file that exists keeps its own.
+const newFileMode os.FileMode = 0o640
+
+// Write writes b to path atomically, with mode 0640 for a new file. A file that exists
+// keeps its permission bits, so a stricter (or looser) mode an admin set survives every
+// write.
 func Write(path string, b []byte) error {
 	dir := filepath.Dir(path)
+	mode := newFileMode
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
@@ -28,7 +37,7 @@ func Write(path string, b []byte) error {
 		_ = os.Remove(tmp.Name())
 		return err
 	}
-	_ = os.Chmod(tmp.Name(), 0o640)
+	_ = os.Chmod(tmp.Name(), mode)
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		_ = os.Remove(tmp.Name())
 		return err

@@ -3,6 +3,7 @@ package atomicfile_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,4 +26,31 @@ func TestWrite(t *testing.T) {
 	require.Len(t, entries, 1, "no temporary file left")
 
 	require.Error(t, atomicfile.Write(filepath.Join(dir, "missing", "x"), nil), "a missing folder is an error, not a silent loss")
+}
+
+// A new file gets 0640; a file that exists keeps the mode an admin set, stricter or
+// looser, through every write.
+func TestWriteKeepsMode(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no permission bits beyond read-only")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	require.NoError(t, atomicfile.Write(path, []byte("1")))
+	requireMode(t, path, 0o640)
+
+	for _, mode := range []os.FileMode{0o600, 0o400, 0o644} {
+		require.NoError(t, os.Chmod(path, mode))
+		require.NoError(t, atomicfile.Write(path, []byte("2")))
+		requireMode(t, path, mode)
+		require.NoError(t, atomicfile.WriteJSON(path, 3))
+		requireMode(t, path, mode)
+	}
+}
+
+func requireMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, want, fi.Mode().Perm(), "mode of %s", path)
 }

@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -24,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/redact"
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
 )
 
@@ -104,9 +104,13 @@ func literal(s string) string {
 
 // Read runs the one query.
 func (c *Client) Read(ctx context.Context, q Query) (*Answer, error) {
+	at := redact.URL(c.URL) // c.URL as printed: never a secret
+	if redact.HasCredentials(c.URL) {
+		return nil, fmt.Errorf("history URL %q: a user name or password in the URL would reach logs and errors: give them as Username and Password, or Token", at)
+	}
 	u, err := url.Parse(strings.TrimSuffix(c.URL, "/") + "/query")
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("history URL %q: expected http(s)://HOST:PORT", c.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, fmt.Errorf("history URL %q: expected http(s)://HOST:PORT, without a query string", at)
 	}
 	v := url.Values{"db": {c.Database}, "q": {q.Statement(c.RetentionPolicy)}, "epoch": {"s"}}
 	if c.RetentionPolicy != "" {
@@ -133,7 +137,7 @@ func (c *Client) Read(ctx context.Context, q Query) (*Answer, error) {
 	defer hc.CloseIdleConnections()
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("querying the history at %s: %w", c.URL, redact(err, u))
+		return nil, fmt.Errorf("querying the history at %s: %w", at, redact.Error(err))
 	}
 	defer resp.Body.Close()
 	counted := &countingReader{r: io.LimitReader(resp.Body, 64<<20)}
@@ -151,15 +155,15 @@ func (c *Client) Read(ctx context.Context, q Query) (*Answer, error) {
 	derr := json.NewDecoder(counted).Decode(&body)
 	switch {
 	case resp.StatusCode != http.StatusOK && body.Error != "":
-		return nil, fmt.Errorf("querying the history at %s: %s: %s", c.URL, resp.Status, body.Error)
+		return nil, fmt.Errorf("querying the history at %s: %s: %s", at, resp.Status, body.Error)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("querying the history at %s: %s", c.URL, resp.Status)
+		return nil, fmt.Errorf("querying the history at %s: %s", at, resp.Status)
 	case derr != nil:
-		return nil, fmt.Errorf("querying the history at %s: decoding the answer: %w", c.URL, derr)
+		return nil, fmt.Errorf("querying the history at %s: decoding the answer: %w", at, derr)
 	case len(body.Results) == 0:
-		return nil, fmt.Errorf("querying the history at %s: no result", c.URL)
+		return nil, fmt.Errorf("querying the history at %s: no result", at)
 	case body.Results[0].Error != "":
-		return nil, fmt.Errorf("querying the history at %s: %s", c.URL, body.Results[0].Error)
+		return nil, fmt.Errorf("querying the history at %s: %s", at, body.Results[0].Error)
 	}
 	a := &Answer{Series: map[string]*Series{}, Bytes: counted.n}
 	for _, s := range body.Results[0].Series {
@@ -169,7 +173,7 @@ func (c *Client) Read(ctx context.Context, q Query) (*Answer, error) {
 		}
 		ti, hi, pi := slices.Index(s.Columns, "time"), slices.Index(s.Columns, "held"), slices.Index(s.Columns, "pool")
 		if ti < 0 || hi < 0 || pi < 0 {
-			return nil, fmt.Errorf("querying the history at %s: columns %v: expected time, held and pool", c.URL, s.Columns)
+			return nil, fmt.Errorf("querying the history at %s: columns %v: expected time, held and pool", at, s.Columns)
 		}
 		out := &Series{}
 		for _, row := range s.Values {
@@ -211,15 +215,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// redact keeps the query string (which names no secret, but is long) out of an error.
-func redact(err error, u *url.URL) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s %s://%s%s: %w", ue.Op, u.Scheme, u.Host, u.Path, ue.Err)
-	}
-	return err
 }
 
 // Forecasts makes the forecast of each seat type the history holds, at now, with the

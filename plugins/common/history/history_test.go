@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,5 +74,34 @@ func TestRead(t *testing.T) {
 	require.EqualError(t, err, "querying the history at "+srv.URL+": 404 Not Found: database not found: missing")
 
 	_, err = (&history.Client{URL: "influx:8086"}).Read(t.Context(), history.Query{})
-	require.EqualError(t, err, `history URL "influx:8086": expected http(s)://HOST:PORT`)
+	require.EqualError(t, err, `history URL "influx:8086": expected http(s)://HOST:PORT, without a query string`)
+}
+
+// No secret of the URL reaches an error: a user name and password in it are refused
+// (never sent as basic authentication), so is a query string (InfluxDB reads u and p
+// there); what a failed request prints is masked, the query of the request included.
+func TestNoSecretInErrors(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"authorization failed"}`))
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, u := range []string{"http://admin:s3cret@" + host, "http://s3cret@" + host + "/", "admin:s3cret@" + host,
+		srv.URL + "?u=admin&p=s3cret", srv.URL + "/#s3cret"} {
+		_, err := (&history.Client{URL: u, Database: "qliksense"}).Read(t.Context(), history.Query{Days: 30, Now: now})
+		require.Error(t, err, u)
+		require.NotContains(t, err.Error(), "s3cret", u)
+		require.Contains(t, err.Error(), "history URL", u)
+	}
+	require.Zero(t, requests.Load(), "a URL with a secret is refused before any request")
+
+	// A transport failure: the error quotes the request, whose query is masked.
+	srv.Close()
+	c := &history.Client{URL: srv.URL, Database: "s3cret-db", Password: "s3cret"}
+	_, err := c.Read(t.Context(), history.Query{SiteTag: "site", Site: "s3cret-site", Days: 30, Now: now})
+	require.ErrorContains(t, err, "querying the history at "+srv.URL+": Get ")
+	require.NotContains(t, err.Error(), "s3cret")
 }

@@ -9,7 +9,6 @@ package siteconfig
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -71,9 +70,13 @@ func (c *Config) Validate() error {
 	if c.Server == "" {
 		return errors.New(`"server" is required, e.g. "https://qlik.example.com:4242"`)
 	}
-	u, err := url.Parse(c.Server)
-	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return fmt.Errorf(`server = %q: expected "https://HOST[:PORT]" without a path (put a virtual proxy prefix in virtual_proxy)`, c.Server)
+	const expected = `"https://HOST[:PORT]" without a path (put a virtual proxy prefix in virtual_proxy)`
+	u, err := checkURL("server", c.Server, expected, serverCredentials, "https")
+	if err != nil {
+		return err
+	}
+	if u.Path != "" && u.Path != "/" {
+		return fmt.Errorf("server = %q: expected %s", c.Server, expected)
 	}
 	if c.Site == "" {
 		c.Site = u.Hostname()

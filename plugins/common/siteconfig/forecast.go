@@ -3,7 +3,6 @@ package siteconfig
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/influxdata/telegraf/config"
@@ -74,11 +73,12 @@ func (c *Config) ForecastSettings() (*ForecastSettings, error) {
 		return &ForecastSettings{Params: forecast.DefaultParams, Refresh: 24 * time.Hour}, nil
 	}
 	s := &ForecastSettings{Enabled: fc.Enabled, Params: forecast.DefaultParams, Refresh: 24 * time.Hour, cfg: fc}
-	if fc.Enabled {
-		u, err := url.Parse(fc.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("forecast.url = %q: expected http(s)://HOST:PORT of the InfluxDB that holds the history", fc.URL)
+	if fc.Enabled || fc.URL != "" { // the forecast command reads it also when the plugin does not
+		if _, err := checkURL("forecast.url", fc.URL, "http(s)://HOST:PORT of the InfluxDB that holds the history", forecastCredentials, "http", "https"); err != nil {
+			return nil, err
 		}
+	}
+	if fc.Enabled {
 		if fc.Database == "" {
 			return nil, errors.New("forecast.database is required with forecast.enabled (the database of the qlik_sense_license history)")
 		}

@@ -100,6 +100,9 @@ func (c *MailConfig) validate() (*Mail, error) {
 	if strings.TrimSpace(c.Host) == "" {
 		return nil, fmt.Errorf("release.mail.host is required when a type has notice_days or release.notice.digest_to is set")
 	}
+	if err := checkHost("release.mail.host", strings.TrimSpace(c.Host), mailCredentials); err != nil {
+		return nil, err
+	}
 	m := &Mail{Host: strings.TrimSpace(c.Host), Port: c.Port, TLS: c.TLS, Username: c.Username, From: c.From, ReplyTo: c.ReplyTo}
 	switch m.TLS {
 	case "":

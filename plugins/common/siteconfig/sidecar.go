@@ -3,7 +3,6 @@ package siteconfig
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -98,9 +97,8 @@ func (c *Config) Sidecar() (*Sidecar, error) {
 		st.AuditLog = st.stateFile("-audit.jsonl")
 	}
 	if o := r.Output; o.URL != "" {
-		u, err := url.Parse(o.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("release.output.url = %q: expected http(s)://HOST:PORT of InfluxDB or Telegraf's influxdb_v2_listener", o.URL)
+		if _, err := checkURL("release.output.url", o.URL, "http(s)://HOST:PORT of InfluxDB or Telegraf's influxdb_v2_listener", outputCredentials, "http", "https"); err != nil {
+			return nil, err
 		}
 		if o.Bucket == "" {
 			return nil, errors.New(`release.output.bucket is required with release.output.url ("database/retention-policy" for InfluxDB 1.8)`)
