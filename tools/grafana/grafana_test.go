@@ -1,5 +1,7 @@
 package main
 
+//lint:file-ignore SA1019 the classic dashboard model (dashboard.Dashboard) is what Grafana 9 to 12 import and provision; the SDK marks it deprecated in favour of dashboardv2, the schema of Grafana 12's new dashboard API only
+
 import (
 	"bytes"
 	"encoding/json"
