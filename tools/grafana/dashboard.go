@@ -141,7 +141,18 @@ func buildDashboard() (dashboard.Dashboard, error) {
 	d.health(b)
 	d.rightsizing(b)
 	d.forecast(b)
-	return b.Build()
+	built, err := b.Build()
+	// Ids in order, rows included: Grafana links, embeds and repeats panels by id, and the
+	// SDK gives rows 0 and panels none.
+	for i, p := range built.Panels {
+		id := uint32(i + 1)
+		if p.RowPanel != nil {
+			p.RowPanel.Id = id
+		} else {
+			p.Panel.Id = &id
+		}
+	}
+	return built, err
 }
 
 func (d dash) pools(b *dashboard.DashboardBuilder) {

@@ -73,12 +73,18 @@ func TestDashboardStrictDecoding(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, dashboardUID, *d.Uid)
 	var queries, rows int
+	ids := map[uint32]bool{}
 	for _, p := range d.Panels {
 		if p.RowPanel != nil {
 			rows++
+			require.False(t, ids[p.RowPanel.Id], "panel id %d twice", p.RowPanel.Id)
+			ids[p.RowPanel.Id] = true
 			continue
 		}
 		require.NotNil(t, p.Panel)
+		require.NotNil(t, p.Panel.Id, "panel %q has an id", *p.Panel.Title)
+		require.False(t, ids[*p.Panel.Id], "panel id %d twice", *p.Panel.Id)
+		ids[*p.Panel.Id] = true
 		require.NotEmpty(t, p.Panel.Targets, "panel %q has queries", *p.Panel.Title)
 		for _, tg := range p.Panel.Targets {
 			q, ok := tg.(InfluxQuery)
@@ -88,6 +94,7 @@ func TestDashboardStrictDecoding(t *testing.T) {
 		}
 	}
 	require.Equal(t, 7, rows)
+	require.NotContains(t, ids, uint32(0), "no panel has id 0")
 	require.Equal(t, 28, queries)
 	var names []string
 	for _, v := range d.Templating.List {
