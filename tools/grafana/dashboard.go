@@ -5,6 +5,7 @@ package main
 import (
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
@@ -45,6 +46,28 @@ type panel struct {
 	queries            []*influxQueryBuilder
 }
 
+// panelBuilder is what the SDK's builders of every panel type have (each returns itself).
+type panelBuilder[B any] interface {
+	Title(string) B
+	Description(string) B
+	Datasource(common.DataSourceRef) B
+	Span(uint32) B
+	Height(uint32) B
+	WithTarget(cog.Builder[variants.Dataquery]) B
+}
+
+// with gives b the panel's title, description, size and queries, on the data source.
+func with[B panelBuilder[B]](b B, d dash, p panel) B {
+	b.Title(p.title).Datasource(d.ds).Span(p.w).Height(p.h)
+	if p.description != "" {
+		b.Description(p.description)
+	}
+	for _, q := range p.queries {
+		b.WithTarget(q)
+	}
+	return b
+}
+
 // The SDK's zero values where Grafana has defaults (an empty orientation, no calculation,
 // a hidden legend) are set to Grafana's defaults.
 
@@ -54,52 +77,21 @@ func lastNotNull() *common.ReduceDataOptionsBuilder {
 }
 
 func (d dash) stat(p panel) *stat.PanelBuilder {
-	b := stat.NewPanelBuilder().Title(p.title).Datasource(d.ds).Span(p.w).Height(p.h).
-		Orientation(common.VizOrientationAuto).ReduceOptions(lastNotNull())
-	if p.description != "" {
-		b.Description(p.description)
-	}
-	for _, q := range p.queries {
-		b.WithTarget(q)
-	}
-	return b
+	return with(stat.NewPanelBuilder().Orientation(common.VizOrientationAuto).ReduceOptions(lastNotNull()), d, p)
 }
 
 func (d dash) timeseries(p panel) *timeseries.PanelBuilder {
-	b := timeseries.NewPanelBuilder().Title(p.title).Datasource(d.ds).Span(p.w).Height(p.h).
+	return with(timeseries.NewPanelBuilder().
 		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(true).DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom).Calcs([]string{})).
-		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeSingle).Sort(common.SortOrderNone))
-	if p.description != "" {
-		b.Description(p.description)
-	}
-	for _, q := range p.queries {
-		b.WithTarget(q)
-	}
-	return b
+		Tooltip(common.NewVizTooltipOptionsBuilder().Mode(common.TooltipDisplayModeSingle).Sort(common.SortOrderNone)), d, p)
 }
 
 func (d dash) table(p panel) *table.PanelBuilder {
-	b := table.NewPanelBuilder().Title(p.title).Datasource(d.ds).Span(p.w).Height(p.h).
-		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{}))
-	if p.description != "" {
-		b.Description(p.description)
-	}
-	for _, q := range p.queries {
-		b.WithTarget(q)
-	}
-	return b
+	return with(table.NewPanelBuilder().Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{})), d, p)
 }
 
 func (d dash) bargauge(p panel) *bargauge.PanelBuilder {
-	b := bargauge.NewPanelBuilder().Title(p.title).Datasource(d.ds).Span(p.w).Height(p.h).
-		Orientation(common.VizOrientationAuto).ReduceOptions(lastNotNull())
-	if p.description != "" {
-		b.Description(p.description)
-	}
-	for _, q := range p.queries {
-		b.WithTarget(q)
-	}
-	return b
+	return with(bargauge.NewPanelBuilder().Orientation(common.VizOrientationAuto).ReduceOptions(lastNotNull()), d, p)
 }
 
 func thresholds(steps ...dashboard.Threshold) *dashboard.ThresholdsConfigBuilder {
