@@ -3,9 +3,11 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +51,7 @@ func provisionedRules(t *testing.T) map[string]provisionedRule {
 // trend rises): professional was rising two hours ago and is flat since, analyzer rises.
 // Each rule's query returns analyzer alone — not professional's old value, which last()
 // over the two days gave — and, once analyzer is flat too, nothing: the rules' noDataState
-// is OK, so Grafana resolves them.
+// is OK, so Grafana resolves them. The dashboard's forecast panels read the same way.
 func TestForecastAlertsResolveWhenTheDatesDisappear(t *testing.T) {
 	_, err := os.Stat(bin("influxd"))
 	require.NoError(t, err, "run `make e2e`: it builds influxd into bin/")
@@ -84,10 +86,60 @@ func TestForecastAlertsResolveWhenTheDatesDisappear(t *testing.T) {
 		require.Len(t, rows, 1, "%s: the latest forecast of each type only: %v", uid, rows)
 		require.Equal(t, "analyzer", str(rows[0]["license_type"]), uid)
 		require.Equal(t, "s1", str(rows[0]["site"]), uid)
-		require.Equal(t, value, num(t, rows[0]["last"]), uid)
+		require.Len(t, rows[0], 4, "%s: time, site, type and the value: %v", uid, rows[0])
+		for k, v := range rows[0] {
+			if k != "time" && k != "site" && k != "license_type" {
+				require.Equal(t, value, num(t, v), uid)
+			}
+		}
 	}
+
+	// The dashboard's forecast panels show the latest forecast too: no buy-by date once
+	// the trend is flat ("No value: demand is flat or falling"), and the table's row of a
+	// flat type has no dates.
+	panels := forecastPanels(t)
+	buyBy := ix.query(t, "alerts", panels["Buy by"])
+	require.Len(t, buyBy, 1, "Buy by: %v", buyBy)
+	require.Equal(t, "analyzer", str(buyBy[0]["license_type"]))
+	require.Equal(t, float64(7), num(t, buyBy[0]["days left"]))
+	table := ix.query(t, "alerts", panels["Forecast per license type"])
+	require.Len(t, table, 2, "a row per type: %v", table)
+	for _, r := range table {
+		flat := str(r["license_type"]) == "professional"
+		require.Equal(t, map[bool]string{true: "flat", false: "rising"}[flat], str(r["trend"]), "%v", r)
+		require.Equal(t, flat, r["days to exhaustion"] == nil, "%v", r)
+	}
+
 	ix.write(t, "alerts", []string{point("analyzer", time.Minute, "")})
 	for uid := range want {
 		require.Empty(t, ix.query(t, "alerts", rules[uid].Data[0].Model.Query), "%s: no dates, no data", uid)
 	}
+	require.Empty(t, ix.query(t, "alerts", panels["Buy by"]), "Buy by: no value once every type is flat")
+}
+
+// forecastPanels are the queries of the dashboard's forecast panels by title, for site s1
+// over the last week.
+func forecastPanels(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("../grafana/qliksense-license-influxql.json")
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Query string `json:"query"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(b, &dash))
+	macros := strings.NewReplacer("$timeFilter", "time > now() - 7d", "$site", "s1")
+	out := map[string]string{}
+	for _, p := range dash.Panels {
+		if p.Title == "Buy by" || p.Title == "Forecast per license type" {
+			require.Len(t, p.Targets, 1, p.Title)
+			out[p.Title] = macros.Replace(p.Targets[0].Query)
+		}
+	}
+	require.Len(t, out, 2)
+	return out
 }

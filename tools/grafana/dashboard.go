@@ -13,10 +13,6 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 )
 
-// projectionQuery draws the forecast's projection (qlik_sense_license_forecast_projection):
-// the one place to change when the projection is stored another way.
-const projectionQuery = `SELECT last("held") AS "projected held", last("pool") AS "projected pool", last("margin_line") AS "margin line" FROM "qlik_sense_license_forecast_projection" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY time(7d), "license_type" fill(none)`
-
 // The dashboard's file, its uid and its variables.
 const (
 	dashboardFile = "qliksense-license-influxql.json"
@@ -235,11 +231,11 @@ func (d dash) forecast(b *dashboard.DashboardBuilder) {
 		WithPanel(d.stat(panel{title: "Buy by",
 			description: "The last day to start a purchase so that the seats arrive (lead_time_days) before what is available falls below the margin; negative days: already late. No value: demand is flat or falling.",
 			w:           4, h: 5, queries: []*influxQueryBuilder{
-				d.rows(`SELECT last("buy_by_days") AS "days left", last("buy_by_date") AS "buy by" FROM "qlik_sense_license_forecast" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY "license_type"`)}}).
+				d.rows(panelForecast(column{`"buy_by_days"`, "days left"}, column{`"buy_by_date"`, "buy by"}))}}).
 			Thresholds(thresholds(step("red", nil), step("orange", cog.ToPtr(0.0)), step("green", cog.ToPtr(30.0)))).
 			ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Fields("/.*/").Values(true))).
 		WithPanel(d.stat(panel{title: "Seats to buy", description: "Seats to add now so that the pool keeps its margin up to forecast.horizon_days.", w: 4, h: 5, queries: []*influxQueryBuilder{
-			d.series("A", `SELECT last("seats_to_buy") AS "seats to buy" FROM "qlik_sense_license_forecast" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY "license_type"`, "$tag_license_type $col")}}).
+			d.series("A", panelForecast(column{`"seats_to_buy"`, "seats to buy"}), "$tag_license_type $col")}}).
 			Unit("none").
 			Thresholds(thresholds(step("green", nil), step("orange", cog.ToPtr(1.0)))).
 			ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}))).
@@ -247,6 +243,9 @@ func (d dash) forecast(b *dashboard.DashboardBuilder) {
 		WithPanel(d.table(panel{title: "Forecast per license type",
 			description: "The numbers of the qliksense-license-release forecast report: growth with its band (10th–90th percentile of the history's growth rates), the days to exhaustion and to the margin, what releasing the reclaimable allocations adds, the fit's residual.",
 			w:           8, h: 4, queries: []*influxQueryBuilder{
-				d.rows(`SELECT last("status") AS "status", last("trend") AS "trend", last("growth_per_day") AS "growth/day", last("growth_low") AS "low", last("growth_high") AS "high", last("days_to_exhaustion") AS "days to exhaustion", last("days_to_margin") AS "days to margin", last("reclaimable_days") AS "days the reclaimable add", last("fit_residual_seats") AS "residual (seats)", last("history_days") AS "history days" FROM "qlik_sense_license_forecast" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY "license_type"`)}}).
+				d.rows(panelForecast(column{`"status"`, "status"}, column{`"trend"`, "trend"}, column{`"growth_per_day"`, "growth/day"},
+					column{`"growth_low"`, "low"}, column{`"growth_high"`, "high"}, column{`"days_to_exhaustion"`, "days to exhaustion"},
+					column{`"days_to_margin"`, "days to margin"}, column{`"reclaimable_days"`, "days the reclaimable add"},
+					column{`"fit_residual_seats"`, "residual (seats)"}, column{`"history_days"`, "history days"}))}}).
 			GridPos(dashboard.GridPos{X: 16, Y: 84, W: 8, H: 4}))
 }
