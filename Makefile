@@ -21,7 +21,7 @@ NFPM_VERSION := v2.45.2
 PKG_VERSION  ?= $(shell t=$$(git describe --tags --exact-match 2>/dev/null) && echo $${t#v} || \
 	echo 0.0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 
-.PHONY: all build test test-short lint bench dist binaries packages package-test windows-test ci clean emulator e2e demo fuzz qrs-spec
+.PHONY: all build test test-short lint bench dist binaries packages package-test windows-test ci clean emulator e2e demo fuzz qrs-spec grafana
 
 all: build
 
@@ -100,6 +100,11 @@ binaries:
 ## QRS_SPEC or ../shared/qrs
 qrs-spec:
 	$(GO) generate ./internal/qrsspec
+
+## grafana: the dashboard and alert rules of grafana/, built with Grafana's foundation SDK
+## by tools/grafana (its test fails when the committed files differ from what it writes)
+grafana:
+	$(GO) run ./tools/grafana -dir grafana
 
 ## emulator: run the QRS emulator with a generated site on 127.0.0.1:4242
 emulator: build

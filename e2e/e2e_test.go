@@ -20,10 +20,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
 type stack struct {
@@ -246,6 +246,10 @@ func (s *stack) checkAlertRules(t *testing.T) {
 func (s *stack) checkDashboard(t *testing.T) {
 	b, err := os.ReadFile("../grafana/qliksense-license-influxql.json")
 	require.NoError(t, err)
+	type variable struct {
+		Name  string `json:"name"`
+		Query string `json:"query"`
+	}
 	var dash struct {
 		Panels []struct {
 			Title   string `json:"title"`
@@ -255,13 +259,13 @@ func (s *stack) checkDashboard(t *testing.T) {
 			} `json:"targets"`
 		} `json:"panels"`
 		Templating struct {
-			List []struct {
-				Query string `json:"query"`
-			} `json:"list"`
+			List []variable `json:"list"`
 		} `json:"templating"`
 	}
 	require.NoError(t, json.Unmarshal(b, &dash))
-	sites := s.ix.query(t, "qliksense", dash.Templating.List[0].Query)
+	i := slices.IndexFunc(dash.Templating.List, func(v variable) bool { return v.Name == "site" })
+	require.GreaterOrEqual(t, i, 0, "the dashboard has a site variable")
+	sites := s.ix.query(t, "qliksense", dash.Templating.List[i].Query)
 	require.NotEmpty(t, sites, "the site variable has values")
 	macros := strings.NewReplacer("$timeFilter", "time > now() - 1h", "$__interval", "10s", "$site", "e2e")
 	// The projection is in the future: its panel gets the time range of a dashboard whose
