@@ -9,7 +9,10 @@ import (
 // another way.
 
 // projectionQuery draws the forecast's projection (qlik_sense_license_forecast_projection).
-const projectionQuery = `SELECT last("held") AS "projected held", last("pool") AS "projected pool", last("margin_line") AS "margin line" FROM "qlik_sense_license_forecast_projection" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY time(7d), "license_type" fill(none)`
+// The plugin writes it on a weekly grid (00:00 UTC every 7 days from the epoch), which
+// GROUP BY time(7d) buckets start on; first() takes the grid point, so off-grid points an
+// older version wrote later in the same week are not drawn.
+const projectionQuery = `SELECT first("held") AS "projected held", first("pool") AS "projected pool", first("margin_line") AS "margin line" FROM "qlik_sense_license_forecast_projection" WHERE "site" =~ /^$site$/ AND $timeFilter GROUP BY time(7d), "license_type" fill(none)`
 
 // column is an expression of the forecast's fields and its name.
 type column struct{ expression, name string }
