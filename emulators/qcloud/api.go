@@ -76,6 +76,14 @@ func (h *handler) route(r *http.Request) func() result {
 			return func() result { return h.consumption(r) }
 		case "/api/v1/users":
 			return func() result { return h.users(r) }
+		case "/api/v1/users/actions/count":
+			return func() result {
+				h.t.mu.Lock()
+				defer h.t.mu.Unlock()
+				return result{status: http.StatusOK, body: struct {
+					Total int `json:"total"`
+				}{len(h.t.users)}}
+			}
 		}
 	}
 	if verb, ok := strings.CutPrefix(p, "/api/v1/licenses/assignments/actions/"); ok && r.Method == http.MethodPost {
