@@ -38,14 +38,14 @@ func (a *authenticator) token(ctx context.Context) (string, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.access != "" && time.Now().Before(a.renewAt) {
+	if a.access != "" && a.c.cfg.Now().Before(a.renewAt) {
 		return a.access, nil
 	}
 	tok, life, err := a.fetch(ctx)
 	if err != nil {
 		return "", err
 	}
-	now := time.Now()
+	now := a.c.cfg.Now()
 	a.access, a.expires = tok, now.Add(life)
 	a.renewAt = a.expires.Add(-min(time.Minute, life/10))
 	return tok, nil

@@ -77,6 +77,8 @@ type Config struct {
 	UserAgent string
 	// Transport replaces the HTTP transport (tests); TLS is then ignored.
 	Transport http.RoundTripper
+	// Now is the clock OAuth tokens are renewed by (default time.Now).
+	Now func() time.Time
 }
 
 // Client is a Qlik Cloud tenant client, safe for concurrent use.
@@ -124,6 +126,9 @@ func New(cfg Config) (*Client, error) {
 	cfg.RetryWait = cmp.Or(cfg.RetryWait, time.Second)
 	cfg.MaxRetryAfter = cmp.Or(cfg.MaxRetryAfter, 2*time.Minute)
 	cfg.UserAgent = cmp.Or(cfg.UserAgent, "qliksense-license")
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	rt := cfg.Transport
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()

@@ -331,11 +331,38 @@ func TestOAuthTokenCachedAndRenewed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, srv.Log.Count("POST", "/oauth/token"), "renewed once after the 401")
 
+	require.Equal(t, 1, countStatus(srv, 401), "the expired token was refused once")
+
+	// Renewed before it expires, by the client's own clock: no 401 on the way.
+	var cmu sync.Mutex
+	cclock := now
+	srv2, c2 := start(t, tenant, qcloud.Config{OAuthClientID: "client-1", OAuthClientSecret: "s3cret-value",
+		Now: func() time.Time { cmu.Lock(); defer cmu.Unlock(); return cclock }})
+	_, err = c2.Status(t.Context())
+	require.NoError(t, err)
+	cmu.Lock()
+	cclock = cclock.Add(6*time.Hour - 30*time.Second)
+	cmu.Unlock()
+	_, err = c2.Status(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 2, srv2.Log.Count("POST", "/oauth/token"), "renewed within the last minute of its life")
+	require.Zero(t, countStatus(srv2, 401))
+
 	_, bad := start(t, tenant, qcloud.Config{OAuthClientID: "client-1", OAuthClientSecret: "wrong-secret"})
 	_, err = bad.Status(t.Context())
 	require.ErrorContains(t, err, "401")
 	require.ErrorContains(t, err, "oauth_client_secret")
 	require.NotContains(t, err.Error(), "wrong-secret")
+}
+
+func countStatus(srv *qcloudemu.Server, status int) int {
+	n := 0
+	for _, e := range srv.Log.Entries() {
+		if e.Status == status {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
