@@ -289,3 +289,15 @@ func TestGenerateIsRepeatable(t *testing.T) {
 	require.Equal(t, a.Users(), b.Users())
 	require.Len(t, a.Assignments(), 60+100+1)
 }
+
+func TestPluginConfig(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(now), CertDir: dir})
+	require.NoError(t, err)
+	defer func() { _ = srv.Close() }()
+	cfg := srv.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, "  [inputs.qliksense_license.release]")
+	require.Contains(t, cfg, `tenant = "`+srv.URL+`"`)
+	require.Contains(t, cfg, `tls_ca = "`+dir+`/ca.pem"`)
+	require.Contains(t, cfg, `api_key = "known-answer-key"`)
+	require.FileExists(t, srv.CAFile)
+}
