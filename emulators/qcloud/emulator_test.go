@@ -2,9 +2,11 @@ package qcloudemu_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -297,7 +299,7 @@ func TestPluginConfig(t *testing.T) {
 	defer func() { _ = srv.Close() }()
 	cfg := srv.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, "  [inputs.qliksense_license.release]")
 	require.Contains(t, cfg, `tenant = "`+srv.URL+`"`)
-	require.Contains(t, cfg, `tls_ca = "`+dir+`/ca.pem"`)
+	require.Contains(t, cfg, fmt.Sprintf("tls_ca = %q", filepath.Join(dir, "ca.pem")))
 	require.Contains(t, cfg, `api_key = "known-answer-key"`)
 	require.FileExists(t, srv.CAFile)
 }
