@@ -58,9 +58,9 @@ type tokenAnswer struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
-// fetch asks POST /oauth/token for an access token (client credentials, scope user_default,
-// the JSON body Qlik's own client sends). Neither the
-// secret nor the answer's body ever reaches an error.
+// fetch asks POST /oauth/token for an access token (client credentials, scope
+// user_default: the JSON body Qlik's own client sends). Neither the secret nor the
+// answer's body ever reaches an error.
 func (a *authenticator) fetch(ctx context.Context) (string, time.Duration, error) {
 	const name = "getting an OAuth token (POST /oauth/token)"
 	body, _ := json.Marshal(map[string]string{"client_id": a.clientID, "client_secret": a.secret, "grant_type": "client_credentials", "scope": "user_default"})
