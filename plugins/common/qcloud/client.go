@@ -109,14 +109,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	switch {
-	case cfg.APIKey != "" && cfg.OAuthClientID != "":
+	case cfg.APIKey != "" && (cfg.OAuthClientID != "" || cfg.OAuthClientSecret != ""):
 		return nil, errors.New("qcloud: an API key and an OAuth client are both set: use one")
+	case cfg.OAuthClientSecret != "" && cfg.OAuthClientID == "":
+		return nil, errors.New("qcloud: an OAuth client secret without a client id")
 	case cfg.APIKey == "" && cfg.OAuthClientID == "":
 		return nil, errors.New("qcloud: no credentials: an API key or an OAuth client id and secret are required")
 	case cfg.OAuthClientID != "" && cfg.OAuthClientSecret == "":
 		return nil, errors.New("qcloud: the OAuth client has no secret")
-	case cfg.APIKey == "" && cfg.OAuthClientSecret != "" && cfg.OAuthClientID == "":
-		return nil, errors.New("qcloud: an OAuth client secret without a client id")
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, 60*time.Second)
 	if cfg.Retries == 0 {

@@ -54,6 +54,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{qcloud.Config{Tenant: "https://t.eu.qlikcloud.com"}, "no credentials"},
 		{qcloud.Config{Tenant: "https://t.eu.qlikcloud.com", APIKey: "k", OAuthClientID: "c", OAuthClientSecret: "s"}, "both set"},
 		{qcloud.Config{Tenant: "https://t.eu.qlikcloud.com", OAuthClientID: "c"}, "no secret"},
+		{qcloud.Config{Tenant: "https://t.eu.qlikcloud.com", OAuthClientSecret: "s"}, "secret without a client id"},
 	} {
 		_, err := qcloud.New(tc.cfg)
 		require.ErrorContains(t, err, tc.want)
