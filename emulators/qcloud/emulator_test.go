@@ -303,3 +303,25 @@ func TestPluginConfig(t *testing.T) {
 	require.Contains(t, cfg, `api_key = "known-answer-key"`)
 	require.FileExists(t, srv.CAFile)
 }
+
+func TestDeniedPaths(t *testing.T) {
+	tenant := qcloudemu.KnownAnswer(now)
+	tenant.AddAPIKey("read-only")
+	tenant.Deny("read-only", "/api/v1/licenses/assignments/actions/")
+	tenant.AddOAuthClient("no-users", "s")
+	tenant.Deny("no-users", "/api/v1/users")
+	f := serve(t, tenant)
+	st, _ := f.do("GET", "/api/v1/licenses/assignments", "read-only", "", nil)
+	require.Equal(t, 200, st)
+	st, _ = f.do("POST", "/api/v1/licenses/assignments/actions/delete", "read-only", `{"delete":[{"subject":"CORP\\anna","type":"analyzer"}]}`, nil)
+	require.Equal(t, 403, st)
+	require.True(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: "analyzer", Subject: `CORP\anna`}))
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	f.do("POST", "/oauth/token", "", `{"client_id":"no-users","client_secret":"s","grant_type":"client_credentials"}`, &tok)
+	st, _ = f.do("GET", "/api/v1/users", tok.AccessToken, "", nil)
+	require.Equal(t, 403, st)
+	st, _ = f.do("GET", "/api/v1/licenses/overview", tok.AccessToken, "", nil)
+	require.Equal(t, 200, st)
+}

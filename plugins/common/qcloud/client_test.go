@@ -410,3 +410,18 @@ func TestUndecodableAnswerNamesTheCall(t *testing.T) {
 	require.True(t, qcloud.IsAmbiguous(err), "a 200 instead of the 207 says nothing per item")
 	require.False(t, errors.Is(err, http.ErrAbortHandler))
 }
+
+// A whole call refused with 403 is definitive (nothing changed) and names the missing
+// permission.
+func TestForbiddenActionIsDefinitive(t *testing.T) {
+	tenant := qcloudemu.KnownAnswer(now)
+	tenant.AddAPIKey("read-only")
+	tenant.Deny("read-only", "/api/v1/licenses/assignments/actions/")
+	_, c := start(t, tenant, qcloud.Config{APIKey: "read-only"})
+	_, err := c.DeleteAssignments(t.Context(), []qcloud.Key{{Type: "analyzer", Subject: `CORP\anna`}})
+	require.False(t, qcloud.IsAmbiguous(err))
+	require.Equal(t, http.StatusForbidden, qcloud.StatusCode(err))
+	require.ErrorContains(t, err, "deleting license assignments (POST /api/v1/licenses/assignments/actions/delete, 1 item(s)): 403 Forbidden")
+	require.ErrorContains(t, err, "lacks the permission")
+	require.True(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: "analyzer", Subject: `CORP\anna`}))
+}
