@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.service, "service", false, "run: run under the Windows service manager (install writes it into the service's command line)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
-	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (a Windows service logs to %ProgramData%\\qliksense-license\\qliksense-license-release.log)")
+	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (a Windows service: the file install wrote into its command line, else %ProgramData%\\qliksense-license\\qliksense-license-release.log)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -88,4 +90,16 @@ func TestExitMeaning(t *testing.T) {
 	for code, want := range map[uint32]string{exitConfig: "the configuration does not load", exitLog: "the log file cannot be opened", exitServe: "the sites could not start", 9: "unknown"} {
 		require.Equal(t, want, exitMeaning(code))
 	}
+}
+
+// install.ps1 writes state_dir = -DataDir into a first install's configuration by
+// replacing the example's commented state_dir line: the example must keep that line.
+func TestInstallScriptSetsStateDir(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("..", "..", "packaging", "windows", "install.ps1"))
+	require.NoError(t, err)
+	const pattern = `(?m)^(\s*)# state_dir = ""`
+	require.Contains(t, string(script), "-replace '"+pattern+"'")
+	example, err := os.ReadFile(filepath.Join("..", "..", "plugins", "inputs", "qliksense_license", "sample.conf"))
+	require.NoError(t, err)
+	require.Len(t, regexp.MustCompile(pattern).FindAllIndex(example, -1), 1, "sample.conf: one commented state_dir line in the release table")
 }
