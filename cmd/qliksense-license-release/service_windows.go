@@ -266,6 +266,9 @@ func install(m *mgr.Mgr, o serviceOptions) (string, error) {
 	if err := eventlog.InstallAsEventCreate(serviceName, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil && !strings.Contains(err.Error(), "already exists") {
 		return "", fmt.Errorf("registering the event log source: %w", err)
 	}
+	if st, err := s.Query(); err == nil && st.State != svc.Stopped {
+		verb += " (it runs: stop and start it to apply)"
+	}
 	return fmt.Sprintf("%s, runs as %s, logs to %s", verb, account, logFile), nil
 }
 
