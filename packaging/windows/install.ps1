@@ -97,8 +97,9 @@ function Resolve-Sid([string]$Account) {
 
 # Set-DataDirAccess lets only Administrators (full), the service account (modify: the audit
 # log, state and log) and Telegraf's account (read: the configuration and the key) open the
-# folder; nothing is inherited. One grant per account: /grant:r replaces an account's
-# earlier grant, so when Telegraf runs as the service's account it keeps Modify alone.
+# folder: nothing is inherited, any other account's grant is removed. One grant per
+# account: /grant:r replaces an account's earlier grant, so when Telegraf runs as the
+# service's account it keeps Modify alone.
 function Set-DataDirAccess {
     $tgSid = Resolve-Sid $TelegrafAccount
     if (-not $tgSid) { throw "TelegrafAccount '$TelegrafAccount': Windows knows no such account" }
@@ -114,6 +115,20 @@ function Set-DataDirAccess {
     if ($tgSid -ne $svcSid) { $grants += "*${tgSid}:(OI)(CI)RX" }
     & icacls.exe $DataDir /inheritance:r /grant:r $grants | Out-Null
     if ($LASTEXITCODE -ne 0) { throw "icacls failed on $DataDir" }
+    # Any other account granted before (the previous service account) loses its access.
+    $keep = @('S-1-5-32-544', $svcSid, $tgSid)
+    foreach ($rule in (Get-Acl -Path $DataDir).Access) {
+        if ($rule.IsInherited) { continue }
+        try {
+            $sid = $rule.IdentityReference.Translate([Security.Principal.SecurityIdentifier]).Value
+        } catch {
+            continue
+        }
+        if ($keep -notcontains $sid) {
+            & icacls.exe $DataDir /remove:g "*$sid" | Out-Null
+            if ($LASTEXITCODE -ne 0) { throw "icacls failed to remove $($rule.IdentityReference) from $DataDir" }
+        }
+    }
 }
 Set-DataDirAccess
 
