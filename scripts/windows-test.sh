@@ -2,8 +2,10 @@
 # make windows-test: the Windows builds, run for real under Wine (Debian's wine64) against
 # the emulator on 127.0.0.1 — the plugin (-once, -test), the sidecar (check-config
 # -connect, plan, a live once whose releases are read back from the emulator, rightsize),
-# the Windows service's whole life through Wine's service manager (install, start, a
-# scheduled run that releases, paramchange, a stop while a DELETE is in flight, uninstall)
+# the Windows service's whole life through Wine's service manager (install with a logon
+# account, a data folder and a log path, checked in the registry; install again to
+# reconfigure; start, a scheduled run that releases, paramchange, a stop while a DELETE is
+# in flight, uninstall; a service whose file no longer loads: STOPPED with its exit code)
 # — and the Windows zip of make dist, unpacked and run.
 #
 # Wine 8 lacks ProcessPrng, which Go's runtime needs: a small DLL built from
@@ -133,27 +135,56 @@ wine "$SIDECAR" rightsize -config "$CONF" >"$WORK/rightsize.out" 2>&1 || { cat "
 grep -q '^VERDICT' "$WORK/rightsize.out" || fail "rightsize: no table"
 echo "ok: check-config -connect, plan, rightsize"
 
-step "the Windows service: install, start, a scheduled run, paramchange, stop during a DELETE, uninstall"
-SVC_DIR=$WINEPREFIX/drive_c/ProgramData/qliksense-license
+step "the Windows service: install (account, data folder, log), start, a scheduled run, paramchange, stop during a DELETE, uninstall"
+# The service's folder is not the default one (install.ps1 -DataDir C:\qsl-data): the
+# site's file says state_dir = it, and install -data-dir checks that every file is in it.
+SVC_DIR=$WINEPREFIX/drive_c/qsl-data
 mkdir -p "$SVC_DIR"
-site "$SVC_DIR/qliksense-license.conf" 'C:\ProgramData\qliksense-license' 'dry_run = false' 'max_releases_per_run = 2' 'schedule = "@every 15s"'
+site "$SVC_DIR/qliksense-license.conf" 'C:\qsl-data' 'dry_run = false' 'max_releases_per_run = 2' 'schedule = "@every 15s"'
+SVC_CONF='C:\qsl-data\qliksense-license.conf'
 wineserver -k 2>/dev/null || true
 wineserver -p 600 # persistent: the service manager lives as long as the wineserver
-wine "$SIDECAR" install -config 'C:\ProgramData\qliksense-license\qliksense-license.conf' >"$WORK/install.out" 2>&1 ||
-	{ cat "$WORK/install.out"; fail "install"; }
-wine reg query 'HKLM\System\CurrentControlSet\Services\qliksense-license-release' /v ImagePath 2>/dev/null | tr -d '\r' | grep -q 'run -service -config' ||
-	fail "install: the service's command line does not say run -service"
-wine sc start qliksense-license-release >/dev/null 2>&1 || true
+SVC_KEY='HKLM\System\CurrentControlSet\Services\qliksense-license-release'
+regval() { wine reg query "$SVC_KEY" /v "$1" 2>/dev/null | tr -d '\r' | sed -n "s/^ *$1 *REG_[A-Z_]* *//p"; }
+registered() { wine sc query qliksense-license-release >/dev/null 2>&1; }
+# Refused, and nothing registered: a user account without its password, a virtual account
+# of another service, a data folder the site's files are not in.
+if wine "$SIDECAR" install -config "$SVC_CONF" -account 'CORP\svc-qlik' >"$WORK/install.out" 2>&1; then fail "install: a user account without a password was accepted"; fi
+grep -q 'is a user account: give its password on standard input with -password-stdin' "$WORK/install.out" || { cat "$WORK/install.out"; fail "install: no clear error for a missing password"; }
+if wine "$SIDECAR" install -config "$SVC_CONF" -account 'NT SERVICE\telegraf' >"$WORK/install.out" 2>&1; then fail "install: another service's virtual account was accepted"; fi
+if wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\ProgramData\qliksense-license' >"$WORK/install.out" 2>&1; then fail "install: a site outside -data-dir was accepted"; fi
+grep -q "outside -data-dir C:\\\\ProgramData\\\\qliksense-license: set state_dir = 'C:\\\\ProgramData\\\\qliksense-license'" "$WORK/install.out" || { cat "$WORK/install.out"; fail "install: no clear error for a site outside -data-dir"; }
+if registered; then fail "a refused install registered the service"; fi
+echo "ok: install refuses a user account without a password, another service's account, a site outside -data-dir"
+# A user account with its password on standard input, and a relative log file (made
+# absolute: the service manager's working folder is System32).
+(cd "$WORK" && printf 'pa ss\r\n' | wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account '.\qsl' -password-stdin -log-file 'logs\svc.log') >"$WORK/install.out" 2>&1 ||
+	{ cat "$WORK/install.out"; fail "install as a user account"; }
+[ "$(regval ObjectName)" = '.\qsl' ] || fail "install -account .\\qsl: the service's account is '$(regval ObjectName)'"
+regval ImagePath | grep -qF -- "-log-file $(winpath "$WORK")\\logs\\svc.log" || fail "install: the relative -log-file is not made absolute: $(regval ImagePath)"
+grep -q 'pa ss' "$WORK/install.out" && fail "install printed the password"
+echo "ok: install -account .\\qsl -password-stdin: ObjectName .\\qsl; -log-file logs\\svc.log -> $(winpath "$WORK")\\logs\\svc.log"
+# Installed again: the existing service is reconfigured (an upgrade, another account).
+wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account 'NT SERVICE\qliksense-license-release' >"$WORK/install.out" 2>&1 ||
+	{ cat "$WORK/install.out"; fail "install again"; }
+grep -qF 'install: updated, runs as NT SERVICE\qliksense-license-release, logs to C:\qsl-data\qliksense-license-release.log' "$WORK/install.out" ||
+	{ cat "$WORK/install.out"; fail "install again: not reported as updated with its account and log"; }
+[ "$(regval ObjectName)" = 'NT SERVICE\qliksense-license-release' ] || fail "install -account NT SERVICE\\…: the service's account is '$(regval ObjectName)'"
+regval ImagePath | grep -qF -- 'run -service -config C:\qsl-data\qliksense-license.conf -log-file C:\qsl-data\qliksense-license-release.log' ||
+	fail "install: the service's command line is $(regval ImagePath)"
+wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\qliksense-license-release' >/dev/null 2>&1 ||
+	fail "install: no event log source"
+echo "ok: installed again: reconfigured as NT SERVICE\\qliksense-license-release, -log-file in -data-dir, event log source registered"
 state() { wine sc query qliksense-license-release 2>/dev/null | tr -d '\r' | sed -n 's/.*STATE *: *[0-9]* *\([A-Z_]*\).*/\1/p'; }
-for _ in $(seq 100); do [ "$(state)" = RUNNING ] && break; sleep 0.2; done
-[ "$(state)" = RUNNING ] || fail "the service did not reach RUNNING (state: $(state))"
+wine "$SIDECAR" start >"$WORK/start.out" 2>&1 || { cat "$WORK/start.out"; fail "start"; }
+[ "$(state)" = RUNNING ] || fail "start returned, yet the service is not RUNNING (state: $(state))"
 echo "ok: RUNNING"
 SVC_LOG=$SVC_DIR/qliksense-license-release.log
 SVC_AUDIT=$SVC_DIR/windows-audit.jsonl
 for _ in $(seq 300); do grep -q '"kind":"run"' "$SVC_AUDIT" 2>/dev/null && break; sleep 0.2; done
 grep -q '"kind":"run"' "$SVC_AUDIT" 2>/dev/null || { cat "$SVC_LOG"; fail "no scheduled run within a minute"; }
 grep -q '"outcome":"released"' "$SVC_AUDIT" || fail "the scheduled run released nothing"
-echo "ok: a scheduled run released $(grep -c '"outcome":"released"' "$SVC_AUDIT") allocations (log: %ProgramData%\\qliksense-license\\qliksense-license-release.log)"
+echo "ok: a scheduled run released $(grep -c '"outcome":"released"' "$SVC_AUDIT") allocations (audit log and service log in C:\\qsl-data)"
 # Wine's sc.exe has no "control": the sidecar's own reload sends the same ParamChange.
 wine "$SIDECAR" reload >"$WORK/reload.out" 2>&1 || { cat "$WORK/reload.out"; fail "reload"; }
 for _ in $(seq 50); do grep -q 'configuration reloaded' "$SVC_LOG" 2>/dev/null && break; sleep 0.2; done
@@ -179,6 +210,23 @@ echo "ok: stopped during a DELETE: it finished, was read back and recorded relea
 wine "$SIDECAR" uninstall >"$WORK/uninstall.out" 2>&1 || { cat "$WORK/uninstall.out"; fail "uninstall"; }
 if wine sc query qliksense-license-release >/dev/null 2>&1; then fail "the service is still registered after uninstall"; fi
 echo "ok: uninstalled"
+
+step "a service whose configuration does not load: STOPPED with its exit code, the reason in its log"
+wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' >"$WORK/install.out" 2>&1 || { cat "$WORK/install.out"; fail "install"; }
+echo 'max_releases_per_run = "many"' >>"$SVC_DIR/qliksense-license.conf" # breaks the file after install checked it
+if wine "$SIDECAR" start >"$WORK/start.out" 2>&1; then fail "start succeeded with a configuration that does not load"; fi
+grep -qF 'the service stopped at start with exit code 1 (the configuration does not load): the reason is in C:\qsl-data\qliksense-license-release.log and the Application event log' "$WORK/start.out" ||
+	{ cat "$WORK/start.out"; fail "start: no clear error for a service that stopped at start"; }
+wine sc query qliksense-license-release 2>/dev/null | tr -d '\r' >"$WORK/query.out"
+grep -Eq 'STATE +: +1 +STOPPED' "$WORK/query.out" || { cat "$WORK/query.out"; fail "sc query: not STOPPED"; }
+grep -Eq 'WIN32_EXIT_CODE +: +1066 ' "$WORK/query.out" || { cat "$WORK/query.out"; fail "sc query: not a service-specific exit (1066)"; }
+grep -Eq 'SERVICE_EXIT_CODE +: +1 ' "$WORK/query.out" || { cat "$WORK/query.out"; fail "sc query: no service exit code 1"; }
+grep 'invalid configuration' "$SVC_LOG" | grep -q max_releases_per_run || { cat "$SVC_LOG"; fail "the service's log does not say why"; }
+echo "ok: sc query: STOPPED, WIN32_EXIT_CODE 1066, SERVICE_EXIT_CODE 1; the log names the key; start failed with the reason"
+wine "$SIDECAR" uninstall >"$WORK/uninstall.out" 2>&1 || { cat "$WORK/uninstall.out"; fail "uninstall"; }
+if wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\qliksense-license-release' >/dev/null 2>&1; then
+	fail "uninstall left the event log source"
+fi
 
 if [ -n "${TELEGRAF_EXE:-}" ]; then
 	step "Telegraf on Windows: telegraf.exe runs the Windows plugin through [[inputs.execd]]"

@@ -45,8 +45,10 @@ Commands:
                 connection doctor
   convert-butler-config BUTLER.yaml
                 print Butler's license settings as this project's configuration file
-  install -config FILE [-config FILE ...] [-log-file PATH]
-                Windows: install the Windows service that runs "run" with these files
+  install -config FILE [-config FILE ...] [-log-file PATH] [-data-dir DIR]
+          [-account NAME [-password-stdin]]
+                Windows: install (or reconfigure) the Windows service that runs "run"
+                with these files, as this account (default LocalSystem)
   uninstall, start, stop, reload
                 Windows: remove, start, stop or reload that service (reload: the
                 service reads its files again, as sc control … paramchange does)
@@ -98,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.service, "service", false, "run: run under the Windows service manager (install writes it into the service's command line)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
-	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (a Windows service logs to %ProgramData%\\qliksense-license\\qliksense-license-release.log)")
+	fs.StringVar(&o.logFile, "log-file", "", "append the log to this file instead of stderr (a Windows service: the file install wrote into its command line, else %ProgramData%\\qliksense-license\\qliksense-license-release.log)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -140,13 +142,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.logFile = defaultServiceLog()
 	}
 	if o.logFile != "" {
-		if err := os.MkdirAll(filepath.Dir(o.logFile), 0o750); err != nil {
-			fmt.Fprintf(stderr, "-log-file: %v\n", err)
-			return 1
+		err := os.MkdirAll(filepath.Dir(o.logFile), 0o750)
+		var f *os.File
+		if err == nil {
+			f, err = os.OpenFile(o.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		}
-		f, err := os.OpenFile(o.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
 			fmt.Fprintf(stderr, "-log-file: %v\n", err)
+			if asService {
+				return serviceFailed(exitLog, "-log-file: "+err.Error())
+			}
 			return 1
 		}
 		defer f.Close()
@@ -168,6 +173,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sites, err := release.LoadSites(o.configs, log)
 	if err != nil {
 		log.Error("invalid configuration", "err", err)
+		if asService { // reported to the service manager, not a silent exit (error 1053)
+			return serviceFailed(exitConfig, "invalid configuration: "+err.Error())
+		}
 		return 1
 	}
 	switch cmd {

@@ -18,6 +18,8 @@ func isWindowsService() bool { return false }
 
 func defaultServiceLog() string { return "" }
 
+func serviceFailed(code int, _ string) int { return code }
+
 func runAsService(context.Context, []string, []*release.Site, io.Writer, *slog.Logger) int { return 1 }
 
 // serviceCommand: the service commands exist on Windows only; elsewhere use systemd (see

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -13,8 +14,11 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unsafe"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/eventlog"
 	"golang.org/x/sys/windows/svc/mgr"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
@@ -22,7 +26,6 @@ import (
 )
 
 const (
-	serviceName    = "qliksense-license-release"
 	serviceDisplay = "Qlik Sense license release"
 	serviceDesc    = "Releases unused Qlik Sense license allocations on a schedule (qliksense-license-release run)."
 )
@@ -65,7 +68,7 @@ func (h handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<-
 	for {
 		select {
 		case code := <-done:
-			return false, uint32(code)
+			return code != 0, uint32(code)
 		case c := <-req:
 			switch c.Cmd {
 			case svc.Interrogate:
@@ -82,7 +85,7 @@ func (h handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<-
 					select {
 					case code := <-done:
 						tick.Stop()
-						return false, uint32(code)
+						return code != 0, uint32(code)
 					case <-tick.C:
 						checkpoint++
 						status <- svc.Status{State: svc.StopPending, CheckPoint: checkpoint, WaitHint: uint32(stopWaitHint / time.Millisecond)}
@@ -98,7 +101,8 @@ func runAsService(ctx context.Context, paths []string, sites []*release.Site, st
 	h := handler{sup: sup, serve: func() int {
 		if err := sup.Serve(ctx, sites); err != nil {
 			log.Error("starting failed", "err", err)
-			return 1
+			logEvent(fmt.Sprintf("%s stopped: starting failed: %v", serviceName, err))
+			return exitServe
 		}
 		return 0
 	}}
@@ -109,19 +113,78 @@ func runAsService(ctx context.Context, paths []string, sites []*release.Site, st
 	return 0
 }
 
+// serviceFailed is the service's end when it cannot start (its configuration does not
+// load, its log cannot be opened): it writes the reason to the Application event log,
+// then connects to the service manager and reports STOPPED with the service-specific exit
+// code, so that the manager shows the failure at once (sc query: SERVICE_EXIT_CODE)
+// instead of waiting for a service that never calls in (error 1053) and restarting it.
+func serviceFailed(code int, reason string) int {
+	logEvent(fmt.Sprintf("%s cannot start (exit code %d: %s): %s", serviceName, code, exitMeaning(uint32(code)), reason))
+	if err := svc.Run(serviceName, failedHandler(code)); err != nil {
+		return 1
+	}
+	return code
+}
+
+// failedHandler reports the service stopped with its exit code as soon as it runs.
+type failedHandler uint32
+
+func (h failedHandler) Execute(_ []string, _ <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
+	status <- svc.Status{State: svc.StartPending}
+	return true, uint32(h)
+}
+
+// logEvent writes an error to the Application event log under the service's source (which
+// install registers); without the source nothing is written: the service's log has it too.
+func logEvent(msg string) {
+	el, err := eventlog.Open(serviceName)
+	if err != nil {
+		return
+	}
+	defer el.Close()
+	_ = el.Error(1, msg)
+}
+
+// serviceOptions are the flags of the service commands.
+type serviceOptions struct {
+	configs  []string
+	logFile  string
+	dataDir  string
+	account  string
+	password string // from standard input (-password-stdin): never a flag, never printed
+}
+
 // serviceCommand installs, removes, starts, stops or reloads the Windows service.
 func serviceCommand(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("qliksense-license-release "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var configs []string
-	fs.Func("config", "a site's configuration file (repeat for several sites)", func(s string) error {
+	var o serviceOptions
+	fs.Func("config", "install: a site's configuration file (repeat for several sites)", func(s string) error {
 		abs, err := filepath.Abs(s)
-		configs = append(configs, abs)
+		o.configs = append(o.configs, abs)
 		return err
 	})
-	logFile := fs.String("log-file", "", "the service's log file (default: "+defaultServiceLog()+")")
+	fs.StringVar(&o.logFile, "log-file", "", "install: the service's log file (default: qliksense-license-release.log in -data-dir, else in the first site's state_dir)")
+	fs.StringVar(&o.dataDir, "data-dir", "", "install: the folder every site's state_dir, lock and audit log must be in (install.ps1's -DataDir)")
+	fs.StringVar(&o.account, "account", "", `install: the account the service runs as (default LocalSystem; NT SERVICE\`+serviceName+`, NT AUTHORITY\LocalService, DOMAIN\gmsa$, DOMAIN\user)`)
+	pwStdin := fs.Bool("password-stdin", false, "install: read the account's password from the first line of standard input")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return 2
+	}
+	if *pwStdin {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			fmt.Fprintf(stderr, "%s: reading the password from standard input: %v\n", cmd, err)
+			return 1
+		}
+		if o.password = strings.TrimRight(line, "\r\n"); o.password == "" || strings.ContainsRune(o.password, 0) {
+			fmt.Fprintf(stderr, "%s: -password-stdin: standard input holds no password (or a NUL character)\n", cmd)
+			return 2
+		}
 	}
 	m, err := mgr.Connect()
 	if err != nil {
@@ -129,73 +192,216 @@ func serviceCommand(cmd string, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer m.Disconnect()
-	if err := doService(m, cmd, configs, *logFile); err != nil {
+	msg, err := doService(m, cmd, o)
+	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: done\n", cmd)
+	fmt.Fprintf(stdout, "%s: %s\n", cmd, msg)
 	return 0
 }
 
-func doService(m *mgr.Mgr, cmd string, configs []string, logFile string) error {
-	switch cmd {
-	case "install":
-		if len(configs) == 0 {
-			return errors.New("-config is required: the site files the service runs")
-		}
-		for _, c := range configs {
-			if _, err := release.LoadSite(c, slog.New(slog.DiscardHandler)); err != nil {
-				return fmt.Errorf("not installing with an invalid configuration: %w", err)
-			}
-		}
-		exe, err := os.Executable()
+// install creates the service, or reconfigures it when it exists (an upgrade, another
+// account or file): its command line, logon account and the event log source.
+func install(m *mgr.Mgr, o serviceOptions) (string, error) {
+	if len(o.configs) == 0 {
+		return "", errors.New("-config is required: the site files the service runs")
+	}
+	account, err := serviceAccount(o.account, o.password != "")
+	if err != nil {
+		return "", err
+	}
+	sites := make([]*release.Site, 0, len(o.configs))
+	for _, c := range o.configs {
+		s, err := release.LoadSite(c, slog.New(slog.DiscardHandler))
 		if err != nil {
-			return err
+			return "", fmt.Errorf("not installing with an invalid configuration: %w", err)
 		}
-		args := []string{"run", "-service"}
-		for _, c := range configs {
-			args = append(args, "-config", c)
+		s.Client.Close()
+		sites = append(sites, s)
+	}
+	if o.dataDir != "" {
+		if o.dataDir, err = filepath.Abs(o.dataDir); err != nil {
+			return "", err
 		}
-		if logFile != "" {
-			args = append(args, "-log-file", logFile)
+		if err := checkDataDir(o.dataDir, sites); err != nil {
+			return "", fmt.Errorf("not installing: %w", err)
 		}
-		s, err := m.CreateService(serviceName, exe, mgr.Config{
+	}
+	logFile, err := serviceLogFile(o.logFile, o.dataDir, sites)
+	if err != nil {
+		return "", err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	args := []string{"run", "-service"}
+	for _, c := range o.configs {
+		args = append(args, "-config", c)
+	}
+	args = append(args, "-log-file", logFile)
+	verb := "installed"
+	s, err := m.OpenService(serviceName)
+	if err == nil {
+		verb = "updated"
+		if err := reconfigure(s, commandLine(exe, args), account, o.password); err != nil {
+			s.Close()
+			return "", fmt.Errorf("reconfiguring the service: %w", err)
+		}
+	} else {
+		s, err = m.CreateService(serviceName, exe, mgr.Config{
 			DisplayName: serviceDisplay, Description: serviceDesc, StartType: mgr.StartAutomatic,
+			ServiceStartName: account, Password: o.password,
 		}, args...)
 		if err != nil {
-			return err
+			return "", err
 		}
-		defer s.Close()
-		return s.SetRecoveryActions([]mgr.RecoveryAction{{Type: mgr.ServiceRestart, Delay: 30 * time.Second}}, 86400)
+	}
+	defer s.Close()
+	// A crash restarts the service; a failure it reports (exit code) does not.
+	if err := s.SetRecoveryActions([]mgr.RecoveryAction{{Type: mgr.ServiceRestart, Delay: 30 * time.Second}}, 86400); err != nil {
+		return "", err
+	}
+	if err := eventlog.InstallAsEventCreate(serviceName, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil && !strings.Contains(err.Error(), "already exists") {
+		return "", fmt.Errorf("registering the event log source: %w", err)
+	}
+	if st, err := s.Query(); err == nil && st.State != svc.Stopped {
+		verb += " (it runs: stop and start it to apply)"
+	}
+	return fmt.Sprintf("%s, runs as %s, logs to %s", verb, account, logFile), nil
+}
+
+// reconfigure sets an existing service's command line, start type, account and names
+// (sc config): ChangeServiceConfig itself, as mgr's UpdateConfig also sets settings
+// (SID type, delayed start) that not every service manager knows (Wine's does not).
+func reconfigure(s *mgr.Service, cmdLine, account, password string) error {
+	ptr := func(v string) *uint16 {
+		if v == "" {
+			return nil // unchanged
+		}
+		p, _ := windows.UTF16PtrFromString(v) // no NUL: the password is checked, the rest are ours
+		return p
+	}
+	err := windows.ChangeServiceConfig(s.Handle, windows.SERVICE_NO_CHANGE, windows.SERVICE_AUTO_START, windows.SERVICE_NO_CHANGE,
+		ptr(cmdLine), nil, nil, nil, ptr(account), ptr(password), ptr(serviceDisplay))
+	if err != nil {
+		return err
+	}
+	desc := windows.SERVICE_DESCRIPTION{Description: ptr(serviceDesc)}
+	return windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DESCRIPTION, (*byte)(unsafe.Pointer(&desc)))
+}
+
+// commandLine is the service's command line, quoted as CreateService quotes it.
+func commandLine(exe string, args []string) string {
+	s := windows.EscapeArg(exe)
+	for _, a := range args {
+		s += " " + windows.EscapeArg(a)
+	}
+	return s
+}
+
+func doService(m *mgr.Mgr, cmd string, o serviceOptions) (string, error) {
+	if cmd == "install" {
+		return install(m, o)
+	}
+	if len(o.configs) > 0 || o.logFile != "" || o.dataDir != "" || o.account != "" || o.password != "" {
+		return "", errors.New("-config, -log-file, -data-dir, -account and -password-stdin are install's flags")
 	}
 	s, err := m.OpenService(serviceName)
 	if err != nil {
-		return fmt.Errorf("service %s: %w", serviceName, err)
+		return "", fmt.Errorf("service %s: %w", serviceName, err)
 	}
 	defer s.Close()
 	switch cmd {
 	case "uninstall":
-		return s.Delete()
+		if err := s.Delete(); err != nil {
+			return "", err
+		}
+		_ = eventlog.Remove(serviceName) // absent when installed by an older version
+		return "removed", nil
 	case "start":
-		return s.Start()
+		return "running", start(s)
 	case "reload":
 		_, err := s.Control(svc.ParamChange)
-		return err
+		return "done", err
 	case "stop":
 		st, err := s.Control(svc.Stop)
 		if err != nil {
-			return err
+			return "", err
 		}
 		for deadline := time.Now().Add(3 * time.Minute); st.State != svc.Stopped && time.Now().Before(deadline); {
 			time.Sleep(500 * time.Millisecond)
 			if st, err = s.Query(); err != nil {
-				return err
+				return "", err
 			}
 		}
 		if st.State != svc.Stopped {
-			return errors.New("the service did not stop within three minutes")
+			return "", errors.New("the service did not stop within three minutes")
 		}
-		return nil
+		return "stopped", nil
 	}
-	return fmt.Errorf("unknown service command %q", strings.TrimSpace(cmd))
+	return "", fmt.Errorf("unknown service command %q", strings.TrimSpace(cmd))
+}
+
+// start starts the service and waits until it runs or has stopped: a service that stops
+// at start (its configuration does not load) is a failed start, with the reason.
+func start(s *mgr.Service) error {
+	if err := s.Start(); err != nil {
+		if errors.Is(err, windows.ERROR_SERVICE_LOGON_FAILED) {
+			return fmt.Errorf("%w: the service's account cannot log on: check its password, and that it has the right to \"Log on as a service\"", err)
+		}
+		return err
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		st, err := s.Query()
+		if err != nil {
+			return err
+		}
+		switch st.State {
+		case svc.Running:
+			return nil
+		case svc.Stopped:
+			where := "the Application event log"
+			if f := flagValue(binaryPath(s), "-log-file"); f != "" {
+				where = f + " and " + where
+			}
+			if st.Win32ExitCode == uint32(windows.ERROR_SERVICE_SPECIFIC_ERROR) {
+				return fmt.Errorf("the service stopped at start with exit code %d (%s): the reason is in %s",
+					st.ServiceSpecificExitCode, exitMeaning(st.ServiceSpecificExitCode), where)
+			}
+			return fmt.Errorf("the service stopped at start: %w: see %s", windows.Errno(st.Win32ExitCode), where)
+		}
+	}
+	return errors.New("the service did not reach RUNNING within a minute")
+}
+
+// binaryPath is the service's command line, or "" (QueryServiceConfig itself: mgr's
+// Config also asks for settings Wine's service manager does not know).
+func binaryPath(s *mgr.Service) string {
+	var needed uint32
+	_ = windows.QueryServiceConfig(s.Handle, nil, 0, &needed)
+	if needed == 0 {
+		return ""
+	}
+	buf := make([]byte, needed)
+	cfg := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0]))
+	if err := windows.QueryServiceConfig(s.Handle, cfg, needed, &needed); err != nil {
+		return ""
+	}
+	return windows.UTF16PtrToString(cfg.BinaryPathName)
+}
+
+// flagValue is the value of a flag in a command line, or "".
+func flagValue(cmdLine, name string) string {
+	args, err := windows.DecomposeCommandLine(cmdLine)
+	if err != nil {
+		return ""
+	}
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == name {
+			return args[i+1]
+		}
+	}
+	return ""
 }

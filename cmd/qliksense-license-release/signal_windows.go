@@ -4,5 +4,6 @@ package main
 
 import "os"
 
-// Windows has no SIGHUP: restart the service to reload.
+// Windows has no SIGHUP: the service reloads on ParamChange (reload, or sc control …
+// paramchange); run in a console reloads on a restart.
 func notifyHUP(chan os.Signal) {}

@@ -16,9 +16,22 @@
     qliksense-license-release.exe check-config -connect -config C:\ProgramData\qliksense-license\qliksense-license.conf
   and run this script again: it installs the service once the file is valid.
 
+.PARAMETER DataDir
+  The folder of the configuration, the certificates, the audit log, the state and the
+  service's log (default: C:\ProgramData\qliksense-license). A first install writes
+  state_dir = DataDir into the configuration; the service is installed only when every
+  site's state folder, lock and audit log are in it (install -data-dir checks).
+
 .PARAMETER ServiceAccount
-  The account the release service runs as (default: LocalSystem, as the service manager
-  creates it).
+  The account the release service runs as (default: LocalSystem). A virtual account
+  (NT SERVICE\qliksense-license-release, granted access once the service exists), a built-in
+  one (NT AUTHORITY\LocalService, NT AUTHORITY\NetworkService) or a group managed service
+  account (DOMAIN\name$) needs no password; a user account (DOMAIN\user, .\user) needs
+  -ServicePassword and the right to "Log on as a service".
+
+.PARAMETER ServicePassword
+  The password of a user account given as ServiceAccount (Read-Host -AsSecureString); it
+  reaches the service manager through standard input, never a command line.
 
 .PARAMETER TelegrafAccount
   The account Telegraf's own service runs as, which runs the plugin and reads the
@@ -29,10 +42,12 @@ param(
     [string]$InstallDir = (Join-Path $env:ProgramFiles 'qliksense-license'),
     [string]$DataDir = (Join-Path $env:ProgramData 'qliksense-license'),
     [string]$ServiceAccount = 'NT AUTHORITY\SYSTEM',
+    [SecureString]$ServicePassword,
     [string]$TelegrafAccount = 'NT AUTHORITY\SYSTEM',
     [switch]$NoService
 )
 $ErrorActionPreference = 'Stop'
+$serviceName = 'qliksense-license-release'
 
 $principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
 if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
@@ -43,7 +58,7 @@ $here = Split-Path -Parent $MyInvocation.MyCommand.Path
 Write-Host "Installing the binaries into $InstallDir"
 New-Item -ItemType Directory -Force -Path $InstallDir | Out-Null
 $sidecar = Join-Path $InstallDir 'qliksense-license-release.exe'
-if (Get-Service -Name 'qliksense-license-release' -ErrorAction SilentlyContinue) {
+if (Get-Service -Name $serviceName -ErrorAction SilentlyContinue) {
     Write-Host 'Stopping the running service for the upgrade'
     & $sidecar stop | Out-Host
 }
@@ -53,18 +68,71 @@ foreach ($f in 'qliksense-license.exe', 'qliksense-license-release.exe', 'README
 }
 Copy-Item -Force -Recurse -Path (Join-Path $here 'grafana') -Destination $InstallDir
 
+if ($DataDir.Contains("'")) { throw "-DataDir '$DataDir': a path without ' expected (it is written into the configuration)" }
+$DataDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($DataDir) # absolute
 Write-Host "Preparing $DataDir (configuration, certificates, audit log)"
 New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
 $conf = Join-Path $DataDir 'qliksense-license.conf'
 $firstInstall = -not (Test-Path $conf)
 if ($firstInstall) {
-    Copy-Item -Path (Join-Path $here 'qliksense-license.conf.example') -Destination $conf
+    # The example, with state_dir = DataDir: the service and the plugin (which reads the
+    # notices the service keeps there) find the state in the folder restricted below.
+    $example = [IO.File]::ReadAllText((Join-Path $here 'qliksense-license.conf.example'))
+    $line = "state_dir = '" + $DataDir + "'"
+    $example = $example -replace '(?m)^(\s*)# state_dir = ""', ('${1}' + $line.Replace('$', '$$'))
+    [IO.File]::WriteAllText($conf, $example, (New-Object Text.UTF8Encoding($false)))
 }
-# Only Administrators, the service account (modify: the audit log and state) and Telegraf's
-# account (read: the configuration and the key) may open the folder; nothing is inherited.
-& icacls.exe $DataDir /inheritance:r /grant:r 'BUILTIN\Administrators:(OI)(CI)F' "${ServiceAccount}:(OI)(CI)M" "${TelegrafAccount}:(OI)(CI)RX" | Out-Null
-if ($LASTEXITCODE -ne 0) { throw "icacls failed on $DataDir" }
+# Resolve-Sid is the SID of an account, or $null when Windows does not know it (a virtual
+# account NT SERVICE\... exists only once its service does).
+function Resolve-Sid([string]$Account) {
+    $name = $Account
+    if ($name -in @('LocalSystem', '.\LocalSystem', 'SYSTEM')) { $name = 'NT AUTHORITY\SYSTEM' }
+    if ($name -like '.\*') { $name = "$env:COMPUTERNAME\$($name.Substring(2))" }
+    try {
+        return (New-Object Security.Principal.NTAccount($name)).Translate([Security.Principal.SecurityIdentifier]).Value
+    } catch {
+        return $null
+    }
+}
 
+# Set-DataDirAccess lets only Administrators (full), the service account (modify: the audit
+# log, state and log) and Telegraf's account (read: the configuration and the key) open the
+# folder: nothing is inherited, any other account's grant is removed. One grant per
+# account: /grant:r replaces an account's earlier grant, so when Telegraf runs as the
+# service's account it keeps Modify alone.
+function Set-DataDirAccess {
+    $tgSid = Resolve-Sid $TelegrafAccount
+    if (-not $tgSid) { throw "TelegrafAccount '$TelegrafAccount': Windows knows no such account" }
+    $svcSid = Resolve-Sid $ServiceAccount
+    $grants = @('*S-1-5-32-544:(OI)(CI)F')
+    if ($svcSid) {
+        $grants += "*${svcSid}:(OI)(CI)M"
+    } elseif (Get-Service -Name $serviceName -ErrorAction SilentlyContinue) {
+        throw "ServiceAccount '$ServiceAccount': Windows knows no such account"
+    } else {
+        Write-Host "($ServiceAccount gets access to $DataDir once the service is installed)"
+    }
+    if ($tgSid -ne $svcSid) { $grants += "*${tgSid}:(OI)(CI)RX" }
+    & icacls.exe $DataDir /inheritance:r /grant:r $grants | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "icacls failed on $DataDir" }
+    # Any other account granted before (the previous service account) loses its access.
+    $keep = @('S-1-5-32-544', $svcSid, $tgSid)
+    foreach ($rule in (Get-Acl -Path $DataDir).Access) {
+        if ($rule.IsInherited) { continue }
+        try {
+            $sid = $rule.IdentityReference.Translate([Security.Principal.SecurityIdentifier]).Value
+        } catch {
+            continue
+        }
+        if ($keep -notcontains $sid) {
+            & icacls.exe $DataDir /remove:g "*$sid" | Out-Null
+            if ($LASTEXITCODE -ne 0) { throw "icacls failed to remove $($rule.IdentityReference) from $DataDir" }
+        }
+    }
+}
+Set-DataDirAccess
+
+$log = Join-Path $DataDir 'qliksense-license-release.log'
 if ($firstInstall) {
     Write-Host ''
     Write-Host "Edit $conf (server, tls_ca/tls_cert/tls_key of the QMC export, the release policy),"
@@ -74,12 +142,28 @@ if ($firstInstall) {
 } elseif (-not $NoService) {
     & $sidecar check-config -config $conf | Out-Host
     if ($LASTEXITCODE -ne 0) { throw "$conf is not valid: nothing installed; fix it and run install.ps1 again" }
-    if (-not (Get-Service -Name 'qliksense-license-release' -ErrorAction SilentlyContinue)) {
-        & $sidecar install -config $conf | Out-Host
-        if ($LASTEXITCODE -ne 0) { throw 'installing the service failed' }
+    # Creates the service, or reconfigures it (an upgrade, another account): its files, its
+    # log in DataDir, its logon account.
+    $installArgs = @('install', '-config', $conf, '-data-dir', $DataDir, '-log-file', $log, '-account', $ServiceAccount)
+    if ($ServicePassword) {
+        $bstr = [Runtime.InteropServices.Marshal]::SecureStringToBSTR($ServicePassword)
+        $savedEncoding = $OutputEncoding
+        try {
+            $OutputEncoding = New-Object Text.UTF8Encoding($false)
+            [Runtime.InteropServices.Marshal]::PtrToStringBSTR($bstr) | & $sidecar @installArgs -password-stdin | Out-Host
+        } finally {
+            [Runtime.InteropServices.Marshal]::ZeroFreeBSTR($bstr)
+            $OutputEncoding = $savedEncoding
+        }
+    } else {
+        & $sidecar @installArgs | Out-Host
     }
+    if ($LASTEXITCODE -ne 0) { throw 'installing the service failed' }
+    Set-DataDirAccess # a virtual account exists now
+    # start waits until the service runs, and fails with the reason when it stops at start.
     & $sidecar start | Out-Host
-    Write-Host "The service qliksense-license-release runs; its log: $(Join-Path $DataDir 'qliksense-license-release.log')"
+    if ($LASTEXITCODE -ne 0) { throw "the service did not start: see $log and the Application event log" }
+    Write-Host "The service $serviceName runs as $ServiceAccount; its log: $log"
 }
 
 $plugin = Join-Path $InstallDir 'qliksense-license.exe'

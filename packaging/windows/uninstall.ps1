@@ -7,7 +7,8 @@
 .DESCRIPTION
   Run it as Administrator:
     powershell -ExecutionPolicy Bypass -File "C:\Program Files\qliksense-license\uninstall.ps1"
-  Remove the [[inputs.execd]] block from telegraf.conf yourself.
+  Remove the [[inputs.execd]] block from telegraf.conf yourself. Give -DataDir as
+  install.ps1 had it when it was not the default.
 #>
 [CmdletBinding()]
 param(
