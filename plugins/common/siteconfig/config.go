@@ -32,6 +32,12 @@ var DefaultInactivityBuckets = []int{7, 14, 30, 60, 90, 180, 365}
 type Config struct {
 	Site              string           `toml:"site"`
 	Server            string           `toml:"server"`
+	// Tenant is a Qlik Cloud tenant, "https://NAME.REGION.qlikcloud.com", instead of a
+	// site's server (see tenant.go for its keys).
+	Tenant            string           `toml:"tenant"`
+	APIKey            config.Secret    `toml:"api_key"`
+	OAuthClientID     string           `toml:"oauth_client_id"`
+	OAuthClientSecret config.Secret    `toml:"oauth_client_secret"`
 	Auth              string           `toml:"auth"`
 	QlikUser          string           `toml:"qlik_user"`
 	VirtualProxy      string           `toml:"virtual_proxy"`
@@ -68,8 +74,11 @@ func Defaults() Config {
 // from the server's host name, the inactivity buckets. Errors name the key and what is
 // expected.
 func (c *Config) Validate() error {
+	if c.IsTenant() {
+		return c.validateTenant()
+	}
 	if c.Server == "" {
-		return errors.New(`"server" is required, e.g. "https://qlik.example.com:4242"`)
+		return errors.New(`"server" (a Qlik Sense site) or "tenant" (a Qlik Cloud tenant) is required, e.g. "https://qlik.example.com:4242"`)
 	}
 	u, err := url.Parse(c.Server)
 	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
@@ -115,6 +124,11 @@ func (c *Config) Validate() error {
 	if c.QlikUser != "" && !strings.Contains(strings.ToLower(c.QlikUser), "userdirectory=") {
 		return fmt.Errorf(`qlik_user = %q: expected "UserDirectory=DIRECTORY; UserId=USER"`, c.QlikUser)
 	}
+	return c.validateCommon()
+}
+
+// validateCommon checks the keys a site and a tenant share.
+func (c *Config) validateCommon() error {
 	if t := time.Duration(c.Timeout); t < time.Second || t > 10*time.Minute {
 		return fmt.Errorf("timeout = %q: expected a duration from 1s to 10m", t)
 	}
