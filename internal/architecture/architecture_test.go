@@ -47,7 +47,7 @@ var rules = map[string][]string{
 	"plugins/common/history":     {"plugins/common/forecast"},
 	"plugins/common/forecast":    {},
 	"plugins/common/rightsize":   {"plugins/common/policy", "plugins/common/qrs"},
-	"plugins/common/evaluate":    {"plugins/common/policy", "plugins/common/qrs"},
+	"plugins/common/evaluate":    {"plugins/common/policy", "plugins/common/qrs", "plugins/common/qcloud"},
 	"plugins/common/notice":      {"plugins/common/qrs", "internal/atomicfile"},
 	"plugins/common/policy":      {"plugins/common/qrs"},
 	"plugins/common/qrs":         {"internal/ctxsleep"},
