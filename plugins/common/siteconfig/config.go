@@ -30,8 +30,8 @@ var DefaultInactivityBuckets = []int{7, 14, 30, 60, 90, 180, 365}
 // Config is one [[inputs.qliksense_license]] table: a site's connection, what the plugin
 // reports and, optionally, its release policy and the sidecar's settings.
 type Config struct {
-	Site              string           `toml:"site"`
-	Server            string           `toml:"server"`
+	Site   string `toml:"site"`
+	Server string `toml:"server"`
 	// Tenant is a Qlik Cloud tenant, "https://NAME.REGION.qlikcloud.com", instead of a
 	// site's server (see tenant.go for its keys).
 	Tenant            string           `toml:"tenant"`

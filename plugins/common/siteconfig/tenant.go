@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/influxdata/telegraf/config"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
@@ -112,4 +116,42 @@ func (c *Config) CompilePolicy() (*policy.Policy, error) {
 		return policy.CompileTenant(&c.Release.Config)
 	}
 	return policy.Compile(&c.Release.Config)
+}
+
+// NewTenantClient builds the Qlik Cloud client of a validated tenant table. It does not
+// contact the tenant. The API key or the OAuth client secret is read from its secret store
+// here, once; it never reaches a log or an error.
+func (c *Config) NewTenantClient(warn Warnf) (*qcloud.Client, error) {
+	tlsCfg, err := c.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	if warn != nil && c.InsecureSkipVerify {
+		warn("insecure_skip_verify is on: the certificate of %s is not verified", c.Tenant)
+	}
+	cfg := qcloud.Config{Tenant: c.Tenant, TLS: tlsCfg, Timeout: time.Duration(c.Timeout), Retries: c.MaxRetries}
+	if c.MaxRetries == 0 {
+		cfg.Retries = -1
+	}
+	read := func(key string, s config.Secret) (string, error) {
+		buf, err := s.Get()
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", key, err)
+		}
+		defer buf.Destroy()
+		return strings.TrimSpace(buf.String()), nil
+	}
+	if c.TenantAuthMode() == TenantOAuth {
+		cfg.OAuthClientID = c.OAuthClientID
+		if cfg.OAuthClientSecret, err = read("oauth_client_secret", c.OAuthClientSecret); err != nil {
+			return nil, err
+		}
+	} else if cfg.APIKey, err = read("api_key", c.APIKey); err != nil {
+		return nil, err
+	}
+	client, err := qcloud.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Qlik Cloud client: %w", err)
+	}
+	return client, nil
 }
