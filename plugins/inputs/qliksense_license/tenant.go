@@ -48,6 +48,7 @@ func (t *tenantSource) licenses(ctx context.Context, g *gathering) []qrs.AccessT
 	ov, err := t.c.Overview(ctx)
 	t.overview = ov
 	if err != nil {
+		t.overview = nil
 		g.acc.AddError(fmt.Errorf("reading the license overview: %w", err))
 		return policy.TenantTypes
 	}
