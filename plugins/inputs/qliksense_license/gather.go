@@ -212,7 +212,9 @@ type requestStats struct{ requests, retries, bytes, throttled int64 }
 // siteSource reads a Qlik Sense site through QRS.
 type siteSource struct{ q *QlikSenseLicense }
 
-func (siteSource) licenses(ctx context.Context, g *gathering) []qrs.AccessType { return g.licenses(ctx) }
+func (siteSource) licenses(ctx context.Context, g *gathering) []qrs.AccessType {
+	return g.licenses(ctx)
+}
 
 func (siteSource) holders(ctx context.Context, g *gathering, types []qrs.AccessType) {
 	g.allocations(ctx, types)

@@ -29,7 +29,7 @@ type QlikSenseLicense struct {
 
 	Log telegraf.Logger `toml:"-"`
 
-	client    *qrs.Client // a site's
+	client    *qrs.Client    // a site's
 	tenant    *qcloud.Client // a tenant's
 	source    source         // what Gather reads: the site, or the tenant
 	policy    *policy.Policy

@@ -242,7 +242,7 @@ func TestTenantMetrics(t *testing.T) {
 	health := fieldsOf(t, acc, qliksense_license.MeasurementGather, "")
 	require.Equal(t, int64(10), health["allocations"])
 	require.Equal(t, int64(0), health["errors"])
-	require.Equal(t, int64(4), health["qrs_requests"]) // overview, consumption, assignments, users
+	require.Equal(t, int64(4), health["qrs_requests"])       // overview, consumption, assignments, users
 	require.Equal(t, int64(4), health["consumption_events"]) // the event 30.1 days ago is before the window
 }
 
