@@ -204,5 +204,8 @@ func diagnose(ctx context.Context, q *qliksense_license.QlikSenseLicense) *docto
 		return &doctor.Report{Steps: []doctor.Step{{Name: "configuration", Detail: err.Error(),
 			Fix: "the README's configuration reference says what each setting expects"}}}
 	}
+	if q.IsTenant() {
+		return doctor.CheckTenant(ctx, &q.Config, q.TenantClient(), doctor.Needs{}, time.Now())
+	}
 	return doctor.Check(ctx, &q.Config, q.Client(), doctor.Needs{}, time.Now())
 }
