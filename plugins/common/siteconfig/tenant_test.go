@@ -1,6 +1,8 @@
 package siteconfig_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -92,4 +94,41 @@ func TestTenantErrors(t *testing.T) {
 		}
 		require.ErrorContains(t, err, tc.want, tc.body)
 	}
+}
+
+// A site and a tenant sit in one file: LoadAll gives both, each validated on its own;
+// Load (the shim's one table) still refuses the file.
+func TestSiteAndTenantInOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "both.conf")
+	require.NoError(t, os.WriteFile(path, []byte(minimal+`  [inputs.qliksense_license.release]
+    [inputs.qliksense_license.release.protect]
+      users = ['CORP\boss']
+`+tenantTable+`  api_key = "k"
+  [inputs.qliksense_license.release.protect]
+    users = ["boss@example.com"]
+    roles = ["TenantAdmin"]
+`), 0o600))
+	cs, err := siteconfig.LoadAll(path)
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	for _, c := range cs {
+		require.NoError(t, c.Validate())
+		_, err := c.CompilePolicy()
+		require.NoError(t, err)
+	}
+	require.False(t, cs[0].IsTenant())
+	require.True(t, cs[1].IsTenant())
+	require.Equal(t, "Prod / EU", cs[0].Site)
+	require.Equal(t, "acme.eu.qlikcloud.com", cs[1].Site)
+	require.NoError(t, siteconfig.Distinct(cs))
+	c := siteconfig.Defaults()
+	require.ErrorContains(t, siteconfig.Load(path, &c), "2 [[inputs.qliksense_license]] tables: one file is one site")
+
+	cs[1].Site = cs[0].Site
+	require.EqualError(t, siteconfig.Distinct(cs), `tables 1 and 2 are both site "Prod / EU": give each its own site`)
+
+	// Strict for every table.
+	require.NoError(t, os.WriteFile(path, []byte(minimal+tenantTable+"  api_kee = \"k\"\n"), 0o600))
+	_, err = siteconfig.LoadAll(path)
+	require.ErrorContains(t, err, "unknown setting(s) inputs.qliksense_license.api_kee")
 }
