@@ -103,7 +103,7 @@ func TestTenantFailures(t *testing.T) {
 
 	// A 403 names the missing permission.
 	r, out = checkTenant(t, &tenantDouble{forbid: map[string]bool{"/api/v1/users": true}}, "key", releases, time.Now())
-	require.False(t, r.OK())
+	require.False(t, r.OK(), out)
 	require.Contains(t, step(t, r, "read").Fix, "may not read users")
 
 	r, out = checkTenant(t, &tenantDouble{forbid: map[string]bool{"/api/v1/licenses/assignments/actions/delete": true}}, "key", releases, time.Now())
