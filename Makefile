@@ -21,7 +21,7 @@ NFPM_VERSION := v2.45.2
 PKG_VERSION  ?= $(shell t=$$(git describe --tags --exact-match 2>/dev/null) && echo $${t#v} || \
 	echo 0.0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 
-.PHONY: all build test test-short lint bench dist binaries packages package-test windows-test ci clean emulator e2e demo fuzz qrs-spec
+.PHONY: all build test test-short lint bench dist binaries packages package-test windows-test ci clean emulator e2e demo fuzz qrs-spec qlik-api-conformance
 
 all: build
 
@@ -155,8 +155,13 @@ $(BIN)/windows/telegraf.exe: tools/telegraf/go.mod tools/telegraf/go.sum
 		-ldflags "-X github.com/influxdata/telegraf/internal.Version=$(TELEGRAF_VERSION:v%=%)" \
 		-o $(BIN)/windows/telegraf.exe github.com/influxdata/telegraf/cmd/telegraf
 
+## qlik-api-conformance: Qlik's own client (@qlik/api from npm, pinned) against the Qlik Cloud
+## emulator (installs nodejs and npm from Debian's packages when missing, as root)
+qlik-api-conformance:
+	GO=$(GO) sh scripts/qlik-api-conformance.sh
+
 ## ci: everything CI checks
-ci: lint test build dist package-test windows-test e2e
+ci: lint test build dist package-test windows-test e2e qlik-api-conformance
 	$(MAKE) fuzz FUZZTIME=50000x
 
 clean:

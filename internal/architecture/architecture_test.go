@@ -31,6 +31,7 @@ var rules = map[string][]string{
 	"cmd/qliksense-license":         {"plugins/inputs/qliksense_license", "plugins/common/doctor"},
 	"cmd/qliksense-license-release": {"release", "release/", "plugins/common/"},
 	"cmd/qrs-emulator":              {"emulators/qrs"},
+	"cmd/qlik-cloud-emulator":       {"emulators/qcloud"},
 	"plugins/inputs/qliksense_license": {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/rightsize", "plugins/common/notice",
 		"plugins/common/forecast", "plugins/common/qrs", "plugins/common/qcloud"},
 	"release": {"release/moves", "release/notices", "release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy",

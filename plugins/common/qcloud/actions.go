@@ -51,7 +51,7 @@ func (c *Client) UpdateAssignments(ctx context.Context, updates []Update) ([]Ite
 	items := make([]wireItem, len(updates))
 	for i, u := range updates {
 		keys[i] = Key{Type: u.Type, Subject: u.Subject}
-		items[i] = wireItem{Subject: u.Subject, Type: u.Type, SourceType: u.SourceType, SourceSubject: u.SourceSubject}
+		items[i] = wireItem(u)
 	}
 	return c.action(ctx, "update", "updating license assignments", keys, items)
 }

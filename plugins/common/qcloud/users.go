@@ -102,6 +102,54 @@ func (c *Client) UsersBySubject(ctx context.Context, subjects []string) ([]User,
 	return out, nil
 }
 
+// CountUsers is the number of users of the tenant (GET /api/v1/users/actions/count).
+func (c *Client) CountUsers(ctx context.Context) (int, error) {
+	var w struct {
+		Total *int `json:"total"`
+	}
+	const name = "counting users (GET " + pathUsers + "/actions/count)"
+	if err := c.getJSON(ctx, name, pathUsers+"/actions/count", nil, &w); err != nil {
+		return 0, err
+	}
+	if w.Total == nil {
+		return 0, fmt.Errorf("qcloud: %s: the answer has no total", name)
+	}
+	return *w.Total, nil
+}
+
+// UsersFor returns the users holding these subjects (exact match) at the lower request
+// cost: every user paged once when that takes fewer pages than the filtered batches
+// (most users hold an assignment), the batches otherwise. It costs one count request
+// more, unless the subjects fit one batch.
+func (c *Client) UsersFor(ctx context.Context, subjects []string) ([]User, error) {
+	batches := len(SubjectFilters(subjects))
+	if batches <= 1 {
+		return c.UsersBySubject(ctx, subjects)
+	}
+	total, err := c.CountUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if (total+PageLimit-1)/PageLimit >= batches {
+		return c.UsersBySubject(ctx, subjects)
+	}
+	want := map[string]bool{}
+	for _, s := range subjects {
+		want[s] = true
+	}
+	var out []User
+	err = c.Users(ctx, func(u User) error {
+		if want[u.Subject] {
+			out = append(out, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Quote writes s as a SCIM string literal (RFC 7644 uses JSON strings): quotes and
 // backslashes escaped, control characters as \u00XX, other Unicode as is.
 func Quote(s string) string {
