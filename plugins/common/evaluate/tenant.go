@@ -13,8 +13,9 @@ import (
 // TenantSource is what evaluating a Qlik Cloud tenant reads; *qcloud.Client satisfies it.
 type TenantSource interface {
 	Assignments(ctx context.Context, q qcloud.AssignmentQuery, fn func(qcloud.Assignment) error) error
-	UsersBySubject(ctx context.Context, subjects []string) ([]qcloud.User, error)
-	Users(ctx context.Context, fn func(qcloud.User) error) error
+	// UsersFor returns the users holding these subjects (exact match), at the lower cost
+	// of paging every user once or reading them filtered in batches.
+	UsersFor(ctx context.Context, subjects []string) ([]qcloud.User, error)
 	LastUse(ctx context.Context, since time.Time) (*qcloud.Usage, error)
 }
 
@@ -82,12 +83,6 @@ func (b *UseBook) Refresh(ctx context.Context, src TenantSource, now time.Time, 
 	b.Events = u.Events
 	return nil
 }
-
-// ByUsersPaging is the number of assignment subjects from which the users are read by
-// paging through every user once rather than filtered by subject in batches (a batch of
-// qcloud.SubjectBatch subjects costs a request; a page of every user holds
-// qcloud.PageLimit users).
-const ByUsersPaging = 10 * qcloud.SubjectBatch
 
 // TenantOptions say what to evaluate.
 type TenantOptions struct {
@@ -193,8 +188,7 @@ func Tenant(ctx context.Context, src TenantSource, o TenantOptions) (*TenantResu
 	return res, nil
 }
 
-// readUsers reads the users of the assignments' subjects, by exact subject: filtered in
-// batches for a few subjects, every user paged once for many.
+// readUsers reads the users of the assignments' subjects, by exact subject.
 func readUsers(ctx context.Context, src TenantSource, list []qcloud.Assignment) (map[string]*policy.CloudUser, error) {
 	subjects := make([]string, 0, len(list))
 	want := map[string]bool{}
@@ -205,21 +199,14 @@ func readUsers(ctx context.Context, src TenantSource, list []qcloud.Assignment) 
 		}
 	}
 	out := map[string]*policy.CloudUser{}
-	add := func(u qcloud.User) {
-		if want[u.Subject] {
-			out[u.Subject] = cloudUser(u)
-		}
-	}
 	if len(subjects) == 0 {
 		return out, nil
 	}
-	if len(subjects) >= ByUsersPaging {
-		err := src.Users(ctx, func(u qcloud.User) error { add(u); return nil })
-		return out, err
-	}
-	users, err := src.UsersBySubject(ctx, subjects)
+	users, err := src.UsersFor(ctx, subjects)
 	for _, u := range users {
-		add(u)
+		if want[u.Subject] { // exact, whatever the API compared
+			out[u.Subject] = cloudUser(u)
+		}
 	}
 	return out, err
 }

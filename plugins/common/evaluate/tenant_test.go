@@ -2,7 +2,7 @@ package evaluate_test
 
 import (
 	"context"
-	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +20,6 @@ type fakeTenant struct {
 	users       []qcloud.User
 	events      []qcloud.Event
 	sinces      []time.Time
-	byPaging    int
 	bySubject   int
 }
 
@@ -33,30 +32,20 @@ func (f *fakeTenant) Assignments(_ context.Context, _ qcloud.AssignmentQuery, fn
 	return nil
 }
 
-// UsersBySubject matches exactly, as the client does.
-func (f *fakeTenant) UsersBySubject(_ context.Context, subjects []string) ([]qcloud.User, error) {
+// UsersFor answers as the API's filter compares, case-insensitively: the evaluation keeps
+// only the exact subjects.
+func (f *fakeTenant) UsersFor(_ context.Context, subjects []string) ([]qcloud.User, error) {
 	f.bySubject++
-	want := map[string]bool{}
-	for _, s := range subjects {
-		want[s] = true
-	}
 	var out []qcloud.User
 	for _, u := range f.users {
-		if want[u.Subject] {
-			out = append(out, u)
+		for _, s := range subjects {
+			if strings.EqualFold(u.Subject, s) {
+				out = append(out, u)
+				break
+			}
 		}
 	}
 	return out, nil
-}
-
-func (f *fakeTenant) Users(_ context.Context, fn func(qcloud.User) error) error {
-	f.byPaging++
-	for _, u := range f.users {
-		if err := fn(u); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (f *fakeTenant) LastUse(_ context.Context, since time.Time) (*qcloud.Usage, error) {
@@ -132,23 +121,6 @@ func TestTenantJoinsExactlyAndDecides(t *testing.T) {
 	require.Equal(t, 2, res.ByType[qrs.Analyzer].Assignments)
 	require.Equal(t, 1, res.Orphans)
 	require.Equal(t, 1, f.bySubject)
-	require.Zero(t, f.byPaging)
-}
-
-// Many subjects: every user is paged once instead of hundreds of filtered reads.
-func TestTenantPagesUsersForManySubjects(t *testing.T) {
-	f := &fakeTenant{}
-	for i := range evaluate.ByUsersPaging {
-		s := fmt.Sprintf("user%d", i)
-		f.assignments = append(f.assignments, qcloud.Assignment{Type: "analyzer", Subject: s, Created: tago(100)})
-		f.users = append(f.users, qcloud.User{ID: s, Subject: s})
-	}
-	res, err := evaluate.Tenant(context.Background(), f, evaluate.TenantOptions{Now: tnow})
-	require.NoError(t, err)
-	require.Equal(t, evaluate.ByUsersPaging, res.Users)
-	require.Zero(t, res.Orphans)
-	require.Equal(t, 1, f.byPaging)
-	require.Zero(t, f.bySubject)
 }
 
 // The consumption is read once over the window, then only from the watermark on (less an

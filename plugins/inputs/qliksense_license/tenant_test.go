@@ -48,7 +48,7 @@ func (m *memTenant) Assignments(_ context.Context, _ qcloud.AssignmentQuery, fn 
 	return nil
 }
 
-func (m *memTenant) UsersBySubject(_ context.Context, subjects []string) ([]qcloud.User, error) {
+func (m *memTenant) UsersFor(_ context.Context, subjects []string) ([]qcloud.User, error) {
 	m.requests++
 	want := map[string]bool{}
 	for _, s := range subjects {
@@ -63,15 +63,6 @@ func (m *memTenant) UsersBySubject(_ context.Context, subjects []string) ([]qclo
 	return out, nil
 }
 
-func (m *memTenant) Users(_ context.Context, fn func(qcloud.User) error) error {
-	m.requests++
-	for _, u := range m.users {
-		if err := fn(u); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 func (m *memTenant) LastUse(_ context.Context, since time.Time) (*qcloud.Usage, error) {
 	m.requests++
