@@ -132,3 +132,14 @@ func TestSiteAndTenantInOneFile(t *testing.T) {
 	_, err = siteconfig.LoadAll(path)
 	require.ErrorContains(t, err, "unknown setting(s) inputs.qliksense_license.api_kee")
 }
+
+// A tenant's table never builds a QRS client: a command that only knows sites says so.
+func TestTenantHasNoQRSClient(t *testing.T) {
+	c, err := load(t, tenantTable+"  api_key = \"k\"\n")
+	require.NoError(t, err)
+	_, err = c.NewClient(nil)
+	require.EqualError(t, err, `tenant = "https://acme.eu.qlikcloud.com" is a Qlik Cloud tenant, which has no QRS: this command does not serve tenants yet`)
+	client, err := c.NewTenantClient(nil)
+	require.NoError(t, err)
+	require.Equal(t, "https://acme.eu.qlikcloud.com", client.Tenant())
+}
