@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,4 +48,41 @@ func TestTenantDoctorAndOnce(t *testing.T) {
 	require.Equal(t, 1, counts["qlik_sense_license_reclaimable"])
 	require.Equal(t, 1, counts["qlik_sense_license_gather"])
 	require.Contains(t, out.String(), "site=cloud")
+}
+
+// A site and a tenant in one file: one process (one execd block) gathers both, and -test
+// checks each.
+func TestSiteAndTenantInOneFile(t *testing.T) {
+	site := startEmulator(t)
+	cloud, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(time.Now()), CertDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cloud.Close() })
+	path := filepath.Join(t.TempDir(), "both.conf")
+	require.NoError(t, os.WriteFile(path, []byte(site.PluginConfig("onprem", "")+fmt.Sprintf(`[[inputs.qliksense_license]]
+  tenant = %q
+  site = "cloud"
+  api_key = %q
+  tls_ca = %q
+`, cloud.URL, qcloudemu.KnownAnswerAPIKey, cloud.CAFile)), 0o600))
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"-config", path, "-once"}, &out, &errOut), errOut.String())
+	require.Equal(t, 2, parse(t, out.Bytes())["qlik_sense_license_gather"])
+	require.Contains(t, out.String(), "site=onprem")
+	require.Contains(t, out.String(), "site=cloud")
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"-config", path, "-test"}, &out, &errOut), out.String()+errOut.String())
+	require.Contains(t, out.String(), "site onprem\n")
+	require.Contains(t, out.String(), "site cloud\n")
+	require.Contains(t, out.String(), "ok    rights ")
+	require.Contains(t, out.String(), "ok    auto-assign ")
+
+	// Two tables of one site are refused.
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(b), `site = "cloud"`, `site = "onprem"`, 1)), 0o600))
+	errOut.Reset()
+	require.Equal(t, 1, run([]string{"-config", path, "-once"}, &out, &errOut))
+	require.Contains(t, errOut.String(), `tables 1 and 2 are both site "onprem": give each its own site`)
 }
