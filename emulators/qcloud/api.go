@@ -1,11 +1,13 @@
 package qcloudemu
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,10 +156,9 @@ func (h *handler) assignments(r *http.Request) result {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := wireList[wireAssignment]{Data: []wireAssignment{}}
-	for _, a := range t.assignments {
-		if a.seq <= after {
-			continue
-		}
+	// the list is in seq order: start after the cursor
+	first, _ := slices.BinarySearchFunc(t.assignments, after+1, func(a *Assignment, seq int64) int { return cmp.Compare(a.seq, seq) })
+	for _, a := range t.assignments[first:] {
 		if orphans && t.userBySubjectLocked(a.Subject) != nil {
 			continue
 		}
@@ -204,10 +205,8 @@ func (h *handler) consumption(r *http.Request) result {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := wireList[wireEvent]{Data: []wireEvent{}}
-	for _, e := range t.events {
-		if e.seq <= after {
-			continue
-		}
+	first, _ := slices.BinarySearchFunc(t.events, after+1, func(e *Event, seq int64) int { return cmp.Compare(e.seq, seq) })
+	for _, e := range t.events[first:] {
 		end := ts(e.EndTime)
 		if f != nil && !f.eval(func(string) []string { return []string{end} }) {
 			continue

@@ -2,9 +2,11 @@ package qcloudemu_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -288,4 +290,38 @@ func TestGenerateIsRepeatable(t *testing.T) {
 	require.Equal(t, a.Assignments(), b.Assignments())
 	require.Equal(t, a.Users(), b.Users())
 	require.Len(t, a.Assignments(), 60+100+1)
+}
+
+func TestPluginConfig(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(now), CertDir: dir})
+	require.NoError(t, err)
+	defer func() { _ = srv.Close() }()
+	cfg := srv.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, "  [inputs.qliksense_license.release]")
+	require.Contains(t, cfg, `tenant = "`+srv.URL+`"`)
+	require.Contains(t, cfg, fmt.Sprintf("tls_ca = %q", filepath.Join(dir, "ca.pem")))
+	require.Contains(t, cfg, `api_key = "known-answer-key"`)
+	require.FileExists(t, srv.CAFile)
+}
+
+func TestDeniedPaths(t *testing.T) {
+	tenant := qcloudemu.KnownAnswer(now)
+	tenant.AddAPIKey("read-only")
+	tenant.Deny("read-only", "/api/v1/licenses/assignments/actions/")
+	tenant.AddOAuthClient("no-users", "s")
+	tenant.Deny("no-users", "/api/v1/users")
+	f := serve(t, tenant)
+	st, _ := f.do("GET", "/api/v1/licenses/assignments", "read-only", "", nil)
+	require.Equal(t, 200, st)
+	st, _ = f.do("POST", "/api/v1/licenses/assignments/actions/delete", "read-only", `{"delete":[{"subject":"CORP\\anna","type":"analyzer"}]}`, nil)
+	require.Equal(t, 403, st)
+	require.True(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: "analyzer", Subject: `CORP\anna`}))
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	f.do("POST", "/oauth/token", "", `{"client_id":"no-users","client_secret":"s","grant_type":"client_credentials"}`, &tok)
+	st, _ = f.do("GET", "/api/v1/users", tok.AccessToken, "", nil)
+	require.Equal(t, 403, st)
+	st, _ = f.do("GET", "/api/v1/licenses/overview", tok.AccessToken, "", nil)
+	require.Equal(t, 200, st)
 }

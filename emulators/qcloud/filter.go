@@ -212,3 +212,18 @@ func (p *filterParser) value() (string, error) {
 	}
 	return "", fmt.Errorf("unterminated string at %d", start)
 }
+
+// Matches evaluates a SCIM filter the way the emulator's users API does (eq and co
+// case-insensitive; ge, gt, le, lt on RFC 3339 times) against an object's attribute values
+// (keys in lower case): for tests of a client's quoting.
+func Matches(filter string, values map[string][]string) (bool, error) {
+	attrs := make([]string, 0, len(values))
+	for k := range values {
+		attrs = append(attrs, k)
+	}
+	n, err := parseFilter(filter, attrs, []string{"eq", "co", "ge", "gt", "le", "lt"})
+	if err != nil {
+		return false, err
+	}
+	return n.eval(func(a string) []string { return values[a] }), nil
+}

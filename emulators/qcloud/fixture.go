@@ -74,7 +74,7 @@ func KnownAnswer(now time.Time) *Tenant {
 	var events []Event
 	for _, s := range specs {
 		u := User{ID: "0000000000000000000000" + s.id[1:], Subject: s.subject, Name: s.subject, Email: s.email,
-			Status: StatusActiveName, Roles: append([]string{"Consumer"}, s.roles...), Groups: s.groups, Created: ago(365)}
+			Status: StatusActive, Roles: append([]string{"Consumer"}, s.roles...), Groups: s.groups, Created: ago(365)}
 		if u.Email == "" {
 			u.Email = s.id + "@corp.example"
 		}

@@ -34,8 +34,7 @@ func Generate(spec Spec) *Tenant {
 	if spec.Professional == 0 && spec.Analyzer == 0 {
 		spec.Professional, spec.Analyzer = spec.Users*3/10, spec.Users/2
 	}
-	spec.EventDays = max(spec.EventDays, 1)
-	if spec.EventDays == 1 {
+	if spec.EventDays <= 0 {
 		spec.EventDays = 60
 	}
 	if spec.SessionsPerUser == 0 {
@@ -58,7 +57,7 @@ func Generate(spec Spec) *Tenant {
 			ID:      fmt.Sprintf("%024x", uint64(i)+1<<40),
 			Subject: fmt.Sprintf("auth0|%016x", rng.Uint64()),
 			Name:    fmt.Sprintf("User %d", i), Email: fmt.Sprintf("user%d@corp.example", i),
-			Status: StatusActiveName, Created: now.AddDate(0, 0, -400+rng.IntN(300)),
+			Status: StatusActive, Created: now.AddDate(0, 0, -400+rng.IntN(300)),
 			Roles: []string{"Consumer"}, Groups: []string{"group-sales"},
 		}
 		if i%3 == 0 {
@@ -66,9 +65,9 @@ func Generate(spec Spec) *Tenant {
 		}
 		switch {
 		case i%97 == 0:
-			u.Status = "disabled"
+			u.Status = StatusDisabled
 		case i%89 == 0:
-			u.Status = "deleted"
+			u.Status = StatusDeleted
 		case i%500 == 1:
 			u.Roles = append(u.Roles, "TenantAdmin")
 		case i%500 == 2:
@@ -104,13 +103,13 @@ func Generate(spec Spec) *Tenant {
 	return t
 }
 
-// StatusActiveName is the status of an active user.
-const StatusActiveName = "active"
-
-// The statuses of a user.
+// The statuses of a user (users.d.ts User.status).
 const (
-	StatusDisabled = "disabled"
-	StatusDeleted  = "deleted"
+	StatusActive      = "active"
+	StatusInvited     = "invited"
+	StatusDisabled    = "disabled"
+	StatusDeleted     = "deleted"
+	StatusProvisioned = "provisioned"
 )
 
 // sortEvents orders the events by end time (the order the consumption API pages in) and

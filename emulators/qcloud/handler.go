@@ -75,8 +75,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(errResult(http.StatusNotFound, "HTTP-404", "Not found"))
 		return
 	}
-	if !h.authorized(r) {
+	switch known, allowed := h.authorized(r); {
+	case !known:
 		answer(errResult(http.StatusUnauthorized, "HTTP-401", "Unauthorized"))
+		return
+	case !allowed:
+		answer(errResult(http.StatusForbidden, "HTTP-403", "Forbidden"))
 		return
 	}
 	tier := 1
@@ -207,20 +211,30 @@ func (h *handler) overLimit(tier int) (int, bool) {
 	return 0, false
 }
 
-// authorized checks the bearer token: an API key, or an OAuth access token not expired.
-func (h *handler) authorized(r *http.Request) bool {
+// authorized checks the bearer token (an API key, or an OAuth access token not expired)
+// and whether its credential may call the path.
+func (h *handler) authorized(r *http.Request) (known, allowed bool) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
-		return false
+		return false, false
 	}
 	t := h.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.apiKeys[tok] {
-		return true
+	cred := tok
+	if !t.apiKeys[tok] {
+		exp, ok := t.tokens[tok]
+		if !ok || !t.now().Before(exp) {
+			return false, false
+		}
+		cred = t.tokenOwner[tok]
 	}
-	exp, ok := t.tokens[tok]
-	return ok && t.now().Before(exp)
+	for _, p := range t.denied[cred] {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return true, false
+		}
+	}
+	return true, true
 }
 
 // token is POST /oauth/token, the client credentials grant (JSON or form body).
@@ -254,5 +268,6 @@ func (h *handler) token(r *http.Request) result {
 	_, _ = rand.Read(b)
 	tok := "qlik-at-" + base64.RawURLEncoding.EncodeToString(b)
 	t.tokens[tok] = t.now().Add(t.TokenLife)
+	t.tokenOwner[tok] = req.ClientID
 	return result{status: http.StatusOK, body: wireToken{AccessToken: tok, TokenType: "bearer", ExpiresIn: int64(t.TokenLife / time.Second), Scope: "user_default"}}
 }

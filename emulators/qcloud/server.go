@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 )
 
@@ -73,7 +74,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	s.CAPEM = caPEM
 	if opts.CertDir != "" {
-		s.CAFile = opts.CertDir + "/" + CAFile
+		s.CAFile = filepath.Join(opts.CertDir, CAFile)
 	}
 	s.srv.TLSConfig = cfg
 	s.URL = "https://" + ln.Addr().String()
@@ -103,3 +104,11 @@ func (s *Server) Close() error { return s.srv.Close() }
 
 // Shutdown stops the server, waiting for requests in flight until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// PluginConfig is the start of a qliksense_license configuration table pointing at this
+// emulator as a tenant with apiKey and the test CA (Options.CertDir is needed), followed by
+// rest (more keys and tables, as written).
+func (s *Server) PluginConfig(site, apiKey, rest string) string {
+	return fmt.Sprintf("[[inputs.qliksense_license]]\n  site = %q\n  tenant = %q\n  api_key = %q\n  tls_ca = %q\n%s\n",
+		site, s.URL, apiKey, s.CAFile, rest)
+}

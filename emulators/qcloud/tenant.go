@@ -92,6 +92,9 @@ type Tenant struct {
 	apiKeys map[string]bool
 	clients map[string]string    // OAuth client id → secret
 	tokens  map[string]time.Time // access token → expiry
+	// denied: credential (API key or OAuth client id) → path prefixes answered 403.
+	denied     map[string][]string
+	tokenOwner map[string]string // access token → OAuth client id
 	// TokenLife is the lifetime of an OAuth access token (default 6 hours, Qlik's).
 	TokenLife time.Duration
 }
@@ -103,6 +106,7 @@ func NewTenant(apiKeys ...string) *Tenant {
 		LicenseKey: "eyJhbGciOiJub25lIn0.eyJsaWNlbnNlIjoiOTk5OTAwMDAwMDAwMTIzNCJ9.c2VjcmV0LWxpY2Vuc2Uta2V5",
 		Valid:      "2026-01-01/2027-12-31", Units: map[string]int{Professional: 0, Analyzer: 0, AnalyzerTime: 0},
 		groups: map[string]*Group{}, apiKeys: map[string]bool{}, clients: map[string]string{}, tokens: map[string]time.Time{},
+		denied: map[string][]string{}, tokenOwner: map[string]string{},
 		TokenLife: 6 * time.Hour,
 	}
 	for _, k := range apiKeys {
@@ -130,6 +134,15 @@ func (t *Tenant) AddAPIKey(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.apiKeys[key] = true
+}
+
+// Deny makes the tenant answer 403 to the API key or OAuth client id credential on every
+// path starting with one of the prefixes, e.g. "/api/v1/licenses/assignments/actions/"
+// for a key whose user may read assignments but not change them.
+func (t *Tenant) Deny(credential string, pathPrefixes ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.denied[credential] = append(t.denied[credential], pathPrefixes...)
 }
 
 // AddOAuthClient registers a machine-to-machine OAuth client.

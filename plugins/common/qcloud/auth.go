@@ -38,14 +38,14 @@ func (a *authenticator) token(ctx context.Context) (string, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.access != "" && time.Now().Before(a.renewAt) {
+	if a.access != "" && a.c.cfg.Now().Before(a.renewAt) {
 		return a.access, nil
 	}
 	tok, life, err := a.fetch(ctx)
 	if err != nil {
 		return "", err
 	}
-	now := time.Now()
+	now := a.c.cfg.Now()
 	a.access, a.expires = tok, now.Add(life)
 	a.renewAt = a.expires.Add(-min(time.Minute, life/10))
 	return tok, nil
@@ -58,11 +58,12 @@ type tokenAnswer struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
-// fetch asks POST /oauth/token for an access token (client credentials). Neither the
-// secret nor the answer's body ever reaches an error.
+// fetch asks POST /oauth/token for an access token (client credentials, scope
+// user_default: the JSON body Qlik's own client sends). Neither the secret nor the
+// answer's body ever reaches an error.
 func (a *authenticator) fetch(ctx context.Context) (string, time.Duration, error) {
 	const name = "getting an OAuth token (POST /oauth/token)"
-	body, _ := json.Marshal(map[string]string{"client_id": a.clientID, "client_secret": a.secret, "grant_type": "client_credentials"})
+	body, _ := json.Marshal(map[string]string{"client_id": a.clientID, "client_secret": a.secret, "grant_type": "client_credentials", "scope": "user_default"})
 	u := *a.c.base
 	u.Path = "/oauth/token"
 	rctx, cancel := context.WithTimeout(ctx, a.c.cfg.Timeout)

@@ -77,6 +77,8 @@ type Config struct {
 	UserAgent string
 	// Transport replaces the HTTP transport (tests); TLS is then ignored.
 	Transport http.RoundTripper
+	// Now is the clock OAuth tokens are renewed by (default time.Now).
+	Now func() time.Time
 }
 
 // Client is a Qlik Cloud tenant client, safe for concurrent use.
@@ -107,14 +109,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	switch {
-	case cfg.APIKey != "" && cfg.OAuthClientID != "":
+	case cfg.APIKey != "" && (cfg.OAuthClientID != "" || cfg.OAuthClientSecret != ""):
 		return nil, errors.New("qcloud: an API key and an OAuth client are both set: use one")
+	case cfg.OAuthClientSecret != "" && cfg.OAuthClientID == "":
+		return nil, errors.New("qcloud: an OAuth client secret without a client id")
 	case cfg.APIKey == "" && cfg.OAuthClientID == "":
 		return nil, errors.New("qcloud: no credentials: an API key or an OAuth client id and secret are required")
 	case cfg.OAuthClientID != "" && cfg.OAuthClientSecret == "":
 		return nil, errors.New("qcloud: the OAuth client has no secret")
-	case cfg.APIKey == "" && cfg.OAuthClientSecret != "" && cfg.OAuthClientID == "":
-		return nil, errors.New("qcloud: an OAuth client secret without a client id")
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, 60*time.Second)
 	if cfg.Retries == 0 {
@@ -124,6 +126,9 @@ func New(cfg Config) (*Client, error) {
 	cfg.RetryWait = cmp.Or(cfg.RetryWait, time.Second)
 	cfg.MaxRetryAfter = cmp.Or(cfg.MaxRetryAfter, 2*time.Minute)
 	cfg.UserAgent = cmp.Or(cfg.UserAgent, "qliksense-license")
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	rt := cfg.Transport
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()

@@ -54,6 +54,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{qcloud.Config{Tenant: "https://t.eu.qlikcloud.com"}, "no credentials"},
 		{qcloud.Config{Tenant: "https://t.eu.qlikcloud.com", APIKey: "k", OAuthClientID: "c", OAuthClientSecret: "s"}, "both set"},
 		{qcloud.Config{Tenant: "https://t.eu.qlikcloud.com", OAuthClientID: "c"}, "no secret"},
+		{qcloud.Config{Tenant: "https://t.eu.qlikcloud.com", OAuthClientSecret: "s"}, "secret without a client id"},
 	} {
 		_, err := qcloud.New(tc.cfg)
 		require.ErrorContains(t, err, tc.want)
@@ -331,11 +332,38 @@ func TestOAuthTokenCachedAndRenewed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, srv.Log.Count("POST", "/oauth/token"), "renewed once after the 401")
 
+	require.Equal(t, 1, countStatus(srv, 401), "the expired token was refused once")
+
+	// Renewed before it expires, by the client's own clock: no 401 on the way.
+	var cmu sync.Mutex
+	cclock := now
+	srv2, c2 := start(t, tenant, qcloud.Config{OAuthClientID: "client-1", OAuthClientSecret: "s3cret-value",
+		Now: func() time.Time { cmu.Lock(); defer cmu.Unlock(); return cclock }})
+	_, err = c2.Status(t.Context())
+	require.NoError(t, err)
+	cmu.Lock()
+	cclock = cclock.Add(6*time.Hour - 30*time.Second)
+	cmu.Unlock()
+	_, err = c2.Status(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 2, srv2.Log.Count("POST", "/oauth/token"), "renewed within the last minute of its life")
+	require.Zero(t, countStatus(srv2, 401))
+
 	_, bad := start(t, tenant, qcloud.Config{OAuthClientID: "client-1", OAuthClientSecret: "wrong-secret"})
 	_, err = bad.Status(t.Context())
 	require.ErrorContains(t, err, "401")
 	require.ErrorContains(t, err, "oauth_client_secret")
 	require.NotContains(t, err.Error(), "wrong-secret")
+}
+
+func countStatus(srv *qcloudemu.Server, status int) int {
+	n := 0
+	for _, e := range srv.Log.Entries() {
+		if e.Status == status {
+			n++
+		}
+	}
+	return n
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
@@ -381,4 +409,19 @@ func TestUndecodableAnswerNamesTheCall(t *testing.T) {
 	_, err = c.DeleteAssignments(t.Context(), []qcloud.Key{{Type: "analyzer", Subject: "x"}})
 	require.True(t, qcloud.IsAmbiguous(err), "a 200 instead of the 207 says nothing per item")
 	require.False(t, errors.Is(err, http.ErrAbortHandler))
+}
+
+// A whole call refused with 403 is definitive (nothing changed) and names the missing
+// permission.
+func TestForbiddenActionIsDefinitive(t *testing.T) {
+	tenant := qcloudemu.KnownAnswer(now)
+	tenant.AddAPIKey("read-only")
+	tenant.Deny("read-only", "/api/v1/licenses/assignments/actions/")
+	_, c := start(t, tenant, qcloud.Config{APIKey: "read-only"})
+	_, err := c.DeleteAssignments(t.Context(), []qcloud.Key{{Type: "analyzer", Subject: `CORP\anna`}})
+	require.False(t, qcloud.IsAmbiguous(err))
+	require.Equal(t, http.StatusForbidden, qcloud.StatusCode(err))
+	require.ErrorContains(t, err, "deleting license assignments (POST /api/v1/licenses/assignments/actions/delete, 1 item(s)): 403 Forbidden")
+	require.ErrorContains(t, err, "lacks the permission")
+	require.True(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: "analyzer", Subject: `CORP\anna`}))
 }

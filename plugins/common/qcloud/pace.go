@@ -32,17 +32,20 @@ func (p *pacer) wait(ctx context.Context) error {
 	if p.interval == 0 {
 		return nil
 	}
+	return ctxsleep.Sleep(ctx, p.reserve(time.Now()))
+}
+
+// reserve takes a token at now and returns how long to wait before using it.
+func (p *pacer) reserve(now time.Time) time.Duration {
 	p.mu.Lock()
-	now := time.Now()
+	defer p.mu.Unlock()
 	if !p.last.IsZero() {
 		p.tokens = min(p.burst, p.tokens+float64(now.Sub(p.last))/float64(p.interval))
 	}
 	p.last = now
 	p.tokens--
-	var d time.Duration
 	if p.tokens < 0 {
-		d = time.Duration(-p.tokens * float64(p.interval))
+		return time.Duration(-p.tokens * float64(p.interval))
 	}
-	p.mu.Unlock()
-	return ctxsleep.Sleep(ctx, d)
+	return 0
 }

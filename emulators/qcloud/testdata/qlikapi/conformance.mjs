@@ -47,4 +47,14 @@ try {
 } catch (e) {
   out.emptyAdd = { status: e.status, code: e.data?.errors?.[0]?.code };
 }
+// the OAuth machine-to-machine client: Qlik's client gets its token at /oauth/token
+auth.setDefaultHostConfig({
+  authType: "oauth2",
+  host,
+  clientId: process.env.QCLOUD_CLIENT_ID,
+  clientSecret: process.env.QCLOUD_CLIENT_SECRET,
+});
+licenses.clearCache();
+const status = await licenses.getLicenseStatus();
+out.oauthStatus = { status: status.status, license: status.data.status };
 process.stdout.write(JSON.stringify(out) + "\n");
