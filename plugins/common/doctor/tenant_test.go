@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/influxdata/telegraf/config"
 	"github.com/stretchr/testify/require"
+
+	qcloudemu "github.com/qliksense-license/qliksense-license/emulators/qcloud"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/doctor"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
@@ -121,4 +124,40 @@ func TestTenantFailures(t *testing.T) {
 	require.Regexp(t, `^this host.s clock is (4m59s|5m0s|5m1s) from the tenant.s$`, step(t, r, "clock").Detail) // Date has whole seconds
 	require.Contains(t, step(t, r, "clock").Fix, "NTP")
 	require.Contains(t, step(t, r, "auto-assign").Detail, "off for professional and analyzer")
+}
+
+// Against the Qlik Cloud emulator, through the client siteconfig builds: an OAuth client
+// passes every step; an API key that may read but not change assignments fails "change"
+// when releases are configured, with the permission named.
+func TestTenantDoctorAgainstTheEmulator(t *testing.T) {
+	tenant := qcloudemu.KnownAnswer(time.Now())
+	tenant.AddOAuthClient("m2m", "s3cret")
+	tenant.Deny(qcloudemu.KnownAnswerAPIKey, "/api/v1/licenses/assignments/actions")
+	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: tenant, CertDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Close() })
+	run := func(change func(*siteconfig.Config)) (*doctor.Report, string) {
+		c := siteconfig.Defaults()
+		c.Tenant, c.TLSCA = srv.URL, srv.CAFile
+		change(&c)
+		require.NoError(t, c.Validate())
+		client, err := c.NewTenantClient(nil)
+		require.NoError(t, err)
+		r := doctor.CheckTenant(t.Context(), &c, client, releases, time.Now())
+		var out bytes.Buffer
+		r.Print(&out)
+		return r, out.String()
+	}
+	r, out := run(func(c *siteconfig.Config) {
+		c.OAuthClientID, c.OAuthClientSecret = "m2m", config.NewSecret([]byte("s3cret"))
+	})
+	require.True(t, r.OK(), out)
+	require.Contains(t, out, "authenticated with OAuth client m2m")
+	require.NotContains(t, out, "s3cret")
+
+	r, out = run(func(c *siteconfig.Config) { c.APIKey = config.NewSecret([]byte(qcloudemu.KnownAnswerAPIKey)) })
+	require.False(t, r.OK(), out)
+	require.True(t, step(t, r, "read").OK, out)
+	require.Contains(t, step(t, r, "change").Detail, "delete license assignments: NO", out)
+	require.Contains(t, step(t, r, "change").Fix, "manage license assignments")
 }
