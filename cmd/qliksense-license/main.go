@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -42,7 +43,7 @@ func newFlagSet(stderr io.Writer) (*flag.FlagSet, *options) {
 	o := &options{}
 	fs := flag.NewFlagSet("qliksense-license", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.configFile, "config", "", "path to the plugin configuration file (one [[inputs.qliksense_license]] table)")
+	fs.StringVar(&o.configFile, "config", "", "path to the plugin configuration file (its [[inputs.qliksense_license]] tables: sites and Qlik Cloud tenants)")
 	fs.DurationVar(&o.pollInterval, "poll_interval", time.Minute, "how often to gather when Telegraf does not signal (execd signal = \"none\")")
 	fs.BoolVar(&o.pollDisabled, "poll_interval_disabled", false, "gather only when Telegraf asks on stdin (execd signal = \"STDIN\")")
 	fs.BoolVar(&o.once, "once", false, "gather once, print line protocol and exit: 0 when every QRS call succeeded, 1 otherwise")
@@ -75,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	log := &prefixLogger{w: stderr, debug: o.debug}
 	setupTelegrafLogging(log)
 
-	plugin, err := qliksense_license.LoadConfig(o.configFile)
+	plugin, err := qliksense_license.LoadConfigs(o.configFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "E! %v\n", err)
 		return 1
@@ -83,9 +84,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	plugin.Log = log
 	if o.test {
 		fmt.Fprintf(stdout, "site file %s\n", o.configFile)
-		report := diagnose(context.Background(), plugin)
-		report.Print(stdout)
-		if !report.OK() {
+		ok := true
+		for _, q := range plugin.Plugins {
+			q.Log = log
+			if len(plugin.Plugins) > 1 {
+				fmt.Fprintf(stdout, "site %s\n", cmp.Or(q.Site, q.Tenant, q.Server))
+			}
+			report := diagnose(context.Background(), q)
+			report.Print(stdout)
+			ok = ok && report.OK()
+		}
+		if !ok {
 			return 1
 		}
 		return 0
@@ -120,7 +129,7 @@ func setupTelegrafLogging(l *prefixLogger) {
 }
 
 // gatherOnce runs Init and one Gather, writing metrics as line protocol.
-func gatherOnce(plugin *qliksense_license.QlikSenseLicense, stdout io.Writer, log *prefixLogger) int {
+func gatherOnce(plugin *qliksense_license.Several, stdout io.Writer, log *prefixLogger) int {
 	if err := plugin.Init(); err != nil {
 		log.Errorf("%v", err)
 		return 1
@@ -203,6 +212,9 @@ func diagnose(ctx context.Context, q *qliksense_license.QlikSenseLicense) *docto
 	if err := q.Init(); err != nil {
 		return &doctor.Report{Steps: []doctor.Step{{Name: "configuration", Detail: err.Error(),
 			Fix: "the README's configuration reference says what each setting expects"}}}
+	}
+	if q.IsTenant() {
+		return doctor.CheckTenant(ctx, &q.Config, q.TenantClient(), doctor.Needs{}, time.Now())
 	}
 	return doctor.Check(ctx, &q.Config, q.Client(), doctor.Needs{}, time.Now())
 }

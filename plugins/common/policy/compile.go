@@ -36,6 +36,7 @@ type Policy struct {
 	states            ProtectConfig
 	releaseRemoved    bool
 	releaseInactive   bool
+	tenant            *tenantRules // a Qlik Cloud tenant's policy (CompileTenant); nil for a site
 }
 
 // Compile validates a site's release policy; errors name the key (relative to the
@@ -55,32 +56,53 @@ func Compile(c *Config) (*Policy, error) {
 		releaseRemoved:    c.AlwaysReleaseRemovedExternally,
 		releaseInactive:   c.AlwaysReleaseInactive,
 	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{
+		{"protect.groups", len(c.Protect.Groups) > 0},
+		{"protect.roles", len(c.Protect.Roles) > 0},
+		{"always_release_disabled", c.AlwaysReleaseDisabled},
+	} {
+		if k.set {
+			return nil, fmt.Errorf("release.%s applies to a Qlik Cloud tenant only (tenant = \"https://…\"); a site protects with users, user_directories, tags and custom_properties", k.key)
+		}
+	}
+	if err := p.compileCommon(c, qrs.AccessTypes); err != nil {
+		return nil, err
+	}
+	return p.compileSite(c)
+}
+
+// compileCommon compiles what a site and a tenant share: dry run, cap and the types'
+// thresholds and notices.
+func (p *Policy) compileCommon(c *Config, types []qrs.AccessType) error {
 	if c.DryRun != nil {
 		p.DryRun = *c.DryRun
 	}
 	if c.MaxReleasesPerRun != nil {
 		if *c.MaxReleasesPerRun < 1 || *c.MaxReleasesPerRun > 100000 {
-			return nil, fmt.Errorf("release.max_releases_per_run = %d: expected 1 to 100000", *c.MaxReleasesPerRun)
+			return fmt.Errorf("release.max_releases_per_run = %d: expected 1 to 100000", *c.MaxReleasesPerRun)
 		}
 		p.MaxReleasesPerRun = *c.MaxReleasesPerRun
 	}
-	for _, t := range qrs.AccessTypes {
+	for _, t := range types {
 		tc := struct {
 			key string
 			t   qrs.AccessType
 			cfg TypeConfig
 		}{t.Name(), t, c.Type(t)}
 		if n := tc.cfg.NoticeDays; n < 0 || n > maxNoticeDays {
-			return nil, fmt.Errorf("release.%s.notice_days = %d: expected 0 (no notice) to %d", tc.key, n, maxNoticeDays)
+			return fmt.Errorf("release.%s.notice_days = %d: expected 0 (no notice) to %d", tc.key, n, maxNoticeDays)
 		}
 		if !tc.cfg.Enabled {
 			if tc.cfg.InactiveDays < 0 || tc.cfg.InactiveDays > maxInactiveDays {
-				return nil, fmt.Errorf("release.%s.inactive_days = %d: expected 1 to %d", tc.key, tc.cfg.InactiveDays, maxInactiveDays)
+				return fmt.Errorf("release.%s.inactive_days = %d: expected 1 to %d", tc.key, tc.cfg.InactiveDays, maxInactiveDays)
 			}
 			continue
 		}
 		if tc.cfg.InactiveDays < 1 || tc.cfg.InactiveDays > maxInactiveDays {
-			return nil, fmt.Errorf("release.%s.inactive_days = %d: expected 1 to %d when release.%s.enabled is true", tc.key, tc.cfg.InactiveDays, maxInactiveDays, tc.key)
+			return fmt.Errorf("release.%s.inactive_days = %d: expected 1 to %d when release.%s.enabled is true", tc.key, tc.cfg.InactiveDays, maxInactiveDays, tc.key)
 		}
 		p.types[tc.t] = time.Duration(tc.cfg.InactiveDays) * 24 * time.Hour
 		p.thresholdDays[tc.t] = tc.cfg.InactiveDays
@@ -88,6 +110,11 @@ func Compile(c *Config) (*Policy, error) {
 			p.noticeDays[tc.t] = tc.cfg.NoticeDays
 		}
 	}
+	return nil
+}
+
+// compileSite compiles a site's protections.
+func (p *Policy) compileSite(c *Config) (*Policy, error) {
 	for i, u := range c.Protect.Users {
 		dir, id, ok := strings.Cut(u, `\`)
 		if !ok || strings.TrimSpace(dir) == "" || strings.TrimSpace(id) == "" {

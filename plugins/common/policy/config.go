@@ -25,6 +25,10 @@ type Config struct {
 	// AlwaysReleaseInactive releases, whatever the threshold, allocations of users marked
 	// inactive in the QMC.
 	AlwaysReleaseInactive bool `toml:"always_release_inactive"`
+	// AlwaysReleaseDisabled (Qlik Cloud) releases, whatever their last use, assignments of
+	// users whose status is disabled or deleted — once the assignment is older than the
+	// type's threshold.
+	AlwaysReleaseDisabled bool `toml:"always_release_disabled"`
 }
 
 // TypeConfig enables release of one allocation type with an inactivity threshold.
@@ -42,8 +46,13 @@ type TypeConfig struct {
 
 // ProtectConfig lists what is never released. Matching is case-insensitive, as in Qlik.
 type ProtectConfig struct {
-	// Users as DIRECTORY\userid.
+	// Users as DIRECTORY\userid; for a Qlik Cloud tenant a user's subject or email.
 	Users []string `toml:"users"`
+	// Groups (Qlik Cloud): members of any of these groups, by name.
+	Groups []string `toml:"groups"`
+	// Roles (Qlik Cloud): users holding any of these roles, directly or through a group,
+	// e.g. "TenantAdmin".
+	Roles []string `toml:"roles"`
 	// UserDirectories whose users are never released.
 	UserDirectories []string `toml:"user_directories"`
 	// Tags: users with any of these tags.

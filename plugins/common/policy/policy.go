@@ -73,11 +73,25 @@ type Decision struct {
 // now − lastUsed in UTC, exact; an allocation never used (the 1753 sentinel or no lastUsed)
 // counts from its createdDate. A date in the future counts as zero.
 func Inactivity(a *qrs.Allocation, now time.Time) (d time.Duration, neverUsed bool) {
-	from := a.LastUsed.Time
-	if !a.LastUsed.Valid() {
+	var lastUsed, created time.Time
+	if a.LastUsed.Valid() {
+		lastUsed = a.LastUsed.Time
+	}
+	if a.CreatedDate.Valid() {
+		created = a.CreatedDate.Time
+	}
+	return InactivitySince(lastUsed, created, now)
+}
+
+// InactivitySince is that one definition for any source (a QRS allocation, a Qlik Cloud
+// assignment): now − lastUsed, exact; with no last use (the zero time) now − created;
+// with neither, zero and never used. A date in the future counts as zero.
+func InactivitySince(lastUsed, created, now time.Time) (d time.Duration, neverUsed bool) {
+	from := lastUsed
+	if lastUsed.IsZero() {
 		neverUsed = true
-		from = a.CreatedDate.Time
-		if !a.CreatedDate.Valid() {
+		from = created
+		if created.IsZero() {
 			return 0, true
 		}
 	}
@@ -248,7 +262,8 @@ func (p *Policy) threshold(t qrs.AccessType, d Decision) Decision {
 
 // Reclaimable is how many of an evaluation's allocations the policy would release now, by
 // their reasons: inactive, or of a user marked inactive or removed externally (an
-// always_release rule).
+// always_release rule); for a tenant also orphans and disabled or deleted users.
 func Reclaimable(counts map[Reason]int) int {
-	return counts[ReasonInactive] + counts[ReasonUserInactive] + counts[ReasonUserRemovedExternally]
+	return counts[ReasonInactive] + counts[ReasonUserInactive] + counts[ReasonUserRemovedExternally] +
+		counts[ReasonOrphan] + counts[ReasonUserDisabled]
 }

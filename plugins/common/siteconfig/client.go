@@ -22,6 +22,9 @@ type Warnf func(format string, args ...any)
 // NewClient builds the QRS client of a validated Config. It does not contact QRS. It warns
 // when certificate verification is off and when the private key is readable by others.
 func (c *Config) NewClient(warn Warnf) (*qrs.Client, error) {
+	if c.IsTenant() {
+		return nil, fmt.Errorf("tenant = %q is a Qlik Cloud tenant, which has no QRS: this command does not serve tenants yet", c.Tenant)
+	}
 	tlsCfg, err := c.TLSConfig()
 	if err != nil {
 		return nil, err

@@ -29,8 +29,14 @@ var DefaultInactivityBuckets = []int{7, 14, 30, 60, 90, 180, 365}
 // Config is one [[inputs.qliksense_license]] table: a site's connection, what the plugin
 // reports and, optionally, its release policy and the sidecar's settings.
 type Config struct {
-	Site              string           `toml:"site"`
-	Server            string           `toml:"server"`
+	Site   string `toml:"site"`
+	Server string `toml:"server"`
+	// Tenant is a Qlik Cloud tenant, "https://NAME.REGION.qlikcloud.com", instead of a
+	// site's server (see tenant.go for its keys).
+	Tenant            string           `toml:"tenant"`
+	APIKey            config.Secret    `toml:"api_key"`
+	OAuthClientID     string           `toml:"oauth_client_id"`
+	OAuthClientSecret config.Secret    `toml:"oauth_client_secret"`
 	Auth              string           `toml:"auth"`
 	QlikUser          string           `toml:"qlik_user"`
 	VirtualProxy      string           `toml:"virtual_proxy"`
@@ -67,8 +73,11 @@ func Defaults() Config {
 // from the server's host name, the inactivity buckets. Errors name the key and what is
 // expected.
 func (c *Config) Validate() error {
+	if c.IsTenant() {
+		return c.validateTenant()
+	}
 	if c.Server == "" {
-		return errors.New(`"server" is required, e.g. "https://qlik.example.com:4242"`)
+		return errors.New(`"server" (a Qlik Sense site) or "tenant" (a Qlik Cloud tenant) is required, e.g. "https://qlik.example.com:4242"`)
 	}
 	const expected = `"https://HOST[:PORT]" without a path (put a virtual proxy prefix in virtual_proxy)`
 	u, err := checkURL("server", c.Server, expected, serverCredentials, "https")
@@ -118,6 +127,11 @@ func (c *Config) Validate() error {
 	if c.QlikUser != "" && !strings.Contains(strings.ToLower(c.QlikUser), "userdirectory=") {
 		return fmt.Errorf(`qlik_user = %q: expected "UserDirectory=DIRECTORY; UserId=USER"`, c.QlikUser)
 	}
+	return c.validateCommon()
+}
+
+// validateCommon checks the keys a site and a tenant share.
+func (c *Config) validateCommon() error {
 	if t := time.Duration(c.Timeout); t < time.Second || t > 10*time.Minute {
 		return fmt.Errorf("timeout = %q: expected a duration from 1s to 10m", t)
 	}

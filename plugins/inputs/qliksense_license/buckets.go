@@ -32,10 +32,15 @@ func newBuckets(edges []int) *buckets {
 }
 
 func (b *buckets) add(a *qrs.Allocation, inactivity time.Duration) {
+	b.count(a.Quarantined, !a.LastUsed.Valid(), inactivity)
+}
+
+// count counts one holder: quarantined, never used, or by its inactivity.
+func (b *buckets) count(quarantined, neverUsed bool, inactivity time.Duration) {
 	switch {
-	case a.Quarantined:
+	case quarantined:
 		b.quarantine++
-	case !a.LastUsed.Valid():
+	case neverUsed:
 		b.neverUsed++
 	default:
 		i := 0

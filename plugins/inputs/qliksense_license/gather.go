@@ -43,15 +43,16 @@ func (c *countingAcc) AddError(err error) {
 // Gather reads the site once: the overview, the server license, each allocation list
 // (streamed once), and user records only when the release policy needs them.
 func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
-	g := &gathering{q: q, start: q.now(), before: q.client.Stats(), acc: &countingAcc{Accumulator: acc}}
+	src := q.source
+	g := &gathering{q: q, start: q.now(), before: src.requests(), acc: &countingAcc{Accumulator: acc}}
 	g.ts = g.start.UTC().Truncate(time.Second)
 	bound := GatherBoundFactor * time.Duration(q.Timeout)
 	ctx, cancel := context.WithTimeoutCause(context.Background(), bound,
 		fmt.Errorf("the gather ran past its bound of %d × timeout (%s): the site answers too slowly for one interval; raise timeout", GatherBoundFactor, bound))
 	defer cancel()
 
-	types := g.licenses(ctx)
-	g.allocations(ctx, types)
+	types := src.licenses(ctx, g)
+	src.holders(ctx, g, types)
 	q.gatherRightsizing(ctx, g.acc, g.tags("license_type", qrs.Professional.LicenseType()), g.ts)
 	q.gatherForecast(ctx, g.acc, g.reclaimable, g.ts)
 	g.health()
@@ -62,7 +63,7 @@ func (q *QlikSenseLicense) Gather(acc telegraf.Accumulator) error {
 type gathering struct {
 	q           *QlikSenseLicense
 	start, ts   time.Time
-	before      qrs.Stats
+	before      requestStats
 	acc         *countingAcc
 	users       *evaluate.Users
 	counted     int            // allocations read
@@ -163,7 +164,7 @@ func (g *gathering) allocations(ctx context.Context, types []qrs.AccessType) {
 	for _, t := range types {
 		if r := res.ByType[t]; r.Err == nil && r.Reasons != nil {
 			days, _ := q.policy.Enabled(t)
-			f := reclaimableFields(r.Reasons, days)
+			f := reclaimableFields(q.policy, r.Reasons, days)
 			if g.reclaimable == nil {
 				g.reclaimable = map[string]int{}
 			}
@@ -178,24 +179,63 @@ func (g *gathering) allocations(ctx context.Context, types []qrs.AccessType) {
 // to expiry of the certificates.
 func (g *gathering) health() {
 	q := g.q
-	after := q.client.Stats()
+	after := q.source.requests()
 	health := map[string]any{
 		"duration_seconds": q.now().Sub(g.start).Seconds(),
-		"qrs_requests":     after.Requests - g.before.Requests,
-		"qrs_retries":      after.Retries - g.before.Retries,
-		"bytes_received":   after.BytesRead - g.before.BytesRead,
+		"qrs_requests":     after.requests - g.before.requests,
+		"qrs_retries":      after.retries - g.before.retries,
 		"allocations":      int64(g.counted),
 		"errors":           int64(g.acc.errors),
 	}
+	q.source.health(health, g.before, after)
+	g.acc.AddFields(MeasurementGather, health, g.tags(), g.ts)
+}
+
+// source is what a gather reads: a Qlik Sense site through QRS (siteSource) or a Qlik
+// Cloud tenant (tenantSource). Both report the same measurements with the same fields.
+type source interface {
+	// licenses reports qlik_sense_license and qlik_sense_server_license, and returns the
+	// license types whose holders are read.
+	licenses(ctx context.Context, g *gathering) []qrs.AccessType
+	// holders reads the holders of the types and reports the inactivity buckets and, with
+	// a release policy, the reclaimable holders; it adds what it read to g.counted.
+	holders(ctx context.Context, g *gathering, types []qrs.AccessType)
+	// requests counts the requests sent so far.
+	requests() requestStats
+	// health adds the source's own fields to qlik_sense_license_gather.
+	health(f map[string]any, before, after requestStats)
+}
+
+// requestStats are a source's request counters.
+type requestStats struct{ requests, retries, bytes, throttled int64 }
+
+// siteSource reads a Qlik Sense site through QRS.
+type siteSource struct{ q *QlikSenseLicense }
+
+func (siteSource) licenses(ctx context.Context, g *gathering) []qrs.AccessType {
+	return g.licenses(ctx)
+}
+
+func (siteSource) holders(ctx context.Context, g *gathering, types []qrs.AccessType) {
+	g.allocations(ctx, types)
+}
+
+func (s siteSource) requests() requestStats {
+	st := s.q.client.Stats()
+	return requestStats{requests: st.Requests, retries: st.Retries, bytes: st.BytesRead}
+}
+
+func (s siteSource) health(f map[string]any, before, after requestStats) {
+	q := s.q
+	f["bytes_received"] = after.bytes - before.bytes
 	// Certificates expire (the QMC's exports too), and an expired one silently stops
 	// monitoring: their days to expiry, negative once expired, for alerts weeks ahead.
 	if c := q.client.ClientCertificate(); c != nil {
-		health["client_cert_days_to_expiry"] = daysUntil(c.NotAfter, q.now())
+		f["client_cert_days_to_expiry"] = daysUntil(c.NotAfter, q.now())
 	}
 	if c := q.client.ServerCertificate(); c != nil {
-		health["server_cert_days_to_expiry"] = daysUntil(c.NotAfter, q.now())
+		f["server_cert_days_to_expiry"] = daysUntil(c.NotAfter, q.now())
 	}
-	g.acc.AddFields(MeasurementGather, health, g.tags(), g.ts)
 }
 
 func daysUntil(t, now time.Time) float64 { return t.Sub(now).Hours() / 24 }
@@ -247,18 +287,20 @@ func overviewPoints(ov *qrs.AccessTypeOverview) []point {
 	}
 }
 
-func reclaimableFields(counts map[policy.Reason]int, thresholdDays int) map[string]any {
+// reclaimableFields: reclaimable, the threshold, and a count per reason of the policy's
+// source (a site's or a tenant's).
+func reclaimableFields(p *policy.Policy, counts map[policy.Reason]int, thresholdDays int) map[string]any {
 	f := map[string]any{
 		"reclaimable":    int64(policy.Reclaimable(counts)),
 		"threshold_days": int64(thresholdDays),
 	}
-	for _, r := range policy.KeepReasons {
+	for _, r := range p.KeepReasons() {
 		if r == policy.ReasonTypeDisabled {
 			continue
 		}
 		f["kept_"+string(r)] = int64(counts[r])
 	}
-	for _, r := range []policy.Reason{policy.ReasonInactive, policy.ReasonUserInactive, policy.ReasonUserRemovedExternally} {
+	for _, r := range p.ReleaseReasons() {
 		f["release_"+string(r)] = int64(counts[r])
 	}
 	return f

@@ -9,6 +9,7 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
@@ -28,7 +29,9 @@ type QlikSenseLicense struct {
 
 	Log telegraf.Logger `toml:"-"`
 
-	client    *qrs.Client
+	client    *qrs.Client    // a site's
+	tenant    *qcloud.Client // a tenant's
+	source    source         // what Gather reads: the site, or the tenant
 	policy    *policy.Policy
 	now       func() time.Time
 	rightsize *siteconfig.RightsizeSettings
@@ -62,19 +65,17 @@ func init() {
 	inputs.Add(PluginName, func() telegraf.Input { return New() })
 }
 
-// Init validates every setting, compiles the release policy and builds the QRS client.
-// It does not contact QRS.
+// Init validates every setting, compiles the release policy and builds the client of the
+// site (QRS) or the tenant (Qlik Cloud). It does not contact either.
 func (q *QlikSenseLicense) Init() error {
 	if err := q.Validate(); err != nil {
 		return err
 	}
-	if q.Release != nil {
-		p, err := policy.Compile(&q.Release.Config)
-		if err != nil {
-			return err
-		}
-		q.policy = p
+	p, err := q.CompilePolicy()
+	if err != nil {
+		return err
 	}
+	q.policy = p
 	rs, err := q.RightsizeSettings()
 	if err != nil {
 		return err
@@ -87,18 +88,31 @@ func (q *QlikSenseLicense) Init() error {
 	if q.Log != nil {
 		warn = q.Log.Warnf
 	}
+	if q.now == nil {
+		q.now = time.Now
+	}
+	if q.IsTenant() {
+		client, err := q.NewTenantClient(warn)
+		if err != nil {
+			return err
+		}
+		q.tenant = client
+		q.source = &tenantSource{q: q, c: client}
+		return nil
+	}
 	client, err := q.NewClient(warn)
 	if err != nil {
 		return err
 	}
 	q.client = client
-	if q.now == nil {
-		q.now = time.Now
-	}
+	q.source = siteSource{q: q}
 	return nil
 }
 
-// Client returns the QRS client built by Init.
+// TenantClient returns the Qlik Cloud client Init built for a tenant (nil for a site).
+func (q *QlikSenseLicense) TenantClient() *qcloud.Client { return q.tenant }
+
+// Client returns the QRS client built by Init (nil for a tenant).
 func (q *QlikSenseLicense) Client() *qrs.Client { return q.client }
 
 // Policy returns the compiled release policy, or nil when the table has none.

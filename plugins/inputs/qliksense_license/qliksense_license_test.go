@@ -347,7 +347,7 @@ func TestInitErrors(t *testing.T) {
 		conf string
 		want string
 	}{
-		{``, `"server" is required, e.g. "https://qlik.example.com:4242"`},
+		{``, `"server" (a Qlik Sense site) or "tenant" (a Qlik Cloud tenant) is required, e.g. "https://qlik.example.com:4242"`},
 		{`server = "http://qlik:4242"`, `server = "http://qlik:4242": expected "https://HOST[:PORT]" without a path (put a virtual proxy prefix in virtual_proxy)`},
 		{`server = "https://qlik/hdr"`, `server = "https://qlik/hdr": expected "https://HOST[:PORT]" without a path (put a virtual proxy prefix in virtual_proxy)`},
 		{`server = "https://qlik:4242"`, `auth = "certificate" needs tls_cert and tls_key: client.pem and client_key.pem exported from the QMC`},

@@ -1,0 +1,91 @@
+//go:build e2e
+
+package e2e_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	qcloudemu "github.com/qliksense-license/qliksense-license/emulators/qcloud"
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
+)
+
+// One Telegraf runs the plugin for a site (the QRS emulator) and for a Qlik Cloud tenant
+// (the Qlik Cloud emulator's known-answer tenant), one execd block each, into the real
+// InfluxDB: both write qlik_sense_license with their own site tag, and the tenant's
+// reclaimable counts are the known answers.
+func TestSiteAndTenantThroughTelegraf(t *testing.T) {
+	for _, b := range []string{"telegraf", "influxd", "qliksense-license"} {
+		_, err := os.Stat(bin(b))
+		require.NoError(t, err, "run `make e2e`: it builds %s into bin/", b)
+	}
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Second)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 52, Users: 60, Now: now})
+	srv := testkit.StartEmulator(t, site, func(o *emulator.Options) { o.CertDir = filepath.Join(dir, "certs") })
+	cloud, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(now), CertDir: filepath.Join(dir, "cloud")})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cloud.Close() })
+
+	ix := startInflux(t, filepath.Join(dir, "influxdb"), freePort(t), freePort(t))
+	ix.exec(t, "CREATE DATABASE qliksense")
+
+	siteConf := filepath.Join(dir, "site.conf")
+	require.NoError(t, os.WriteFile(siteConf, []byte(srv.PluginConfig("onprem", "")), 0o600))
+	tenantConf := filepath.Join(dir, "tenant.conf")
+	require.NoError(t, os.WriteFile(tenantConf, []byte(fmt.Sprintf(`[[inputs.qliksense_license]]
+  tenant = %q
+  site = "cloud"
+  api_key = "${QLIK_API_KEY}"
+  tls_ca = %q
+  [inputs.qliksense_license.release]
+    [inputs.qliksense_license.release.professional]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.analyzer]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.protect]
+      roles = ["TenantAdmin"]
+`, cloud.URL, cloud.CAFile)), 0o600))
+
+	// The site's block as telegraf.conf.example has it, and a second one for the tenant.
+	tg := fromExample(t, siteConf, ix.url, freePort(t))
+	from := strings.Index(tg, "\n[[inputs.execd]]") + 1
+	to := from + strings.Index(tg[from:], `data_format = "influx"`) + len(`data_format = "influx"`)
+	block := tg[from:to]
+	tg = tg[:to] + "\n\n" + strings.Replace(block, fmt.Sprintf("%q", siteConf), fmt.Sprintf("%q", tenantConf), 1) + tg[to:]
+	require.Equal(t, 2, strings.Count(tg, "\n[[inputs.execd]]"), tg)
+	tgConf := filepath.Join(dir, "telegraf.conf")
+	require.NoError(t, os.WriteFile(tgConf, []byte(tg), 0o600))
+	start(t, "telegraf", []string{"QLIK_API_KEY=" + qcloudemu.KnownAnswerAPIKey}, "--config", tgConf)
+
+	for _, s := range []string{"onprem", "cloud"} {
+		eventually(t, "a qlik_sense_license_gather point of site "+s, 90*time.Second, func() bool {
+			return len(ix.query(t, "qliksense", fmt.Sprintf(`SELECT * FROM qlik_sense_license_gather WHERE site = '%s' AND errors = 0 LIMIT 1`, s))) == 1
+		})
+	}
+	want := map[string]float64{}
+	for _, f := range qcloudemu.KnownAnswers {
+		if f.Release {
+			want[f.Key.Type]++
+		}
+	}
+	for typ, n := range want {
+		rows := ix.query(t, "qliksense", fmt.Sprintf(`SELECT last(reclaimable) AS r FROM qlik_sense_license_reclaimable WHERE site = 'cloud' AND license_type = '%s'`, typ))
+		require.Len(t, rows, 1, typ)
+		require.Equal(t, n, num(t, rows[0]["r"]), typ)
+	}
+	rows := ix.query(t, "qliksense", `SELECT last(total) AS total FROM qlik_sense_license WHERE site = 'cloud' AND license_type = 'professional'`)
+	require.Len(t, rows, 1)
+	require.Equal(t, float64(10), num(t, rows[0]["total"]))
+	rows = ix.query(t, "qliksense", `SELECT last(total) FROM qlik_sense_license WHERE site = 'onprem' AND license_type = 'professional'`)
+	require.Len(t, rows, 1, "the site keeps writing beside the tenant")
+}
