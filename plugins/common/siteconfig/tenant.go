@@ -3,7 +3,7 @@ package siteconfig
 import (
 	"errors"
 	"fmt"
-	"net/url"
+	"github.com/qliksense-license/qliksense-license/internal/redact"
 	"strings"
 	"time"
 
@@ -56,9 +56,13 @@ func (c *Config) validateTenant() error {
 	if c.Server != "" {
 		return errors.New(`"server" and "tenant" are both set: a table is a Qlik Sense site (server) or a Qlik Cloud tenant (tenant); give each its own [[inputs.qliksense_license]] table`)
 	}
-	u, err := url.Parse(c.Tenant)
-	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return fmt.Errorf(`tenant = %q: expected "https://NAME.REGION.qlikcloud.com" without a path`, c.Tenant)
+	const expected = `"https://NAME.REGION.qlikcloud.com" without a path`
+	u, err := checkURL("tenant", c.Tenant, expected, tenantCredentials, "https")
+	if err != nil {
+		return err
+	}
+	if u.Path != "" && u.Path != "/" {
+		return fmt.Errorf("tenant = %q: expected %s", redact.URL(c.Tenant), expected)
 	}
 	c.Tenant = strings.TrimSuffix(c.Tenant, "/")
 	if c.Site == "" {

@@ -71,6 +71,8 @@ func TestTenantErrors(t *testing.T) {
 		{tenantTable + key + "  server = \"https://qlik:4242\"\n", `"server" and "tenant" are both set`},
 		{"[[inputs.qliksense_license]]\n  tenant = \"http://acme.eu.qlikcloud.com\"\n" + key, `tenant = "http://acme.eu.qlikcloud.com": expected "https://NAME.REGION.qlikcloud.com" without a path`},
 		{"[[inputs.qliksense_license]]\n  tenant = \"https://acme.eu.qlikcloud.com/api\"\n" + key, `expected "https://NAME.REGION.qlikcloud.com" without a path`},
+		{"[[inputs.qliksense_license]]\n  tenant = \"https://bot:pa55word@acme.eu.qlikcloud.com\"\n" + key, `tenant = "https://xxxxx@acme.eu.qlikcloud.com": a user name or password in the URL would reach logs and errors; Qlik Cloud takes them in api_key`},
+		{"[[inputs.qliksense_license]]\n  tenant = \"https://acme.eu.qlikcloud.com/?api_key=pa55word\"\n" + key, `tenant = "https://acme.eu.qlikcloud.com/?api_key=xxxxx": expected`},
 		{tenantTable + key + "  oauth_client_id = \"x\"\n  oauth_client_secret = \"y\"\n", "api_key and oauth_client_id/oauth_client_secret are both set"},
 		{tenantTable + "  oauth_client_id = \"x\"\n", "oauth_client_id needs oauth_client_secret"},
 		{tenantTable + "  oauth_client_secret = \"x\"\n", "oauth_client_secret needs oauth_client_id"},
@@ -93,6 +95,7 @@ func TestTenantErrors(t *testing.T) {
 			_, err = c.CompilePolicy()
 		}
 		require.ErrorContains(t, err, tc.want, tc.body)
+		require.NotContains(t, err.Error(), "pa55word")
 	}
 }
 

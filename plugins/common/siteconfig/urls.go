@@ -18,7 +18,8 @@ const (
 	forecastCredentials = `put them in forecast.username and forecast.password, or forecast.token: secrets ("${ENV}" or "@{store:key}")`
 	outputCredentials   = `put them in release.output.token ("user:password" for InfluxDB 1.8, the token for 2.x): ` +
 		`a secret ("${ENV}" or "@{store:key}")`
-	mailCredentials = `put them in release.mail.username and release.mail.password (a secret: "${ENV}" or "@{store:key}")`
+	tenantCredentials = `Qlik Cloud takes them in api_key, or oauth_client_id and oauth_client_secret: secrets ("${ENV}" or "@{store:key}")`
+	mailCredentials   = `put them in release.mail.username and release.mail.password (a secret: "${ENV}" or "@{store:key}")`
 )
 
 // checkURL validates the URL of key: one of schemes, a host, no user name or password (they
