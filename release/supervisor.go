@@ -37,6 +37,8 @@ type Supervisor struct {
 	DeliverEvery time.Duration
 	// Ran, when set, is called after every run (tests).
 	Ran func(site string, sum audit.Summary, err error)
+	// Reports, when set, mails each site's license report when it is due (reportjob.go).
+	Reports *ReportJob
 
 	once     sync.Once
 	stop     chan struct{}
@@ -255,7 +257,9 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 		case <-tick:
 			timer = nil
 			s.runOnce(ctx, r, "schedule")
+			s.reportDue(ctx, r)
 		case <-deliver.C:
+			s.reportDue(ctx, r)
 			if r.Pending() > 0 {
 				if n, err := r.Flush(ctx); err != nil {
 					r.Log.Warn("delivering spooled outcomes failed", "delivered", n, "err", err)

@@ -46,6 +46,7 @@ type Config struct {
 	Release           *ReleaseConfig   `toml:"release"`
 	Rightsize         *RightsizeConfig `toml:"rightsize"`
 	Forecast          *ForecastConfig  `toml:"forecast"`
+	Report            *ReportConfig    `toml:"report"`
 
 	// Telegraf's own TLS settings, with their keys and meaning: tls_ca, tls_cert, tls_key,
 	// tls_key_pwd, tls_server_name, tls_min_version, tls_cipher_suites,
@@ -133,6 +134,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if _, err := c.RightsizeSettings(); err != nil {
+		return err
+	}
+	if _, err := c.ReportSettings(); err != nil {
 		return err
 	}
 	return nil
