@@ -16,7 +16,7 @@ import (
 
 // Chart geometry, in SVG user units (the SVG scales to the page's width).
 const (
-	chartW, chartH                   = 640.0, 250.0
+	chartW, chartH                    = 640.0, 250.0
 	padLeft, padRight, padTop, padBot = 46.0, 14.0, 14.0, 34.0
 )
 

@@ -157,9 +157,12 @@ func ReclaimOf(p *plan.Plan) Reclaim {
 	return r
 }
 
-func (d *Data) inLoc(t time.Time) time.Time {
+// loc is the zone the report's dates are in (UTC unless set).
+func (d *Data) loc() *time.Location {
 	if d.Loc == nil {
-		return t.UTC()
+		return time.UTC
 	}
-	return t.In(d.Loc)
+	return d.Loc
 }
+
+func (d *Data) inLoc(t time.Time) time.Time { return t.In(d.loc()) }

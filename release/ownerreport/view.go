@@ -48,7 +48,7 @@ func (d *Data) view() *view {
 	for _, t := range d.licenseTypes() {
 		tv := typeView{Name: typeName(t)}
 		tv.Pool, tv.HasPool = d.pool(t)
-		c := &chart{Type: t, Days: d.window(t), Made: d.Made, ChartDays: d.ChartDays, Loc: d.Loc, Params: forecast.DefaultParams, Pool: float64(tv.Pool.Total)}
+		c := &chart{Type: t, Days: d.window(t), Made: d.Made, ChartDays: d.ChartDays, Loc: d.loc(), Params: forecast.DefaultParams, Pool: float64(tv.Pool.Total)}
 		switch {
 		case d.Forecast != nil:
 			c.Params = d.Forecast.Params
