@@ -194,8 +194,8 @@ func TestReportInABrowser(t *testing.T) {
 		}
 	}
 
-	testkit.Screenshot(t, page, filepath.Join(dir, "report.png"), 760, 3000)
-	testkit.Screenshot(t, page, filepath.Join(dir, "report-phone.png"), 390, 4200)
+	testkit.Screenshot(t, page, filepath.Join(dir, "report.png"), 760, 2150)
+	testkit.Screenshot(t, page, filepath.Join(dir, "report-phone.png"), 390, 3000)
 	if img := os.Getenv("REPORT_IMAGE"); img != "" {
 		b, err := os.ReadFile(filepath.Join(dir, "report.png"))
 		require.NoError(t, err)
