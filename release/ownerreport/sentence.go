@@ -61,7 +61,7 @@ func Basis(r forecast.Result, p forecast.Params, made time.Time) string {
 		return ""
 	}
 	f := r.Fields(p, made)
-	s := fmt.Sprintf("Trend %s: %+.2f seats a day (80 %% of the history's %d-day windows grew between %+.2f and %+.2f); held now %.0f of %.0f, %.0f available; from %d days of history",
+	s := fmt.Sprintf("Trend %s: %+.2f seats a day (80 %% of the history's %d-day windows grew between %+.2f and %+.2f); the trend's level today %.0f of %.0f, %.0f available; from %d days of history",
 		r.Trend, r.GrowthPerDay, r.LagDays, r.GrowthLow, r.GrowthHigh, r.HeldNow, r.Pool, r.Available, r.HistoryDays)
 	if r.StepsRemoved > 0 {
 		s += fmt.Sprintf(", %d level shift(s) taken out", r.StepsRemoved)
