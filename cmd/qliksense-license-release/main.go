@@ -453,6 +453,10 @@ func describe(w io.Writer, s *release.Site) {
 		fmt.Fprintf(w, "  mail: %s:%d, tls %s, %s, from %s, one message per %s\n", m.Host, m.Port, m.TLS, auth, m.From, m.RateLimit)
 		fmt.Fprintf(w, "  digest to: %s\n", list(n.DigestTo))
 	}
+	if rs, err := s.Config.ReportSettings(); err == nil && rs.Enabled {
+		fmt.Fprintf(w, "  license report: mailed to %s on %q in %s, next %s; state %s\n", list(rs.To), rs.ScheduleText, rs.Location,
+			rs.Schedule.Next(time.Now().In(rs.Location)).Format(time.RFC3339), release.ReportStateFile(st))
+	}
 	if st.Output != nil {
 		token := "none"
 		if !st.Output.Token.Empty() {

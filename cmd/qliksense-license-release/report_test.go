@@ -202,3 +202,20 @@ func TestReportInABrowser(t *testing.T) {
 		require.NoError(t, os.WriteFile(img, b, 0o644))
 	}
 }
+
+// With the report mailed, check-config says to whom, when and where its state is, and the
+// connection doctor reaches its mail server even when no type gives notice.
+func TestCheckConfigShowsTheReport(t *testing.T) {
+	srv := startEmulator(t)
+	smtp := testkit.StartSMTP(t)
+	path, state := writeSite(t, srv, `time_zone = "UTC"
+`+smtp.MailTable()+`
+  [inputs.qliksense_license.report]
+    enabled = true
+    to = ["owner@example.com"]`)
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"check-config", "-connect", "-config", path}, &out, &errOut), out.String()+errOut.String())
+	require.Regexp(t, `license report: mailed to owner@example.com on "0 7 1 \* \*" in UTC, next \d{4}-\d\d-01T07:00:00Z; state `+regexp.QuoteMeta(filepath.Join(state, "production-report.json")), out.String())
+	require.Contains(t, out.String(), "ok    SMTP server")
+	require.NotContains(t, out.String(), smtp.Password)
+}
