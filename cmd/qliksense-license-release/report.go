@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
@@ -103,7 +104,7 @@ func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writ
 		file := out
 		if len(configs) > 1 {
 			ext := filepath.Ext(out)
-			file = out[:len(out)-len(ext)] + "-" + s.Name + ext
+			file = out[:len(out)-len(ext)] + "-" + unsafeInFileName.ReplaceAllString(s.Name, "_") + ext
 		}
 		if err := writeReport(file, d); err != nil {
 			log.Error("writing the report failed", "err", err)
@@ -113,6 +114,9 @@ func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writ
 	}
 	return code
 }
+
+// unsafeInFileName: what a site's name may not bring into a file name.
+var unsafeInFileName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 func writeReport(path string, d *ownerreport.Data) error {
 	f, err := os.Create(path)

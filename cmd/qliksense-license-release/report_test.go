@@ -219,3 +219,35 @@ func TestCheckConfigShowsTheReport(t *testing.T) {
 	require.Contains(t, out.String(), "ok    SMTP server")
 	require.NotContains(t, out.String(), smtp.Password)
 }
+
+// Several sites: one page each beside -out, named after the site (made safe); without
+// -out the page goes to stdout; a bad file fails that site only.
+func TestReportCommandSites(t *testing.T) {
+	srv := startEmulator(t)
+	dir := t.TempDir()
+	var paths []string
+	for _, name := range []string{"EU / prod", "US"} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " / ", "")+".conf")
+		require.NoError(t, os.WriteFile(p, []byte(srv.PluginConfig(name, "")), 0o600))
+		paths = append(paths, p)
+	}
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"report", "-config", paths[0], "-config", paths[1], "-out", filepath.Join(dir, "r.html")}, &out, &errOut), errOut.String())
+	for _, f := range []string{"r-EU_prod.html", "r-US.html"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		require.NoError(t, err, f)
+		require.Contains(t, string(b), "no release policy ([inputs.qliksense_license.release]) for this site")
+	}
+	out.Reset()
+	require.Equal(t, 0, run(t.Context(), []string{"report", "-config", paths[1]}, &out, &errOut), errOut.String())
+	require.True(t, strings.HasPrefix(out.String(), "<!DOCTYPE html>"))
+	require.Contains(t, out.String(), "<title>Qlik Sense licenses of US</title>")
+
+	bad := filepath.Join(dir, "bad.conf")
+	require.NoError(t, os.WriteFile(bad, []byte(srv.PluginConfig("bad", "  [inputs.qliksense_license.report]\n    period_days = 0.5\n")), 0o600))
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 1, run(t.Context(), []string{"report", "-config", bad, "-config", paths[1]}, &out, &errOut))
+	require.Contains(t, errOut.String(), "period_days")
+	require.Contains(t, out.String(), "Qlik Sense licenses of US")
+}
