@@ -33,8 +33,9 @@ type ReportJob struct {
 	// (default 1h), not at every wake.
 	RetryAfter time.Duration
 
-	mu     sync.Mutex
-	failed map[string]time.Time // site → last failed attempt
+	mu       sync.Mutex
+	failed   map[string]time.Time                 // site → last failed attempt
+	settings map[*Site]*siteconfig.ReportSettings // validated once per loaded site
 }
 
 // reportState is the last-sent state file.
@@ -74,7 +75,7 @@ func writeReportState(path string, st reportState) error {
 // Due sends the site's report when its schedule says so; it returns whether a report
 // was sent. Errors are logged (and returned, for tests): a report never stops a run.
 func (j *ReportJob) Due(ctx context.Context, s *Site, now time.Time, log *slog.Logger) (bool, error) {
-	rs, err := s.Config.ReportSettings()
+	rs, err := j.settingsOf(s)
 	if err != nil || !rs.Enabled || s.Settings == nil {
 		return false, err
 	}
@@ -124,6 +125,30 @@ func (j *ReportJob) Due(ctx context.Context, s *Site, now time.Time, log *slog.L
 	}
 	log.Info("license report sent", "to", strings.Join(rs.To, ", "), "next", rs.Schedule.Next(now.In(rs.Location)).Format(time.RFC3339))
 	return true, nil
+}
+
+// settingsOf validates a site's report table once (its mail TLS files are read then),
+// not at every wake; a reload brings a new Site.
+func (j *ReportJob) settingsOf(s *Site) (*siteconfig.ReportSettings, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if rs, ok := j.settings[s]; ok {
+		return rs, nil
+	}
+	rs, err := s.Config.ReportSettings()
+	if err != nil {
+		return nil, err
+	}
+	if j.settings == nil {
+		j.settings = map[*Site]*siteconfig.ReportSettings{}
+	}
+	for old := range j.settings { // sites replaced by a reload
+		if old.Name == s.Name {
+			delete(j.settings, old)
+		}
+	}
+	j.settings[s] = rs
+	return rs, nil
 }
 
 func (j *ReportJob) send(ctx context.Context, s *Site, rs *siteconfig.ReportSettings, now time.Time) error {

@@ -52,7 +52,7 @@ func ownerReport(ctx context.Context, s *release.Site, now time.Time, log *slog.
 		d.License = lic
 	}
 	d.LicenseRead = time.Now()
-	if _, err := s.ForecastSettings.HistoryClient(); err == nil {
+	if s.Config.Forecast != nil { // the forecast table says where the history is
 		f, a, err := siteForecast(ctx, s, now)
 		if err != nil {
 			d.ForecastErr = err
