@@ -203,7 +203,8 @@ func (c *chart) svg() string {
 	if ok && r.BuyByDays != nil && *r.BuyByDays <= s.d1 {
 		d := max(*r.BuyByDays, s.d0)
 		x := s.x(d)
-		label := "buy by " + c.Made.Add(time.Duration(*r.BuyByDays*24*float64(time.Hour))).In(loc).Format("2 Jan")
+		// The date of the forecast's buy_by_date field, which is UTC.
+		label := "buy by " + c.Made.UTC().Add(time.Duration(*r.BuyByDays*24*float64(time.Hour))).Format("2 Jan")
 		fmt.Fprintf(&b, `<line class="buy-by" x1="%s" x2="%s" y1="%g" y2="%g" stroke="#8e24aa" stroke-width="2"/>`, f1(x), f1(x), padTop, chartH-padBot)
 		anchor := "start"
 		if x > chartW-140 {
