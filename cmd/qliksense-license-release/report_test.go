@@ -121,6 +121,7 @@ func TestReportInABrowser(t *testing.T) {
 
 	p := testkit.LoadPage(t, page)
 	require.Empty(t, p.Requests, "the page asked the network for something")
+	require.Empty(t, p.Console, "the page's console (a request its policy blocked, an error)")
 	text := strings.Join(strings.Fields(tags.ReplaceAllString(p.DOM, " ")), " ")
 
 	// The forecast's answers, from the forecast command's own fields.

@@ -43,12 +43,14 @@ func Chromium(t testing.TB) string {
 	return chromiumOnce.path
 }
 
-// Page is what the browser made of a page: its DOM after loading, and the URLs the page
+// Page is what the browser made of a page: its DOM after loading, the URLs the page
 // itself asked the network for (from Chromium's net log; the browser's own background
-// requests, which have no initiating page, are not the page's).
+// requests, which have no initiating page, are not the page's), and its console messages
+// (a request its Content-Security-Policy blocked never reaches the net log: it is here).
 type Page struct {
 	DOM      string
 	Requests []string
+	Console  []string
 }
 
 // chromiumFlags: headless, no sandbox (root in CI), and none of the browser's own
@@ -56,18 +58,18 @@ type Page struct {
 var chromiumFlags = []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"}
 
-func chromium(t testing.TB, args ...string) []byte {
+func chromium(t testing.TB, args ...string) (stdout []byte, stderr string) {
 	t.Helper()
 	dir := t.TempDir()
 	args = append(append(append([]string{}, chromiumFlags...), "--user-data-dir="+filepath.Join(dir, "profile")), args...)
 	cmd := exec.Command(Chromium(t), args...)
-	var stderr SyncBuffer
-	cmd.Stderr = &stderr
+	var errOut SyncBuffer
+	cmd.Stderr = &errOut
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("chromium %v: %v: %s", args, err, stderr.String())
+		t.Fatalf("chromium %v: %v: %s", args, err, errOut.String())
 	}
-	return out
+	return out, errOut.String()
 }
 
 // LoadPage loads the HTML file in Chromium and returns its DOM and the requests it made.
@@ -78,8 +80,14 @@ func LoadPage(t testing.TB, htmlFile string) Page {
 		t.Fatal(err)
 	}
 	netlog := filepath.Join(t.TempDir(), "netlog.json")
-	dom := chromium(t, "--log-net-log="+netlog, "--dump-dom", "file://"+abs)
-	return Page{DOM: string(dom), Requests: pageRequests(t, netlog)}
+	dom, logs := chromium(t, "--enable-logging=stderr", "--v=0", "--log-net-log="+netlog, "--dump-dom", "file://"+abs)
+	p := Page{DOM: string(dom), Requests: pageRequests(t, netlog)}
+	for _, line := range strings.Split(logs, "\n") {
+		if _, msg, ok := strings.Cut(line, ":CONSOLE"); ok {
+			p.Console = append(p.Console, msg)
+		}
+	}
+	return p
 }
 
 // Screenshot renders the HTML file to a PNG of the given window size.
@@ -93,7 +101,7 @@ func Screenshot(t testing.TB, htmlFile, png string, width, height int) {
 		t.Fatal(err)
 	}
 	pngAbs, _ := filepath.Abs(png)
-	chromium(t, "--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height), "--screenshot="+pngAbs, "file://"+abs)
+	_, _ = chromium(t, "--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height), "--screenshot="+pngAbs, "file://"+abs)
 	if st, err := os.Stat(pngAbs); err != nil || st.Size() == 0 {
 		t.Fatalf("chromium wrote no screenshot to %s: %v", png, err)
 	}
