@@ -21,7 +21,7 @@ NFPM_VERSION := v2.45.2
 PKG_VERSION  ?= $(shell t=$$(git describe --tags --exact-match 2>/dev/null) && echo $${t#v} || \
 	echo 0.0.0~git$$(git log -1 --format=%cd --date=format:%Y%m%d%H%M%S 2>/dev/null || echo 0).$$(git rev-parse --short HEAD 2>/dev/null || echo dev))
 
-.PHONY: all build test test-short lint bench dist binaries packages package-test windows-test ci clean emulator e2e demo fuzz qrs-spec grafana qlik-api-conformance
+.PHONY: all build test test-short lint bench dist binaries packages package-test windows-test ci clean emulator e2e demo fuzz qrs-spec grafana qlik-api-conformance chromium report-image
 
 all: build
 
@@ -29,9 +29,20 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
-## test: unit tests with the race detector
-test:
+## test: unit tests with the race detector (the license report's test renders it in
+## Debian's chromium, installed first when missing)
+test: chromium
 	$(GO) test -race -count=1 ./...
+
+## chromium: Debian's chromium, the browser the license report is checked in (installed
+## with apt-get as root when missing; CI runs as root)
+chromium:
+	@bash scripts/chromium.sh >/dev/null
+
+## report-image: the README's picture of the license report, rendered by its browser test
+## (results/ keeps the test's own PNGs, desktop and phone)
+report-image: chromium
+	REPORT_IMAGE=$(CURDIR)/docs/images/report.png $(GO) test -count=1 -run '^TestReportInABrowser$$' ./cmd/qliksense-license-release/
 
 ## test-short: the fast subset
 test-short:

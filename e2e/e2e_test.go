@@ -178,6 +178,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("notices go through a real SMTP server, then the noticed idle allocations are released", func(t *testing.T) {
 		s.checkNotices(t)
 	})
+	t.Run("the license report answers as the forecast does, and is mailed on schedule", func(t *testing.T) { s.checkReport(t) })
 	t.Run("every query of the Grafana dashboard returns data", func(t *testing.T) { s.checkDashboard(t) })
 	t.Run("every Grafana alert rule's query returns what the rule needs", func(t *testing.T) { s.checkAlertRules(t) })
 }

@@ -42,6 +42,8 @@ type Supervisor struct {
 	WallCheck time.Duration
 	// Ran, when set, is called after every run (tests).
 	Ran func(site string, sum audit.Summary, err error)
+	// Reports, when set, mails each site's license report when it is due (reportjob.go).
+	Reports *ReportJob
 
 	once     sync.Once
 	stop     chan struct{}
@@ -265,7 +267,9 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 			}
 			next = nil
 			s.runOnce(ctx, r, "schedule")
+			s.reportDue(ctx, r)
 		case <-deliver.C:
+			s.reportDue(ctx, r)
 			if r.Pending() > 0 {
 				if n, err := r.Flush(ctx); err != nil {
 					r.Log.Warn("delivering spooled outcomes failed", "delivered", n, "err", err)

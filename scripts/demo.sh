@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make demo: a QRS emulator with a generated site, one gather by the Telegraf plugin, and
-# the release sidecar's plan for an example policy. Everything stays in .demo/ and the
-# emulator is stopped at the end.
+# make demo: a QRS emulator with a generated site, one gather by the Telegraf plugin, the
+# release sidecar's plan for an example policy, right-sizing, and the license report.
+# Everything stays in .demo/ and the emulator is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=bin
@@ -53,6 +53,12 @@ echo
 echo "${bold}4. Right-sizing: professional holders who only consume, and why the others keep it${plain}"
 echo "   $bin/qliksense-license-release rightsize -config $demo/site.conf"
 "$bin/qliksense-license-release" rightsize -config "$demo/site.conf" | cut -c1-160
+echo
+echo "${bold}5. The license report the owner reads: one self-contained HTML page (mailed monthly with [report] enabled)${plain}"
+echo "   $bin/qliksense-license-release report -config $demo/site.conf -out $demo/report.html"
+"$bin/qliksense-license-release" report -config "$demo/site.conf" -out "$demo/report.html" >/dev/null
+echo "   the report is in $(pwd)/$demo/report.html: open it in a browser"
+echo "   (with a [forecast] table it also charts the history in InfluxDB and says when to buy)"
 echo
 echo "${bold}Next${plain}"
 echo "  make ci              the test command: lint, unit tests, builds, and the end-to-end test"

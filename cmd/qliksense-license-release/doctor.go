@@ -44,6 +44,8 @@ func diagnose(ctx context.Context, w io.Writer, s *release.Site) bool {
 	}
 	if n := s.Settings.Notices; n != nil {
 		rep.Steps = append(rep.Steps, mailStep(ctx, n.Mail))
+	} else if rs, err := s.Config.ReportSettings(); err == nil && rs.Enabled {
+		rep.Steps = append(rep.Steps, mailStep(ctx, rs.Mail)) // the report's mail server
 	}
 	rep.Print(w)
 	return rep.OK()

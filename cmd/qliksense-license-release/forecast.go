@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
+	"github.com/qliksense-license/qliksense-license/plugins/common/history"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release"
@@ -16,17 +17,19 @@ import (
 // forecastReport is the forecast of a site: its history from InfluxDB (one query) and,
 // with a release policy, the allocations it would reclaim now (one evaluation of QRS).
 func forecastReport(ctx context.Context, s *release.Site) (renderer, error) {
-	return siteForecast(ctx, s, time.Now())
+	f, _, err := siteForecast(ctx, s, time.Now())
+	return f, err
 }
 
-func siteForecast(ctx context.Context, s *release.Site, now time.Time) (*report.Forecast, error) {
+// siteForecast is the forecast report of a site and the history it was made of.
+func siteForecast(ctx context.Context, s *release.Site, now time.Time) (*report.Forecast, *history.Answer, error) {
 	fs := s.ForecastSettings
 	hc, err := fs.HistoryClient()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if hc.URL == "" || hc.Database == "" {
-		return nil, errors.New("[inputs.qliksense_license.forecast] needs url and database: where the history is")
+		return nil, nil, errors.New("[inputs.qliksense_license.forecast] needs url and database: where the history is")
 	}
 	reclaimable := map[string]int{}
 	if s.Policy != nil {
@@ -39,12 +42,12 @@ func siteForecast(ctx context.Context, s *release.Site, now time.Time) (*report.
 		if len(types) > 0 {
 			res, err := evaluate.Site(ctx, s.Client, evaluate.Options{Types: types, Policy: s.Policy, Now: now})
 			if err != nil {
-				return nil, fmt.Errorf("evaluating the release policy: %w", err)
+				return nil, nil, fmt.Errorf("evaluating the release policy: %w", err)
 			}
 			for _, t := range types {
 				r := res.ByType[t]
 				if r.Err != nil {
-					return nil, fmt.Errorf("reading %s allocations: %w", t, r.Err)
+					return nil, nil, fmt.Errorf("reading %s allocations: %w", t, r.Err)
 				}
 				reclaimable[t.LicenseType()] = policy.Reclaimable(r.Reasons)
 			}
@@ -54,7 +57,7 @@ func siteForecast(ctx context.Context, s *release.Site, now time.Time) (*report.
 	q.Now = now
 	a, err := hc.Read(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &report.Forecast{Site: s.Name, Made: now, Params: fs.Params, Results: a.Forecasts(fs.Params, reclaimable, now)}, nil
+	return &report.Forecast{Site: s.Name, Made: now, Params: fs.Params, Results: a.Forecasts(fs.Params, reclaimable, now)}, a, nil
 }

@@ -21,9 +21,9 @@ import (
 	influxlog "github.com/influxdata/influxdb-client-go/v2/log"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
-	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/butler"
+	"github.com/qliksense-license/qliksense-license/release/ownerreport"
 	"github.com/qliksense-license/qliksense-license/release/report"
 )
 
@@ -37,6 +37,10 @@ Commands:
   once          one real run now (honours dry_run)
   rightsize     every professional holder, whether analyzer access would do, and why
                 (authoring in the window, admin roles, protections); changes nothing
+  report        the license report the owner reads: one self-contained HTML page per
+                site (-out FILE, or stdout): pools, what to buy and when, charts, what
+                the release policy reclaimed and can reclaim, right-sizing, failures,
+                the server license; [report] enabled mails it on schedule (run)
   forecast      when to buy more licenses: per seat type, the trend of the history in
                 InfluxDB ([forecast] table), the dates the pool and its margin are
                 reached, buy by DATE, seats to buy; changes nothing
@@ -68,6 +72,7 @@ type options struct {
 	logFile  string
 	connect  bool
 	service  bool
+	out      string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -96,6 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nil
 	})
 	fs.StringVar(&o.format, "format", report.FormatTable, "plan, rightsize and forecast: table, json or csv")
+	fs.StringVar(&o.out, "out", "", "report: write the page to this file (several sites: FILE-SITE.html each) instead of stdout")
 	fs.BoolVar(&o.connect, "connect", false, "check-config: also contact each site and its output (the connection doctor)")
 	fs.BoolVar(&o.service, "service", false, "run: run under the Windows service manager (install writes it into the service's command line)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -112,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch cmd {
-	case "run", "plan", "once", "check-config", "rightsize", "forecast":
+	case "run", "plan", "once", "check-config", "rightsize", "forecast", "report":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -169,6 +175,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "right-sizing", rightsizeReport)
 	case "forecast":
 		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "forecast", forecastReport)
+	case "report":
+		return reportCmd(ctx, o.configs, o.out, stdout, log)
 	}
 	sites, err := release.LoadSites(o.configs, log)
 	if err != nil {
@@ -234,12 +242,11 @@ func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io
 
 // rightsizeReport is the right-sizing report of a site.
 func rightsizeReport(ctx context.Context, s *release.Site) (renderer, error) {
-	rs := s.RightsizeSettings
-	res, err := rightsize.Evaluate(ctx, s.Client, rightsize.Options{Now: time.Now(), LookbackDays: rs.LookbackDays, Policy: s.Policy})
+	res, err := siteRightsize(ctx, s, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	return &report.Rightsizing{Site: s.Name, LookbackDays: rs.LookbackDays, Result: res}, nil
+	return &report.Rightsizing{Site: s.Name, LookbackDays: s.RightsizeSettings.LookbackDays, Result: res}, nil
 }
 
 func convertButler(args []string, stdout, stderr io.Writer) int {
@@ -344,6 +351,9 @@ func supervisor(paths []string, stdout io.Writer, log *slog.Logger) *release.Sup
 		Load:   func() ([]*release.Site, error) { return release.LoadSites(paths, log) },
 		Log:    log,
 		Stdout: stdout,
+		Reports: &release.ReportJob{Build: func(ctx context.Context, s *release.Site, now time.Time) (*ownerreport.Data, error) {
+			return ownerReport(ctx, s, now, log)
+		}},
 	}
 }
 
@@ -450,6 +460,10 @@ func describe(w io.Writer, s *release.Site) {
 		}
 		fmt.Fprintf(w, "  mail: %s:%d, tls %s, %s, from %s, one message per %s\n", m.Host, m.Port, m.TLS, auth, m.From, m.RateLimit)
 		fmt.Fprintf(w, "  digest to: %s\n", list(n.DigestTo))
+	}
+	if rs, err := s.Config.ReportSettings(); err == nil && rs.Enabled {
+		fmt.Fprintf(w, "  license report: mailed to %s on %q in %s, next %s; state %s\n", list(rs.To), rs.ScheduleText, rs.Location,
+			rs.Schedule.Next(time.Now().In(rs.Location)).Format(time.RFC3339), release.ReportStateFile(st))
 	}
 	if st.Output != nil {
 		token := "none"

@@ -51,6 +51,7 @@ type Config struct {
 	Release           *ReleaseConfig   `toml:"release"`
 	Rightsize         *RightsizeConfig `toml:"rightsize"`
 	Forecast          *ForecastConfig  `toml:"forecast"`
+	Report            *ReportConfig    `toml:"report"`
 
 	// Telegraf's own TLS settings, with their keys and meaning: tls_ca, tls_cert, tls_key,
 	// tls_key_pwd, tls_server_name, tls_min_version, tls_cipher_suites,
@@ -150,6 +151,9 @@ func (c *Config) validateCommon() error {
 		}
 	}
 	if _, err := c.RightsizeSettings(); err != nil {
+		return err
+	}
+	if _, err := c.ReportSettings(); err != nil {
 		return err
 	}
 	return nil

@@ -1,0 +1,130 @@
+package ownerreport_test
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/ownerreport"
+	"github.com/qliksense-license/qliksense-license/release/report"
+)
+
+var made = time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
+
+func days(v float64) *float64 { return &v }
+
+// One sentence per type, from the forecast's own fields and dates.
+func TestAnswer(t *testing.T) {
+	p := forecast.DefaultParams
+	ok := forecast.Result{Status: forecast.OK, Trend: forecast.Rising, Pool: 500, SeatsToBuy: 40, BuyByDays: days(95), DaysToMargin: days(125)}
+	require.Equal(t, "Professional: order 40 seats by 12 March 2027 to keep 10 % free until December 2027.", ownerreport.Answer("professional", ok, p, made))
+	late := ok
+	late.BuyByDays = days(-3)
+	require.Equal(t, "Professional: order 40 seats now (the buy-by date, 4 December 2026, has passed) to keep 10 % free until December 2027.", ownerreport.Answer("professional", late, p, made))
+	none := forecast.Result{Status: forecast.OK, Trend: forecast.Flat, Pool: 500}
+	require.Equal(t, "Analyzer: nothing to buy: at least 10 % of the pool stays free until December 2027.", ownerreport.Answer("analyzer", none, p, made))
+	require.Equal(t, "Analyzer: no forecast yet: 12 days of history, 28 needed.",
+		ownerreport.Answer("analyzer", forecast.Result{Status: forecast.InsufficientHistory, HistoryDays: 12}, p, made))
+	require.Equal(t, "Analyzer: no forecast: the license has no analyzer seats.", ownerreport.Answer("analyzer", forecast.Result{Status: forecast.NoPool}, p, made))
+	p.MarginPercent, p.HorizonDays = 15, 180
+	one := ok
+	one.SeatsToBuy = 1
+	require.Equal(t, "Professional: order 1 seat by 12 March 2027 to keep 15 % free until June 2027.", ownerreport.Answer("professional", one, p, made))
+}
+
+// A straight history: 0.5 seats a day up to 400 of 500.
+func straight() ([]forecast.Day, forecast.Result) {
+	var hist []forecast.Day
+	for d := range 120 {
+		hist = append(hist, forecast.Day{Date: made.Truncate(24*time.Hour).AddDate(0, 0, d-119), Held: 340.5 + 0.5*float64(d)})
+	}
+	return hist, forecast.Make(forecast.Input{Days: hist, Pool: 500, Now: made}, forecast.DefaultParams)
+}
+
+func page(t *testing.T, d *ownerreport.Data) (html, text string) {
+	t.Helper()
+	h, x, err := d.Parts()
+	require.NoError(t, err)
+	return h, x
+}
+
+// The chart: the history in the window as points (later right, more seats higher), the
+// projection rising from today, the band around it, pool, margin, today and buy-by.
+func TestChart(t *testing.T) {
+	hist, r := straight()
+	require.Equal(t, forecast.OK, r.Status)
+	d := &ownerreport.Data{Site: "eu", Made: made, PeriodDays: 30, ChartDays: 60,
+		Forecast: &report.Forecast{Site: "eu", Made: made, Params: forecast.DefaultParams, Results: map[string]forecast.Result{"professional": r}},
+		History:  map[string][]forecast.Day{"professional": hist}}
+	html, _ := page(t, d)
+	svgs := regexp.MustCompile(`(?s)<svg[^>]*class="chart" data-type="professional".*?</svg>`).FindAllString(html, -1)
+	require.Len(t, svgs, 1)
+	svg := svgs[0]
+	pts := func(class string) [][2]float64 {
+		m := regexp.MustCompile(`class="` + class + `" points="([^"]+)"`).FindStringSubmatch(svg)
+		require.NotNil(t, m, class)
+		var out [][2]float64
+		for _, p := range strings.Fields(m[1]) {
+			var x, y float64
+			_, err := fmtSscanf(p, &x, &y)
+			require.NoError(t, err)
+			out = append(out, [2]float64{x, y})
+		}
+		return out
+	}
+	held := pts("held")
+	require.Len(t, held, 60, "the days of the last 60, today's included")
+	for i := 1; i < len(held); i++ {
+		require.Greater(t, held[i][0], held[i-1][0])
+		require.Less(t, held[i][1], held[i-1][1], "growing: each day higher up")
+	}
+	proj := pts("projection")
+	require.InDelta(t, held[len(held)-1][1], proj[0][1], 3, "the projection starts where the history ends")
+	require.Less(t, proj[len(proj)-1][1], proj[0][1])
+	require.Len(t, pts("band"), 2*len(proj))
+	for _, mark := range []string{"pool", "margin", "today", "buy-by"} {
+		require.Contains(t, svg, `class="`+mark+`"`)
+	}
+	require.Contains(t, svg, ">pool 500<")
+	require.Contains(t, svg, ">margin 450 (10 % free)<")
+	by := made.Add(time.Duration(*r.BuyByDays * 24 * float64(time.Hour))).Format("2 Jan")
+	require.Contains(t, svg, ">buy by "+by+"<")
+}
+
+// Every part that is missing says why, in both parts; nothing is invented.
+func TestMissingParts(t *testing.T) {
+	d := &ownerreport.Data{Site: "eu", Made: made, PeriodDays: 30, ChartDays: 90, PoolsRead: made,
+		Pools:       []ownerreport.Pool{{Type: qrs.Professional, Total: 10, Allocated: 9, Available: 1}},
+		ForecastErr: errors.New("querying the history at http://influx:8086: 401 Unauthorized"),
+		PlanErr:     errors.New("reading professional allocations: 503"),
+		LicenseErr:  errors.New("reading the server license: 403"),
+		AuditErr:    audit.ErrNoAuditFile,
+	}
+	html, text := page(t, d)
+	for _, s := range []string{html, text} {
+		require.Contains(t, s, "Professional: no forecast: querying the history at http://influx:8086: 401 Unauthorized.")
+		require.Contains(t, s, "Not known: reading professional allocations: 503.")
+		require.Contains(t, s, `Not known: audit_log = `)
+		require.Contains(t, s, "Not read: reading the server license: 403")
+	}
+	require.Contains(t, text, "Right-sizing (QRS): not configured")
+	require.Contains(t, html, "No history to draw.")
+	require.NotContains(t, html, "<svg")
+	require.Contains(t, text, "Pool 10, held 9 (allocated 9 + quarantined 0), available 1")
+
+	// An expired license and the period's failures need a person.
+	d.License, d.LicenseErr, d.LicenseRead = &qrs.License{IsExpired: true, ExpiredReason: "the license has expired"}, nil, made
+	d.Audit, d.AuditErr = &audit.Period{Results: map[audit.Result]int{}, Reasons: map[string]int{},
+		Failures: []audit.Outcome{{Time: made, Result: audit.Failed, Type: qrs.Professional, User: `LAB\ann`, AllocationID: "a1", Detail: "DELETE answered 500"}},
+		Errors:   []audit.CountedError{{Error: "reading analyzer allocations: 503", Runs: 2}}}, nil
+	_, text = page(t, d)
+	require.Contains(t, text, "NEEDS A PERSON\n  - 7 Dec 2026 06:00 UTC: failed professional of LAB\\ann (a1): DELETE answered 500\n  - 2 run(s) reported: reading analyzer allocations: 503\n  - The server license has expired.")
+	require.Contains(t, text, "SERVER LICENSE\n  EXPIRED (the license has expired)")
+}
