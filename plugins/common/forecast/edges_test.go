@@ -142,3 +142,25 @@ func TestSeasonalWithAStep(t *testing.T) {
 	require.InDelta(t, 346-60, r.HeldNow, 4)
 	require.InDelta(t, 0.2, r.GrowthPerDay, 0.05)
 }
+
+// Two months of history with an onboarding of 100 a month ago: the step fills most of the
+// 28-day differences, so the drift it is judged against must not be their median (it read
+// the step as 2 seats a day of growth, took out half of it and told a site rising 0.3 a
+// day to buy 300 seats).
+func TestStepInAShortHistory(t *testing.T) {
+	for _, c := range []struct{ n, ago int }{{42, 20}, {60, 20}, {60, 30}, {60, 40}, {90, 20}} {
+		nz := noise(uint64(c.ago), 2)
+		days, now := history(c.n, func(d int) float64 {
+			v := 300 + 0.3*float64(d) + nz()
+			if d >= c.n-1-c.ago {
+				v += 100
+			}
+			return v
+		})
+		r := make1(days, now, 1000)
+		require.InDelta(t, 0.3, r.GrowthPerDay, 0.15, "%+v", c)
+		require.InDelta(t, 300+0.3*float64(c.n-1)+100, r.HeldNow, 4, "%+v", c)
+		require.Equal(t, 1, r.StepsRemoved, "%+v", c)
+		require.Zero(t, r.SeatsToBuy, "%+v", c)
+	}
+}

@@ -279,8 +279,10 @@ func fitSeries(s *series) fitResult {
 		lag = max(7, 7*(n/14))
 	}
 	y := slices.Clone(s.value)
-	// A first slope (robust to a few steps) tells the drift steps are judged against.
-	slope0, _, _, _ := lagSlopes(y, s.ok, min(lag, 28), 0)
+	// A first slope tells the drift steps are judged against: the median of the 7-day
+	// differences, of which a step fills only seven (in a short history a step fills most
+	// of the 28-day ones, and read as growth it hid half of itself).
+	slope0, _, _, _ := lagSlopes(y, s.ok, 7, 0)
 	steps := removeSteps(y, s.ok, slope0)
 	slope, low, high, pairs := lagSlopes(y, s.ok, lag, from)
 	last := n - 1
