@@ -164,3 +164,22 @@ func TestStepInAShortHistory(t *testing.T) {
 		require.Zero(t, r.SeatsToBuy, "%+v", c)
 	}
 }
+
+// NaN and ±Inf are no data: fourteen days of which one is NaN are thirteen days of
+// history, too few for a forecast, and an infinite day is left out of every number.
+func TestNotANumberIsNoData(t *testing.T) {
+	p := forecast.DefaultParams
+	p.MinHistoryDays = 14
+	days, now := history(14, func(d int) float64 { return 100 + float64(d) })
+	days[5].Held = math.NaN()
+	r := forecast.Make(forecast.Input{Days: days, Pool: 400, Now: now}, p)
+	require.Equal(t, forecast.InsufficientHistory, r.Status)
+	require.Equal(t, 13, r.HistoryDays)
+
+	days, now = history(60, func(d int) float64 { return 100 + float64(d) })
+	days[0].Held, days[30].Held, days[59].Held = math.NaN(), math.Inf(1), math.Inf(-1)
+	r = forecast.Make(forecast.Input{Days: days, Pool: 400, Now: now}, p)
+	require.Equal(t, 57, r.HistoryDays)
+	require.InDelta(t, 1, r.GrowthPerDay, 1e-9)
+	require.InDelta(t, 159, r.HeldNow, 1e-9)
+}

@@ -41,7 +41,7 @@ var DefaultParams = Params{MarginPercent: 10, LeadTimeDays: 30, HorizonDays: 365
 
 // Input is one license type's history.
 type Input struct {
-	Days        []Day     // in any order; more than one value a day keeps the highest
+	Days        []Day     // in any order; more than one value a day keeps the highest; NaN and ±Inf are no data
 	Pool        float64   // the seats of the license now
 	Reclaimable int       // allocations the release policy would reclaim now
 	Now         time.Time // the forecast's day
@@ -219,6 +219,9 @@ func dayIndex(first, t time.Time) int {
 
 func newSeries(days []Day) *series {
 	s := &series{}
+	days = slices.DeleteFunc(slices.Clone(days), func(d Day) bool { // no number is no data: not a day of history
+		return math.IsNaN(d.Held) || math.IsInf(d.Held, 0)
+	})
 	if len(days) == 0 {
 		return s
 	}
