@@ -183,3 +183,24 @@ func TestNotANumberIsNoData(t *testing.T) {
 	require.InDelta(t, 1, r.GrowthPerDay, 1e-9)
 	require.InDelta(t, 159, r.HeldNow, 1e-9)
 }
+
+// Two onboardings of 50 within the last two weeks: the level is after both. One recent
+// step taken out, judged by all the days after it, left the level 13 or 25 seats short
+// (or 12 over).
+func TestTwoRecentSteps(t *testing.T) {
+	for _, ago := range [][2]int{{12, 5}, {10, 4}, {11, 6}, {9, 3}, {8, 4}, {13, 3}} {
+		nz := noise(5, 2)
+		days, now := history(180, func(d int) float64 {
+			v := 300 + 0.3*float64(d) + nz()
+			for _, a := range ago {
+				if d >= 179-a {
+					v += 50
+				}
+			}
+			return v
+		})
+		r := make1(days, now, 1000)
+		require.InDelta(t, 300+0.3*179+100, r.HeldNow, 4, "%v days ago", ago)
+		require.Equal(t, 2, r.StepsRemoved, "%v days ago", ago)
+	}
+}

@@ -9,6 +9,9 @@ const stepWindow = 14
 // a jump between two stretches, a wave a slope that spreads its rise over weeks.
 const edgeDays = 3
 
+// recentAfter are the days after a recent step its level is judged by.
+const recentAfter = 7
+
 // removeSteps finds level shifts and moves the history before each to the level after it,
 // so that a step is neither growth nor decline. It returns how many it took out.
 //
@@ -45,21 +48,31 @@ func removeSteps(y []float64, ok []bool, drift float64) int {
 		shift(y, best, bestJump)
 		steps++
 	}
-	if steps < 10 && recentStep(y, ok, drift, least) {
-		steps++
+	// Two onboardings a week apart are two steps, and a step first measured with the other
+	// in its days is measured again once the other is out: up to four passes, each day
+	// counted once.
+	found := map[int]bool{}
+	for range 4 {
+		d := recentStep(y, ok, drift, least)
+		if d < 0 {
+			break
+		}
+		found[d] = true
 	}
-	return steps
+	return steps + len(found)
 }
 
 // recentStep finds a step in the last two weeks — at least edgeDays days ago, judged by
-// the days after it against the two weeks before, both around the drift — and takes it
-// out as removeSteps does.
-func recentStep(y []float64, ok []bool, drift, least float64) bool {
+// the week after it (no more: a second step later in the week would be taken for part of
+// it) against the two weeks before, both around the drift — takes it out as removeSteps
+// does and returns its day (−1: none).
+func recentStep(y []float64, ok []bool, drift, least float64) int {
 	n := len(y)
 	best, bestJump := -1, 0.0
 	for d := max(stepWindow, n-stepWindow+1); d+edgeDays <= n; d++ {
+		end := min(n, d+recentAfter)
 		var before, after []float64
-		for i := d - stepWindow; i < n; i++ {
+		for i := d - stepWindow; i < end; i++ {
 			if !ok[i] {
 				continue
 			}
@@ -73,16 +86,15 @@ func recentStep(y []float64, ok []bool, drift, least float64) bool {
 			continue
 		}
 		jump := median(after) - median(before)
-		wave := (slopeOf(y, ok, d-stepWindow, d) - drift) * (float64(n-1-d)/2 + float64(stepWindow)/2 + 0.5)
+		wave := (slopeOf(y, ok, d-stepWindow, d) - drift) * (float64(end-1-d)/2 + float64(stepWindow)/2 + 0.5)
 		if math.Abs(jump) > math.Abs(bestJump) && isStep(jump, wave, least) && atTheDay(y, ok, d, jump, drift) {
 			best, bestJump = d, jump
 		}
 	}
-	if best < 0 {
-		return false
+	if best >= 0 {
+		shift(y, best, bestJump)
 	}
-	shift(y, best, bestJump)
-	return true
+	return best
 }
 
 // isStep says whether a jump is a step's: beyond the noise (least), and so even without
