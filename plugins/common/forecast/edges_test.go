@@ -204,3 +204,24 @@ func TestTwoRecentSteps(t *testing.T) {
 		require.Equal(t, 2, r.StepsRemoved, "%v days ago", ago)
 	}
 }
+
+// A month of history with an onboarding in its first two weeks: the step fills most of
+// the day pairs, and read as growth it made a site rising 0.3 a day rise by 4 and buy
+// a thousand seats.
+func TestStepAtTheStart(t *testing.T) {
+	for _, c := range []struct{ n, at int }{{28, 7}, {28, 4}, {42, 11}, {35, 12}} {
+		nz := noise(uint64(c.at), 2)
+		days, now := history(c.n, func(d int) float64 {
+			v := 300 + 0.3*float64(d) + nz()
+			if d >= c.at {
+				v += 100
+			}
+			return v
+		})
+		r := make1(days, now, 1000)
+		require.InDelta(t, 0.3, r.GrowthPerDay, 0.2, "%+v", c)
+		require.InDelta(t, 400+0.3*float64(c.n-1), r.HeldNow, 4, "%+v", c)
+		require.Equal(t, 1, r.StepsRemoved, "%+v", c)
+		require.Zero(t, r.SeatsToBuy, "%+v", c)
+	}
+}

@@ -21,8 +21,10 @@ const recentAfter = 7
 // three days either side differ by most of it). A yearly wave's slope moves the two
 // weeks' medians as far as a small step, but each stretch rises as much as the wave
 // explains and three days hold a fifth of it: it is left to the year-over-year growth
-// and last year's path, which follow it. A step in the last two weeks, whose second stretch is short, is judged
-// by the days after it (recentStep): the level is then taken from after it.
+// and last year's path, which follow it. A step in the first two weeks, whose first
+// stretch is short, is judged by the week before it (firstStep); a step in the last two
+// weeks, whose second stretch is short, by the week after it (recentStep): the level is
+// then taken from after it.
 func removeSteps(y []float64, ok []bool, drift float64) int {
 	noise := noiseScale(y, ok)
 	level := math.Abs(median(window(y, ok, 0, len(y))))
@@ -46,6 +48,9 @@ func removeSteps(y []float64, ok []bool, drift float64) int {
 			break
 		}
 		shift(y, best, bestJump)
+		steps++
+	}
+	if steps < 10 && firstStep(y, ok, drift, least) >= 0 {
 		steps++
 	}
 	// Two onboardings a week apart are two steps, and a step first measured with the other
@@ -87,6 +92,41 @@ func recentStep(y []float64, ok []bool, drift, least float64) int {
 		}
 		jump := median(after) - median(before)
 		wave := (slopeOf(y, ok, d-stepWindow, d) - drift) * (float64(end-1-d)/2 + float64(stepWindow)/2 + 0.5)
+		if math.Abs(jump) > math.Abs(bestJump) && isStep(jump, wave, least) && atTheDay(y, ok, d, jump, drift) {
+			best, bestJump = d, jump
+		}
+	}
+	if best >= 0 {
+		shift(y, best, bestJump)
+	}
+	return best
+}
+
+// firstStep finds a step in the first two weeks — at least edgeDays days in, judged by
+// the week before it against the two weeks after, both around the drift — and takes it
+// out as removeSteps does (in a month of history such a step fills most of the day pairs,
+// and read as growth it made a flat site's seats rise by three a day). It returns its day
+// (−1: none).
+func firstStep(y []float64, ok []bool, drift, least float64) int {
+	best, bestJump := -1, 0.0
+	for d := edgeDays; d < stepWindow && d+stepWindow <= len(y); d++ {
+		from := max(0, d-recentAfter)
+		var before, after []float64
+		for i := from; i < d+stepWindow; i++ {
+			if !ok[i] {
+				continue
+			}
+			if v := y[i] - drift*float64(i-d); i < d {
+				before = append(before, v)
+			} else {
+				after = append(after, v)
+			}
+		}
+		if len(before) < 2 || len(after) < stepWindow/2 {
+			continue
+		}
+		jump := median(after) - median(before)
+		wave := (slopeOf(y, ok, d, d+stepWindow) - drift) * (float64(d-from)/2 + float64(stepWindow)/2)
 		if math.Abs(jump) > math.Abs(bestJump) && isStep(jump, wave, least) && atTheDay(y, ok, d, jump, drift) {
 			best, bestJump = d, jump
 		}
