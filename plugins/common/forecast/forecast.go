@@ -7,7 +7,8 @@
 // The method (see the README for the alternatives measured): steps are found and taken out
 // of the history first — a release run that frees hundreds of seats, a department
 // onboarded — as jumps between two flat stretches (steps.go: a yearly wave's slope is not a
-// step; a step of the last two weeks is judged by the days after it); growth is then the
+// step; a step of the last two weeks is judged by the week after it, one of the first two
+// weeks by the week before it); growth is then the
 // median of the L-day differences of the adjusted series divided by L (L = 364 once the
 // history covers a year and four weeks, which cancels a yearly rhythm; 28 otherwise, which
 // cancels the weekly one), and the level now is the median of the last two weeks brought to
@@ -68,7 +69,8 @@ const (
 )
 
 // Result is the forecast of one license type. Days are counted from Input.Now; a nil
-// pointer is a date that does not come (a flat or falling trend).
+// pointer is a date that does not come (a flat or falling trend, unless last year's path
+// reaches the line within the coming year).
 type Result struct {
 	Status      Status
 	HistoryDays int // days with data in the history
