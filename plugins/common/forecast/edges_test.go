@@ -76,14 +76,7 @@ func TestRecentStep(t *testing.T) {
 
 	// Three to thirteen days ago (an older one is judged by two full weeks either side).
 	for _, ago := range []int{3, 10, 13} {
-		n := noise(uint64(ago), 2)
-		days, now := history(180, func(d int) float64 {
-			v := 300 + 0.3*float64(d) + n()
-			if d >= 179-ago {
-				v += 100
-			}
-			return v
-		})
+		days, now := rising(uint64(ago), 180, 100, 179-ago)
 		r := make1(days, now, 1000)
 		require.InDelta(t, 300+0.3*179+100, r.HeldNow, 4, "%d days ago", ago)
 		require.Equal(t, 1, r.StepsRemoved, "%d days ago", ago)
@@ -149,14 +142,7 @@ func TestSeasonalWithAStep(t *testing.T) {
 // day to buy 300 seats).
 func TestStepInAShortHistory(t *testing.T) {
 	for _, c := range []struct{ n, ago int }{{42, 20}, {60, 20}, {60, 30}, {60, 40}, {90, 20}} {
-		nz := noise(uint64(c.ago), 2)
-		days, now := history(c.n, func(d int) float64 {
-			v := 300 + 0.3*float64(d) + nz()
-			if d >= c.n-1-c.ago {
-				v += 100
-			}
-			return v
-		})
+		days, now := rising(uint64(c.ago), c.n, 100, c.n-1-c.ago)
 		r := make1(days, now, 1000)
 		require.InDelta(t, 0.3, r.GrowthPerDay, 0.15, "%+v", c)
 		require.InDelta(t, 300+0.3*float64(c.n-1)+100, r.HeldNow, 4, "%+v", c)
@@ -189,16 +175,7 @@ func TestNotANumberIsNoData(t *testing.T) {
 // (or 12 over).
 func TestTwoRecentSteps(t *testing.T) {
 	for _, ago := range [][2]int{{12, 5}, {10, 4}, {11, 6}, {9, 3}, {8, 4}, {13, 3}} {
-		nz := noise(5, 2)
-		days, now := history(180, func(d int) float64 {
-			v := 300 + 0.3*float64(d) + nz()
-			for _, a := range ago {
-				if d >= 179-a {
-					v += 50
-				}
-			}
-			return v
-		})
+		days, now := rising(5, 180, 50, 179-ago[0], 179-ago[1])
 		r := make1(days, now, 1000)
 		require.InDelta(t, 300+0.3*179+100, r.HeldNow, 4, "%v days ago", ago)
 		require.Equal(t, 2, r.StepsRemoved, "%v days ago", ago)
@@ -210,18 +187,26 @@ func TestTwoRecentSteps(t *testing.T) {
 // a thousand seats.
 func TestStepAtTheStart(t *testing.T) {
 	for _, c := range []struct{ n, at int }{{28, 7}, {28, 4}, {42, 11}, {35, 12}} {
-		nz := noise(uint64(c.at), 2)
-		days, now := history(c.n, func(d int) float64 {
-			v := 300 + 0.3*float64(d) + nz()
-			if d >= c.at {
-				v += 100
-			}
-			return v
-		})
+		days, now := rising(uint64(c.at), c.n, 100, c.at)
 		r := make1(days, now, 1000)
 		require.InDelta(t, 0.3, r.GrowthPerDay, 0.2, "%+v", c)
 		require.InDelta(t, 400+0.3*float64(c.n-1), r.HeldNow, 4, "%+v", c)
 		require.Equal(t, 1, r.StepsRemoved, "%+v", c)
 		require.Zero(t, r.SeatsToBuy, "%+v", c)
 	}
+}
+
+// rising is n days from 300 seats rising 0.3 a day, ±2 noise (seeded), and a step of size
+// on each of the days at.
+func rising(seed uint64, n int, size float64, at ...int) ([]forecast.Day, time.Time) {
+	nz := noise(seed, 2)
+	return history(n, func(d int) float64 {
+		v := 300 + 0.3*float64(d) + nz()
+		for _, a := range at {
+			if d >= a {
+				v += size
+			}
+		}
+		return v
+	})
 }

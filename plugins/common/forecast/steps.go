@@ -9,8 +9,8 @@ const stepWindow = 14
 // a jump between two stretches, a wave a slope that spreads its rise over weeks.
 const edgeDays = 3
 
-// recentAfter are the days after a recent step its level is judged by.
-const recentAfter = 7
+// shortDays are the days of a step's short stretch near an end of the history (endStep).
+const shortDays = 7
 
 // removeSteps finds level shifts and moves the history before each to the level after it,
 // so that a step is neither growth nor decline. It returns how many it took out.
@@ -22,9 +22,9 @@ const recentAfter = 7
 // weeks' medians as far as a small step, but each stretch rises as much as the wave
 // explains and three days hold a fifth of it: it is left to the year-over-year growth
 // and last year's path, which follow it. A step in the first two weeks, whose first
-// stretch is short, is judged by the week before it (firstStep); a step in the last two
-// weeks, whose second stretch is short, by the week after it (recentStep): the level is
-// then taken from after it.
+// stretch is short, is judged by the week before it; a step in the last two weeks, whose
+// second stretch is short, by the week after it (endStep): the level is then taken from
+// after it.
 func removeSteps(y []float64, ok []bool, drift float64) int {
 	noise := noiseScale(y, ok)
 	level := math.Abs(median(window(y, ok, 0, len(y))))
@@ -50,7 +50,7 @@ func removeSteps(y []float64, ok []bool, drift float64) int {
 		shift(y, best, bestJump)
 		steps++
 	}
-	if steps < 10 && firstStep(y, ok, drift, least) >= 0 {
+	if steps < 10 && endStep(y, ok, drift, least, true) >= 0 {
 		steps++
 	}
 	// Two onboardings a week apart are two steps, and a step first measured with the other
@@ -58,7 +58,7 @@ func removeSteps(y []float64, ok []bool, drift float64) int {
 	// counted once.
 	found := map[int]bool{}
 	for range 4 {
-		d := recentStep(y, ok, drift, least)
+		d := endStep(y, ok, drift, least, false)
 		if d < 0 {
 			break
 		}
@@ -67,17 +67,30 @@ func removeSteps(y []float64, ok []bool, drift float64) int {
 	return steps + len(found)
 }
 
-// recentStep finds a step in the last two weeks — at least edgeDays days ago, judged by
-// the week after it (no more: a second step later in the week would be taken for part of
-// it) against the two weeks before, both around the drift — takes it out as removeSteps
-// does and returns its day (−1: none).
-func recentStep(y []float64, ok []bool, drift, least float64) int {
+// endStep finds a step near an end of the history, where one of its two stretches is
+// short: in the last two weeks (at least edgeDays days ago) judged by the week after it —
+// no more: a second step later in the week would be taken for part of it — against the
+// two weeks before; or, first, in the first two weeks judged by the week before it against
+// the two weeks after (in a month of history such a step fills most of the day pairs, and
+// read as growth it made a flat site rise by three seats a day). Both around the drift,
+// and beyond what the long stretch's own slope explains. It takes the step out as
+// removeSteps does and returns its day (−1: none).
+func endStep(y []float64, ok []bool, drift, least float64, first bool) int {
 	n := len(y)
+	lo, hi := max(stepWindow, n-stepWindow+1), n-edgeDays+1 // the days it looks at
+	if first {
+		lo, hi = edgeDays, min(stepWindow, n-stepWindow+1)
+	}
 	best, bestJump := -1, 0.0
-	for d := max(stepWindow, n-stepWindow+1); d+edgeDays <= n; d++ {
-		end := min(n, d+recentAfter)
+	for d := lo; d < hi; d++ {
+		from, to := d-stepWindow, min(n, d+shortDays) // the stretches: from…d−1 and d…to−1
+		longFrom, longTo := from, d
+		if first {
+			from, to = max(0, d-shortDays), d+stepWindow
+			longFrom, longTo = d, to
+		}
 		var before, after []float64
-		for i := d - stepWindow; i < end; i++ {
+		for i := from; i < to; i++ {
 			if !ok[i] {
 				continue
 			}
@@ -87,46 +100,15 @@ func recentStep(y []float64, ok []bool, drift, least float64) int {
 				after = append(after, v)
 			}
 		}
-		if len(before) < stepWindow/2 || len(after) < 2 {
+		long, short := len(before), len(after)
+		if first {
+			long, short = short, long
+		}
+		if long < stepWindow/2 || short < 2 {
 			continue
 		}
 		jump := median(after) - median(before)
-		wave := (slopeOf(y, ok, d-stepWindow, d) - drift) * (float64(end-1-d)/2 + float64(stepWindow)/2 + 0.5)
-		if math.Abs(jump) > math.Abs(bestJump) && isStep(jump, wave, least) && atTheDay(y, ok, d, jump, drift) {
-			best, bestJump = d, jump
-		}
-	}
-	if best >= 0 {
-		shift(y, best, bestJump)
-	}
-	return best
-}
-
-// firstStep finds a step in the first two weeks — at least edgeDays days in, judged by
-// the week before it against the two weeks after, both around the drift — and takes it
-// out as removeSteps does (in a month of history such a step fills most of the day pairs,
-// and read as growth it made a flat site's seats rise by three a day). It returns its day
-// (−1: none).
-func firstStep(y []float64, ok []bool, drift, least float64) int {
-	best, bestJump := -1, 0.0
-	for d := edgeDays; d < stepWindow && d+stepWindow <= len(y); d++ {
-		from := max(0, d-recentAfter)
-		var before, after []float64
-		for i := from; i < d+stepWindow; i++ {
-			if !ok[i] {
-				continue
-			}
-			if v := y[i] - drift*float64(i-d); i < d {
-				before = append(before, v)
-			} else {
-				after = append(after, v)
-			}
-		}
-		if len(before) < 2 || len(after) < stepWindow/2 {
-			continue
-		}
-		jump := median(after) - median(before)
-		wave := (slopeOf(y, ok, d, d+stepWindow) - drift) * (float64(d-from)/2 + float64(stepWindow)/2)
+		wave := (slopeOf(y, ok, longFrom, longTo) - drift) * float64(to-from) / 2
 		if math.Abs(jump) > math.Abs(bestJump) && isStep(jump, wave, least) && atTheDay(y, ok, d, jump, drift) {
 			best, bestJump = d, jump
 		}
