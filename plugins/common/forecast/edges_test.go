@@ -210,3 +210,19 @@ func rising(seed uint64, n int, size float64, at ...int) ([]forecast.Day, time.T
 		return v
 	})
 }
+
+// The seasonal history with its last two or four weeks missing (Telegraf down, or the
+// forecast command run on a history that stopped): the level and last year's path are
+// taken at today, not at the last day with data — which put the margin 10 and 22 days
+// late and the buy-by on the wrong side of today.
+func TestSeasonalWithTheLastDaysMissing(t *testing.T) {
+	for _, gap := range []int{14, 30} {
+		n := noise(29, 2)
+		days, now := history(730, func(d int) float64 { return seasonal(d) + n() })
+		r := make1(days[:730-gap], now, 400)
+		require.Equal(t, 364, r.LagDays)
+		require.InDelta(t, 346, r.HeldNow, 4, "%d days missing", gap)
+		require.InDelta(t, 20, *r.DaysToMargin, 7, "%d days missing", gap)
+		require.Negative(t, *r.BuyByDays, "%d days missing", gap)
+	}
+}

@@ -118,7 +118,8 @@ func Make(in Input, p Params) Result {
 		r.Status = NoPool
 		return r
 	}
-	fit := fitSeries(s)
+	today := dayIndex(s.first, in.Now)
+	fit := fitSeries(s, today)
 	if fit.Pairs == 0 { // no two days L apart: no slope, so no forecast (never "flat")
 		r.Status = InsufficientHistory
 		return r
@@ -126,7 +127,6 @@ func Make(in Input, p Params) Result {
 	r.Status = OK
 	r.LagDays, r.StepsRemoved = fit.Lag, fit.Steps
 	r.GrowthPerDay, r.GrowthLow, r.GrowthHigh = fit.Slope, fit.Low, fit.High
-	today := dayIndex(s.first, in.Now)
 	r.HeldNow = fit.Level + fit.Slope*float64(today-fit.LevelDay)
 	r.Available = in.Pool - r.HeldNow
 	r.FitResidualSeats = fit.Residual
@@ -273,8 +273,9 @@ type fitResult struct {
 const recentPairs = 91
 
 // fitSeries is the method: steps taken out, the median L-day growth, the level of the
-// last two weeks and, with a year of history, last year's path.
-func fitSeries(s *series) fitResult {
+// last two weeks brought to today (an index of the series: the last day with data or
+// later) and, with a year of history, last year's path from today.
+func fitSeries(s *series, today int) fitResult {
 	n := s.span()
 	lag, from := 28, max(0, n-recentPairs)
 	switch {
@@ -293,15 +294,16 @@ func fitSeries(s *series) fitResult {
 	last := n - 1
 	// The level: the last two weeks brought to today along the slope — or, with a year of
 	// history, along last year's path over the same days, which holds the rhythm's slope
-	// too (a wave rising into its peak would otherwise leave the level a week behind).
+	// too (a wave rising into its peak would otherwise leave the level a week behind, and
+	// weeks behind when the last days are missing).
 	var around []float64
 	for i := last; i >= 0 && i > last-14; i-- {
 		if !s.ok[i] {
 			continue
 		}
-		move := slope * float64(last-i)
+		move := slope * float64(today-i)
 		if lag == 364 {
-			if from, to := weekMedian(y, s.ok, i-364), weekMedian(y, s.ok, last-364); len(from) > 0 && len(to) > 0 {
+			if from, to := weekMedian(y, s.ok, i-364), weekMedian(y, s.ok, today-364); len(from) > 0 && len(to) > 0 {
 				move = median(to) - median(from)
 			}
 		}
@@ -311,21 +313,22 @@ func fitSeries(s *series) fitResult {
 	var res []float64
 	for i := last; i >= 0 && i > last-28; i-- {
 		if s.ok[i] {
-			res = append(res, math.Abs(y[i]-(level+slope*float64(i-last))))
+			res = append(res, math.Abs(y[i]-(level+slope*float64(i-today))))
 		}
 	}
-	f := fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: last, Lag: lag, Steps: steps, Residual: median(res),
+	f := fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: today, Lag: lag, Steps: steps, Residual: median(res),
 		Pairs: pairs}
 	if lag == 364 {
-		f.Ahead = lastYearsPath(y, s.ok, last)
+		f.Ahead = lastYearsPath(y, s.ok, today, slope)
 	}
 	return f
 }
 
 // lastYearsPath is how held moved from the same day last year, for each day of the year
-// that followed it: Ahead[k] = m(last−364+k) − m(last−364), m a one-week median.
-func lastYearsPath(y []float64, ok []bool, last int) []float64 {
-	start := last - 364
+// that followed it: Ahead[k] = m(today−364+k) − m(today−364), m a one-week median; a week
+// without data (the last days missing) goes on from the week before along the slope.
+func lastYearsPath(y []float64, ok []bool, today int, slope float64) []float64 {
+	start := today - 364
 	m := func(i int) (float64, bool) {
 		w := weekMedian(y, ok, i)
 		return median(w), len(w) > 0
@@ -335,12 +338,12 @@ func lastYearsPath(y []float64, ok []bool, last int) []float64 {
 		return nil
 	}
 	ahead := make([]float64, 365)
-	prev := 0.0
 	for k := range ahead {
 		if v, found := m(start + k); found {
-			prev = v - base
+			ahead[k] = v - base
+		} else if k > 0 {
+			ahead[k] = ahead[k-1] + slope
 		}
-		ahead[k] = prev
 	}
 	return ahead
 }
