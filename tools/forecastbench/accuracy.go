@@ -10,9 +10,11 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
 )
 
-// The backtest: generated two-year histories with a known future, in two families
-// reported apart (mixed, and seasonal: a strong yearly rhythm). Every two weeks of each
-// history a forecast is made from what came before; its days to the margin are compared
+// The backtest: generated two-year histories with a known future, in three families
+// reported apart (mixed; seasonal: a strong yearly rhythm; young: a site with four to
+// twelve weeks of history and a step in it). Every two weeks of each history a forecast
+// is made from what came before (young: one from each of the last 35, 42, 56, 70 and 84
+// days before the future); its days to the margin are compared
 // with the day the generated future really crosses the margin, within 30, 60 and 90 days:
 // the error is |min(predicted, h) − min(actual, h)|. The same forecasts are made by two
 // naive baselines: a straight line through all the history (least squares), and the slope
@@ -36,9 +38,13 @@ const (
 const (
 	mixed    = "mixed"    // steps, spikes, missing days, a yearly rhythm of up to ±6 %
 	seasonal = "seasonal" // a strong yearly rhythm (±5 … 15 %, a university's term peak), at most one step
+	young    = "young"    // the mixed kind, forecast from its last 4 to 12 weeks only, a step within them
 )
 
-var families = []string{mixed, seasonal}
+var families = []string{mixed, seasonal, young}
+
+// youngDays are the lengths of history the young family's forecasts are made from.
+var youngDays = []int{35, 42, 56, 70, 84}
 
 func generate(family string, seed uint64) genSeries {
 	rng := rand.New(rand.NewPCG(seed, 0xf0ca57))
@@ -53,8 +59,11 @@ func generate(family string, seed uint64) genSeries {
 		yearly, steps = (0.05+rng.Float64()*0.1)*base, rng.IntN(2)
 	}
 	shift := make([]float64, n) // steps: release runs (down) and onboardings (up)
-	for range steps {
+	for k := range steps {
 		at := rng.IntN(n)
+		if family == young && k == 0 {
+			at = historyDays - 84 + rng.IntN(84) // within the weeks the forecasts see
+		}
 		size := -(40 + rng.Float64()*0.25*base) // a release run, the common step
 		if rng.IntN(3) == 0 {
 			size = -0.7 * size // an onboarding
@@ -173,6 +182,22 @@ type accuracyRow struct {
 	Forecasts int     `json:"forecasts"`
 }
 
+// forecastsOf are the forecasts made of each history of a family: from day `from` to day
+// `now`, both counted.
+func forecastsOf(family string) []struct{ from, now int } {
+	var out []struct{ from, now int }
+	if family == young {
+		for _, n := range youngDays {
+			out = append(out, struct{ from, now int }{historyDays - n, historyDays - 1})
+		}
+		return out
+	}
+	for now := 179; now < historyDays; now += 14 {
+		out = append(out, struct{ from, now int }{0, now})
+	}
+	return out
+}
+
 // leadTime is the backtest's purchase lead time (the default's).
 const leadTime = 30
 
@@ -190,11 +215,11 @@ func backtest(series int) []accuracyRow {
 		for i := range series {
 			s := generate(fam, uint64(i))
 			line := s.pool * 0.9
-			for now := 179; now < historyDays; now += 14 {
-				actual := crossing(s.held, now, line)
+			for _, c := range forecastsOf(fam) {
+				actual := crossing(s.held, c.now, line)
 				preds := make([]float64, len(methods))
 				for j, m := range methods {
-					preds[j] = m.f(s.held[:now+1], now, line)
+					preds[j] = m.f(s.held[c.from:c.now+1], c.now-c.from, line)
 				}
 				for _, h := range horizons {
 					// Only the forecasts where a crossing is within the horizon, really or by

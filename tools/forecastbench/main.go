@@ -56,7 +56,7 @@ func run(out string, series int, influxd, plugin string) error {
 }
 
 func printAccuracy(w io.Writer, rows []accuracyRow, series int) {
-	fmt.Fprintf(w, "backtest: %d generated two-year histories per family, a forecast every 14 days from day 180; error of the predicted margin date, in days; buy-by (30 days of lead time) on the wrong side of today\n", series)
+	fmt.Fprintf(w, "backtest: %d generated two-year histories per family, a forecast every 14 days from day 180 (young: from the last 35 to 84 days); error of the predicted margin date, in days; buy-by (30 days of lead time) on the wrong side of today\n", series)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "family\thorizon\tmethod\tmean\tmedian\tp90\tbuy-by wrong side\tforecasts\t")
 	for _, r := range rows {

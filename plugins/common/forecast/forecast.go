@@ -7,7 +7,8 @@
 // The method (see the README for the alternatives measured): steps are found and taken out
 // of the history first — a release run that frees hundreds of seats, a department
 // onboarded — as jumps between two flat stretches (steps.go: a yearly wave's slope is not a
-// step; a step of the last two weeks is judged by the days after it); growth is then the
+// step; a step of the last two weeks is judged by the week after it, one of the first two
+// weeks by the week before it); growth is then the
 // median of the L-day differences of the adjusted series divided by L (L = 364 once the
 // history covers a year and four weeks, which cancels a yearly rhythm; 28 otherwise, which
 // cancels the weekly one), and the level now is the median of the last two weeks brought to
@@ -41,7 +42,7 @@ var DefaultParams = Params{MarginPercent: 10, LeadTimeDays: 30, HorizonDays: 365
 
 // Input is one license type's history.
 type Input struct {
-	Days        []Day     // in any order; more than one value a day keeps the highest
+	Days        []Day     // in any order; more than one value a day keeps the highest; NaN and ±Inf are no data
 	Pool        float64   // the seats of the license now
 	Reclaimable int       // allocations the release policy would reclaim now
 	Now         time.Time // the forecast's day
@@ -68,7 +69,8 @@ const (
 )
 
 // Result is the forecast of one license type. Days are counted from Input.Now; a nil
-// pointer is a date that does not come (a flat or falling trend).
+// pointer is a date that does not come (a flat or falling trend, unless last year's path
+// reaches the line within the coming year).
 type Result struct {
 	Status      Status
 	HistoryDays int // days with data in the history
@@ -116,7 +118,8 @@ func Make(in Input, p Params) Result {
 		r.Status = NoPool
 		return r
 	}
-	fit := fitSeries(s)
+	today := dayIndex(s.first, in.Now)
+	fit := fitSeries(s, today)
 	if fit.Pairs == 0 { // no two days L apart: no slope, so no forecast (never "flat")
 		r.Status = InsufficientHistory
 		return r
@@ -124,7 +127,6 @@ func Make(in Input, p Params) Result {
 	r.Status = OK
 	r.LagDays, r.StepsRemoved = fit.Lag, fit.Steps
 	r.GrowthPerDay, r.GrowthLow, r.GrowthHigh = fit.Slope, fit.Low, fit.High
-	today := dayIndex(s.first, in.Now)
 	r.HeldNow = fit.Level + fit.Slope*float64(today-fit.LevelDay)
 	r.Available = in.Pool - r.HeldNow
 	r.FitResidualSeats = fit.Residual
@@ -219,6 +221,9 @@ func dayIndex(first, t time.Time) int {
 
 func newSeries(days []Day) *series {
 	s := &series{}
+	days = slices.DeleteFunc(slices.Clone(days), func(d Day) bool { // no number is no data: not a day of history
+		return math.IsNaN(d.Held) || math.IsInf(d.Held, 0)
+	})
 	if len(days) == 0 {
 		return s
 	}
@@ -268,8 +273,9 @@ type fitResult struct {
 const recentPairs = 91
 
 // fitSeries is the method: steps taken out, the median L-day growth, the level of the
-// last two weeks and, with a year of history, last year's path.
-func fitSeries(s *series) fitResult {
+// last two weeks brought to today (an index of the series: the last day with data or
+// later) and, with a year of history, last year's path from today.
+func fitSeries(s *series, today int) fitResult {
 	n := s.span()
 	lag, from := 28, max(0, n-recentPairs)
 	switch {
@@ -279,22 +285,25 @@ func fitSeries(s *series) fitResult {
 		lag = max(7, 7*(n/14))
 	}
 	y := slices.Clone(s.value)
-	// A first slope (robust to a few steps) tells the drift steps are judged against.
-	slope0, _, _, _ := lagSlopes(y, s.ok, min(lag, 28), 0)
+	// A first slope tells the drift steps are judged against: the median of the 7-day
+	// differences, of which a step fills only seven (in a short history a step fills most
+	// of the 28-day ones, and read as growth it hid half of itself).
+	slope0, _, _, _ := lagSlopes(y, s.ok, 7, 0)
 	steps := removeSteps(y, s.ok, slope0)
 	slope, low, high, pairs := lagSlopes(y, s.ok, lag, from)
 	last := n - 1
 	// The level: the last two weeks brought to today along the slope — or, with a year of
 	// history, along last year's path over the same days, which holds the rhythm's slope
-	// too (a wave rising into its peak would otherwise leave the level a week behind).
+	// too (a wave rising into its peak would otherwise leave the level a week behind, and
+	// weeks behind when the last days are missing).
 	var around []float64
 	for i := last; i >= 0 && i > last-14; i-- {
 		if !s.ok[i] {
 			continue
 		}
-		move := slope * float64(last-i)
+		move := slope * float64(today-i)
 		if lag == 364 {
-			if from, to := weekMedian(y, s.ok, i-364), weekMedian(y, s.ok, last-364); len(from) > 0 && len(to) > 0 {
+			if from, to := weekMedian(y, s.ok, i-364), weekMedian(y, s.ok, today-364); len(from) > 0 && len(to) > 0 {
 				move = median(to) - median(from)
 			}
 		}
@@ -304,21 +313,22 @@ func fitSeries(s *series) fitResult {
 	var res []float64
 	for i := last; i >= 0 && i > last-28; i-- {
 		if s.ok[i] {
-			res = append(res, math.Abs(y[i]-(level+slope*float64(i-last))))
+			res = append(res, math.Abs(y[i]-(level+slope*float64(i-today))))
 		}
 	}
-	f := fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: last, Lag: lag, Steps: steps, Residual: median(res),
+	f := fitResult{Slope: slope, Low: low, High: high, Level: level, LevelDay: today, Lag: lag, Steps: steps, Residual: median(res),
 		Pairs: pairs}
 	if lag == 364 {
-		f.Ahead = lastYearsPath(y, s.ok, last)
+		f.Ahead = lastYearsPath(y, s.ok, today, slope)
 	}
 	return f
 }
 
 // lastYearsPath is how held moved from the same day last year, for each day of the year
-// that followed it: Ahead[k] = m(last−364+k) − m(last−364), m a one-week median.
-func lastYearsPath(y []float64, ok []bool, last int) []float64 {
-	start := last - 364
+// that followed it: Ahead[k] = m(today−364+k) − m(today−364), m a one-week median; a week
+// without data (the last days missing) goes on from the week before along the slope.
+func lastYearsPath(y []float64, ok []bool, today int, slope float64) []float64 {
+	start := today - 364
 	m := func(i int) (float64, bool) {
 		w := weekMedian(y, ok, i)
 		return median(w), len(w) > 0
@@ -328,12 +338,12 @@ func lastYearsPath(y []float64, ok []bool, last int) []float64 {
 		return nil
 	}
 	ahead := make([]float64, 365)
-	prev := 0.0
 	for k := range ahead {
 		if v, found := m(start + k); found {
-			prev = v - base
+			ahead[k] = v - base
+		} else if k > 0 {
+			ahead[k] = ahead[k-1] + slope
 		}
-		ahead[k] = prev
 	}
 	return ahead
 }

@@ -9,6 +9,9 @@ const stepWindow = 14
 // a jump between two stretches, a wave a slope that spreads its rise over weeks.
 const edgeDays = 3
 
+// shortDays are the days of a step's short stretch near an end of the history (endStep).
+const shortDays = 7
+
 // removeSteps finds level shifts and moves the history before each to the level after it,
 // so that a step is neither growth nor decline. It returns how many it took out.
 //
@@ -18,8 +21,10 @@ const edgeDays = 3
 // three days either side differ by most of it). A yearly wave's slope moves the two
 // weeks' medians as far as a small step, but each stretch rises as much as the wave
 // explains and three days hold a fifth of it: it is left to the year-over-year growth
-// and last year's path, which follow it. A step in the last two weeks, whose second stretch is short, is judged
-// by the days after it (recentStep): the level is then taken from after it.
+// and last year's path, which follow it. A step in the first two weeks, whose first
+// stretch is short, is judged by the week before it; a step in the last two weeks, whose
+// second stretch is short, by the week after it (endStep): the level is then taken from
+// after it.
 func removeSteps(y []float64, ok []bool, drift float64) int {
 	noise := noiseScale(y, ok)
 	level := math.Abs(median(window(y, ok, 0, len(y))))
@@ -45,21 +50,47 @@ func removeSteps(y []float64, ok []bool, drift float64) int {
 		shift(y, best, bestJump)
 		steps++
 	}
-	if steps < 10 && recentStep(y, ok, drift, least) {
+	if steps < 10 && endStep(y, ok, drift, least, true) >= 0 {
 		steps++
 	}
-	return steps
+	// Two onboardings a week apart are two steps, and a step first measured with the other
+	// in its days is measured again once the other is out: up to four passes, each day
+	// counted once.
+	found := map[int]bool{}
+	for range 4 {
+		d := endStep(y, ok, drift, least, false)
+		if d < 0 {
+			break
+		}
+		found[d] = true
+	}
+	return steps + len(found)
 }
 
-// recentStep finds a step in the last two weeks — at least edgeDays days ago, judged by
-// the days after it against the two weeks before, both around the drift — and takes it
-// out as removeSteps does.
-func recentStep(y []float64, ok []bool, drift, least float64) bool {
+// endStep finds a step near an end of the history, where one of its two stretches is
+// short: in the last two weeks (at least edgeDays days ago) judged by the week after it —
+// no more: a second step later in the week would be taken for part of it — against the
+// two weeks before; or, first, in the first two weeks judged by the week before it against
+// the two weeks after (in a month of history such a step fills most of the day pairs, and
+// read as growth it made a flat site rise by three seats a day). Both around the drift,
+// and beyond what the long stretch's own slope explains. It takes the step out as
+// removeSteps does and returns its day (−1: none).
+func endStep(y []float64, ok []bool, drift, least float64, first bool) int {
 	n := len(y)
+	lo, hi := max(stepWindow, n-stepWindow+1), n-edgeDays+1 // the days it looks at
+	if first {
+		lo, hi = edgeDays, min(stepWindow, n-stepWindow+1)
+	}
 	best, bestJump := -1, 0.0
-	for d := max(stepWindow, n-stepWindow+1); d+edgeDays <= n; d++ {
+	for d := lo; d < hi; d++ {
+		from, to := d-stepWindow, min(n, d+shortDays) // the stretches: from…d−1 and d…to−1
+		longFrom, longTo := from, d
+		if first {
+			from, to = max(0, d-shortDays), d+stepWindow
+			longFrom, longTo = d, to
+		}
 		var before, after []float64
-		for i := d - stepWindow; i < n; i++ {
+		for i := from; i < to; i++ {
 			if !ok[i] {
 				continue
 			}
@@ -69,20 +100,23 @@ func recentStep(y []float64, ok []bool, drift, least float64) bool {
 				after = append(after, v)
 			}
 		}
-		if len(before) < stepWindow/2 || len(after) < 2 {
+		long, short := len(before), len(after)
+		if first {
+			long, short = short, long
+		}
+		if long < stepWindow/2 || short < 2 {
 			continue
 		}
 		jump := median(after) - median(before)
-		wave := (slopeOf(y, ok, d-stepWindow, d) - drift) * (float64(n-1-d)/2 + float64(stepWindow)/2 + 0.5)
+		wave := (slopeOf(y, ok, longFrom, longTo) - drift) * float64(to-from) / 2
 		if math.Abs(jump) > math.Abs(bestJump) && isStep(jump, wave, least) && atTheDay(y, ok, d, jump, drift) {
 			best, bestJump = d, jump
 		}
 	}
-	if best < 0 {
-		return false
+	if best >= 0 {
+		shift(y, best, bestJump)
 	}
-	shift(y, best, bestJump)
-	return true
+	return best
 }
 
 // isStep says whether a jump is a step's: beyond the noise (least), and so even without
