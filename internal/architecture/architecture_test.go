@@ -50,7 +50,7 @@ var rules = map[string][]string{
 	"plugins/common/evaluate":    {"plugins/common/policy", "plugins/common/qrs"},
 	"plugins/common/notice":      {"plugins/common/qrs", "internal/atomicfile"},
 	"plugins/common/policy":      {"plugins/common/qrs"},
-	"plugins/common/qrs":         {"internal/ctxsleep"},
+	"plugins/common/qrs":         {"internal/ctxsleep", "internal/redact"},
 	"emulators/qrs":              {},
 	"internal/qrsspec":           {},
 	"internal/qrsspec/gensubset": {"emulators/qrs", "internal/qrsspec"},
