@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/stopping"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
@@ -38,7 +39,8 @@ type Supervisor struct {
 	// WallCheck bounds how long a wait for a scheduled run goes without reading the wall
 	// clock again (default 1 min): a timer counts on the monotonic clock, which stops while
 	// the machine is suspended, so after a VM suspend a run would otherwise fire late by
-	// the suspend's length.
+	// the suspend's length. A run is due when the wall clock reaches its time: a wall
+	// clock set back (an NTP correction) makes it wait, never fire early or twice.
 	WallCheck time.Duration
 	// Ran, when set, is called after every run (tests).
 	Ran func(site string, sum audit.Summary, err error)
@@ -227,7 +229,9 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 	// The next scheduled run is set after each run and each new configuration only: a
 	// delivery between runs must not move it (an @every schedule counts from when it is
 	// asked, and was pushed back at every delivery for ever).
+	// last is the time of the last scheduled run (see scheduleNext).
 	var next *nextRun
+	var last time.Time
 	defer func() { next.stop() }()
 	for {
 		if stopping.Requested(s.stop) {
@@ -236,10 +240,10 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 		var tick <-chan time.Time
 		if st := r.Site.Settings; st.Schedule != nil {
 			if next == nil {
-				next = s.schedule(st.Schedule.Next(s.Now().In(st.Location)))
+				next = scheduleNext(st, s.Now(), last)
 				r.Log.Info("next run", "at", next.at.Format(time.RFC3339))
 			}
-			tick = next.wait(s.WallCheck)
+			tick = next.wait(s.Now(), s.WallCheck)
 		}
 		select {
 		case <-s.stop:
@@ -262,10 +266,14 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 				next = nil
 			}
 		case <-tick:
-			if !next.due(s.Now()) {
-				continue // a wall-clock check before the run's time
+			now := s.Now()
+			if !next.due(now) { // a wall-clock check before the run's time
+				if now.Round(0).Before(next.from) {
+					next = nil // the wall clock was set back: the run is set again from it
+				}
+				continue
 			}
-			next = nil
+			last, next = next.at, nil
 			s.runOnce(ctx, r, "schedule")
 			s.reportDue(ctx, r)
 		case <-deliver.C:
@@ -302,35 +310,50 @@ func (s *Supervisor) recordSwap(old, next *Runner, err error) {
 	}
 }
 
-// nextRun is the wait for a scheduled run. It is due when the wall clock reaches its time,
-// or when as long as it was first due in has passed on the monotonic clock (the
-// supervisor's clock may be fixed, as in tests). The wait wakes at least every WallCheck
-// to read the wall clock again: after a suspend the monotonic clock is behind, the wall
-// clock is not.
+// nextRun is the wait for a scheduled run. It is due when the wall clock (the supervisor's
+// clock) reaches its time, as cron has it: a timer counts on the monotonic clock, which
+// stops while the machine is suspended and does not follow the wall clock when it is set
+// back, so the wait wakes at least every WallCheck to read the wall clock again. After a
+// suspend the run fires within that bound; after the wall clock was set back it waits for
+// the wall clock, never firing early, and is set again from the corrected time.
 type nextRun struct {
-	at       time.Time // wall clock, from the schedule
-	deadline time.Time // monotonic: when the wait first computed is over
-	timer    *time.Timer
+	from  time.Time // wall clock: when the run was set
+	at    time.Time // wall clock, from the schedule
+	timer *time.Timer
 }
 
-func (s *Supervisor) schedule(at time.Time) *nextRun {
-	return &nextRun{at: at, deadline: time.Now().Add(at.Sub(s.Now().Round(0)))}
+// setBackBound is how far back the wall clock may be set (an NTP correction) and still be
+// taken for a small correction, after which a time that ran does not run again; a clock
+// set back further was wrong and is believed, as cron does (three hours there as well).
+const setBackBound = 3 * time.Hour
+
+// scheduleNext sets the next scheduled run after now; after last, the time of the last
+// scheduled run, when the wall clock has been set back by less than setBackBound since,
+// so that no time runs twice.
+func scheduleNext(st *siteconfig.Sidecar, now, last time.Time) *nextRun {
+	from := now.Round(0)
+	after := from
+	if from.Before(last) && last.Sub(from) < setBackBound {
+		after = last
+	}
+	return &nextRun{from: from, at: st.Schedule.Next(after.In(st.Location))}
 }
 
-// wait is the channel of the next wake-up: at the deadline, or after bound at most. The
-// timer is kept until it fires, so that deliveries between runs do not move it.
-func (n *nextRun) wait(bound time.Duration) <-chan time.Time {
+// wait is the channel of the next wake-up: at the run's time by the wall clock now, or
+// after bound at most. The timer is kept until it fires, so that deliveries between runs
+// do not move it.
+func (n *nextRun) wait(now time.Time, bound time.Duration) <-chan time.Time {
 	if n.timer == nil {
-		n.timer = time.NewTimer(min(time.Until(n.deadline), bound))
+		n.timer = time.NewTimer(min(n.at.Sub(now.Round(0)), bound))
 	}
 	return n.timer.C
 }
 
-// due reports, at a wake-up, whether the run's time has come (now is the supervisor's
-// clock); if not, the next wait sets a new timer.
+// due reports, at a wake-up, whether the wall clock has reached the run's time; if not,
+// the next wait sets a new timer.
 func (n *nextRun) due(now time.Time) bool {
 	n.timer = nil
-	return !now.Round(0).Before(n.at) || !time.Now().Before(n.deadline)
+	return !now.Round(0).Before(n.at)
 }
 
 func (n *nextRun) stop() {

@@ -46,11 +46,14 @@ func startSupervisorWith(t *testing.T, srv *emulator.Server, releaseTable string
 	s := &supervised{state: t.TempDir(), logs: &testkit.SyncBuffer{}, runs: make(chan audit.Summary, 16), done: make(chan error, 1)}
 	s.path = siteConfig(t, srv, s.state, releaseTable)
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
+	start := time.Now()
 	s.sup = &release.Supervisor{
 		Load:   func() ([]*release.Site, error) { return release.LoadSites([]string{s.path}, log) },
 		Log:    log,
 		Stdout: &bytes.Buffer{},
-		Now:    func() time.Time { return testkit.Now },
+		// The tests' date, running as the wall clock does: a schedule waits for the
+		// supervisor's clock to reach its time.
+		Now: func() time.Time { return testkit.Now.Add(time.Since(start)) },
 		Ran: func(_ string, sum audit.Summary, err error) {
 			if err == nil {
 				s.runs <- sum
@@ -311,8 +314,8 @@ func TestReloadStatusReachesInfluxDB(t *testing.T) {
 }
 
 // Deliveries between runs do not move the schedule: an @every schedule longer than the
-// delivery interval still runs (it was pushed back at every delivery, for ever). The clock
-// is the tests' fixed one, so that a timer made anew at each delivery would never fire.
+// delivery interval still runs (it was pushed back at every delivery, for ever): a run
+// set anew at each delivery would be a second away at every delivery, and never due.
 func TestEveryScheduleRunsDespiteDeliveries(t *testing.T) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 66, Users: 50, Now: testkit.Now})
 	srv := testkit.StartEmulator(t, site)
@@ -412,4 +415,97 @@ func TestReloadKeepsPasswordsInURLsSecret(t *testing.T) {
 	for what, text := range map[string]string{"log": s.logs.String(), "audit log": string(audited), "metrics": fmt.Sprint(ms)} {
 		require.NotContains(t, text, "pa55", what)
 	}
+}
+
+// A wall clock set back (an NTP correction) while a run is awaited: the run waits for the
+// wall clock to reach its time, as cron does; it does not fire when the wait first
+// computed is over on the monotonic clock, an hour early by the wall clock (and then a
+// second time at 15:00, the schedule's next time after 14:00).
+func TestScheduleWaitsForTheWallClockSetBack(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 68, Users: 50, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
+	var clock atomic.Pointer[time.Time]
+	set := func(hms string) {
+		c, err := time.Parse(time.RFC3339Nano, "2026-05-04T"+hms+"Z")
+		require.NoError(t, err)
+		clock.Store(&c)
+	}
+	set("14:59:59.8") // the run is 200 ms away
+	s := startSupervisorWith(t, srv, withKeys("max_releases_per_run = 1", `schedule = "0 15 * * *"`, `time_zone = "UTC"`), func(sup *release.Supervisor) {
+		sup.Now = func() time.Time { return *clock.Load() }
+		sup.WallCheck = 20 * time.Millisecond
+	})
+	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-04T15:00:00Z") })
+	set("13:59:59.8")                  // set back by an hour
+	time.Sleep(400 * time.Millisecond) // the 200 ms are over on the monotonic clock, and several wall-clock checks
+	select {
+	case <-s.runs:
+		t.Fatalf("a run an hour early by the wall clock; log:\n%s", s.logs.String())
+	default:
+	}
+
+	set("15:00:00")
+	s.nextRun(t)
+	waitUntil(t, "the following run", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-05T15:00:00Z") })
+	s.stopAndWait(t)
+	logs := s.logs.String()
+	require.Equal(t, 1, strings.Count(logs, "trigger=schedule"), logs)
+}
+
+// A wall clock set back during a run (or just after it) does not run the same scheduled
+// time twice: the next run is the schedule's next after the one that ran, not after the
+// clock set back, which is 15:00 again.
+func TestScheduleRunsATimeOnceWhenTheClockIsSetBack(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 69, Users: 50, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
+	var clock atomic.Pointer[time.Time]
+	at := time.Date(2026, 5, 4, 15, 0, 0, 0, time.UTC)
+	before := at.Add(-2 * time.Second)
+	clock.Store(&before)
+	s := startSupervisorWith(t, srv, withKeys("max_releases_per_run = 1", `schedule = "0 15 * * *"`, `time_zone = "UTC"`), func(sup *release.Supervisor) {
+		sup.Now = func() time.Time { return *clock.Load() }
+		sup.WallCheck = 20 * time.Millisecond
+		ran := sup.Ran
+		sup.Ran = func(site string, sum audit.Summary, err error) {
+			clock.Store(&before) // the clock is set back by two seconds during the run
+			ran(site, sum, err)
+		}
+	})
+	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-04T15:00:00Z") })
+	clock.Store(&at)
+	s.nextRun(t)
+	waitUntil(t, "the following run set", func() bool { return strings.Count(s.logs.String(), `msg="next run"`) == 2 })
+	s.stopAndWait(t)
+	logs := s.logs.String()
+	require.Equal(t, 1, strings.Count(logs, "at=2026-05-04T15:00:00Z"), logs)
+	require.Contains(t, logs, "at=2026-05-05T15:00:00Z", "the next run is tomorrow's")
+	require.Equal(t, 1, strings.Count(logs, "trigger=schedule"), logs)
+}
+
+// A wall clock corrected back by days (the machine's clock was ahead when the run was set,
+// as after a start with a wrong hardware clock) sets the run again from the corrected
+// time: the run is not left days away, at the time the wrong clock gave.
+func TestScheduleIsSetAgainWhenTheClockIsCorrectedBack(t *testing.T) {
+	testkit.NoGoroutineLeaks(t)
+	site := emulator.Generate(emulator.SiteSpec{Seed: 70, Users: 50, Now: testkit.Now})
+	srv := testkit.StartEmulator(t, site)
+	var clock atomic.Pointer[time.Time]
+	wrong := testkit.Now.AddDate(0, 0, 3) // 2026-05-07 10:00, three days ahead
+	clock.Store(&wrong)
+	s := startSupervisorWith(t, srv, withKeys("max_releases_per_run = 1", `schedule = "0 15 * * *"`, `time_zone = "UTC"`), func(sup *release.Supervisor) {
+		sup.Now = func() time.Time { return *clock.Load() }
+		sup.WallCheck = 20 * time.Millisecond
+	})
+	waitUntil(t, "the schedule", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-07T15:00:00Z") })
+	right := testkit.Now // corrected
+	clock.Store(&right)
+	waitUntil(t, "the run set again", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-04T15:00:00Z") })
+	at := time.Date(2026, 5, 4, 15, 0, 0, 0, time.UTC)
+	clock.Store(&at)
+	s.nextRun(t)
+	waitUntil(t, "the following run", func() bool { return strings.Contains(s.logs.String(), "at=2026-05-05T15:00:00Z") })
+	s.stopAndWait(t)
+	require.Equal(t, 1, strings.Count(s.logs.String(), "trigger=schedule"))
 }

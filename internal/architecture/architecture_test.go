@@ -53,7 +53,7 @@ var rules = map[string][]string{
 	"plugins/common/evaluate":    {"plugins/common/policy", "plugins/common/qrs", "plugins/common/qcloud"},
 	"plugins/common/notice":      {"plugins/common/qrs", "internal/atomicfile"},
 	"plugins/common/policy":      {"plugins/common/qrs"},
-	"plugins/common/qrs":         {"internal/ctxsleep"},
+	"plugins/common/qrs":         {"internal/ctxsleep", "internal/redact"},
 	"plugins/common/qcloud":      {"internal/ctxsleep"},
 	"emulators/qrs":              {},
 	"emulators/qcloud":           {},

@@ -19,11 +19,13 @@ const newFileMode os.FileMode = 0o640
 
 // Write writes b to path atomically, with mode 0640 for a new file. A file that exists
 // keeps its permission bits, so a stricter (or looser) mode an admin set survives every
-// write.
+// write, and its owner and group where the writer may set them (root; the group for a
+// member of it), so a run by hand as root leaves the service account's file its own.
 func Write(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	mode := newFileMode
-	if fi, err := os.Stat(path); err == nil {
+	fi, err := os.Stat(path)
+	if err == nil {
 		mode = fi.Mode().Perm()
 	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
@@ -36,6 +38,9 @@ func Write(path string, b []byte) error {
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		_ = os.Remove(tmp.Name())
 		return err
+	}
+	if fi != nil {
+		keepOwner(tmp.Name(), fi)
 	}
 	_ = os.Chmod(tmp.Name(), mode)
 	if err := os.Rename(tmp.Name(), path); err != nil {

@@ -54,3 +54,19 @@ func requireMode(t *testing.T, path string, want os.FileMode) {
 	require.NoError(t, err)
 	require.Equal(t, want, fi.Mode().Perm(), "mode of %s", path)
 }
+
+// A file that exists keeps its owner and group too, where the writer may set them (root):
+// a run started by hand as root (sudo … once) must not leave the service account's state
+// owned by root, 0640, which the service can no longer read.
+func TestWriteKeepsOwner(t *testing.T) {
+	if runtime.GOOS == "windows" || os.Geteuid() != 0 {
+		t.Skip("only root gives a file away (CI runs as root)")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	require.NoError(t, atomicfile.Write(path, []byte("1")))
+	require.NoError(t, os.Chown(path, 65534, 65533))
+	require.NoError(t, atomicfile.Write(path, []byte("2")))
+	uid, gid := owner(t, path)
+	require.Equal(t, []int{65534, 65533}, []int{uid, gid})
+}

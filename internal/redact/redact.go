@@ -63,7 +63,7 @@ type parts struct {
 func split(raw string) parts {
 	var p parts
 	rest := raw
-	if i := strings.Index(rest, "://"); i >= 0 && !strings.ContainsAny(rest[:i], "@/?#") {
+	if i := strings.Index(rest, "://"); i >= 0 && isScheme(rest[:i]) {
 		p.scheme, rest = rest[:i+3], rest[i+3:]
 	}
 	if i := strings.LastIndex(rest, "@"); i >= 0 {
@@ -76,6 +76,21 @@ func split(raw string) parts {
 		p.host, p.path = rest[:i], rest[i:]
 	}
 	return p
+}
+
+// isScheme reports whether s is a scheme as RFC 3986 has it: a letter, then letters,
+// digits, "+", "-" or ".". Anything else before a "://" belongs to the rest (a password
+// that holds "://" in a URL without a scheme: "user:pa://ss@host").
+func isScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Error returns err with the URL of an HTTP client's *url.Error anywhere in its chain

@@ -28,6 +28,9 @@ func TestURL(t *testing.T) {
 		{"http://influx:8086/x@y", "http://xxxxx@y", true}, // too much rather than too little
 		{"mailer:pw@smtp.example.com", "xxxxx@smtp.example.com", true},
 		{"admin:pw@influx:8086", "xxxxx@influx:8086", true},
+		{"admin:pw://x@influx:8086", "xxxxx@influx:8086", true}, // no scheme: "admin:pw" is not one
+		{"a/b://pw@influx:8086", "xxxxx@influx:8086", true},
+		{"git+ssh://u:pw@h", "git+ssh://xxxxx@h", true},
 		{"http://influx:8086/query?u=admin&p=pw&db=x", "http://influx:8086/query?u=xxxxx&p=xxxxx&db=xxxxx", false},
 		{"http://influx:8086?pw", "http://influx:8086?xxxxx", false},
 		{"https://h/#access_token=pw", "https://h/#xxxxx", false},

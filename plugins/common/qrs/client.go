@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
+	"github.com/qliksense-license/qliksense-license/internal/redact"
 )
 
 // AuthMode says how the client proves who it is.
@@ -95,18 +96,22 @@ type Client struct {
 
 // New validates cfg and returns a client.
 func New(cfg Config) (*Client, error) {
+	shown := redact.URL(cfg.Server) // the server URL as errors print it: never a secret
+	if redact.HasCredentials(cfg.Server) {
+		return nil, fmt.Errorf("server URL %q: QRS takes no user name or password in the URL (it would reach logs and errors and be sent as basic authentication)", shown)
+	}
 	u, err := url.Parse(cfg.Server)
 	if err != nil {
-		return nil, fmt.Errorf("parsing server URL: %w", err)
+		return nil, fmt.Errorf("parsing server URL: %w", redact.Error(err))
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return nil, fmt.Errorf("server URL %q must start with https:// (or http:// for a virtual proxy served without TLS)", cfg.Server)
+		return nil, fmt.Errorf("server URL %q must start with https:// (or http:// for a virtual proxy served without TLS)", shown)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("server URL %q has no host", cfg.Server)
+		return nil, fmt.Errorf("server URL %q has no host", shown)
 	}
-	if u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("server URL %q must be scheme://host[:port] only; put a virtual proxy prefix in virtual_proxy", cfg.Server)
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("server URL %q must be scheme://host[:port] only; put a virtual proxy prefix in virtual_proxy", shown)
 	}
 	prefix := strings.Trim(cfg.VirtualProxy, "/")
 	if strings.ContainsAny(prefix, "/?#% ") {

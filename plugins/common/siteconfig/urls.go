@@ -2,6 +2,7 @@ package siteconfig
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -42,14 +43,30 @@ func checkURL(key, raw, expected, credentials string, schemes ...string) (*url.U
 }
 
 // checkHost validates the host name of key (release.mail.host): no user name or password,
-// no scheme, path or port.
+// no scheme, path or port; an IPv6 address in brackets ("[2001:db8::25]").
 func checkHost(key, host, credentials string) error {
 	shown := redact.URL(host)
 	if redact.HasCredentials(host) {
 		return fmt.Errorf("%s = %q: a user name or password here would reach logs and errors; %s", key, shown, credentials)
 	}
+	onlyHost := fmt.Errorf("%s = %q: expected a host name or address only (the port goes in release.mail.port, the TLS mode in release.mail.tls)", key, shown)
 	if strings.ContainsAny(host, "/?#@ \t") {
-		return fmt.Errorf("%s = %q: expected a host name or address only (the port goes in release.mail.port, the TLS mode in release.mail.tls)", key, shown)
+		return onlyHost
+	}
+	// The SMTP client joins host and port as host + ":" + port: an IPv6 address needs its
+	// brackets, and anything else with a colon holds a port.
+	if inner, ok := strings.CutPrefix(host, "["); ok {
+		inner, ok = strings.CutSuffix(inner, "]")
+		if a, err := netip.ParseAddr(inner); !ok || err != nil || !a.Is6() {
+			return onlyHost
+		}
+		return nil
+	}
+	if strings.Contains(host, ":") {
+		if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
+			return fmt.Errorf("%s = %q: an IPv6 address goes in brackets: %q", key, shown, "["+host+"]")
+		}
+		return onlyHost
 	}
 	return nil
 }

@@ -87,3 +87,28 @@ func TestNoCredentialsInURLs(t *testing.T) {
 		require.NotContains(t, err.Error(), "pa55", c.name)
 	}
 }
+
+// release.mail.host is a host name or address only, as its error says: a port in it was
+// accepted and every mail then failed at the dial ("smtp.example.com:587:25: too many
+// colons"); an IPv6 address goes in brackets, as the SMTP client joins host and port.
+func TestMailHost(t *testing.T) {
+	site := func(host string) string {
+		return urlSite("https://qlik.example.com:4242", "http://influx:8086", "http://influx:8086", host)
+	}
+	for _, host := range []string{"smtp.example.com", "192.0.2.25", "[::1]", "[2001:db8::25]", "[fe80::1%eth0]"} {
+		require.NoError(t, validateAll(t, site(host)), host)
+	}
+	for host, want := range map[string]string{
+		"smtp.example.com:587": "the port goes in release.mail.port",
+		"192.0.2.25:25":        "the port goes in release.mail.port",
+		"[::1]:25":             "the port goes in release.mail.port",
+		"::1":                  `an IPv6 address goes in brackets: "[::1]"`,
+		"2001:db8::25":         `an IPv6 address goes in brackets: "[2001:db8::25]"`,
+		"[smtp.example.com]":   "expected a host name or address only",
+	} {
+		err := validateAll(t, site(host))
+		require.Error(t, err, host)
+		require.True(t, strings.HasPrefix(err.Error(), `release.mail.host = "`+host+`"`), "%s: %v", host, err)
+		require.ErrorContains(t, err, want, host)
+	}
+}
