@@ -88,7 +88,11 @@ func (c *Client) backoff(ctx context.Context, attempt int) error {
 // missing or unreadable: one second.
 func (c *Client) retryAfter(v string) time.Duration {
 	d := time.Second
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		// compared in seconds: a huge value would wrap around as a Duration
+		if s >= int64(c.cfg.MaxRetryAfter/time.Second) {
+			return c.cfg.MaxRetryAfter
+		}
 		d = time.Duration(s) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = max(time.Until(t), 0)

@@ -1,0 +1,83 @@
+package qcloud
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A Retry-After too large for a time.Duration waits the cap, not a wrapped (negative)
+// duration that would retry at once.
+func TestRetryAfterHugeIsCapped(t *testing.T) {
+	c := &Client{cfg: Config{MaxRetryAfter: time.Minute}}
+	for _, v := range []string{"9223372036854775807", "99999999999999", "9223372036"} {
+		require.Equal(t, time.Minute, c.retryAfter(v), v)
+	}
+}
+
+// A 207 with one item per key whose subjects agree by position but whose types do not
+// is matched by type and subject: the professional seat's 404 is not taken for the
+// analyzer seat's 200.
+func TestMatchItemsByPositionChecksTheType(t *testing.T) {
+	keys := []Key{{Type: Professional, Subject: "A"}, {Type: Analyzer, Subject: "A"}}
+	data := []wireItemStatus{
+		{Status: 200, Subject: "A", Type: Analyzer},
+		{Status: 404, Code: "LICENSES-016", Subject: "A", Type: Professional},
+	}
+	res, err := matchItems("deleting", keys, data)
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	got := map[Key]Outcome{}
+	for _, r := range res {
+		got[r.Key] = r.Outcome
+	}
+	require.Equal(t, map[Key]Outcome{keys[0]: NotFound, keys[1]: Done}, got)
+}
+
+// A tenant URL the configuration got wrong never echoes a query or fragment (where a key
+// may have been pasted) into the error.
+func TestParseTenantErrorHidesQuery(t *testing.T) {
+	for _, s := range []string{
+		"https://t.eu.qlikcloud.com/?api_key=SECRET123",
+		"https://t.eu.qlikcloud.com/api?token=SECRET123",
+		"https://t.eu.qlikcloud.com/#SECRET123",
+		"http://t.eu.qlikcloud.com/?k=SECRET123",
+		"https://user:SECRET123@t.eu.qlikcloud.com",
+	} {
+		_, err := ParseTenant(s)
+		require.Error(t, err, s)
+		require.NotContains(t, err.Error(), "SECRET123", s)
+	}
+}
+
+// A reservation given up (its context ended) frees its token: the next caller does not
+// wait for requests that were never sent.
+func TestPacerCancelledWaitGivesBack(t *testing.T) {
+	p := newPacer(60)
+	for range 10 {
+		require.NoError(t, p.wait(context.Background()))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 100 {
+		require.ErrorIs(t, p.wait(ctx), context.Canceled)
+	}
+	for range 20 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		require.ErrorIs(t, p.wait(ctx), context.DeadlineExceeded, "ended while waiting")
+		cancel()
+	}
+	p.mu.Lock()
+	debt := -p.tokens
+	p.mu.Unlock()
+	require.Less(t, debt, 2.0, "120 abandoned waits hold no tokens")
+}
+
+var _ = errors.New
+var _ = http.StatusOK
+var _ = strings.Contains
