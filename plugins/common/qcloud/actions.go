@@ -89,12 +89,12 @@ func (c *Client) actionBatch(ctx context.Context, verb, what string, keys []Key,
 }
 
 // matchItems pairs a 207's items with the keys asked: by position when the answer has one
-// item per key and each named subject agrees, by type and subject otherwise (then by
+// item per key and each named subject and type agrees, by type and subject otherwise (then by
 // subject alone when unique). Keys left without a status are in doubt.
 func matchItems(name string, keys []Key, data []wireItemStatus) ([]ItemResult, error) {
 	byPos := len(data) == len(keys)
 	for i := 0; byPos && i < len(data); i++ {
-		if data[i].Subject != "" && data[i].Subject != keys[i].Subject {
+		if (data[i].Subject != "" && data[i].Subject != keys[i].Subject) || (data[i].Type != "" && data[i].Type != keys[i].Type) {
 			byPos = false
 		}
 	}
