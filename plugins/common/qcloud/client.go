@@ -178,13 +178,23 @@ func ParseTenant(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// redactURL keeps a URL printable without user information.
+// redactURL keeps a URL printable without user information, query or fragment (where a
+// key may have been pasted); an unreadable one is not printed.
 func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		u.User = url.User("xxxxx")
-		return u.String()
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(not a URL)"
 	}
-	return s
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "xxxxx", false
+	}
+	if u.Fragment != "" {
+		u.Fragment, u.RawFragment = "xxxxx", ""
+	}
+	return u.String()
 }
 
 // Tenant is the tenant's base URL.
