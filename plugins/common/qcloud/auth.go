@@ -26,10 +26,14 @@ type authenticator struct {
 
 func (a *authenticator) oauth() bool { return a.apiKey == "" }
 
-func (a *authenticator) invalidate() {
+// invalidate drops the cached token after the tenant refused it, unless another request
+// has renewed it meanwhile (a late 401 for an old token keeps the fresh one).
+func (a *authenticator) invalidate(refused string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.access = ""
+	if a.access == refused {
+		a.access = ""
+	}
 }
 
 func (a *authenticator) token(ctx context.Context) (string, error) {

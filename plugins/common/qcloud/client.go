@@ -226,6 +226,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	token  string // the bearer token the request carried
 }
 
 // transportError is a request that got no usable answer (a timeout, a reset connection,
@@ -281,7 +282,7 @@ func (c *Client) send(ctx context.Context, k call) (*response, error) {
 	if err != nil {
 		return nil, &transportError{err: fmt.Errorf("reading the answer (%d): %w", resp.StatusCode, err)}
 	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: b, token: token}, nil
 }
 
 // stripURL drops the request URL from a *url.Error (the path and query are named by the

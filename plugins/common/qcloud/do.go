@@ -57,7 +57,7 @@ func (c *Client) do(ctx context.Context, k call, keys []Key) (*response, error) 
 			continue
 		case r.status == http.StatusUnauthorized && c.auth.oauth() && !renewed:
 			renewed = true
-			c.auth.invalidate()
+			c.auth.invalidate(r.token)
 			c.retried.Add(1)
 			continue
 		case r.status >= 500 || r.status == http.StatusRequestTimeout:

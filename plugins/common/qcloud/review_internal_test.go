@@ -3,6 +3,9 @@ package qcloud
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"sync"
 	"net/http"
 	"strings"
 	"testing"
@@ -81,3 +84,63 @@ func TestPacerCancelledWaitGivesBack(t *testing.T) {
 var _ = errors.New
 var _ = http.StatusOK
 var _ = strings.Contains
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func answer(status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body))}
+}
+
+// Two reads share a token the tenant revokes. The first gets its 401, renews and succeeds;
+// the second's 401 (for the old token) arrives after that: it must not throw the fresh
+// token away and fetch a third.
+func TestOAuthLate401KeepsTheFreshToken(t *testing.T) {
+	var mu sync.Mutex
+	issued := 0
+	first401 := false
+	freshUsed, secondSent := make(chan struct{}), make(chan struct{})
+	var freshOnce sync.Once
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path == "/oauth/token" {
+			mu.Lock()
+			issued++
+			tok := fmt.Sprintf("t%d", issued)
+			mu.Unlock()
+			return answer(200, `{"access_token":"`+tok+`","token_type":"bearer","expires_in":3600}`), nil
+		}
+		switch r.Header.Get("Authorization") {
+		case "Bearer t1":
+			mu.Lock()
+			late := first401
+			first401 = true
+			mu.Unlock()
+			if late {
+				close(secondSent)
+				<-freshUsed // the other read has renewed and succeeded meanwhile
+			} else {
+				<-secondSent // both reads went out with t1
+			}
+			return answer(401, `{"errors":[{"code":"HTTP-401","title":"Unauthorized"}]}`), nil
+		default:
+			freshOnce.Do(func() { close(freshUsed) })
+			return answer(200, `{"type":"Signed","status":"Ok"}`), nil
+		}
+	})
+	c, err := New(Config{Tenant: "https://t.eu.qlikcloud.com", OAuthClientID: "id", OAuthClientSecret: "secret",
+		Transport: rt, ReadsPerMinute: -1})
+	require.NoError(t, err)
+	_, err = c.auth.token(context.Background()) // both reads start with t1
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, errs[i] = c.Status(context.Background()) }()
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	require.Equal(t, 2, issued, "one renewal for one revoked token")
+}
