@@ -146,7 +146,7 @@ func New(cfg Config) (*Client, error) {
 		reads:   newPacer(rate(cfg.ReadsPerMinute, DefaultReadsPerMinute)),
 		actions: newPacer(rate(cfg.ActionsPerMinute, DefaultActionsPerMinute)),
 	}
-	c.auth = &authenticator{c: c, apiKey: cfg.APIKey, clientID: cfg.OAuthClientID, secret: cfg.OAuthClientSecret}
+	c.auth = &authenticator{c: c, apiKey: cfg.APIKey, clientID: cfg.OAuthClientID, secret: cfg.OAuthClientSecret, lock: make(chan struct{}, 1)}
 	return c, nil
 }
 

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,4 +143,48 @@ func TestOAuthLate401KeepsTheFreshToken(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errors.Join(errs...))
 	require.Equal(t, 2, issued, "one renewal for one revoked token")
+}
+
+// A read waiting for another's token request gives up when its own context ends, and a
+// 429 of the token endpoint is waited out even when its Retry-After exceeds one request's
+// timeout.
+func TestOAuthTokenWaitsHonourContextAndRetryAfter(t *testing.T) {
+	hang := make(chan struct{})
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+		return answer(200, `{"access_token":"t1","expires_in":3600}`), nil
+	})
+	c, err := New(Config{Tenant: "https://t.eu.qlikcloud.com", OAuthClientID: "id", OAuthClientSecret: "secret",
+		Transport: rt, ReadsPerMinute: -1, Timeout: time.Hour})
+	require.NoError(t, err)
+	go func() { _, _ = c.auth.token(context.Background()) }() // hangs in the token request
+	for c.Requests() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = c.auth.token(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the second caller is not held by the first's request")
+	close(hang)
+
+	calls := 0
+	rt2 := rtFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		if calls == 1 {
+			a := answer(429, `{}`)
+			a.Header.Set("Retry-After", "1")
+			return a, nil
+		}
+		return answer(200, `{"access_token":"t1","expires_in":3600}`), nil
+	})
+	c2, err := New(Config{Tenant: "https://t.eu.qlikcloud.com", OAuthClientID: "id", OAuthClientSecret: "secret",
+		Transport: rt2, Timeout: 100 * time.Millisecond})
+	require.NoError(t, err)
+	tok, err := c2.auth.token(context.Background())
+	require.NoError(t, err, "the 429's one second is waited out though a request may take 100ms")
+	require.Equal(t, "t1", tok)
 }
