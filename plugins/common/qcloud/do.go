@@ -12,7 +12,8 @@ import (
 )
 
 // do sends a call with the retry rules: a 429 waits out its Retry-After (up to Retries
-// times, any call: the tenant refused it unseen); a 401 of an OAuth token renews the
+// times, any call: the tenant's rate limiter refused it unseen, so an action is not done
+// and may be sent again; the last 429 is a definitive APIError); a 401 of an OAuth token renews the
 // token once; a read is retried after a 5xx, a gateway error or a transport failure; an
 // action never is (keys are the items it carried, for the AmbiguousError). Answers 2xx
 // come back; every other answer is an error naming the call.
@@ -44,9 +45,8 @@ func (c *Client) do(ctx context.Context, k call, keys []Key) (*response, error) 
 		case r.status == http.StatusTooManyRequests:
 			c.throttle.Add(1)
 			if throttled >= c.cfg.Retries {
-				if k.action {
-					return nil, &AmbiguousError{Call: k.name, Keys: keys, Status: r.status}
-				}
+				// the rate limiter refused the call before the service saw it: definitive,
+				// for an action too (nothing was changed)
 				return nil, apiError(k.name, r)
 			}
 			throttled++

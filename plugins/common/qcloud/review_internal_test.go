@@ -188,3 +188,24 @@ func TestOAuthTokenWaitsHonourContextAndRetryAfter(t *testing.T) {
 	require.NoError(t, err, "the 429's one second is waited out though a request may take 100ms")
 	require.Equal(t, "t1", tok)
 }
+
+// A 429 is the tenant's own refusal before it does anything (its rate limiter): the
+// action is waited out and sent again, and when the retries are spent it is a definitive
+// refusal (nothing changed), not an outcome in doubt that no read-back can settle.
+func TestActionThrottledToTheEndIsDefinitive(t *testing.T) {
+	sent := 0
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		sent++
+		a := answer(429, `{"errors":[{"code":"HTTP-429","title":"Too Many Requests"}]}`)
+		a.Header.Set("Retry-After", "0")
+		return a, nil
+	})
+	c, err := New(Config{Tenant: "https://t.eu.qlikcloud.com", APIKey: "k", Transport: rt, Retries: 2, ActionsPerMinute: -1})
+	require.NoError(t, err)
+	res, err := c.DeleteAssignments(context.Background(), []Key{{Type: Analyzer, Subject: "a"}})
+	require.Empty(t, res)
+	require.Error(t, err)
+	require.False(t, IsAmbiguous(err), "%v", err)
+	require.Equal(t, http.StatusTooManyRequests, StatusCode(err))
+	require.Equal(t, 3, sent)
+}
