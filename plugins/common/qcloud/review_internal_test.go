@@ -209,3 +209,19 @@ func TestActionThrottledToTheEndIsDefinitive(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, StatusCode(err))
 	require.Equal(t, 3, sent)
 }
+
+// The allotments' units are numbers in Qlik's types: analyzer capacity minutes with a
+// fraction do not make the whole overview unreadable.
+func TestOverviewFractionalUnits(t *testing.T) {
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		return answer(200, `{"allotments":[{"name":"analyzer_time","usageClass":"time","units":300,"unitsUsed":242.6,"overage":-1},`+
+			`{"name":"professional","usageClass":"assigned","units":200,"unitsUsed":15}],"licenseKey":"SECRETKEY","licenseNumber":"9999","valid":"2026-01-01/2026-12-31"}`), nil
+	})
+	c, err := New(Config{Tenant: "https://t.eu.qlikcloud.com", APIKey: "k", Transport: rt, ReadsPerMinute: -1})
+	require.NoError(t, err)
+	o, err := c.Overview(context.Background())
+	require.NoError(t, err)
+	a, ok := o.Allotment(AnalyzerTime)
+	require.True(t, ok)
+	require.Equal(t, Allotment{Name: AnalyzerTime, UsageClass: "time", Units: 300, UnitsUsed: 243, Overage: -1}, a)
+}
