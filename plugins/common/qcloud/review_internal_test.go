@@ -225,3 +225,23 @@ func TestOverviewFractionalUnits(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, Allotment{Name: AnalyzerTime, UsageClass: "time", Units: 300, UnitsUsed: 243, Overage: -1}, a)
 }
+
+// A 207 that leaves an item out, or gives it a 5xx or no status, answers the others and
+// names exactly those in doubt.
+func TestA207LeavingItemsOutNamesExactlyThem(t *testing.T) {
+	body := `{"data":[{"status":200,"subject":"a","type":"analyzer"},{"status":404,"code":"LICENSES-016","subject":"c","type":"analyzer"},` +
+		`{"status":503,"subject":"d","type":"analyzer"},{"status":403,"code":"LICENSES-011","subject":"e","type":"professional"},{"subject":"f","type":"analyzer"}]}`
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) { return answer(207, body), nil })
+	c, err := New(Config{Tenant: "https://t.eu.qlikcloud.com", APIKey: "k", Transport: rt, ActionsPerMinute: -1})
+	require.NoError(t, err)
+	keys := []Key{{Analyzer, "a"}, {Analyzer, "b"}, {Analyzer, "c"}, {Analyzer, "d"}, {Professional, "e"}, {Analyzer, "f"}}
+	res, err := c.DeleteAssignments(context.Background(), keys)
+	var ae *AmbiguousError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, []Key{keys[1], keys[3], keys[5]}, ae.Keys)
+	got := map[Key]Outcome{}
+	for _, r := range res {
+		got[r.Key] = r.Outcome
+	}
+	require.Equal(t, map[Key]Outcome{keys[0]: Done, keys[2]: NotFound, keys[4]: NoAllotment}, got)
+}
