@@ -245,3 +245,18 @@ func TestA207LeavingItemsOutNamesExactlyThem(t *testing.T) {
 	}
 	require.Equal(t, map[Key]Outcome{keys[0]: Done, keys[2]: NotFound, keys[4]: NoAllotment}, got)
 }
+
+// The reference's example of the delete answer lists the items under "delete", its type
+// under "data": both are read (otherwise every item of such an answer is in doubt).
+func TestA207UnderTheVerb(t *testing.T) {
+	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+		return answer(207, `{"delete":[{"status":200,"subject":"a","type":"analyzer"},{"code":"LICENSES-016","status":404,"subject":"b","type":"analyzer"}]}`), nil
+	})
+	c, err := New(Config{Tenant: "https://t.eu.qlikcloud.com", APIKey: "k", Transport: rt, ActionsPerMinute: -1})
+	require.NoError(t, err)
+	res, err := c.DeleteAssignments(context.Background(), []Key{{Analyzer, "a"}, {Analyzer, "b"}})
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	require.Equal(t, Done, res[0].Outcome)
+	require.Equal(t, NotFound, res[1].Outcome)
+}
