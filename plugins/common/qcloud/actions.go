@@ -79,22 +79,33 @@ func (c *Client) actionBatch(ctx context.Context, verb, what string, keys []Key,
 		return nil, &AmbiguousError{Call: name, Keys: keys, Status: r.status,
 			Err: fmt.Errorf("expected 207 Multi-Status with a status per item, got %d", r.status)}
 	}
-	var w struct {
-		Data []wireItemStatus `json:"data"`
+	// The items are in "data" (Qlik's types); the reference's own example of the delete
+	// answer lists them under the verb ("delete"): either is read.
+	var w map[string]json.RawMessage
+	var data []wireItemStatus
+	err = json.Unmarshal(r.body, &w)
+	if err == nil {
+		raw, ok := w["data"]
+		if !ok {
+			raw, ok = w[verb]
+		}
+		if ok {
+			err = json.Unmarshal(raw, &data)
+		}
 	}
-	if err := json.Unmarshal(r.body, &w); err != nil {
+	if err != nil {
 		return nil, &AmbiguousError{Call: name, Keys: keys, Status: r.status, Err: fmt.Errorf("decoding the 207: %w", err)}
 	}
-	return matchItems(name, keys, w.Data)
+	return matchItems(name, keys, data)
 }
 
 // matchItems pairs a 207's items with the keys asked: by position when the answer has one
-// item per key and each named subject agrees, by type and subject otherwise (then by
+// item per key and each named subject and type agrees, by type and subject otherwise (then by
 // subject alone when unique). Keys left without a status are in doubt.
 func matchItems(name string, keys []Key, data []wireItemStatus) ([]ItemResult, error) {
 	byPos := len(data) == len(keys)
 	for i := 0; byPos && i < len(data); i++ {
-		if data[i].Subject != "" && data[i].Subject != keys[i].Subject {
+		if (data[i].Subject != "" && data[i].Subject != keys[i].Subject) || (data[i].Type != "" && data[i].Type != keys[i].Type) {
 			byPos = false
 		}
 	}

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 )
 
 // authenticator gives the bearer token: the API key, or an OAuth access token from the
@@ -18,7 +19,9 @@ type authenticator struct {
 	c                        *Client
 	apiKey, clientID, secret string
 
-	mu      sync.Mutex
+	// lock (one slot) guards the fields and serializes fetches; a caller waiting for
+	// another's fetch gives up when its context ends.
+	lock    chan struct{}
 	access  string
 	expires time.Time
 	renewAt time.Time
@@ -26,18 +29,26 @@ type authenticator struct {
 
 func (a *authenticator) oauth() bool { return a.apiKey == "" }
 
-func (a *authenticator) invalidate() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.access = ""
+// invalidate drops the cached token after the tenant refused it, unless another request
+// has renewed it meanwhile (a late 401 for an old token keeps the fresh one).
+func (a *authenticator) invalidate(refused string) {
+	a.lock <- struct{}{}
+	defer func() { <-a.lock }()
+	if a.access == refused {
+		a.access = ""
+	}
 }
 
 func (a *authenticator) token(ctx context.Context) (string, error) {
 	if !a.oauth() {
 		return a.apiKey, nil
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	select {
+	case a.lock <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("qcloud: waiting for an OAuth token: %w", ctx.Err())
+	}
+	defer func() { <-a.lock }()
 	if a.access != "" && a.c.cfg.Now().Before(a.renewAt) {
 		return a.access, nil
 	}
@@ -66,39 +77,21 @@ func (a *authenticator) fetch(ctx context.Context) (string, time.Duration, error
 	body, _ := json.Marshal(map[string]string{"client_id": a.clientID, "client_secret": a.secret, "grant_type": "client_credentials", "scope": "user_default"})
 	u := *a.c.base
 	u.Path = "/oauth/token"
-	rctx, cancel := context.WithTimeout(ctx, a.c.cfg.Timeout)
-	defer cancel()
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(rctx, http.MethodPost, u.String(), bytes.NewReader(body))
+		r, err := a.post(ctx, u.String(), body)
 		if err != nil {
 			return "", 0, fmt.Errorf("qcloud: %s: %w", name, err)
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", a.c.cfg.UserAgent)
-		a.c.requests.Add(1)
-		resp, err := a.c.http.Do(req)
-		if err != nil {
-			return "", 0, fmt.Errorf("qcloud: %s: %w", name, stripURL(err))
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		_ = resp.Body.Close()
-		if err != nil {
-			return "", 0, fmt.Errorf("qcloud: %s: reading the answer: %w", name, err)
-		}
-		r := &response{status: resp.StatusCode, header: resp.Header, body: b}
 		if r.status == http.StatusTooManyRequests && attempt < a.c.cfg.Retries {
+			// the wait is bounded by ctx and the Retry-After cap, not by one request's timeout
 			a.c.throttle.Add(1)
 			a.c.retried.Add(1)
-			t := time.NewTimer(a.c.retryAfter(r.header.Get("Retry-After")))
-			select {
-			case <-rctx.Done():
-				t.Stop()
-				return "", 0, fmt.Errorf("qcloud: %s: %w", name, rctx.Err())
-			case <-t.C:
+			if err := ctxsleep.Sleep(ctx, a.c.retryAfter(r.header.Get("Retry-After"))); err != nil {
+				return "", 0, fmt.Errorf("qcloud: %s: waiting out a 429: %w", name, err)
 			}
 			continue
 		}
+		b := r.body
 		if r.status != http.StatusOK {
 			e := apiError(name, r)
 			if r.status == http.StatusBadRequest || r.status == http.StatusUnauthorized {
@@ -116,4 +109,28 @@ func (a *authenticator) fetch(ctx context.Context) (string, time.Duration, error
 		}
 		return ta.AccessToken, life, nil
 	}
+}
+
+// post sends one token request, bounded by the client's Timeout.
+func (a *authenticator) post(ctx context.Context, u string, body []byte) (*response, error) {
+	rctx, cancel := context.WithTimeout(ctx, a.c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", a.c.cfg.UserAgent)
+	a.c.requests.Add(1)
+	resp, err := a.c.http.Do(req)
+	if err != nil {
+		return nil, stripURL(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }

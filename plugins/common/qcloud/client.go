@@ -146,7 +146,7 @@ func New(cfg Config) (*Client, error) {
 		reads:   newPacer(rate(cfg.ReadsPerMinute, DefaultReadsPerMinute)),
 		actions: newPacer(rate(cfg.ActionsPerMinute, DefaultActionsPerMinute)),
 	}
-	c.auth = &authenticator{c: c, apiKey: cfg.APIKey, clientID: cfg.OAuthClientID, secret: cfg.OAuthClientSecret}
+	c.auth = &authenticator{c: c, apiKey: cfg.APIKey, clientID: cfg.OAuthClientID, secret: cfg.OAuthClientSecret, lock: make(chan struct{}, 1)}
 	return c, nil
 }
 
@@ -178,13 +178,23 @@ func ParseTenant(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// redactURL keeps a URL printable without user information.
+// redactURL keeps a URL printable without user information, query or fragment (where a
+// key may have been pasted); an unreadable one is not printed.
 func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		u.User = url.User("xxxxx")
-		return u.String()
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(not a URL)"
 	}
-	return s
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "xxxxx", false
+	}
+	if u.Fragment != "" {
+		u.Fragment, u.RawFragment = "xxxxx", ""
+	}
+	return u.String()
 }
 
 // Tenant is the tenant's base URL.
@@ -216,6 +226,7 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	token  string // the bearer token the request carried
 }
 
 // transportError is a request that got no usable answer (a timeout, a reset connection,
@@ -271,7 +282,7 @@ func (c *Client) send(ctx context.Context, k call) (*response, error) {
 	if err != nil {
 		return nil, &transportError{err: fmt.Errorf("reading the answer (%d): %w", resp.StatusCode, err)}
 	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: b, token: token}, nil
 }
 
 // stripURL drops the request URL from a *url.Error (the path and query are named by the

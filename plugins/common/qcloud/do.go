@@ -12,7 +12,8 @@ import (
 )
 
 // do sends a call with the retry rules: a 429 waits out its Retry-After (up to Retries
-// times, any call: the tenant refused it unseen); a 401 of an OAuth token renews the
+// times, any call: the tenant's rate limiter refused it unseen, so an action is not done
+// and may be sent again; the last 429 is a definitive APIError); a 401 of an OAuth token renews the
 // token once; a read is retried after a 5xx, a gateway error or a transport failure; an
 // action never is (keys are the items it carried, for the AmbiguousError). Answers 2xx
 // come back; every other answer is an error naming the call.
@@ -44,9 +45,8 @@ func (c *Client) do(ctx context.Context, k call, keys []Key) (*response, error) 
 		case r.status == http.StatusTooManyRequests:
 			c.throttle.Add(1)
 			if throttled >= c.cfg.Retries {
-				if k.action {
-					return nil, &AmbiguousError{Call: k.name, Keys: keys, Status: r.status}
-				}
+				// the rate limiter refused the call before the service saw it: definitive,
+				// for an action too (nothing was changed)
 				return nil, apiError(k.name, r)
 			}
 			throttled++
@@ -57,7 +57,7 @@ func (c *Client) do(ctx context.Context, k call, keys []Key) (*response, error) 
 			continue
 		case r.status == http.StatusUnauthorized && c.auth.oauth() && !renewed:
 			renewed = true
-			c.auth.invalidate()
+			c.auth.invalidate(r.token)
 			c.retried.Add(1)
 			continue
 		case r.status >= 500 || r.status == http.StatusRequestTimeout:
@@ -88,7 +88,11 @@ func (c *Client) backoff(ctx context.Context, attempt int) error {
 // missing or unreadable: one second.
 func (c *Client) retryAfter(v string) time.Duration {
 	d := time.Second
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		// compared in seconds: a huge value would wrap around as a Duration
+		if s >= int64(c.cfg.MaxRetryAfter/time.Second) {
+			return c.cfg.MaxRetryAfter
+		}
 		d = time.Duration(s) * time.Second
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = max(time.Until(t), 0)

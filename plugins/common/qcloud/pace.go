@@ -32,7 +32,23 @@ func (p *pacer) wait(ctx context.Context) error {
 	if p.interval == 0 {
 		return nil
 	}
-	return ctxsleep.Sleep(ctx, p.reserve(time.Now()))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d := p.reserve(time.Now())
+	if err := ctxsleep.Sleep(ctx, d); err != nil {
+		p.giveBack()
+		return err
+	}
+	return nil
+}
+
+// giveBack returns the token of a reservation whose request is never sent (its context
+// ended while it waited), so later callers do not wait for it.
+func (p *pacer) giveBack() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tokens = min(p.burst, p.tokens+1)
 }
 
 // reserve takes a token at now and returns how long to wait before using it.

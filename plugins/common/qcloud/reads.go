@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -38,11 +39,12 @@ func (c *Client) getJSON(ctx context.Context, name, path string, q url.Values, v
 
 type wireOverview struct {
 	Allotments []struct {
-		Name       string `json:"name"`
-		Overage    *int64 `json:"overage"`
-		Units      int64  `json:"units"`
-		UnitsUsed  int64  `json:"unitsUsed"`
-		UsageClass string `json:"usageClass"`
+		Name string `json:"name"`
+		// numbers in Qlik's types: analyzer_time counts minutes, which need not be whole
+		Overage    *float64 `json:"overage"`
+		Units      float64  `json:"units"`
+		UnitsUsed  float64  `json:"unitsUsed"`
+		UsageClass string   `json:"usageClass"`
 	} `json:"allotments"`
 	LicenseNumber   string `json:"licenseNumber"`
 	Product         string `json:"product"`
@@ -65,9 +67,9 @@ func (c *Client) Overview(ctx context.Context) (*Overview, error) {
 		if a.Name == "" {
 			return nil, fmt.Errorf("qcloud: %s: allotments[%d] has no name", name, i)
 		}
-		al := Allotment{Name: a.Name, UsageClass: a.UsageClass, Units: a.Units, UnitsUsed: a.UnitsUsed}
+		al := Allotment{Name: a.Name, UsageClass: a.UsageClass, Units: int64(math.Round(a.Units)), UnitsUsed: int64(math.Round(a.UnitsUsed))}
 		if a.Overage != nil {
-			al.Overage = *a.Overage
+			al.Overage = int64(math.Round(*a.Overage))
 		}
 		o.Allotments = append(o.Allotments, al)
 	}

@@ -124,8 +124,10 @@ type Usage struct {
 	// Watermark is the latest endTime read (zero when none); the next incremental read
 	// gives it (or a little before it, for late events) as since.
 	Watermark time.Time
-	Events    int
-	// CapacityMinutes sums minutesUsed of the events read.
+	// Events counts the events of this read; CapacityMinutes sums their minutesUsed. The
+	// events at the watermark are read again by the next read from it (endTime ge), so
+	// these are not to be summed across incremental reads (LastUse, a maximum, may be).
+	Events          int
 	CapacityMinutes float64
 }
 
