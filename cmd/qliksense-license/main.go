@@ -84,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	plugin.Log = log
 	if o.test {
 		fmt.Fprintf(stdout, "site file %s\n", o.configFile)
-		ok := true
+		ok, valid := true, 0
 		for _, q := range plugin.Plugins {
 			q.Log = log
 			if len(plugin.Plugins) > 1 {
@@ -93,6 +93,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 			report := diagnose(context.Background(), q)
 			report.Print(stdout)
 			ok = ok && report.OK()
+			if q.Client() != nil || q.TenantClient() != nil { // Init passed: the table is valid
+				valid++
+			}
+		}
+		// The tables must name different sites, as the execd block checks at its start.
+		if valid == len(plugin.Plugins) {
+			if err := plugin.Distinct(); err != nil {
+				fmt.Fprintf(stdout, "file %s\n", o.configFile)
+				(&doctor.Report{Steps: []doctor.Step{{Name: "configuration", Detail: err.Error(),
+					Fix: "each [[inputs.qliksense_license]] table of a file needs its own site"}}}).Print(stdout)
+				ok = false
+			}
 		}
 		if !ok {
 			return 1

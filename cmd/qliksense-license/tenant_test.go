@@ -85,4 +85,11 @@ func TestSiteAndTenantInOneFile(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 1, run([]string{"-config", path, "-once"}, &out, &errOut))
 	require.Contains(t, errOut.String(), `tables 1 and 2 are both site "onprem": give each its own site`)
+	// -test refuses the file too, as the execd block would at its start, after checking
+	// each table.
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 1, run([]string{"-config", path, "-test"}, &out, &errOut), out.String()+errOut.String())
+	require.Contains(t, out.String(), "ok    auto-assign ")
+	require.Contains(t, out.String(), `FAIL  configuration      tables 1 and 2 are both site "onprem": give each its own site`)
 }

@@ -39,7 +39,6 @@ func (*Several) SampleConfig() string { return sampleConfig }
 // Init initialises each plugin (an error names the table's site when the file has
 // several) and checks that the tables name different sites.
 func (s *Several) Init() error {
-	cs := make([]*siteconfig.Config, 0, len(s.Plugins))
 	for i, q := range s.Plugins {
 		if s.Log != nil {
 			q.Log = s.Log
@@ -50,6 +49,15 @@ func (s *Several) Init() error {
 			}
 			return err
 		}
+	}
+	return s.Distinct()
+}
+
+// Distinct checks that the tables, validated, name different sites: the site tag, the
+// lock and the audit log are per site.
+func (s *Several) Distinct() error {
+	cs := make([]*siteconfig.Config, 0, len(s.Plugins))
+	for _, q := range s.Plugins {
 		cs = append(cs, &q.Config)
 	}
 	return siteconfig.Distinct(cs)
