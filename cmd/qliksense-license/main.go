@@ -154,6 +154,7 @@ func gatherOnce(plugin *qliksense_license.Several, stdout io.Writer, log *prefix
 	if err := plugin.Gather(acc); err != nil {
 		acc.AddError(err)
 	}
+	plugin.Wait() // several tables gather on their own
 	if acc.errors > 0 || acc.writeErr != nil {
 		return 1
 	}

@@ -63,7 +63,6 @@ func (m *memTenant) UsersFor(_ context.Context, subjects []string) ([]qcloud.Use
 	return out, nil
 }
 
-
 func (m *memTenant) LastUse(_ context.Context, since time.Time) (*qcloud.Usage, error) {
 	m.requests++
 	m.sinces = append(m.sinces, since)
