@@ -85,12 +85,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.test {
 		fmt.Fprintf(stdout, "site file %s\n", o.configFile)
 		ok, valid := true, 0
-		for _, q := range plugin.Plugins {
+		for i, q := range plugin.Plugins {
 			q.Log = log
-			if len(plugin.Plugins) > 1 {
-				fmt.Fprintf(stdout, "site %s\n", cmp.Or(q.Site, q.Tenant, q.Server))
-			}
 			report := diagnose(context.Background(), q)
+			if len(plugin.Plugins) > 1 {
+				// The site, which Init derives from the URL; never the URL as given (it
+				// may hold a password the configuration step refuses, masked).
+				fmt.Fprintf(stdout, "site %s\n", cmp.Or(q.Site, fmt.Sprintf("of table %d", i+1)))
+			}
 			report.Print(stdout)
 			ok = ok && report.OK()
 			if q.Client() != nil || q.TenantClient() != nil { // Init passed: the table is valid

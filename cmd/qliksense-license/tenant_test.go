@@ -151,3 +151,20 @@ func TestSeveralTablesThroughTheExecdProtocol(t *testing.T) {
 	require.Contains(t, strings.Join(got, "\n"), "qlik_sense_license_gather,site=cloud")
 	require.NotContains(t, stderr.String(), "E! ")
 }
+
+// -test on several tables names each before checking it: never with a password that a
+// table's URL holds (the check then refuses it, masked).
+func TestSeveralTablesTestShowsNoPassword(t *testing.T) {
+	site := startEmulator(t)
+	cloud, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(time.Now()), CertDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cloud.Close() })
+	tenant := strings.Replace(cloud.PluginConfig("", qcloudemu.KnownAnswerAPIKey, ""), "  site = \"\"\n", "", 1)
+	tenant = strings.Replace(tenant, "https://", "https://admin:pa55-tenant@", 1)
+	path := filepath.Join(t.TempDir(), "both.conf")
+	require.NoError(t, os.WriteFile(path, []byte(site.PluginConfig("onprem", "")+tenant), 0o600))
+	var out, errOut bytes.Buffer
+	require.Equal(t, 1, run([]string{"-config", path, "-test"}, &out, &errOut), out.String()+errOut.String())
+	require.Contains(t, out.String(), "FAIL  configuration      tenant = \"https://xxxxx@127.0.0.1")
+	require.NotContains(t, out.String()+errOut.String(), "pa55")
+}
