@@ -84,15 +84,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 	plugin.Log = log
 	if o.test {
 		fmt.Fprintf(stdout, "site file %s\n", o.configFile)
-		ok := true
-		for _, q := range plugin.Plugins {
+		ok, valid := true, 0
+		for i, q := range plugin.Plugins {
 			q.Log = log
-			if len(plugin.Plugins) > 1 {
-				fmt.Fprintf(stdout, "site %s\n", cmp.Or(q.Site, q.Tenant, q.Server))
-			}
 			report := diagnose(context.Background(), q)
+			if len(plugin.Plugins) > 1 {
+				// The site, which Init derives from the URL; never the URL as given (it
+				// may hold a password the configuration step refuses, masked).
+				fmt.Fprintf(stdout, "site %s\n", cmp.Or(q.Site, fmt.Sprintf("of table %d", i+1)))
+			}
 			report.Print(stdout)
 			ok = ok && report.OK()
+			if q.Client() != nil || q.TenantClient() != nil { // Init passed: the table is valid
+				valid++
+			}
+		}
+		// The tables must name different sites, as the execd block checks at its start.
+		if valid == len(plugin.Plugins) {
+			if err := plugin.Distinct(); err != nil {
+				fmt.Fprintf(stdout, "file %s\n", o.configFile)
+				(&doctor.Report{Steps: []doctor.Step{{Name: "configuration", Detail: err.Error(),
+					Fix: "each [[inputs.qliksense_license]] table of a file needs its own site"}}}).Print(stdout)
+				ok = false
+			}
 		}
 		if !ok {
 			return 1
@@ -142,6 +156,7 @@ func gatherOnce(plugin *qliksense_license.Several, stdout io.Writer, log *prefix
 	if err := plugin.Gather(acc); err != nil {
 		acc.AddError(err)
 	}
+	plugin.Wait() // several tables gather on their own
 	if acc.errors > 0 || acc.writeErr != nil {
 		return 1
 	}

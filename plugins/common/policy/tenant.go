@@ -166,10 +166,14 @@ func (p *Policy) IsTenant() bool { return p.tenant != nil }
 // protect.roles (held directly or through a group) and protect.groups keep it; with
 // always_release_disabled a disabled or deleted user's assignment is released; an orphan
 // (no user) has no use and is released; otherwise the threshold decides on the one
-// inactivity (now − last use, or now − created when never used).
+// inactivity (now − last use, or now − created when never used). A site's policy
+// (Compile), which has none of these protections, keeps every assignment.
 func (p *Policy) EvaluateAssignment(a *Assignment, now time.Time) Decision {
 	var d Decision
 	d.Inactivity, d.NeverUsed = InactivitySince(a.LastUsed, a.Created, now)
+	if p.tenant == nil { // a site's policy has none of a tenant's protections
+		return keep(d, ReasonTypeDisabled, "a site's policy releases no Qlik Cloud assignment: the tenant's is compiled by CompileTenant")
+	}
 	limit, on := p.types[a.Type]
 	if !on {
 		return keep(d, ReasonTypeDisabled, "release of "+a.Type.Name()+" assignments is not enabled")
@@ -184,7 +188,7 @@ func (p *Policy) EvaluateAssignment(a *Assignment, now time.Time) Decision {
 	if a.User == nil {
 		return release(d, ReasonOrphan, "no user has subject "+a.Subject+", assigned "+Days(age)+" ago")
 	}
-	if p.tenant != nil && p.tenant.releaseDisabled && a.User.Disabled() {
+	if p.tenant.releaseDisabled && a.User.Disabled() {
 		return release(d, ReasonUserDisabled, "user is "+strings.ToLower(a.User.Status)+", inactive "+Days(d.Inactivity))
 	}
 	return p.threshold(a.Type, d)

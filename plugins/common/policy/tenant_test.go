@@ -132,3 +132,22 @@ func TestTenantReasons(t *testing.T) {
 	require.False(t, site.IsTenant())
 	require.Equal(t, policy.KeepReasons, site.KeepReasons())
 }
+
+// A site's policy (Compile) knows none of a tenant's protections: given a Qlik Cloud
+// assignment by mistake, it releases nothing, rather than releasing past protect.users
+// (a subject with a backslash compiles as a site's DIRECTORY\userid) and as an orphan.
+func TestSitePolicyReleasesNoAssignment(t *testing.T) {
+	site := compile(t, policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Protect:      policy.ProtectConfig{Users: []string{`CORP\boss`}},
+	})
+	for _, a := range []policy.Assignment{
+		{Type: qrs.Professional, Subject: `CORP\boss`, Created: daysAgo(400), User: &policy.CloudUser{ID: "b", Subject: `CORP\boss`}},
+		{Type: qrs.Professional, Subject: `CORP\boss`, Created: daysAgo(400)},
+	} {
+		d := site.EvaluateAssignment(&a, now)
+		require.Equal(t, policy.Keep, d.Verdict, d.Detail)
+		require.Equal(t, policy.ReasonTypeDisabled, d.Reason)
+		require.Contains(t, d.Detail, "CompileTenant")
+	}
+}

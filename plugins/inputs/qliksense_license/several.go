@@ -12,9 +12,19 @@ import (
 // Several is the plugin of every [[inputs.qliksense_license]] table of one file — Qlik
 // Sense sites and Qlik Cloud tenants side by side — run by one execd block: Init and
 // Gather go to each. One table behaves exactly as the plugin alone.
+//
+// Several tables are gathered independently, as Telegraf gathers inputs: Gather starts
+// each table's gather and returns without waiting, and a table whose previous gather is
+// still running (a tenant or a site answering slowly, up to the gather's bound) is skipped
+// with a warning rather than holding back the others. Stop (the shim calls it before it
+// stops writing) and Wait wait for the gathers in flight.
 type Several struct {
 	Plugins []*QlikSenseLicense
 	Log     telegraf.Logger `toml:"-"`
+
+	mu      sync.Mutex
+	running map[*QlikSenseLicense]bool
+	wg      sync.WaitGroup
 }
 
 // LoadConfigs reads every table of a file (siteconfig.LoadAll: as strict as LoadConfig).
@@ -39,7 +49,6 @@ func (*Several) SampleConfig() string { return sampleConfig }
 // Init initialises each plugin (an error names the table's site when the file has
 // several) and checks that the tables name different sites.
 func (s *Several) Init() error {
-	cs := make([]*siteconfig.Config, 0, len(s.Plugins))
 	for i, q := range s.Plugins {
 		if s.Log != nil {
 			q.Log = s.Log
@@ -50,23 +59,61 @@ func (s *Several) Init() error {
 			}
 			return err
 		}
+	}
+	return s.Distinct()
+}
+
+// Distinct checks that the tables, validated, name different sites: the site tag, the
+// lock and the audit log are per site.
+func (s *Several) Distinct() error {
+	cs := make([]*siteconfig.Config, 0, len(s.Plugins))
+	for _, q := range s.Plugins {
 		cs = append(cs, &q.Config)
 	}
 	return siteconfig.Distinct(cs)
 }
 
-// Gather gathers every site and tenant at the same time.
+// Gather gathers one table as the plugin alone does; several at the same time, each
+// independently (see Several).
 func (s *Several) Gather(acc telegraf.Accumulator) error {
-	var wg sync.WaitGroup
+	if len(s.Plugins) == 1 {
+		return s.Plugins[0].Gather(acc)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running == nil {
+		s.running = map[*QlikSenseLicense]bool{}
+	}
 	for _, q := range s.Plugins {
-		wg.Add(1)
+		if s.running[q] {
+			if s.Log != nil {
+				s.Log.Warnf("site %q: the previous gather is still running (at most %d × timeout): this one is skipped", q.Site, GatherBoundFactor)
+			}
+			continue
+		}
+		s.running[q] = true
+		s.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer s.wg.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.running, q)
+				s.mu.Unlock()
+			}()
 			if err := q.Gather(acc); err != nil {
 				acc.AddError(err)
 			}
 		}()
 	}
-	wg.Wait()
 	return nil
 }
+
+// Wait waits for the gathers in flight.
+func (s *Several) Wait() { s.wg.Wait() }
+
+// Start is the shim's, for Stop: nothing to start.
+func (*Several) Start(telegraf.Accumulator) error { return nil }
+
+// Stop waits for the gathers in flight, which end within their bound, so that none adds
+// a metric after the shim stopped writing.
+func (s *Several) Stop() { s.Wait() }

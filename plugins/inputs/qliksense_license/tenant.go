@@ -149,7 +149,8 @@ func (t *tenantSource) holders(ctx context.Context, g *gathering, types []qrs.Ac
 // licenseFields is qlik_sense_license of one type, with the site's field names: total =
 // the allotment's units, allocated = the assignments read (the overview's unitsUsed when
 // they could not be read), available = what is left, excess = the assignments beyond the
-// units; nil when neither the overview nor the assignments were read.
+// units; nil when neither the overview nor the assignments were read. enabled, total and
+// available come from the overview only.
 func (t *tenantSource) licenseFields(ty qrs.AccessType, r *evaluate.TenantTypeResult, excess int64) map[string]any {
 	var (
 		a  qcloud.Allotment
@@ -171,10 +172,11 @@ func (t *tenantSource) licenseFields(ty qrs.AccessType, r *evaluate.TenantTypeRe
 		excess = max(0, a.UnitsUsed-a.Units)
 	}
 	f := map[string]any{
-		"enabled": on, "allocated": float64(allocated), "used": float64(allocated), "excess": float64(excess),
+		"allocated": float64(allocated), "used": float64(allocated), "excess": float64(excess),
 		"quarantined": float64(0),
 	}
-	if t.overview != nil {
+	if t.overview != nil { // without it, whether the tenant has the allotment is unknown
+		f["enabled"] = on
 		f["total"] = float64(a.Units)
 		f["available"] = float64(max(0, a.Units-allocated))
 		if a.Overage >= 0 && on {
