@@ -20,10 +20,12 @@ type TenantSource interface {
 }
 
 // MinUseWindow is the least span of consumption read on a first run. LateEvents is how far
-// before the watermark a later read starts again, for events that arrive late.
+// before the watermark a later read starts again, for events that arrive late: Qlik does
+// not say how soon a session's event can be read after its end, and an event missed is a
+// use missed (a user could be released for it), so a later read goes back a whole day.
 const (
 	MinUseWindow = 30 * 24 * time.Hour
-	LateEvents   = time.Hour
+	LateEvents   = 24 * time.Hour
 )
 
 // UseWindow is how far back a first read of the consumption goes: the longest enabled
@@ -58,7 +60,9 @@ type UseBook struct {
 // book is unchanged.
 func (b *UseBook) Refresh(ctx context.Context, src TenantSource, now time.Time, window time.Duration) error {
 	since := b.Watermark.Add(-LateEvents)
-	first := b.From.IsZero() || b.From.After(now.Add(-window))
+	// A book without its users' last use, or with a watermark ahead of now (an event dated
+	// in the future), cannot be trusted to cover the window: read it whole again.
+	first := b.LastUse == nil || b.From.IsZero() || b.From.After(now.Add(-window)) || b.Watermark.After(now)
 	if first {
 		since = now.Add(-window)
 	}
@@ -76,6 +80,9 @@ func (b *UseBook) Refresh(ctx context.Context, src TenantSource, now time.Time, 
 	}
 	if u.Watermark.After(b.Watermark) {
 		b.Watermark = u.Watermark
+	}
+	if b.Watermark.After(now) {
+		b.Watermark = now // an event dated ahead must not stop the later reads
 	}
 	if b.Watermark.IsZero() || first && b.Watermark.Before(since) {
 		b.Watermark = since // nothing yet: the next read starts where this one did

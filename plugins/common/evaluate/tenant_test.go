@@ -145,3 +145,22 @@ func TestUseBookIsIncremental(t *testing.T) {
 	require.Equal(t, 90*24*time.Hour, evaluate.UseWindow(p))
 	require.Equal(t, evaluate.MinUseWindow, evaluate.UseWindow(nil))
 }
+
+// An event dated in the future must not stop the later reads, and a book that lost its
+// users' last use (a state file half restored) reads the window whole again.
+func TestUseBookSurvivesAFutureEventAndALostMap(t *testing.T) {
+	window := 30 * 24 * time.Hour
+	f := &fakeTenant{events: []qcloud.Event{{UserID: "a", EndTime: tago(10)}, {UserID: "x", EndTime: tnow.Add(48 * time.Hour)}}}
+	var book evaluate.UseBook
+	require.NoError(t, book.Refresh(context.Background(), f, tnow, window))
+	require.Equal(t, tnow, book.Watermark, "the watermark never runs ahead of now")
+	later := tnow.Add(6 * time.Hour)
+	f.events = append(f.events, qcloud.Event{UserID: "b", EndTime: tnow.Add(3 * time.Hour)})
+	require.NoError(t, book.Refresh(context.Background(), f, later, window))
+	require.Equal(t, tnow.Add(3*time.Hour), book.LastUse["b"], "a use after the future event is seen")
+
+	lost := evaluate.UseBook{From: book.From, Watermark: book.Watermark}
+	require.NoError(t, lost.Refresh(context.Background(), f, later, window))
+	require.Equal(t, later.Add(-window), f.sinces[len(f.sinces)-1], "the whole window is read again")
+	require.Equal(t, tago(10), lost.LastUse["a"])
+}
