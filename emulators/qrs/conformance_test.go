@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/internal/qrsspec"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 )
 
 func loadSpec(t *testing.T) *qrsspec.Spec {

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/plan"

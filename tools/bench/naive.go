@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 )
 
 // The references measured beside the project: the raw transfer of the same QRS

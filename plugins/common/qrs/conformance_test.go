@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/internal/qrsspec"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
 // The client's types use the specification's field names and JSON types: a misspelt tag

@@ -12,8 +12,8 @@ import (
 	"github.com/influxdata/telegraf/plugins/common/shim"
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 

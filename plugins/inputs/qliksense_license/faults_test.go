@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.step.sm/crypto/pemutil"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 
