@@ -42,6 +42,10 @@ type Supervisor struct {
 	WallCheck time.Duration
 	// Ran, when set, is called after every run (tests).
 	Ran func(site string, sum audit.Summary, err error)
+	// Started, when set, is called once Serve has started every site (each runner open),
+	// before Serve waits for a stop or a reload: the Windows service reports RUNNING then,
+	// not before a site that cannot start makes Serve return its error.
+	Started func()
 
 	once     sync.Once
 	stop     chan struct{}
@@ -114,6 +118,9 @@ func (s *Supervisor) Serve(ctx context.Context, sites []*Site) error {
 		s.startLoop(ctx, r, true)
 	}
 	s.Log.Info("started", "sites", len(runners))
+	if s.Started != nil {
+		s.Started()
+	}
 	for {
 		select {
 		case <-ctx.Done():

@@ -227,6 +227,32 @@ wine "$SIDECAR" uninstall >"$WORK/uninstall.out" 2>&1 || { cat "$WORK/uninstall.
 if wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\qliksense-license-release' >/dev/null 2>&1; then
 	fail "uninstall left the event log source"
 fi
+echo "ok: uninstall removed the service and its event log source"
+
+step "a service whose sites cannot start, installed in folders with spaces: STOPPED with exit code 3, start fails"
+# The binary in C:\Program Files\..., the data folder C:\qsl data: the service's command line
+# quotes them, and the service reads its files and opens its log from it. The site's audit
+# log is a folder: the file loads, the site cannot start (Serve fails opening it). start
+# must not take the RUNNING of a service whose sites have not started for a success.
+SP_DIR=$WINEPREFIX/drive_c/qsl\ data
+SP_EXE=$WINEPREFIX/drive_c/Program\ Files/qsl/qliksense-license-release.exe
+mkdir -p "$SP_DIR/audit.jsonl" "$(dirname "$SP_EXE")"
+cp "$SIDECAR" "$SP_EXE"
+site "$SP_DIR/qliksense-license.conf" 'C:\qsl data' "audit_log = 'C:\\qsl data\\audit.jsonl'" 'schedule = "@every 1h"'
+wine "$SP_EXE" install -config 'C:\qsl data\qliksense-license.conf' -data-dir 'C:\qsl data' >"$WORK/install.out" 2>&1 ||
+	{ cat "$WORK/install.out"; fail "install from C:\\Program Files"; }
+regval ImagePath | grep -qF -- '"C:\Program Files\qsl\qliksense-license-release.exe" run -service -config "C:\qsl data\qliksense-license.conf" -log-file "C:\qsl data\qliksense-license-release.log"' ||
+	fail "install: paths with spaces are not quoted in the service's command line: $(regval ImagePath)"
+if wine "$SP_EXE" start >"$WORK/start.out" 2>&1; then fail "start succeeded, yet the site cannot start (its audit log is a folder)"; fi
+grep -qF 'the service stopped at start with exit code 3 (the sites could not start): the reason is in C:\qsl data\qliksense-license-release.log and the Application event log' "$WORK/start.out" ||
+	{ cat "$WORK/start.out"; fail "start: no clear error for a service whose sites could not start"; }
+wine sc query qliksense-license-release 2>/dev/null | tr -d '\r' >"$WORK/query.out"
+grep -Eq 'STATE +: +1 +STOPPED' "$WORK/query.out" || { cat "$WORK/query.out"; fail "sc query: not STOPPED"; }
+grep -Eq 'SERVICE_EXIT_CODE +: +3 ' "$WORK/query.out" || { cat "$WORK/query.out"; fail "sc query: no service exit code 3"; }
+grep 'starting failed' "$SP_DIR/qliksense-license-release.log" | grep -q 'audit log' ||
+	{ cat "$SP_DIR/qliksense-license-release.log" 2>/dev/null; fail "the service's log (in C:\\qsl data) does not say why"; }
+wine "$SP_EXE" uninstall >"$WORK/uninstall.out" 2>&1 || { cat "$WORK/uninstall.out"; fail "uninstall"; }
+echo "ok: quoted command line (C:\\Program Files, C:\\qsl data); start failed naming exit code 3; sc query: STOPPED, SERVICE_EXIT_CODE 3; the log says why"
 
 if [ -n "${TELEGRAF_EXE:-}" ]; then
 	step "Telegraf on Windows: telegraf.exe runs the Windows plugin through [[inputs.execd]]"

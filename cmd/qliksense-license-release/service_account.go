@@ -18,7 +18,7 @@ const serviceName = "qliksense-license-release"
 const (
 	exitConfig = 1 // a configuration file does not load
 	exitLog    = 2 // the log file cannot be opened
-	exitServe  = 3 // the service could not start its sites (e.g. another process holds a lock)
+	exitServe  = 3 // the service could not start its sites (a state folder or audit log cannot be opened)
 )
 
 // exitMeaning says what a service-specific exit code means.

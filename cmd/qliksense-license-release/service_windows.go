@@ -51,8 +51,9 @@ func defaultServiceLog() string {
 // (`sc control qliksense-license-release paramchange`) reloads the configuration, as
 // SIGHUP does elsewhere.
 type handler struct {
-	sup   *release.Supervisor
-	serve func() int
+	sup     *release.Supervisor
+	serve   func() int
+	started <-chan struct{} // closed once serve has started every site
 }
 
 // stopWaitHint is what the service manager is told to wait between progress reports
@@ -60,9 +61,25 @@ type handler struct {
 const stopWaitHint = 30 * time.Second
 
 func (h handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
-	status <- svc.Status{State: svc.StartPending}
+	pending := svc.Status{State: svc.StartPending, WaitHint: uint32(stopWaitHint / time.Millisecond)}
+	status <- pending
 	done := make(chan int, 1)
 	go func() { done <- h.serve() }()
+	// RUNNING only once every site has started: a site that cannot start ends the service
+	// STOPPED with exit code 3 without a RUNNING before it, which start would take for a
+	// success.
+	for starting := true; starting; {
+		select {
+		case <-h.started:
+			starting = false
+		case code := <-done:
+			return code != 0, uint32(code)
+		case c := <-req:
+			if c.Cmd == svc.Interrogate {
+				status <- pending
+			}
+		}
+	}
 	running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown | svc.AcceptParamChange}
 	status <- running
 	for {
@@ -98,7 +115,9 @@ func (h handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<-
 
 func runAsService(ctx context.Context, paths []string, sites []*release.Site, stdout io.Writer, log *slog.Logger) int {
 	sup := supervisor(paths, stdout, log)
-	h := handler{sup: sup, serve: func() int {
+	started := make(chan struct{})
+	sup.Started = func() { close(started) }
+	h := handler{sup: sup, started: started, serve: func() int {
 		if err := sup.Serve(ctx, sites); err != nil {
 			log.Error("starting failed", "err", err)
 			logEvent(fmt.Sprintf("%s stopped: starting failed: %v", serviceName, err))
@@ -283,8 +302,13 @@ func reconfigure(s *mgr.Service, cmdLine, account, password string) error {
 		p, _ := windows.UTF16PtrFromString(v) // no NUL: the password is checked, the rest are ours
 		return p
 	}
+	// The password always goes with the account: "" for one that takes none (serviceAccount
+	// requires one for a user account), as ChangeServiceConfig asks. A nil password would
+	// keep the previous account's: a user account's password left in the service manager's
+	// secret store after a change to LocalSystem or a virtual account.
+	pw, _ := windows.UTF16PtrFromString(password)
 	err := windows.ChangeServiceConfig(s.Handle, windows.SERVICE_NO_CHANGE, windows.SERVICE_AUTO_START, windows.SERVICE_NO_CHANGE,
-		ptr(cmdLine), nil, nil, nil, ptr(account), ptr(password), ptr(serviceDisplay))
+		ptr(cmdLine), nil, nil, nil, ptr(account), pw, ptr(serviceDisplay))
 	if err != nil {
 		return err
 	}
