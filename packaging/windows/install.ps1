@@ -85,8 +85,15 @@ if ($firstInstall) {
 # Resolve-Sid is the SID of an account, or $null when Windows does not know it (a virtual
 # account NT SERVICE\... exists only once its service does).
 function Resolve-Sid([string]$Account) {
-    $name = $Account
-    if ($name -in @('LocalSystem', '.\LocalSystem', 'SYSTEM')) { $name = 'NT AUTHORITY\SYSTEM' }
+    $name = $Account.Trim()
+    # The built-in accounts by their well-known SIDs, in every spelling install -account
+    # takes: the service manager's spellings (LocalSystem, NT AUTHORITY\LocalService) are
+    # not the accounts' names (SYSTEM, LOCAL SERVICE), which a name lookup may need.
+    switch -Regex ($name) {
+        '^(\.\\)?LocalSystem$|^(NT AUTHORITY\\)?SYSTEM$' { return 'S-1-5-18' }
+        '^(NT AUTHORITY\\)?Local ?Service$' { return 'S-1-5-19' }
+        '^(NT AUTHORITY\\)?Network ?Service$' { return 'S-1-5-20' }
+    }
     if ($name -like '.\*') { $name = "$env:COMPUTERNAME\$($name.Substring(2))" }
     try {
         return (New-Object Security.Principal.NTAccount($name)).Translate([Security.Principal.SecurityIdentifier]).Value
