@@ -102,28 +102,33 @@ function Resolve-Sid([string]$Account) {
     }
 }
 
-# Set-DataDirAccess lets only Administrators (full), the service account (modify: the audit
-# log, state and log) and Telegraf's account (read: the configuration and the key) open the
-# folder: nothing is inherited, any other account's grant is removed. One grant per
-# account: /grant:r replaces an account's earlier grant, so when Telegraf runs as the
-# service's account it keeps Modify alone.
+# Set-DataDirAccess lets only Administrators and SYSTEM (full), the service account
+# (modify: the audit log, state and log) and Telegraf's account (read: the configuration and
+# the key) open the folder: nothing is inherited, any other account's grant (a previous
+# service account's) is removed. SYSTEM keeps its access whatever the accounts (it has it
+# in every folder of a default Windows; without it a SYSTEM backup or agent stops working,
+# and it can take any folder anyway). One grant per account: /grant:r replaces an account's
+# earlier grant, so when Telegraf runs as the service's account it keeps Modify alone, and
+# an account that is SYSTEM keeps Full.
 function Set-DataDirAccess {
+    $system = 'S-1-5-18'
     $tgSid = Resolve-Sid $TelegrafAccount
     if (-not $tgSid) { throw "TelegrafAccount '$TelegrafAccount': Windows knows no such account" }
     $svcSid = Resolve-Sid $ServiceAccount
-    $grants = @('*S-1-5-32-544:(OI)(CI)F')
-    if ($svcSid) {
-        $grants += "*${svcSid}:(OI)(CI)M"
-    } elseif (Get-Service -Name $serviceName -ErrorAction SilentlyContinue) {
-        throw "ServiceAccount '$ServiceAccount': Windows knows no such account"
-    } else {
+    $grants = @('*S-1-5-32-544:(OI)(CI)F', "*${system}:(OI)(CI)F")
+    if (-not $svcSid) {
+        if (Get-Service -Name $serviceName -ErrorAction SilentlyContinue) {
+            throw "ServiceAccount '$ServiceAccount': Windows knows no such account"
+        }
         Write-Host "($ServiceAccount gets access to $DataDir once the service is installed)"
+    } elseif ($svcSid -ne $system) {
+        $grants += "*${svcSid}:(OI)(CI)M"
     }
-    if ($tgSid -ne $svcSid) { $grants += "*${tgSid}:(OI)(CI)RX" }
+    if ($tgSid -ne $svcSid -and $tgSid -ne $system) { $grants += "*${tgSid}:(OI)(CI)RX" }
     & icacls.exe $DataDir /inheritance:r /grant:r $grants | Out-Null
     if ($LASTEXITCODE -ne 0) { throw "icacls failed on $DataDir" }
     # Any other account granted before (the previous service account) loses its access.
-    $keep = @('S-1-5-32-544', $svcSid, $tgSid)
+    $keep = @('S-1-5-32-544', $system, $svcSid, $tgSid)
     foreach ($rule in (Get-Acl -Path $DataDir).Access) {
         if ($rule.IsInherited) { continue }
         try {
