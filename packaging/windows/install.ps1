@@ -55,6 +55,15 @@ if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administra
 }
 $here = Split-Path -Parent $MyInvocation.MyCommand.Path
 
+# Both folders checked before anything changes (the running service is stopped below).
+if ($DataDir.Contains("'")) { throw "-DataDir '$DataDir': a path without ' expected (it is written into the configuration)" }
+$InstallDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($InstallDir) # absolute
+$DataDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($DataDir)
+if (($DataDir.TrimEnd('\') + '\').StartsWith($InstallDir.TrimEnd('\') + '\', [StringComparison]::OrdinalIgnoreCase)) {
+    # uninstall.ps1 deletes everything in InstallDir: the audit log would go with it.
+    throw "-DataDir $DataDir is in -InstallDir $InstallDir, which uninstall.ps1 deletes: choose a data folder outside it"
+}
+
 Write-Host "Installing the binaries into $InstallDir"
 New-Item -ItemType Directory -Force -Path $InstallDir | Out-Null
 $sidecar = Join-Path $InstallDir 'qliksense-license-release.exe'
@@ -68,8 +77,6 @@ foreach ($f in 'qliksense-license.exe', 'qliksense-license-release.exe', 'README
 }
 Copy-Item -Force -Recurse -Path (Join-Path $here 'grafana') -Destination $InstallDir
 
-if ($DataDir.Contains("'")) { throw "-DataDir '$DataDir': a path without ' expected (it is written into the configuration)" }
-$DataDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($DataDir) # absolute
 Write-Host "Preparing $DataDir (configuration, certificates, audit log)"
 New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
 $conf = Join-Path $DataDir 'qliksense-license.conf'
