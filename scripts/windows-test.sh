@@ -154,8 +154,11 @@ grep -q 'is a user account: give its password on standard input with -password-s
 if wine "$SIDECAR" install -config "$SVC_CONF" -account 'NT SERVICE\telegraf' >"$WORK/install.out" 2>&1; then fail "install: another service's virtual account was accepted"; fi
 if wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\ProgramData\qliksense-license' >"$WORK/install.out" 2>&1; then fail "install: a site outside -data-dir was accepted"; fi
 grep -q "outside -data-dir C:\\\\ProgramData\\\\qliksense-license: set state_dir = 'C:\\\\ProgramData\\\\qliksense-license'" "$WORK/install.out" || { cat "$WORK/install.out"; fail "install: no clear error for a site outside -data-dir"; }
+# Two files naming the same site: the service's run would refuse them (exit code 1).
+if wine "$SIDECAR" install -config "$SVC_CONF" -config "$SVC_CONF" >"$WORK/install.out" 2>&1; then fail "install: two files naming one site were accepted"; fi
+grep -qF 'both name site "windows": give each file its own site' "$WORK/install.out" || { cat "$WORK/install.out"; fail "install: no clear error for a site named twice"; }
 if registered; then fail "a refused install registered the service"; fi
-echo "ok: install refuses a user account without a password, another service's account, a site outside -data-dir"
+echo "ok: install refuses a user account without a password, another service's account, a site outside -data-dir, a site named twice"
 # A user account with its password on standard input, and a relative log file (made
 # absolute: the service manager's working folder is System32).
 (cd "$WORK" && printf 'pa ss\r\n' | wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account '.\qsl' -password-stdin -log-file 'logs\svc.log') >"$WORK/install.out" 2>&1 ||
@@ -163,6 +166,9 @@ echo "ok: install refuses a user account without a password, another service's a
 [ "$(regval ObjectName)" = '.\qsl' ] || fail "install -account .\\qsl: the service's account is '$(regval ObjectName)'"
 regval ImagePath | grep -qF -- "-log-file $(winpath "$WORK")\\logs\\svc.log" || fail "install: the relative -log-file is not made absolute: $(regval ImagePath)"
 grep -q 'pa ss' "$WORK/install.out" && fail "install printed the password"
+wine reg query "$SVC_KEY" /s >"$WORK/reg.out" 2>/dev/null || true
+grep -q ImagePath "$WORK/reg.out" || fail "reg query: the service's key is not readable"
+grep -q 'pa ss' "$WORK/reg.out" && fail "the password is in the service's registry key"
 echo "ok: install -account .\\qsl -password-stdin: ObjectName .\\qsl; -log-file logs\\svc.log -> $(winpath "$WORK")\\logs\\svc.log"
 # Installed again: the existing service is reconfigured (an upgrade, another account).
 wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account 'NT SERVICE\qliksense-license-release' >"$WORK/install.out" 2>&1 ||

@@ -230,14 +230,13 @@ func install(m *mgr.Mgr, o serviceOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sites := make([]*release.Site, 0, len(o.configs))
-	for _, c := range o.configs {
-		s, err := release.LoadSite(c, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return "", fmt.Errorf("not installing with an invalid configuration: %w", err)
-		}
+	// Checked as the service will load them: each file, and no site named twice.
+	sites, err := release.LoadSites(o.configs, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return "", fmt.Errorf("not installing with an invalid configuration: %w", err)
+	}
+	for _, s := range sites {
 		s.Client.Close()
-		sites = append(sites, s)
 	}
 	if o.dataDir != "" {
 		if o.dataDir, err = filepath.Abs(o.dataDir); err != nil {
