@@ -170,6 +170,17 @@ wine reg query "$SVC_KEY" /s >"$WORK/reg.out" 2>/dev/null || true
 grep -q ImagePath "$WORK/reg.out" || fail "reg query: the service's key is not readable"
 grep -q 'pa ss' "$WORK/reg.out" && fail "the password is in the service's registry key"
 echo "ok: install -account .\\qsl -password-stdin: ObjectName .\\qsl; -log-file logs\\svc.log -> $(winpath "$WORK")\\logs\\svc.log"
+# Installed again as the same user account without its password (an upgrade: install.ps1
+# run again without -ServicePassword): the service manager keeps the password it has; as
+# another user account, the password is required.
+wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account '.\QSL' >"$WORK/install.out" 2>&1 </dev/null ||
+	{ cat "$WORK/install.out"; fail "install again as the service's user account, without its password"; }
+grep -qF 'install: updated, runs as .\qsl' "$WORK/install.out" || { cat "$WORK/install.out"; fail "install again as .\\QSL: not updated as .\\qsl"; }
+if wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account '.\other' >"$WORK/install.out" 2>&1 </dev/null; then
+	fail "install as another user account without its password was accepted"
+fi
+[ "$(regval ObjectName)" = '.\qsl' ] || fail "install again: the service's account is '$(regval ObjectName)'"
+echo "ok: installed again as its user account without the password: kept; another user account needs its password"
 # Installed again: the existing service is reconfigured (an upgrade, another account).
 wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account 'NT SERVICE\qliksense-license-release' >"$WORK/install.out" 2>&1 ||
 	{ cat "$WORK/install.out"; fail "install again"; }

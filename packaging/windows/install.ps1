@@ -31,7 +31,8 @@
 
 .PARAMETER ServicePassword
   The password of a user account given as ServiceAccount (Read-Host -AsSecureString); it
-  reaches the service manager through standard input, never a command line.
+  reaches the service manager through standard input, never a command line. Not needed
+  when the service already runs as that account (an upgrade): it keeps its password.
 
 .PARAMETER TelegrafAccount
   The account Telegraf's own service runs as, which runs the plugin and reads the
