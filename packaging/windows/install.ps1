@@ -60,6 +60,9 @@ $here = Split-Path -Parent $MyInvocation.MyCommand.Path
 if ($DataDir.Contains("'")) { throw "-DataDir '$DataDir': a path without ' expected (it is written into the configuration)" }
 $InstallDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($InstallDir) # absolute
 $DataDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($DataDir)
+# Without a trailing \ (as tab completion writes it): Windows PowerShell passes 'D:\qsl data\'
+# to a program as "D:\qsl data\", whose \" the program reads as a quote inside the argument.
+if ($DataDir.Length -gt 3) { $DataDir = $DataDir.TrimEnd('\') }
 if (($DataDir.TrimEnd('\') + '\').StartsWith($InstallDir.TrimEnd('\') + '\', [StringComparison]::OrdinalIgnoreCase)) {
     # uninstall.ps1 deletes everything in InstallDir: the audit log would go with it.
     throw "-DataDir $DataDir is in -InstallDir $InstallDir, which uninstall.ps1 deletes: choose a data folder outside it"
