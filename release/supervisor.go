@@ -46,6 +46,10 @@ type Supervisor struct {
 	Ran func(site string, sum audit.Summary, err error)
 	// Reports, when set, mails each site's license report when it is due (reportjob.go).
 	Reports *ReportJob
+	// Started, when set, is called once Serve has started every site (each runner open),
+	// before Serve waits for a stop or a reload: the Windows service reports RUNNING then,
+	// not before a site that cannot start makes Serve return its error.
+	Started func()
 
 	once     sync.Once
 	stop     chan struct{}
@@ -118,6 +122,9 @@ func (s *Supervisor) Serve(ctx context.Context, sites []*Site) error {
 		s.startLoop(ctx, r, true)
 	}
 	s.Log.Info("started", "sites", len(runners))
+	if s.Started != nil {
+		s.Started()
+	}
 	for {
 		select {
 		case <-ctx.Done():

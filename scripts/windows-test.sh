@@ -154,8 +154,11 @@ grep -q 'is a user account: give its password on standard input with -password-s
 if wine "$SIDECAR" install -config "$SVC_CONF" -account 'NT SERVICE\telegraf' >"$WORK/install.out" 2>&1; then fail "install: another service's virtual account was accepted"; fi
 if wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\ProgramData\qliksense-license' >"$WORK/install.out" 2>&1; then fail "install: a site outside -data-dir was accepted"; fi
 grep -q "outside -data-dir C:\\\\ProgramData\\\\qliksense-license: set state_dir = 'C:\\\\ProgramData\\\\qliksense-license'" "$WORK/install.out" || { cat "$WORK/install.out"; fail "install: no clear error for a site outside -data-dir"; }
+# Two files naming the same site: the service's run would refuse them (exit code 1).
+if wine "$SIDECAR" install -config "$SVC_CONF" -config "$SVC_CONF" >"$WORK/install.out" 2>&1; then fail "install: two files naming one site were accepted"; fi
+grep -qF 'both name site "windows": give each file its own site' "$WORK/install.out" || { cat "$WORK/install.out"; fail "install: no clear error for a site named twice"; }
 if registered; then fail "a refused install registered the service"; fi
-echo "ok: install refuses a user account without a password, another service's account, a site outside -data-dir"
+echo "ok: install refuses a user account without a password, another service's account, a site outside -data-dir, a site named twice"
 # A user account with its password on standard input, and a relative log file (made
 # absolute: the service manager's working folder is System32).
 (cd "$WORK" && printf 'pa ss\r\n' | wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account '.\qsl' -password-stdin -log-file 'logs\svc.log') >"$WORK/install.out" 2>&1 ||
@@ -163,7 +166,21 @@ echo "ok: install refuses a user account without a password, another service's a
 [ "$(regval ObjectName)" = '.\qsl' ] || fail "install -account .\\qsl: the service's account is '$(regval ObjectName)'"
 regval ImagePath | grep -qF -- "-log-file $(winpath "$WORK")\\logs\\svc.log" || fail "install: the relative -log-file is not made absolute: $(regval ImagePath)"
 grep -q 'pa ss' "$WORK/install.out" && fail "install printed the password"
+wine reg query "$SVC_KEY" /s >"$WORK/reg.out" 2>/dev/null || true
+grep -q ImagePath "$WORK/reg.out" || fail "reg query: the service's key is not readable"
+grep -q 'pa ss' "$WORK/reg.out" && fail "the password is in the service's registry key"
 echo "ok: install -account .\\qsl -password-stdin: ObjectName .\\qsl; -log-file logs\\svc.log -> $(winpath "$WORK")\\logs\\svc.log"
+# Installed again as the same user account without its password (an upgrade: install.ps1
+# run again without -ServicePassword): the service manager keeps the password it has; as
+# another user account, the password is required.
+wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account '.\QSL' >"$WORK/install.out" 2>&1 </dev/null ||
+	{ cat "$WORK/install.out"; fail "install again as the service's user account, without its password"; }
+grep -qF 'install: updated, runs as .\qsl' "$WORK/install.out" || { cat "$WORK/install.out"; fail "install again as .\\QSL: not updated as .\\qsl"; }
+if wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account '.\other' >"$WORK/install.out" 2>&1 </dev/null; then
+	fail "install as another user account without its password was accepted"
+fi
+[ "$(regval ObjectName)" = '.\qsl' ] || fail "install again: the service's account is '$(regval ObjectName)'"
+echo "ok: installed again as its user account without the password: kept; another user account needs its password"
 # Installed again: the existing service is reconfigured (an upgrade, another account).
 wine "$SIDECAR" install -config "$SVC_CONF" -data-dir 'C:\qsl-data' -account 'NT SERVICE\qliksense-license-release' >"$WORK/install.out" 2>&1 ||
 	{ cat "$WORK/install.out"; fail "install again"; }
@@ -227,6 +244,32 @@ wine "$SIDECAR" uninstall >"$WORK/uninstall.out" 2>&1 || { cat "$WORK/uninstall.
 if wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\qliksense-license-release' >/dev/null 2>&1; then
 	fail "uninstall left the event log source"
 fi
+echo "ok: uninstall removed the service and its event log source"
+
+step "a service whose sites cannot start, installed in folders with spaces: STOPPED with exit code 3, start fails"
+# The binary in C:\Program Files\..., the data folder C:\qsl data: the service's command line
+# quotes them, and the service reads its files and opens its log from it. The site's audit
+# log is a folder: the file loads, the site cannot start (Serve fails opening it). start
+# must not take the RUNNING of a service whose sites have not started for a success.
+SP_DIR=$WINEPREFIX/drive_c/qsl\ data
+SP_EXE=$WINEPREFIX/drive_c/Program\ Files/qsl/qliksense-license-release.exe
+mkdir -p "$SP_DIR/audit.jsonl" "$(dirname "$SP_EXE")"
+cp "$SIDECAR" "$SP_EXE"
+site "$SP_DIR/qliksense-license.conf" 'C:\qsl data' "audit_log = 'C:\\qsl data\\audit.jsonl'" 'schedule = "@every 1h"'
+wine "$SP_EXE" install -config 'C:\qsl data\qliksense-license.conf' -data-dir 'C:\qsl data' >"$WORK/install.out" 2>&1 ||
+	{ cat "$WORK/install.out"; fail "install from C:\\Program Files"; }
+regval ImagePath | grep -qF -- '"C:\Program Files\qsl\qliksense-license-release.exe" run -service -config "C:\qsl data\qliksense-license.conf" -log-file "C:\qsl data\qliksense-license-release.log"' ||
+	fail "install: paths with spaces are not quoted in the service's command line: $(regval ImagePath)"
+if wine "$SP_EXE" start >"$WORK/start.out" 2>&1; then fail "start succeeded, yet the site cannot start (its audit log is a folder)"; fi
+grep -qF 'the service stopped at start with exit code 3 (the sites could not start): the reason is in C:\qsl data\qliksense-license-release.log and the Application event log' "$WORK/start.out" ||
+	{ cat "$WORK/start.out"; fail "start: no clear error for a service whose sites could not start"; }
+wine sc query qliksense-license-release 2>/dev/null | tr -d '\r' >"$WORK/query.out"
+grep -Eq 'STATE +: +1 +STOPPED' "$WORK/query.out" || { cat "$WORK/query.out"; fail "sc query: not STOPPED"; }
+grep -Eq 'SERVICE_EXIT_CODE +: +3 ' "$WORK/query.out" || { cat "$WORK/query.out"; fail "sc query: no service exit code 3"; }
+grep 'starting failed' "$SP_DIR/qliksense-license-release.log" | grep -q 'audit log' ||
+	{ cat "$SP_DIR/qliksense-license-release.log" 2>/dev/null; fail "the service's log (in C:\\qsl data) does not say why"; }
+wine "$SP_EXE" uninstall >"$WORK/uninstall.out" 2>&1 || { cat "$WORK/uninstall.out"; fail "uninstall"; }
+echo "ok: quoted command line (C:\\Program Files, C:\\qsl data); start failed naming exit code 3; sc query: STOPPED, SERVICE_EXIT_CODE 3; the log says why"
 
 if [ -n "${TELEGRAF_EXE:-}" ]; then
 	step "Telegraf on Windows: telegraf.exe runs the Windows plugin through [[inputs.execd]]"

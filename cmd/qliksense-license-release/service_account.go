@@ -18,7 +18,7 @@ const serviceName = "qliksense-license-release"
 const (
 	exitConfig = 1 // a configuration file does not load
 	exitLog    = 2 // the log file cannot be opened
-	exitServe  = 3 // the service could not start its sites (e.g. another process holds a lock)
+	exitServe  = 3 // the service could not start its sites (a state folder or audit log cannot be opened)
 )
 
 // exitMeaning says what a service-specific exit code means.
@@ -37,9 +37,12 @@ func exitMeaning(code uint32) string {
 // serviceAccount checks the account install is given for the service's logon and returns
 // the name the service manager takes (ServiceStartName). The built-in accounts, a virtual
 // account (NT SERVICE\<the service's name>) and a managed service account (ending in $)
-// take no password; any other account needs one.
-func serviceAccount(account string, hasPassword bool) (string, error) {
-	name := strings.TrimSpace(account)
+// take no password; any other account needs one, unless it is current, the account the
+// installed service already runs as: then keepPassword says the account and its password
+// stay as the service manager has them (an upgrade, install.ps1 run again without
+// -ServicePassword).
+func serviceAccount(account string, hasPassword bool, current string) (name string, keepPassword bool, err error) {
+	name = strings.TrimSpace(account)
 	lower := strings.ToLower(name)
 	builtin := ""
 	switch lower {
@@ -50,28 +53,30 @@ func serviceAccount(account string, hasPassword bool) (string, error) {
 	case "networkservice", `nt authority\networkservice`, `nt authority\network service`:
 		builtin = `NT AUTHORITY\NetworkService`
 	}
-	noPassword := func(n string) (string, error) {
+	noPassword := func(n string) (string, bool, error) {
 		if hasPassword {
-			return "", fmt.Errorf("-account %q takes no password (a built-in, virtual or managed service account): drop -password-stdin", account)
+			return "", false, fmt.Errorf("-account %q takes no password (a built-in, virtual or managed service account): drop -password-stdin", account)
 		}
-		return n, nil
+		return n, false, nil
 	}
 	switch {
 	case builtin != "":
 		return noPassword(builtin)
 	case strings.HasPrefix(lower, `nt service\`):
 		if !strings.EqualFold(name[len(`nt service\`):], serviceName) {
-			return "", fmt.Errorf(`-account %q: a virtual account is the service's own: expected NT SERVICE\%s`, account, serviceName)
+			return "", false, fmt.Errorf(`-account %q: a virtual account is the service's own: expected NT SERVICE\%s`, account, serviceName)
 		}
 		return noPassword(`NT SERVICE\` + serviceName)
 	case strings.HasSuffix(name, "$"):
 		return noPassword(name)
 	case !strings.Contains(name, `\`) && !strings.Contains(name, "@"):
-		return "", fmt.Errorf(`-account %q: expected DOMAIN\user, .\user for a local account, user@domain, NT SERVICE\%s or a managed service account (DOMAIN\name$)`, account, serviceName)
+		return "", false, fmt.Errorf(`-account %q: expected DOMAIN\user, .\user for a local account, user@domain, NT SERVICE\%s or a managed service account (DOMAIN\name$)`, account, serviceName)
+	case !hasPassword && strings.EqualFold(name, strings.TrimSpace(current)):
+		return strings.TrimSpace(current), true, nil
 	case !hasPassword:
-		return "", fmt.Errorf("-account %q is a user account: give its password on standard input with -password-stdin", account)
+		return "", false, fmt.Errorf("-account %q is a user account: give its password on standard input with -password-stdin (install.ps1: -ServicePassword)", account)
 	}
-	return name, nil
+	return name, false, nil
 }
 
 // inside reports whether path is dir or lies under it.

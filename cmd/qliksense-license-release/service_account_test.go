@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,7 +17,9 @@ func TestServiceAccount(t *testing.T) {
 	for _, c := range []struct {
 		account  string
 		password bool
+		current  string // the account the installed service runs as
 		want     string
+		keep     bool // the service manager keeps the password it has
 		err      string
 	}{
 		{account: "", want: "LocalSystem"},
@@ -35,14 +38,22 @@ func TestServiceAccount(t *testing.T) {
 		{account: `NT SERVICE\qliksense-license-release`, password: true, err: "takes no password"},
 		{account: `NT AUTHORITY\SYSTEM`, password: true, err: "takes no password"},
 		{account: `CORP\qsl-gmsa$`, password: true, err: "takes no password"},
+		// Installed again as the user account it runs as: its password is kept; as another
+		// one, or with a password, it is given.
+		{account: `corp\svc-qlik`, current: `CORP\svc-qlik`, want: `CORP\svc-qlik`, keep: true},
+		{account: `CORP\svc-qlik`, password: true, current: `CORP\svc-qlik`, want: `CORP\svc-qlik`},
+		{account: `CORP\svc-other`, current: `CORP\svc-qlik`, err: "is a user account: give its password"},
+		{account: `.\svc-qlik`, current: "LocalSystem", err: "install.ps1: -ServicePassword"},
+		{account: "LocalSystem", current: `CORP\svc-qlik`, want: "LocalSystem"},
 	} {
-		got, err := serviceAccount(c.account, c.password)
+		got, keep, err := serviceAccount(c.account, c.password, c.current)
 		if c.err != "" {
 			require.ErrorContains(t, err, c.err, c.account)
 			continue
 		}
 		require.NoError(t, err, c.account)
 		require.Equal(t, c.want, got, c.account)
+		require.Equal(t, c.keep, keep, c.account)
 	}
 }
 
@@ -102,4 +113,21 @@ func TestInstallScriptSetsStateDir(t *testing.T) {
 	example, err := os.ReadFile(filepath.Join("..", "..", "plugins", "inputs", "qliksense_license", "sample.conf"))
 	require.NoError(t, err)
 	require.Len(t, regexp.MustCompile(pattern).FindAllIndex(example, -1), 1, "sample.conf: one commented state_dir line in the release table")
+}
+
+// PowerShell reads "$name:" as a drive- or scope-qualified variable and refuses to parse the
+// whole script ("Variable reference is not valid"): the scripts write "${name}:". No
+// PowerShell runs here, so the scripts are checked for it as text.
+func TestScriptsHaveNoColonAfterAVariable(t *testing.T) {
+	scopes := map[string]bool{"env": true, "script": true, "global": true, "local": true, "private": true, "using": true, "variable": true, "function": true}
+	re := regexp.MustCompile(`\$([A-Za-z_][A-Za-z0-9_]*):`)
+	for _, name := range []string{"install.ps1", "uninstall.ps1"} {
+		script, err := os.ReadFile(filepath.Join("..", "..", "packaging", "windows", name))
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(script), "\n") {
+			for _, m := range re.FindAllStringSubmatch(line, -1) {
+				require.True(t, scopes[strings.ToLower(m[1])], "%s:%d: $%s: is not a variable PowerShell parses (write ${%s}:): %s", name, i+1, m[1], m[1], strings.TrimSpace(line))
+			}
+		}
+	}
 }

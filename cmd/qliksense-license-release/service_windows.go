@@ -51,8 +51,9 @@ func defaultServiceLog() string {
 // (`sc control qliksense-license-release paramchange`) reloads the configuration, as
 // SIGHUP does elsewhere.
 type handler struct {
-	sup   *release.Supervisor
-	serve func() int
+	sup     *release.Supervisor
+	serve   func() int
+	started <-chan struct{} // closed once serve has started every site
 }
 
 // stopWaitHint is what the service manager is told to wait between progress reports
@@ -60,9 +61,25 @@ type handler struct {
 const stopWaitHint = 30 * time.Second
 
 func (h handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
-	status <- svc.Status{State: svc.StartPending}
+	pending := svc.Status{State: svc.StartPending, WaitHint: uint32(stopWaitHint / time.Millisecond)}
+	status <- pending
 	done := make(chan int, 1)
 	go func() { done <- h.serve() }()
+	// RUNNING only once every site has started: a site that cannot start ends the service
+	// STOPPED with exit code 3 without a RUNNING before it, which start would take for a
+	// success.
+	for starting := true; starting; {
+		select {
+		case <-h.started:
+			starting = false
+		case code := <-done:
+			return code != 0, uint32(code)
+		case c := <-req:
+			if c.Cmd == svc.Interrogate {
+				status <- pending
+			}
+		}
+	}
 	running := svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown | svc.AcceptParamChange}
 	status <- running
 	for {
@@ -98,7 +115,9 @@ func (h handler) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<-
 
 func runAsService(ctx context.Context, paths []string, sites []*release.Site, stdout io.Writer, log *slog.Logger) int {
 	sup := supervisor(paths, stdout, log)
-	h := handler{sup: sup, serve: func() int {
+	started := make(chan struct{})
+	sup.Started = func() { close(started) }
+	h := handler{sup: sup, started: started, serve: func() int {
 		if err := sup.Serve(ctx, sites); err != nil {
 			log.Error("starting failed", "err", err)
 			logEvent(fmt.Sprintf("%s stopped: starting failed: %v", serviceName, err))
@@ -207,18 +226,32 @@ func install(m *mgr.Mgr, o serviceOptions) (string, error) {
 	if len(o.configs) == 0 {
 		return "", errors.New("-config is required: the site files the service runs")
 	}
-	account, err := serviceAccount(o.account, o.password != "")
+	// The installed service, when there is one: install reconfigures it, and a user account
+	// it already runs as keeps its password when none is given.
+	s, err := m.OpenService(serviceName)
+	if err != nil {
+		s = nil
+	}
+	defer func() {
+		if s != nil {
+			s.Close()
+		}
+	}()
+	current := ""
+	if s != nil {
+		_, current = queryConfig(s)
+	}
+	account, keepPassword, err := serviceAccount(o.account, o.password != "", current)
 	if err != nil {
 		return "", err
 	}
-	sites := make([]*release.Site, 0, len(o.configs))
-	for _, c := range o.configs {
-		s, err := release.LoadSite(c, slog.New(slog.DiscardHandler))
-		if err != nil {
-			return "", fmt.Errorf("not installing with an invalid configuration: %w", err)
-		}
+	// Checked as the service will load them: each file, and no site named twice.
+	sites, err := release.LoadSites(o.configs, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return "", fmt.Errorf("not installing with an invalid configuration: %w", err)
+	}
+	for _, s := range sites {
 		s.Client.Close()
-		sites = append(sites, s)
 	}
 	if o.dataDir != "" {
 		if o.dataDir, err = filepath.Abs(o.dataDir); err != nil {
@@ -242,23 +275,20 @@ func install(m *mgr.Mgr, o serviceOptions) (string, error) {
 	}
 	args = append(args, "-log-file", logFile)
 	verb := "installed"
-	s, err := m.OpenService(serviceName)
-	if err == nil {
+	if s != nil {
 		verb = "updated"
-		if err := reconfigure(s, commandLine(exe, args), account, o.password); err != nil {
-			s.Close()
+		if err := reconfigure(s, commandLine(exe, args), account, o.password, keepPassword); err != nil {
 			return "", fmt.Errorf("reconfiguring the service: %w", err)
 		}
 	} else {
-		s, err = m.CreateService(serviceName, exe, mgr.Config{
+		if s, err = m.CreateService(serviceName, exe, mgr.Config{
 			DisplayName: serviceDisplay, Description: serviceDesc, StartType: mgr.StartAutomatic,
 			ServiceStartName: account, Password: o.password,
-		}, args...)
-		if err != nil {
+		}, args...); err != nil {
+			s = nil
 			return "", err
 		}
 	}
-	defer s.Close()
 	// A crash restarts the service; a failure it reports (exit code) does not.
 	if err := s.SetRecoveryActions([]mgr.RecoveryAction{{Type: mgr.ServiceRestart, Delay: 30 * time.Second}}, 86400); err != nil {
 		return "", err
@@ -275,7 +305,7 @@ func install(m *mgr.Mgr, o serviceOptions) (string, error) {
 // reconfigure sets an existing service's command line, start type, account and names
 // (sc config): ChangeServiceConfig itself, as mgr's UpdateConfig also sets settings
 // (SID type, delayed start) that not every service manager knows (Wine's does not).
-func reconfigure(s *mgr.Service, cmdLine, account, password string) error {
+func reconfigure(s *mgr.Service, cmdLine, account, password string, keepPassword bool) error {
 	ptr := func(v string) *uint16 {
 		if v == "" {
 			return nil // unchanged
@@ -283,8 +313,19 @@ func reconfigure(s *mgr.Service, cmdLine, account, password string) error {
 		p, _ := windows.UTF16PtrFromString(v) // no NUL: the password is checked, the rest are ours
 		return p
 	}
+	// The password goes with the account: "" for one that takes none, as ChangeServiceConfig
+	// asks (nil would keep the previous account's: a user account's password left in the
+	// service manager's secret store after a change to LocalSystem or a virtual account);
+	// both nil (unchanged) for the user account the service already runs as, which keeps
+	// its password.
+	acc, pw := ptr(account), (*uint16)(nil)
+	if keepPassword {
+		acc = nil
+	} else {
+		pw, _ = windows.UTF16PtrFromString(password)
+	}
 	err := windows.ChangeServiceConfig(s.Handle, windows.SERVICE_NO_CHANGE, windows.SERVICE_AUTO_START, windows.SERVICE_NO_CHANGE,
-		ptr(cmdLine), nil, nil, nil, ptr(account), ptr(password), ptr(serviceDisplay))
+		ptr(cmdLine), nil, nil, nil, acc, pw, ptr(serviceDisplay))
 	if err != nil {
 		return err
 	}
@@ -363,7 +404,8 @@ func start(s *mgr.Service) error {
 			return nil
 		case svc.Stopped:
 			where := "the Application event log"
-			if f := flagValue(binaryPath(s), "-log-file"); f != "" {
+			cmdLine, _ := queryConfig(s)
+			if f := flagValue(cmdLine, "-log-file"); f != "" {
 				where = f + " and " + where
 			}
 			if st.Win32ExitCode == uint32(windows.ERROR_SERVICE_SPECIFIC_ERROR) {
@@ -376,20 +418,20 @@ func start(s *mgr.Service) error {
 	return errors.New("the service did not reach RUNNING within a minute")
 }
 
-// binaryPath is the service's command line, or "" (QueryServiceConfig itself: mgr's
-// Config also asks for settings Wine's service manager does not know).
-func binaryPath(s *mgr.Service) string {
+// queryConfig is the service's command line and logon account, or "" (QueryServiceConfig
+// itself: mgr's Config also asks for settings Wine's service manager does not know).
+func queryConfig(s *mgr.Service) (cmdLine, account string) {
 	var needed uint32
 	_ = windows.QueryServiceConfig(s.Handle, nil, 0, &needed)
 	if needed == 0 {
-		return ""
+		return "", ""
 	}
 	buf := make([]byte, needed)
 	cfg := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0]))
 	if err := windows.QueryServiceConfig(s.Handle, cfg, needed, &needed); err != nil {
-		return ""
+		return "", ""
 	}
-	return windows.UTF16PtrToString(cfg.BinaryPathName)
+	return windows.UTF16PtrToString(cfg.BinaryPathName), windows.UTF16PtrToString(cfg.ServiceStartName)
 }
 
 // flagValue is the value of a flag in a command line, or "".

@@ -31,7 +31,8 @@
 
 .PARAMETER ServicePassword
   The password of a user account given as ServiceAccount (Read-Host -AsSecureString); it
-  reaches the service manager through standard input, never a command line.
+  reaches the service manager through standard input, never a command line. Not needed
+  when the service already runs as that account (an upgrade): it keeps its password.
 
 .PARAMETER TelegrafAccount
   The account Telegraf's own service runs as, which runs the plugin and reads the
@@ -55,6 +56,18 @@ if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administra
 }
 $here = Split-Path -Parent $MyInvocation.MyCommand.Path
 
+# Both folders checked before anything changes (the running service is stopped below).
+if ($DataDir.Contains("'")) { throw "-DataDir '$DataDir': a path without ' expected (it is written into the configuration)" }
+$InstallDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($InstallDir) # absolute
+$DataDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($DataDir)
+# Without a trailing \ (as tab completion writes it): Windows PowerShell passes 'D:\qsl data\'
+# to a program as "D:\qsl data\", whose \" the program reads as a quote inside the argument.
+if ($DataDir.Length -gt 3) { $DataDir = $DataDir.TrimEnd('\') }
+if (($DataDir.TrimEnd('\') + '\').StartsWith($InstallDir.TrimEnd('\') + '\', [StringComparison]::OrdinalIgnoreCase)) {
+    # uninstall.ps1 deletes everything in InstallDir: the audit log would go with it.
+    throw "-DataDir $DataDir is in -InstallDir $InstallDir, which uninstall.ps1 deletes: choose a data folder outside it"
+}
+
 Write-Host "Installing the binaries into $InstallDir"
 New-Item -ItemType Directory -Force -Path $InstallDir | Out-Null
 $sidecar = Join-Path $InstallDir 'qliksense-license-release.exe'
@@ -68,8 +81,6 @@ foreach ($f in 'qliksense-license.exe', 'qliksense-license-release.exe', 'README
 }
 Copy-Item -Force -Recurse -Path (Join-Path $here 'grafana') -Destination $InstallDir
 
-if ($DataDir.Contains("'")) { throw "-DataDir '$DataDir': a path without ' expected (it is written into the configuration)" }
-$DataDir = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($DataDir) # absolute
 Write-Host "Preparing $DataDir (configuration, certificates, audit log)"
 New-Item -ItemType Directory -Force -Path $DataDir | Out-Null
 $conf = Join-Path $DataDir 'qliksense-license.conf'
@@ -85,8 +96,15 @@ if ($firstInstall) {
 # Resolve-Sid is the SID of an account, or $null when Windows does not know it (a virtual
 # account NT SERVICE\... exists only once its service does).
 function Resolve-Sid([string]$Account) {
-    $name = $Account
-    if ($name -in @('LocalSystem', '.\LocalSystem', 'SYSTEM')) { $name = 'NT AUTHORITY\SYSTEM' }
+    $name = $Account.Trim()
+    # The built-in accounts by their well-known SIDs, in every spelling install -account
+    # takes: the service manager's spellings (LocalSystem, NT AUTHORITY\LocalService) are
+    # not the accounts' names (SYSTEM, LOCAL SERVICE), which a name lookup may need.
+    switch -Regex ($name) {
+        '^(\.\\)?LocalSystem$|^(NT AUTHORITY\\)?SYSTEM$' { return 'S-1-5-18' }
+        '^(NT AUTHORITY\\)?Local ?Service$' { return 'S-1-5-19' }
+        '^(NT AUTHORITY\\)?Network ?Service$' { return 'S-1-5-20' }
+    }
     if ($name -like '.\*') { $name = "$env:COMPUTERNAME\$($name.Substring(2))" }
     try {
         return (New-Object Security.Principal.NTAccount($name)).Translate([Security.Principal.SecurityIdentifier]).Value
@@ -95,28 +113,33 @@ function Resolve-Sid([string]$Account) {
     }
 }
 
-# Set-DataDirAccess lets only Administrators (full), the service account (modify: the audit
-# log, state and log) and Telegraf's account (read: the configuration and the key) open the
-# folder: nothing is inherited, any other account's grant is removed. One grant per
-# account: /grant:r replaces an account's earlier grant, so when Telegraf runs as the
-# service's account it keeps Modify alone.
+# Set-DataDirAccess lets only Administrators and SYSTEM (full), the service account
+# (modify: the audit log, state and log) and Telegraf's account (read: the configuration and
+# the key) open the folder: nothing is inherited, any other account's grant (a previous
+# service account's) is removed. SYSTEM keeps its access whatever the accounts (it has it
+# in every folder of a default Windows; without it a SYSTEM backup or agent stops working,
+# and it can take any folder anyway). One grant per account: /grant:r replaces an account's
+# earlier grant, so when Telegraf runs as the service's account it keeps Modify alone, and
+# an account that is SYSTEM keeps Full.
 function Set-DataDirAccess {
+    $system = 'S-1-5-18'
     $tgSid = Resolve-Sid $TelegrafAccount
     if (-not $tgSid) { throw "TelegrafAccount '$TelegrafAccount': Windows knows no such account" }
     $svcSid = Resolve-Sid $ServiceAccount
-    $grants = @('*S-1-5-32-544:(OI)(CI)F')
-    if ($svcSid) {
-        $grants += "*${svcSid}:(OI)(CI)M"
-    } elseif (Get-Service -Name $serviceName -ErrorAction SilentlyContinue) {
-        throw "ServiceAccount '$ServiceAccount': Windows knows no such account"
-    } else {
+    $grants = @('*S-1-5-32-544:(OI)(CI)F', "*${system}:(OI)(CI)F")
+    if (-not $svcSid) {
+        if (Get-Service -Name $serviceName -ErrorAction SilentlyContinue) {
+            throw "ServiceAccount '$ServiceAccount': Windows knows no such account"
+        }
         Write-Host "($ServiceAccount gets access to $DataDir once the service is installed)"
+    } elseif ($svcSid -ne $system) {
+        $grants += "*${svcSid}:(OI)(CI)M"
     }
-    if ($tgSid -ne $svcSid) { $grants += "*${tgSid}:(OI)(CI)RX" }
+    if ($tgSid -ne $svcSid -and $tgSid -ne $system) { $grants += "*${tgSid}:(OI)(CI)RX" }
     & icacls.exe $DataDir /inheritance:r /grant:r $grants | Out-Null
     if ($LASTEXITCODE -ne 0) { throw "icacls failed on $DataDir" }
     # Any other account granted before (the previous service account) loses its access.
-    $keep = @('S-1-5-32-544', $svcSid, $tgSid)
+    $keep = @('S-1-5-32-544', $system, $svcSid, $tgSid)
     foreach ($rule in (Get-Acl -Path $DataDir).Access) {
         if ($rule.IsInherited) { continue }
         try {

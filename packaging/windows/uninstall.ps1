@@ -23,6 +23,17 @@ if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administra
     throw 'Run uninstall.ps1 as Administrator.'
 }
 $sidecar = Join-Path $InstallDir 'qliksense-license-release.exe'
+# The data folder install.ps1 gave the service is the folder of its -config: without
+# -DataDir, a folder that is not the default one is named, and -RemoveData refused before
+# anything is removed (it would delete the default folder and keep the service's).
+$service = Get-CimInstance -ClassName Win32_Service -Filter "Name='qliksense-license-release'" -ErrorAction SilentlyContinue
+if ($service -and -not $PSBoundParameters.ContainsKey('DataDir') -and $service.PathName -match '\s-config\s+(?:"([^"]+)"|(\S+))') {
+    $serviceData = Split-Path -Parent ($(if ($Matches[1]) { $Matches[1] } else { $Matches[2] }))
+    if ($serviceData.TrimEnd('\') -ne $DataDir.TrimEnd('\')) {
+        if ($RemoveData) { throw "The service keeps its data in $serviceData, not ${DataDir}: run uninstall.ps1 -RemoveData -DataDir '$serviceData'" }
+        $DataDir = $serviceData
+    }
+}
 if (Get-Service -Name 'qliksense-license-release' -ErrorAction SilentlyContinue) {
     # A stop lets the DELETE in flight finish and be recorded before the service ends.
     & $sidecar stop | Out-Host
@@ -37,5 +48,5 @@ if ($RemoveData) {
     Write-Host "Removing $DataDir (configuration, certificates, audit log)"
     Remove-Item -Recurse -Force -Path $DataDir
 } else {
-    Write-Host "Kept $DataDir: the configuration, the certificates and the audit log (remove with -RemoveData)"
+    Write-Host "Kept ${DataDir}: the configuration, the certificates and the audit log (remove with -RemoveData)"
 }
