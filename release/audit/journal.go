@@ -229,7 +229,13 @@ func (j *journal) readInflight() (inflightState, error) {
 		}
 		switch {
 		case r.Intent != nil:
-			st.intents = append(st.intents, *r.Intent)
+			// A change sent again (after a read proved it not done) notes its intent
+			// again: the latest replaces the earlier one.
+			if i := slices.IndexFunc(st.intents, func(o Outcome) bool { return o.AllocationID == r.Intent.AllocationID }); i >= 0 {
+				st.intents[i] = *r.Intent
+			} else {
+				st.intents = append(st.intents, *r.Intent)
+			}
 			st.runID = r.Intent.RunID
 		case r.Done != "":
 			st.finished[r.Done] = true
