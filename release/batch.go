@@ -288,7 +288,6 @@ func (r *releasing) delete(it plan.Item) *deletion {
 	return &deletion{it: it, err: err, sent: start}
 }
 
-
 // recheck re-reads items (all of type t) in one filtered request, and their users in
 // another when the policy needs them, and decides each again. It records the outcome of
 // each item that must not be released any more and returns the others, with their fresh

@@ -53,8 +53,8 @@ type Executor struct {
 	// SettleGrace: how long after an ambiguously answered DELETE a read showing the
 	// allocation still proves nothing (default: the client's timeout; audit.Settle).
 	SettleGrace time.Duration
-	Recorder      audit.Recorder
-	Log           *slog.Logger
+	Recorder    audit.Recorder
+	Log         *slog.Logger
 	// Notifier and Notices: the site's notices (nil: no type gives notice) and the notice
 	// state the plan was staged with (release/notices).
 	Notifier *notices.Notifier

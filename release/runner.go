@@ -250,7 +250,8 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (audit.Summar
 		Notifier: r.Site.Notifier, Notices: state, SpoolSkipped: r.trail.TakeSkipped(),
 	}
 	if rs := r.Site.RightsizeSettings; rs != nil {
-		ex.Moves = &moves.Mover{Client: r.Site.Client, Policy: r.Site.Policy, Settings: rs, Path: st.MovesFile(), Site: r.Site.Name, Now: r.Now, Log: r.Log}
+		ex.Moves = &moves.Mover{Client: r.Site.Client, Policy: r.Site.Policy, Settings: rs, Path: st.MovesFile(), Site: r.Site.Name, Now: r.Now, Log: r.Log,
+			SettleGrace: st.SettleGrace, Recorded: r.trail.Recorded}
 	}
 	return ex.Run(ctx, stop, p), nil
 }
