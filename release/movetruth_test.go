@@ -158,3 +158,41 @@ func TestQuarantinedAnalyzerAccessIsNotHeld(t *testing.T) {
 	require.Contains(t, skipped, h.Allocation.ID)
 	require.Contains(t, skipped, "quarantined")
 }
+
+// A move is closed in three steps — its record saved closing with the outcome, the
+// outcome recorded, the record removed — so a kill between any two leaves the outcome
+// recorded exactly once: a run that finds a closing record records its outcome unless
+// the audit log has it already.
+func TestClosingMoveIsRecordedOnce(t *testing.T) {
+	for _, inLog := range []bool{false, true} {
+		t.Run(map[bool]string{false: "killed before the outcome", true: "killed after the outcome"}[inLog], func(t *testing.T) {
+			e, _ := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+			o := audit.Outcome{Time: testkit.Now, Site: "production", RunID: "20260504T090000Z-abcdef", Type: "professional",
+				AllocationID: "aaaaaaaa-0000-4000-8000-0000000000c1", User: `CORP\anna`, Result: audit.Moved, Reason: "analyzer_candidate", Detail: "analyzer access given"}
+			if inLog {
+				line, err := json.Marshal(map[string]any{"kind": "outcome", "outcome": o})
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(e.audit, append(line, '\n'), 0o640))
+			}
+			file := map[string]any{"records": map[string]any{o.AllocationID: map[string]any{
+				"allocation_id": o.AllocationID, "user_id": "9e403391-58a7-4442-ada7-c54dc8906016", "user": o.User,
+				"step": "closing", "run_id": o.RunID, "time": testkit.Now, "outcome": o,
+			}}}
+			b, err := json.Marshal(file)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(e.site.Settings.MovesFile(), b, 0o640))
+			_, err = e.runner.Once(t.Context(), nil)
+			require.NoError(t, err)
+			n := 0
+			for _, l := range auditLines(t, e.audit) {
+				if strings.Contains(l, o.AllocationID) {
+					n++
+				}
+			}
+			require.Equal(t, 1, n, "the move's outcome, once")
+			b, err = os.ReadFile(e.site.Settings.MovesFile())
+			require.NoError(t, err)
+			require.NotContains(t, string(b), o.AllocationID, "the record is gone")
+		})
+	}
+}
