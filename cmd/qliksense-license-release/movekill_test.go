@@ -33,8 +33,8 @@ func moveSite(t *testing.T) (*emulator.Server, string, string) {
 	return srv, path, state
 }
 
-// auditOf reads the audit log: the outcomes by allocation id (in order) and the summaries
-// by run id.
+// auditOf reads the audit log: the outcomes by allocation id, in order, each "result
+// run-it-began-in", and the summaries by run id.
 func auditOf(t *testing.T, state string) (map[string][]string, map[string]int) {
 	t.Helper()
 	outcomes, runs := map[string][]string{}, map[string]int{}
@@ -49,6 +49,8 @@ func auditOf(t *testing.T, state string) (map[string][]string, map[string]int) {
 			Outcome struct {
 				AllocationID string `json:"allocation_id"`
 				Result       string `json:"outcome"`
+				RunID        string `json:"run_id"`
+				Detail       string `json:"detail"`
 			} `json:"outcome"`
 			Run struct {
 				RunID    string `json:"run_id"`
@@ -58,7 +60,12 @@ func auditOf(t *testing.T, state string) (map[string][]string, map[string]int) {
 		require.NoError(t, json.Unmarshal([]byte(l), &rec))
 		switch rec.Kind {
 		case "outcome":
-			outcomes[rec.Outcome.AllocationID] = append(outcomes[rec.Outcome.AllocationID], rec.Outcome.Result)
+			// result and the run the move (or release) began in
+			began := rec.Outcome.RunID
+			if _, after, ok := strings.Cut(rec.Outcome.Detail, "(the move began in run "); ok {
+				began, _, _ = strings.Cut(after, ")")
+			}
+			outcomes[rec.Outcome.AllocationID] = append(outcomes[rec.Outcome.AllocationID], rec.Outcome.Result+" "+began)
 		case "run":
 			runs[rec.Run.RunID]++
 		}
@@ -78,14 +85,17 @@ func checkMoves(t *testing.T, srv *emulator.Server, state string, analyzersBefor
 	}
 	moved := 0
 	for id, rs := range outcomes {
-		var moves []string
+		seen := map[string]bool{} // moves, by the run each began in
+		last := ""
 		for _, r := range rs {
-			if strings.HasPrefix(r, "move") {
-				moves = append(moves, r)
+			result, began, _ := strings.Cut(r, " ")
+			if !strings.HasPrefix(result, "move") {
+				continue
 			}
+			require.False(t, seen[began], "%s: the move begun in run %s has two outcomes: %v", id, began, rs)
+			seen[began], last = true, result
 		}
-		require.LessOrEqual(t, len(moves), 1, "%s: one outcome per move: %v", id, rs)
-		if len(moves) == 1 && moves[0] == "moved" {
+		if last == "moved" {
 			moved++
 			a, still := srv.Site.Allocation(emulator.KindProfessional, id)
 			require.True(t, !still || a.Quarantined, "%s recorded moved", id)
