@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 )
 
 // Kill the sidecar with SIGKILL in the middle of a run: after a restart, the audit log

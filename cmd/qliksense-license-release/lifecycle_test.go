@@ -18,8 +18,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 )
 
 // child is the sidecar started as a child process of the test binary.
