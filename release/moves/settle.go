@@ -47,7 +47,7 @@ func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, sett
 		if answer == audit.AnswerRefused && !qrs.IsNotFound(err) {
 			rec.Step, rec.Refusal = stepRefused, err.Error()
 			p.log.Error("QRS refused to release the professional allocation of a move: its analyzer access is taken back and no new move is made in this run; "+
-				"run check-config -connect for this site to see which right the account lacks", "user", rec.User, "err", err)
+				"run `qliksense-license-release check-config -connect -config <this site's file>`: it names the right the account lacks", "user", rec.User, "err", err)
 			return p.outcomeOf(rec, nil, audit.MoveFailed, "QRS refused to release the professional allocation ("+err.Error()+
 				"); the analyzer access given by this move was taken back"), settleRefused
 		}
