@@ -95,6 +95,7 @@ func (m *Mover) Run(ctx context.Context, stop <-chan struct{}, dryRun bool, runI
 		p.dryRun()
 	default:
 		p.moveAll(ctx, stop)
+		p.settleLater(ctx, stop)
 	}
 	return p.report
 }
@@ -107,7 +108,8 @@ type pass struct {
 	log        *slog.Logger
 	file       *movesFile
 	live       bool
-	refused    bool // QRS refused a move's professional DELETE: no new move in this run
+	refused    bool          // QRS refused a move's professional DELETE: no new move in this run
+	later      []*moveRecord // moves of this run left open after an ambiguous answer (settleLater)
 	res        *rightsize.Result
 	candidates map[string]rightsize.Holder // by professional allocation id: new moves to make
 	holders    map[string]rightsize.Holder // every professional holder, by allocation id
@@ -312,6 +314,9 @@ func (p *pass) move(ctx context.Context, h rightsize.Holder, held *qrs.Allocatio
 	}
 	if st == settleUnknown {
 		p.report.Unsettled++
+		if rec.Step == stepProfessionalSent {
+			p.later = append(p.later, rec)
+		}
 		p.log.Warn("move half done: the user holds analyzer access, the professional allocation is still there; the next run completes or undoes it",
 			"user", rec.User, "allocation_id", a.ID)
 		_ = p.save()
@@ -352,6 +357,9 @@ func (p *pass) giveAnalyzer(ctx context.Context, h rightsize.Holder, rec *moveRe
 		out, st := p.settle(context.WithoutCancel(ctx), rec, true, h)
 		if st == settleUnknown {
 			p.report.Unsettled++
+			if rec.Step == stepAnalyzerRequested {
+				p.later = append(p.later, rec)
+			}
 			_ = p.save()
 			return true, true
 		}

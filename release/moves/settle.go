@@ -113,14 +113,29 @@ func heldAnalyzer(held map[string]*qrs.Allocation, userID string) *qrs.Allocatio
 // began it. An undo deletes only the analyzer allocation the move gave
 // (moveRecord.AnalyzerGiven), never one created before the move's intent.
 func (p *pass) settle(ctx context.Context, rec *moveRecord, candidate bool, h rightsize.Holder) (audit.Outcome, settled) {
-	held, err := p.m.Client.AllocationsOfUsers(ctx, qrs.Analyzer, []string{rec.UserID})
+	held, pros, err := p.readMoves(ctx, []*moveRecord{rec})
 	if err != nil {
 		return audit.Outcome{}, settleUnknown
 	}
-	pros, err := p.m.Client.AllocationsByID(ctx, qrs.Professional, []string{rec.AllocationID})
-	if err != nil {
-		return audit.Outcome{}, settleUnknown
+	return p.settleRead(ctx, rec, candidate, h, held, pros)
+}
+
+// readMoves reads what QRS holds for moves: the users' analyzer allocations and the
+// professional allocations, one filtered request each for all of them.
+func (p *pass) readMoves(ctx context.Context, recs []*moveRecord) (held, pros map[string]*qrs.Allocation, err error) {
+	users, ids := make([]string, len(recs)), make([]string, len(recs))
+	for i, rec := range recs {
+		users[i], ids[i] = rec.UserID, rec.AllocationID
 	}
+	if held, err = p.m.Client.AllocationsOfUsers(ctx, qrs.Analyzer, users); err != nil {
+		return nil, nil, err
+	}
+	pros, err = p.m.Client.AllocationsByID(ctx, qrs.Professional, ids)
+	return held, pros, err
+}
+
+// settleRead is settle on what readMoves read.
+func (p *pass) settleRead(ctx context.Context, rec *moveRecord, candidate bool, h rightsize.Holder, held, pros map[string]*qrs.Allocation) (audit.Outcome, settled) {
 	an, pa := heldAnalyzer(held, rec.UserID), pros[rec.AllocationID]
 	if an != nil && rec.Step == stepAnalyzerRequested && rec.AnalyzerID == "" {
 		// The user held no usable analyzer access when the POST was sent (else it is not
@@ -274,4 +289,49 @@ func (p *pass) outcome(a *qrs.Allocation, r audit.Result, reason, detail string)
 		o.NeverUsed = true
 	}
 	return o
+}
+
+// settleLater reads the moves this run left open after an ambiguous answer once more
+// before the run ends, once the settle grace has passed since the latest was sent (not
+// waited for when the run stops): all in one read of each kind. A move settled then is
+// completed or closed as usual; what is still open waits for the next run.
+func (p *pass) settleLater(ctx context.Context, stop <-chan struct{}) {
+	if len(p.later) == 0 {
+		return
+	}
+	var latest time.Time
+	for _, rec := range p.later {
+		if rec.Sent.After(latest) {
+			latest = rec.Sent
+		}
+	}
+	if wait := time.Until(latest.Add(p.m.settleGrace())); wait > 0 {
+		p.log.Info("moves answered ambiguously: reading them again once the settle grace has passed", "count", len(p.later), "wait", wait.Round(time.Millisecond).String())
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-stop:
+			t.Stop()
+			return
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+	held, pros, err := p.readMoves(context.WithoutCancel(ctx), p.later)
+	if err != nil {
+		return
+	}
+	for _, rec := range p.later {
+		_, still := p.candidates[rec.AllocationID]
+		out, st := p.settleRead(context.WithoutCancel(ctx), rec, still, p.holders[rec.AllocationID], held, pros)
+		if st == settleUnknown {
+			_ = p.save()
+			continue
+		}
+		p.report.Unsettled--
+		if !p.close(rec.AllocationID, out) {
+			return
+		}
+	}
 }
