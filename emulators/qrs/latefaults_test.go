@@ -24,7 +24,10 @@ func TestLateAndRefusingFaults(t *testing.T) {
 	srv.Faults.Inject(emulator.FaultGatewayTimeoutLate, http.MethodDelete, "", 1)
 	status, _ := send(t, c, http.MethodDelete, srv.URL+"/qrs/license/professionalaccesstype/"+pros[0].ID)
 	require.Equal(t, http.StatusGatewayTimeout, status)
-	changed := func(id string) bool { a, ok := site.Allocation(emulator.KindProfessional, id); return !ok || a.Quarantined }
+	changed := func(id string) bool {
+		a, ok := site.Allocation(emulator.KindProfessional, id)
+		return !ok || a.Quarantined
+	}
 	require.False(t, changed(pros[0].ID), "answered before the effect")
 	require.Eventually(t, func() bool { return changed(pros[0].ID) }, 5*time.Second, 10*time.Millisecond, "carried out later")
 

@@ -13,7 +13,9 @@ import (
 // How a QRS answer to a change request is classified for the truth rule, and which ones
 // may be sent again once a read proved them not done.
 func TestAnswerOfQRS(t *testing.T) {
-	qe := func(status int, body string) error { return &qrs.Error{Method: "DELETE", Path: "/qrs/x", Status: status, Body: body} }
+	qe := func(status int, body string) error {
+		return &qrs.Error{Method: "DELETE", Path: "/qrs/x", Status: status, Body: body}
+	}
 	for _, c := range []struct {
 		name      string
 		err       error
