@@ -27,6 +27,7 @@ func TestAnswerOfQRS(t *testing.T) {
 		{"404 from QRS", qe(404, "Not Found"), audit.AnswerRefused, false},
 		{"500 from QRS", qe(500, "Internal Server Error"), audit.AnswerFailed, true},
 		{"500 without a body", qe(500, ""), audit.AnswerAmbiguous, true},
+		{"500 page of a proxy", qe(500, "<html><body><h1>500 Internal Server Error</h1></body></html>"), audit.AnswerAmbiguous, true},
 		{"502 gateway", qe(502, "Bad Gateway"), audit.AnswerAmbiguous, true},
 		{"504 gateway", qe(504, "Gateway Timeout"), audit.AnswerAmbiguous, true},
 		{"429", qe(429, "Too Many Requests"), audit.AnswerAmbiguous, true},
