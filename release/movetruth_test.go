@@ -151,7 +151,7 @@ func TestQuarantinedAnalyzerAccessIsNotHeld(t *testing.T) {
 	require.Zero(t, e.srv.Log.Count(http.MethodDelete, "/professionalaccesstype/"))
 	skipped := strings.Join(outcomesOf(t, e, audit.Skipped), "\n")
 	require.Contains(t, skipped, h.Allocation.ID)
-	require.Contains(t, skipped, "quarantined")
+	require.Contains(t, skipped, `"reason":"analyzer_quarantined"`)
 }
 
 // A move is closed in three steps — its record saved closing with the outcome, the

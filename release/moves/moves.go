@@ -23,6 +23,9 @@ import (
 const (
 	ReasonAnalyzerCandidate = string(rightsize.Candidate)
 	ReasonNoAnalyzerSeat    = "no_analyzer_seat"
+	// ReasonAnalyzerQuarantined: the user's only analyzer allocation is quarantined, which
+	// is no usable access: the user keeps professional access.
+	ReasonAnalyzerQuarantined = "analyzer_quarantined"
 )
 
 // Mover is one site's right-sizing action.
@@ -282,7 +285,7 @@ func (p *pass) move(ctx context.Context, h rightsize.Holder, held *qrs.Allocatio
 	case held != nil && held.Quarantined:
 		// A quarantined analyzer allocation is not usable access: the move would leave the
 		// user with nothing usable, and QRS gives no second one.
-		p.record(p.outcome(a, audit.Skipped, ReasonAnalyzerCandidate,
+		p.record(p.outcome(a, audit.Skipped, ReasonAnalyzerQuarantined,
 			"the user's analyzer allocation is "+audit.QuarantinedDetail(held)+": the user keeps professional access"))
 		return false, true
 	case held != nil:
