@@ -191,3 +191,32 @@ func TestClosingMoveIsRecordedOnce(t *testing.T) {
 		})
 	}
 }
+
+// The probe for moves: every third change (POST or DELETE) of seven moves answered
+// 504 at once and carried out later — all seven recorded moved in the run, none
+// move_failed, each change sent once.
+func TestEveryThirdMoveChangeLateAllMoved(t *testing.T) {
+	e, site := moveEnv(t, emulator.SiteSpec{Seed: 91, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 7\n")
+	want := candidates(t, e)
+	require.GreaterOrEqual(t, len(want), 7)
+	changes := 0
+	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: testSettleGrace / 3})
+	e.srv.Faults.OnArrive(func(method, path string) {
+		if method != http.MethodPost && method != http.MethodDelete {
+			return
+		}
+		changes++
+		if changes%3 == 0 {
+			e.srv.Faults.Inject(emulator.FaultGatewayTimeoutLate, method, path, 1)
+		}
+	})
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 7, sum.Moved, "%+v", sum)
+	require.Zero(t, sum.MoveFailed+sum.MoveUndone+sum.Unsettled)
+	require.Equal(t, 7, e.srv.Log.Count(http.MethodPost, "/analyzeraccesstype"))
+	require.Equal(t, 7, e.srv.Log.Count(http.MethodDelete, "/professionalaccesstype/"))
+	for _, h := range want[:7] {
+		require.True(t, analyzerOf(site, h.Allocation.User.ID))
+	}
+}

@@ -294,44 +294,58 @@ func (p *pass) outcome(a *qrs.Allocation, r audit.Result, reason, detail string)
 // settleLater reads the moves this run left open after an ambiguous answer once more
 // before the run ends, once the settle grace has passed since the latest was sent (not
 // waited for when the run stops): all in one read of each kind. A move settled then is
-// completed or closed as usual; what is still open waits for the next run.
+// completed or closed as usual; one whose completion was answered ambiguously again gets
+// another pass (at most three); what is still open waits for the next run.
 func (p *pass) settleLater(ctx context.Context, stop <-chan struct{}) {
-	if len(p.later) == 0 {
-		return
+	for range 3 {
+		if len(p.later) == 0 || !p.settleLaterOnce(ctx, stop) {
+			return
+		}
 	}
+}
+
+// settleLaterOnce is one pass of settleLater; false when the run's moves must end.
+func (p *pass) settleLaterOnce(ctx context.Context, stop <-chan struct{}) bool {
+	recs := p.later
+	p.later = nil
 	var latest time.Time
-	for _, rec := range p.later {
+	for _, rec := range recs {
 		if rec.Sent.After(latest) {
 			latest = rec.Sent
 		}
 	}
 	if wait := time.Until(latest.Add(p.m.settleGrace())); wait > 0 {
-		p.log.Info("moves answered ambiguously: reading them again once the settle grace has passed", "count", len(p.later), "wait", wait.Round(time.Millisecond).String())
+		p.log.Info("moves answered ambiguously: reading them again once the settle grace has passed", "count", len(recs), "wait", wait.Round(time.Millisecond).String())
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-stop:
 			t.Stop()
-			return
+			return false
 		case <-ctx.Done():
 			t.Stop()
-			return
+			return false
 		}
 	}
-	held, pros, err := p.readMoves(context.WithoutCancel(ctx), p.later)
+	held, pros, err := p.readMoves(context.WithoutCancel(ctx), recs)
 	if err != nil {
-		return
+		return false
 	}
-	for _, rec := range p.later {
+	for _, rec := range recs {
 		_, still := p.candidates[rec.AllocationID]
+		sent := rec.Sent
 		out, st := p.settleRead(context.WithoutCancel(ctx), rec, still, p.holders[rec.AllocationID], held, pros)
 		if st == settleUnknown {
+			if rec.Sent.After(sent) { // sent again and answered ambiguously: another pass
+				p.later = append(p.later, rec)
+			}
 			_ = p.save()
 			continue
 		}
 		p.report.Unsettled--
 		if !p.close(rec.AllocationID, out) {
-			return
+			return false
 		}
 	}
+	return true
 }
