@@ -166,20 +166,25 @@ type pacer struct {
 	every time.Duration
 	last  time.Time
 	wait  func(time.Duration) error
+	now   func() time.Time // the clock of the slots (nil: time.Now)
 }
 
 func (p *pacer) next() error {
 	if p.every <= 0 {
 		return nil
 	}
+	now := time.Now
+	if p.now != nil {
+		now = p.now
+	}
 	p.mu.Lock()
-	slot := time.Now()
+	slot := now()
 	if !p.last.IsZero() && p.last.Add(p.every).After(slot) {
 		slot = p.last.Add(p.every)
 	}
 	p.last = slot
 	p.mu.Unlock()
-	if d := time.Until(slot); d > 0 {
+	if d := slot.Sub(now()); d > 0 {
 		return p.wait(d)
 	}
 	return nil
