@@ -173,6 +173,13 @@ func TestReadmeIsAFrontDoor(t *testing.T) {
 		first := strings.SplitN(read(t, page), "\n", 4)
 		require.True(t, strings.HasPrefix(first[0], "# "), "%s starts with its title", name)
 		require.True(t, len(first) > 2 && first[1] == "" && first[2] != "", "%s: the title is followed by a line saying what the page covers", name)
+		titles := 0
+		for _, ln := range prose(read(t, page)) {
+			if strings.HasPrefix(ln, "# ") {
+				titles++
+			}
+		}
+		require.Equal(t, 1, titles, "%s has one title: its other headings are ## and below", name)
 	}
 	require.Contains(t, readme, "make demo")
 	require.Contains(t, readme, "make ci")
