@@ -21,13 +21,14 @@ import (
 
 const root = "../.."
 
-// pages are the documentation files the links are checked in: README.md and docs/*.md.
+// pages are the documentation files the links are checked in: README.md, docs/*.md and
+// the plugin's README (the metrics reference, where Telegraf's plugins keep theirs).
 func pages(t *testing.T) []string {
 	t.Helper()
 	docs, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	require.NoError(t, err)
 	require.NotEmpty(t, docs)
-	return append([]string{filepath.Join(root, "README.md")}, docs...)
+	return append([]string{filepath.Join(root, "README.md"), filepath.Join(root, "plugins", "inputs", "qliksense_license", "README.md")}, docs...)
 }
 
 func read(t *testing.T, path string) string {
@@ -126,8 +127,8 @@ func links(text string) map[string][]int {
 	return out
 }
 
-// Every relative link of README.md and docs/*.md names a file or folder of the
-// repository, and every #anchor a heading of the Markdown file it points into.
+// Every relative link of README.md, docs/*.md and the plugin's README names a file or
+// folder of the repository, and every #anchor a heading of the Markdown file it points into.
 func TestLinksResolve(t *testing.T) {
 	checked := 0
 	for _, page := range pages(t) {
