@@ -290,7 +290,7 @@ func TestEveryConfigurationKeyIsDocumented(t *testing.T) {
 
 // The README's configuration examples are what the loader takes: each toml block holding
 // an [[inputs.qliksense_license]] table loads strictly and validates; the release table
-// shown alone loads under the site's table.
+// shown alone loads under the site's table; the execd block is telegraf.conf.example's.
 func TestReadmeConfigurationsLoad(t *testing.T) {
 	readme := read(t, filepath.Join(root, "README.md"))
 	blocks := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllStringSubmatch(readme, -1)
@@ -300,6 +300,7 @@ func TestReadmeConfigurationsLoad(t *testing.T) {
 		text := b[1]
 		switch {
 		case strings.Contains(text, "[[inputs.execd]]"):
+			require.Equal(t, settings(read(t, filepath.Join(root, "telegraf.conf.example"))), settings(text), "the README's execd block is telegraf.conf.example's")
 			continue
 		case strings.HasPrefix(strings.TrimSpace(text), "[inputs.qliksense_license.release]"):
 			require.NotEmpty(t, site, "the release example follows a site's table")
@@ -321,4 +322,16 @@ func TestReadmeConfigurationsLoad(t *testing.T) {
 		loaded++
 	}
 	require.Equal(t, 3, loaded, "a site, a tenant and a release table")
+}
+
+// settings are a TOML text's lines without comments, blank lines and indentation.
+func settings(text string) []string {
+	var out []string
+	for _, ln := range strings.Split(text, "\n") {
+		ln = strings.TrimSpace(ln)
+		if ln != "" && !strings.HasPrefix(ln, "#") {
+			out = append(out, ln)
+		}
+	}
+	return out
 }
