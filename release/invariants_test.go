@@ -87,7 +87,7 @@ func drawPolicy(rng *rand.Rand, site *emulator.Site) randomPolicy {
 	return p
 }
 
-// protected is the oracle: written from the README's rules, not from the policy code.
+// protected is the oracle: written from the rules of docs/releases.md, not from the policy code.
 func (p randomPolicy) protected(u emulator.User) bool {
 	name := strings.ToLower(u.UserDirectory + `\` + u.UserID)
 	for _, x := range p.users {

@@ -357,9 +357,9 @@ func TestNoticeConfigErrors(t *testing.T) {
 	require.NotContains(t, err.Error(), smtp.Password)
 }
 
-// The README's example notice is what the built-in templates render.
+// The example notice of docs/notices.md is what the built-in templates render.
 func TestReadmeExampleNoticeIsTheBuiltInOne(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/notices.md")
 	require.NoError(t, err)
 	_, rest, ok := strings.Cut(string(readme), "The built-in notice (text part")
 	require.True(t, ok)

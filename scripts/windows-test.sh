@@ -9,7 +9,7 @@
 # — and the Windows zip of make dist, unpacked and run.
 #
 # Wine 8 lacks ProcessPrng, which Go's runtime needs: a small DLL built from
-# packaging/windows/processprng.c with MinGW stands in (see the README). As root the script
+# packaging/windows/processprng.c with MinGW stands in (see docs/service.md). As root the script
 # installs wine64 and gcc-mingw-w64-x86-64 from Debian's packages when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
