@@ -226,7 +226,7 @@ func (*lineAccumulator) WithTracking(int) telegraf.TrackingAccumulator { return 
 func diagnose(ctx context.Context, q *qliksense_license.QlikSenseLicense) *doctor.Report {
 	if err := q.Init(); err != nil {
 		return &doctor.Report{Steps: []doctor.Step{{Name: "configuration", Detail: err.Error(),
-			Fix: "the README's configuration reference says what each setting expects"}}}
+			Fix: "docs/configuration.md says what each setting expects"}}}
 	}
 	if q.IsTenant() {
 		return doctor.CheckTenant(ctx, &q.Config, q.TenantClient(), doctor.Needs{}, time.Now())

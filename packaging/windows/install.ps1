@@ -80,6 +80,7 @@ foreach ($f in 'qliksense-license.exe', 'qliksense-license-release.exe', 'README
     Copy-Item -Force -Path (Join-Path $here $f) -Destination $InstallDir
 }
 Copy-Item -Force -Recurse -Path (Join-Path $here 'grafana') -Destination $InstallDir
+Copy-Item -Force -Recurse -Path (Join-Path $here 'docs') -Destination $InstallDir
 
 Write-Host "Preparing $DataDir (configuration, certificates, audit log)"
 New-Item -ItemType Directory -Force -Path $DataDir | Out-Null

@@ -26,7 +26,7 @@ var templateFS embed.FS
 // defaultNoticeSubject is the subject of a notice unless release.notice.subject is set.
 const defaultNoticeSubject = "Your Qlik Sense {{.Access}} will be released on or after {{.ReleaseDate}}"
 
-// NoticeData is what a notice template sees (the README lists the fields). Dates are in
+// NoticeData is what a notice template sees (docs/notices.md lists the fields). Dates are in
 // the site's time zone (release.time_zone). No secret is in it.
 type NoticeData struct {
 	Site          string

@@ -62,6 +62,16 @@ func run(dir, version string) error {
 		for _, e := range extras {
 			files[e[1]] = e[0]
 		}
+		// The documentation the README links to: docs/*.md and its images.
+		for _, pattern := range []string{"docs/*.md", "docs/images/*.png"} {
+			docs, err := filepath.Glob(pattern)
+			if err != nil {
+				return err
+			}
+			for _, d := range docs {
+				files[filepath.ToSlash(d)] = d
+			}
+		}
 		if strings.HasPrefix(plat, "linux_") {
 			files["systemd/qliksense-license-release.service"] = "packaging/systemd/qliksense-license-release.service"
 		}

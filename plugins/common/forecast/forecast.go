@@ -4,7 +4,7 @@
 // below the safety margin, and until a purchase must start given its lead time. It is pure:
 // no I/O, no clock (Input.Now).
 //
-// The method (see the README for the alternatives measured): steps are found and taken out
+// The method (see docs/forecast.md for the alternatives measured): steps are found and taken out
 // of the history first — a release run that frees hundreds of seats, a department
 // onboarded — as jumps between two flat stretches (steps.go: a yearly wave's slope is not a
 // step; a step of the last two weeks is judged by the week after it, one of the first two

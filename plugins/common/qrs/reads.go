@@ -7,7 +7,7 @@ import (
 
 // Read strategies: how a set of entities known by id is read in the fewest requests. The
 // policy, the plan, the sidecar's batches and right-sizing all read this way, so each
-// costs what the README's request counts say.
+// costs what docs/performance.md's request counts say.
 
 // MaxUserBatches: when the users asked for fit in this many `id eq … or …` requests they
 // are read by id; otherwise the whole user list is streamed once (one request, and only

@@ -76,6 +76,11 @@ func (c *Config) TLSConfig() (*tls.Config, error) {
 // Telegraf refuses). Without any setting: the system roots, TLS 1.2 at least. Errors name
 // the key (without the table's prefix, which the caller adds).
 func ClientTLS(cc commontls.ClientConfig) (*tls.Config, error) {
+	if cc.Enable != nil && !*cc.Enable {
+		// Telegraf would then drop tls_ca, tls_server_name and insecure_skip_verify
+		// silently while the connection still used TLS.
+		return nil, errors.New("tls_enable = false: leave it unset; the URL's scheme decides whether TLS is used (http:// for none)")
+	}
 	if cc.TLSCA != "" { // named as before Telegraf's settings, for a clear error
 		if _, err := os.ReadFile(cc.TLSCA); err != nil {
 			return nil, fmt.Errorf("reading CA certificate: %w", err)

@@ -38,7 +38,7 @@ type ReleaseConfig struct {
 	// stays open until a read after it (default: the client's timeout; 1s to 1h).
 	SettleGrace config.Duration `toml:"settle_grace"`
 	// StateDir holds the lock file, the in-flight notes and, by default, the audit log
-	// (default: a folder under the system's state directory, see the README).
+	// (default: a folder under the system's state directory, see docs/configuration.md).
 	StateDir string `toml:"state_dir"`
 	// LockFile serialises runs of this site across processes (default: <state_dir>/<site>.lock).
 	LockFile string `toml:"lock_file"`

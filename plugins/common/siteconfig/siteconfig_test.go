@@ -95,6 +95,7 @@ func TestOutputAndMailTakeTelegrafsTLSKeys(t *testing.T) {
 
 	for _, bad := range []struct{ keys, want string }{
 		{"      tls_min_version = \"TLS9\"\n", "release.output: TLS settings: "},
+		{"      tls_enable = false\n", "release.output: tls_enable = false: leave it unset"},
 		{"      tls_cert = \"/c.pem\"\n", "release.output: a client certificate needs both tls_cert and tls_key"},
 		{"      tls_ca = \"" + filepath.ToSlash(ca) + "\"\n", "release.output: TLS settings: "},
 	} {
@@ -110,6 +111,10 @@ func TestOutputAndMailTakeTelegrafsTLSKeys(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Sidecar()
 	require.ErrorContains(t, err, "release.mail: a client certificate needs both tls_cert and tls_key")
+	c, err = load(t, minimal+mail+"      tls_enable = false\n")
+	require.NoError(t, err)
+	_, err = c.Sidecar()
+	require.ErrorContains(t, err, "release.mail: tls_enable = false: leave it unset")
 }
 
 // [forecast]: defaults, and each bad key named with what it expects.
@@ -152,6 +157,7 @@ func TestForecastSettings(t *testing.T) {
 		{table + "    min_history_days = 7\n", "forecast.min_history_days = 7: expected 14 to 180"}, // 7 days: no day pairs, no slope
 		{table + "    refresh = \"10s\"\n", `forecast.refresh = "10s": expected a duration from 1m to 168h`},
 		{table + "    tls_min_version = \"TLS9\"\n", "forecast: TLS settings: "},
+		{table + "    tls_enable = false\n", "forecast: tls_enable = false: leave it unset"},
 	} {
 		c, err := load(t, minimal+bad.keys)
 		require.NoError(t, err)
