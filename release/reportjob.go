@@ -36,6 +36,7 @@ type ReportJob struct {
 	mu       sync.Mutex
 	failed   map[string]time.Time                 // site → last failed attempt
 	settings map[*Site]*siteconfig.ReportSettings // validated once per loaded site
+	busy     map[string]bool                      // sites whose report is in flight
 }
 
 // reportState is the last-sent state file.
@@ -168,9 +169,52 @@ func (j *ReportJob) send(ctx context.Context, s *Site, rs *siteconfig.ReportSett
 }
 
 // reportDue is the supervisor's hook: after each run and at each wake of a site's loop.
+// The report is made and mailed beside the site's loop, never in it: reading QRS and
+// InfluxDB and talking to the mail server can take minutes, and a scheduled run, a new
+// configuration or a stop must not wait for that. One report per site is in flight at a
+// time; a stop cancels it (it changes nothing: an unsent report goes at the next start)
+// and Serve returns once it has ended.
 func (s *Supervisor) reportDue(ctx context.Context, r *Runner) {
 	if s.Reports == nil || stopping.Requested(s.stop) {
 		return
 	}
-	_, _ = s.Reports.Due(ctx, r.Site, s.Now(), r.Log)
+	site, log := r.Site, r.Log
+	if !s.Reports.begin(site.Name) {
+		return
+	}
+	s.loopDone.Add(1) // the site's loop holds one: Serve's Wait cannot have passed zero
+	go func() {
+		defer s.loopDone.Done()
+		defer s.Reports.end(site.Name)
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-s.stop:
+				cancel()
+			case <-rctx.Done():
+			}
+		}()
+		_, _ = s.Reports.Due(rctx, site, s.Now(), log)
+	}()
+}
+
+// begin marks a report of the site in flight; false when one already is.
+func (j *ReportJob) begin(site string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.busy[site] {
+		return false
+	}
+	if j.busy == nil {
+		j.busy = map[string]bool{}
+	}
+	j.busy[site] = true
+	return true
+}
+
+func (j *ReportJob) end(site string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.busy, site)
 }
