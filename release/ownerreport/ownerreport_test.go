@@ -9,10 +9,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/ownerreport"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 	"github.com/qliksense-license/qliksense-license/release/report"
 )
 
@@ -127,4 +130,47 @@ func TestMissingParts(t *testing.T) {
 	_, text = page(t, d)
 	require.Contains(t, text, "NEEDS A PERSON\n  - 7 Dec 2026 06:00 UTC: failed professional of LAB\\ann (a1): DELETE answered 500\n  - 2 run(s) reported: reading analyzer allocations: 503\n  - The server license has expired.")
 	require.Contains(t, text, "SERVER LICENSE\n  EXPIRED (the license has expired)")
+}
+
+// The sentences say what the forecast's fields say, also at their edges: a date beyond
+// the forecast's 10-year cap is no date, enough days with too many gaps are not "too few
+// days", and one of a thing is singular.
+func TestSentenceEdges(t *testing.T) {
+	p := forecast.DefaultParams
+	require.Equal(t, "Analyzer: no forecast yet: 1 day of history, 28 needed.",
+		ownerreport.Answer("analyzer", forecast.Result{Status: forecast.InsufficientHistory, HistoryDays: 1}, p, made))
+	require.Equal(t, "Analyzer: no forecast yet: the 30 days of history have too many gaps to measure a trend.",
+		ownerreport.Answer("analyzer", forecast.Result{Status: forecast.InsufficientHistory, HistoryDays: 30}, p, made))
+
+	// A slow rise: the margin and the pool are reached decades away.
+	slow := forecast.Result{Status: forecast.OK, Trend: forecast.Rising, Pool: 5000, HeldNow: 100, Available: 4900, GrowthPerDay: 0.01,
+		LagDays: 28, HistoryDays: 120, DaysToMargin: days(440000), DaysToExhaustion: days(490000), BuyByDays: days(439970), Reclaimable: 1, ReclaimableDays: 100}
+	require.Equal(t, "Professional: nothing to buy: at least 10 % of the pool stays free until December 2027.", ownerreport.Answer("professional", slow, p, made))
+	basis := ownerreport.Basis(slow, p, made)
+	require.NotContains(t, basis, "on not within")
+	require.Contains(t, basis, "from 120 days of history. The free seats do not fall below 10 % within 10 years. Releasing the 1 allocation the policy would reclaim now moves these dates 100 days later.")
+
+	// The margin within ten years, the pool beyond.
+	slow.DaysToMargin, slow.BuyByDays, slow.ReclaimableDays, slow.Reclaimable = days(2000), days(1970), 1, 2
+	basis = ownerreport.Basis(slow, p, made)
+	require.Contains(t, basis, "The free seats fall below 10 % on 29 May 2032 and do not run out within 10 years; a purchase takes 30 days. Releasing the 2 allocations the policy would reclaim now moves these dates 1 day later.")
+	slow.ReclaimableDays = 0.2
+	require.Contains(t, ownerreport.Basis(slow, p, made), "moves these dates by less than a day.")
+}
+
+// One allocation, one day: singular; a Valid To date already passed is not "in -3 days".
+func TestViewSingularAndPassedExpiry(t *testing.T) {
+	d := &ownerreport.Data{Site: "eu", Made: made, PeriodDays: 30, ChartDays: 90,
+		Plan: &plan.Plan{Now: made, MaxReleasesPerRun: 10,
+			Items:  []plan.Item{{Item: evaluate.Item{Type: qrs.Professional, Allocation: &qrs.Allocation{ID: "a1"}, Decision: policy.Decision{Verdict: policy.Release, Reason: policy.ReasonInactive}}}},
+			Totals: []plan.Totals{{Type: qrs.Professional, Considered: 4, Release: 1, Keep: 3}}},
+		License: &qrs.License{KeyDetails: "Valid To: 2026-12-08"}, LicenseRead: made}
+	_, text := page(t, d)
+	require.Contains(t, text, "  - 1 allocation: 1 at the next run, 0 beyond max_releases_per_run (10)")
+	require.Contains(t, text, "SERVER LICENSE\n  Valid to 8 December 2026: 1 day from now")
+	require.Contains(t, text, "  - The server license expires in 1 day (8 December 2026).")
+	d.License.KeyDetails = "Valid To: 2026-12-04"
+	_, text = page(t, d)
+	require.Contains(t, text, "SERVER LICENSE\n  Valid to 4 December 2026: passed 3 days ago")
+	require.Contains(t, text, "  - The server license's Valid To date (4 December 2026) has passed.")
 }

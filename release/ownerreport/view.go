@@ -3,6 +3,7 @@ package ownerreport
 import (
 	"fmt"
 	"html/template"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -153,8 +154,8 @@ func (d *Data) viewPlan(v *view) {
 		return
 	}
 	r := ReclaimOf(p)
-	line := fmt.Sprintf("%d allocations: %d at the next run, %d beyond max_releases_per_run (%d), %d to be noticed, %d waiting out their notice",
-		r.Total(), r.Release, r.Deferred, p.MaxReleasesPerRun, r.Notice, r.Waiting)
+	line := fmt.Sprintf("%s: %d at the next run, %d beyond max_releases_per_run (%d), %d to be noticed, %d waiting out their notice",
+		plural(r.Total(), "allocation"), r.Release, r.Deferred, p.MaxReleasesPerRun, r.Notice, r.Waiting)
 	if p.DryRun {
 		line += " (dry_run is on: nothing is released until it is off)"
 	}
@@ -202,10 +203,17 @@ func (d *Data) viewLicense(v *view) {
 		}
 		v.Attention = append(v.Attention, "The server license has expired.")
 	case ok:
-		days := t.Sub(d.LicenseRead).Hours() / 24
-		v.License = fmt.Sprintf("Valid to %s: %.0f days from now", t.Format("2 January 2006"), days)
-		if days < 60 {
-			v.Attention = append(v.Attention, fmt.Sprintf("The server license expires in %.0f days (%s).", days, t.Format("2 January 2006")))
+		days := int(math.Round(t.Sub(d.LicenseRead).Hours() / 24))
+		on := t.Format("2 January 2006")
+		switch {
+		case days < 0:
+			v.License = fmt.Sprintf("Valid to %s: passed %s ago", on, plural(-days, "day"))
+			v.Attention = append(v.Attention, fmt.Sprintf("The server license's Valid To date (%s) has passed.", on))
+		default:
+			v.License = fmt.Sprintf("Valid to %s: %s from now", on, plural(days, "day"))
+			if days < 60 {
+				v.Attention = append(v.Attention, fmt.Sprintf("The server license expires in %s (%s).", plural(days, "day"), on))
+			}
 		}
 	case raw != "":
 		v.License = "Valid to " + raw + " (as the license key says)"
