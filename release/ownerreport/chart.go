@@ -79,10 +79,30 @@ func (c *chart) projectionSteps() []float64 {
 
 // band is the path moved by the spread of the history's growth rates: at k days, the path
 // plus (GrowthLow − GrowthPerDay)·k below and (GrowthHigh − GrowthPerDay)·k above.
+// No seat count is below zero: a falling path and its band stop at 0.
 func (c *chart) band(k float64) (lo, mid, hi float64) {
 	r := c.Result
 	mid = r.HeldIn(k)
-	return mid + (r.GrowthLow-r.GrowthPerDay)*k, mid, mid + (r.GrowthHigh-r.GrowthPerDay)*k
+	return max(0, mid+(r.GrowthLow-r.GrowthPerDay)*k), max(0, mid), max(0, mid+(r.GrowthHigh-r.GrowthPerDay)*k)
+}
+
+// poolAbove: the pool's lines are left out of the scale when even their margin is more
+// than four times the highest seats drawn — held would be a flat line along the bottom;
+// the chart then says the pool is above it.
+func (c *chart) poolAbove() bool {
+	p := c.pool()
+	if p <= 0 {
+		return false
+	}
+	top := 0.0
+	for _, d := range c.Days {
+		top = max(top, d.Held)
+	}
+	for _, k := range c.projectionSteps() {
+		_, _, h := c.band(k)
+		top = max(top, h)
+	}
+	return p*(1-c.Params.MarginPercent/100) > 4*max(top, 10)
 }
 
 func (c *chart) pool() float64 {
@@ -99,7 +119,7 @@ func (c *chart) scale() scale {
 	for _, d := range c.Days {
 		see(d.Held)
 	}
-	if p := c.pool(); p > 0 {
+	if p := c.pool(); p > 0 && !c.poolAbove() {
 		see(p)
 		see(p * (1 - c.Params.MarginPercent/100))
 	}
@@ -174,7 +194,10 @@ func (c *chart) svg() string {
 		}
 		fmt.Fprintf(&b, `<polygon class="band" points="%s" fill="#9fb3c8" fill-opacity="0.35" stroke="none"/>`, strings.Join(append(up, down...), " "))
 	}
-	if p := c.pool(); p > 0 {
+	if p := c.pool(); p > 0 && c.poolAbove() {
+		fmt.Fprintf(&b, `<text class="pool-above" x="%g" y="%g" font-size="11" fill="#c81e1e">pool %.0f, margin %.0f (%g %% free): far above the chart</text>`,
+			padLeft+4, padTop+10, p, p*(1-c.Params.MarginPercent/100), c.Params.MarginPercent)
+	} else if p > 0 {
 		y := s.y(p)
 		fmt.Fprintf(&b, `<line class="pool" x1="%g" x2="%g" y1="%s" y2="%s" stroke="#c81e1e" stroke-width="2"/>`, padLeft, chartW-padRight, f1(y), f1(y))
 		fmt.Fprintf(&b, `<text x="%g" y="%s" font-size="11" fill="#c81e1e">pool %.0f</text>`, padLeft+4, f1(y-4), p)
@@ -189,11 +212,16 @@ func (c *chart) svg() string {
 			pts[i] = f1(s.x(c.daysFrom(d.Date))) + "," + f1(s.y(d.Held))
 		}
 		fmt.Fprintf(&b, `<polyline class="held" points="%s" fill="none" stroke="#2f80ed" stroke-width="2" stroke-linejoin="round"/>`, strings.Join(pts, " "))
+		if len(pts) == 1 { // one day: a line of one point draws nothing
+			x, y, _ := strings.Cut(pts[0], ",")
+			fmt.Fprintf(&b, `<circle class="held-day" cx="%s" cy="%s" r="3" fill="#2f80ed"/>`, x, y)
+		}
 	}
 	if ok {
 		var pts []string
 		for _, k := range c.projectionSteps() {
-			pts = append(pts, f1(s.x(k))+","+f1(s.y(r.HeldIn(k))))
+			_, mid, _ := c.band(k)
+			pts = append(pts, f1(s.x(k))+","+f1(s.y(mid)))
 		}
 		fmt.Fprintf(&b, `<polyline class="projection" points="%s" fill="none" stroke="#102a43" stroke-width="2" stroke-dasharray="5 4"/>`, strings.Join(pts, " "))
 	}

@@ -174,3 +174,59 @@ func TestViewSingularAndPassedExpiry(t *testing.T) {
 	require.Contains(t, text, "SERVER LICENSE\n  Valid to 4 December 2026: passed 3 days ago")
 	require.Contains(t, text, "  - The server license's Valid To date (4 December 2026) has passed.")
 }
+
+// chartOf is the chart of a type in a page, and the y values of its held line.
+func chartOf(t *testing.T, html, typ string) (string, []float64) {
+	t.Helper()
+	svg := regexp.MustCompile(`(?s)<svg[^>]*class="chart" data-type="` + typ + `".*?</svg>`).FindString(html)
+	require.NotEmpty(t, svg, typ)
+	m := regexp.MustCompile(`class="held" points="([^"]+)"`).FindStringSubmatch(svg)
+	require.NotNil(t, m)
+	var ys []float64
+	for _, p := range strings.Fields(m[1]) {
+		var x, y float64
+		_, err := fmtSscanf(p, &x, &y)
+		require.NoError(t, err)
+		ys = append(ys, y)
+	}
+	return svg, ys
+}
+
+// The chart's edges: one day of history is a visible dot, a pool far above held does not
+// squash held into a flat line along the bottom, and a falling forecast stops at 0 seats.
+func TestChartEdges(t *testing.T) {
+	day := made.Truncate(24 * time.Hour)
+	d := &ownerreport.Data{Site: "eu", Made: made, PeriodDays: 30, ChartDays: 90,
+		Pools:   []ownerreport.Pool{{Type: qrs.Analyzer, Total: 5000, Allocated: 50, Available: 4950}, {Type: qrs.Professional, Total: 20, Allocated: 7, Available: 13}},
+		History: map[string][]forecast.Day{"professional": {{Date: day, Held: 7}}}}
+	for i := range 60 {
+		d.History["analyzer"] = append(d.History["analyzer"], forecast.Day{Date: day.AddDate(0, 0, i-59), Held: float64(40 + i%11)})
+	}
+	html, _ := page(t, d)
+	svg, ys := chartOf(t, html, "professional")
+	require.Len(t, ys, 1)
+	require.Contains(t, svg, `<circle class="held-day"`)
+
+	svg, ys = chartOf(t, html, "analyzer")
+	top, bottom := ys[0], ys[0]
+	for _, y := range ys {
+		top, bottom = min(top, y), max(bottom, y)
+	}
+	require.Greater(t, bottom-top, 100.0, "held from 40 to 50 seats spans the chart's height, not a flat line")
+	require.Contains(t, svg, ">pool 5000, margin 4500 (10 % free): far above the chart<")
+	require.NotContains(t, svg, `class="pool"`)
+
+	// Falling 2 seats a day to 62: the projection reaches 0 within 90 days.
+	var hist []forecast.Day
+	for i := range 120 {
+		hist = append(hist, forecast.Day{Date: day.AddDate(0, 0, i-119), Held: 300 - 2*float64(i)})
+	}
+	r := forecast.Make(forecast.Input{Days: hist, Pool: 400, Now: made}, forecast.DefaultParams)
+	require.Equal(t, forecast.Falling, r.Trend)
+	require.Negative(t, r.HeldIn(90))
+	d = &ownerreport.Data{Site: "eu", Made: made, PeriodDays: 30, ChartDays: 90, History: map[string][]forecast.Day{"professional": hist},
+		Forecast: &report.Forecast{Made: made, Params: forecast.DefaultParams, Results: map[string]forecast.Result{"professional": r}}}
+	html, _ = page(t, d)
+	svg, _ = chartOf(t, html, "professional")
+	require.NotRegexp(t, `>-\d`, svg, "no negative seat count on the axis")
+}
