@@ -37,6 +37,12 @@ type ReportJob struct {
 	failed   map[string]time.Time                 // site → last failed attempt
 	settings map[*Site]*siteconfig.ReportSettings // validated once per loaded site
 	busy     map[string]bool                      // sites whose report is in flight
+	// since: what this process last wrote to each site's state file, kept should the
+	// write have failed (a full or read-only disk): the schedule counts from it, so the
+	// next wake neither sends the report again, and again, nor arms it again.
+	since map[string]time.Time
+	// writeState writes the state file (tests make it fail; nil: writeReportState).
+	writeState func(path string, st reportState) error
 }
 
 // reportState is the last-sent state file.
@@ -86,20 +92,29 @@ func (j *ReportJob) Due(ctx context.Context, s *Site, now time.Time, log *slog.L
 		log.Error("reading the license report's state failed", "err", err)
 		return false, err
 	}
-	if st == nil {
-		if err := writeReportState(path, reportState{Since: now.UTC()}); err != nil {
+	j.mu.Lock()
+	since, known := j.since[s.Name]
+	last, failedBefore := j.failed[s.Name]
+	write := j.writeState
+	j.mu.Unlock()
+	if write == nil {
+		write = writeReportState
+	}
+	switch {
+	case st != nil && (!known || st.Since.After(since)):
+		since = st.Since
+	case st == nil && !known: // the first start: arm the schedule
+		j.remember(s.Name, now)
+		if err := write(path, reportState{Since: now.UTC()}); err != nil {
 			log.Error("writing the license report's state failed", "err", err)
 			return false, err
 		}
 		log.Info("license report scheduled", "next", rs.Schedule.Next(now.In(rs.Location)).Format(time.RFC3339))
 		return false, nil
 	}
-	if now.Before(rs.Schedule.Next(st.Since.In(rs.Location))) {
+	if now.Before(rs.Schedule.Next(since.In(rs.Location))) {
 		return false, nil
 	}
-	j.mu.Lock()
-	last, failedBefore := j.failed[s.Name]
-	j.mu.Unlock()
 	retry := j.RetryAfter
 	if retry <= 0 {
 		retry = time.Hour
@@ -120,12 +135,22 @@ func (j *ReportJob) Due(ctx context.Context, s *Site, now time.Time, log *slog.L
 	j.mu.Lock()
 	delete(j.failed, s.Name)
 	j.mu.Unlock()
-	if err := writeReportState(path, reportState{Since: now.UTC(), LastSent: now.UTC()}); err != nil {
-		log.Error("writing the license report's state failed: the next wake may send it again", "err", err)
+	j.remember(s.Name, now)
+	if err := write(path, reportState{Since: now.UTC(), LastSent: now.UTC()}); err != nil {
+		log.Error("writing the license report's state failed: this process sends it at its next time, a restart before the state is written may send it again", "err", err)
 		return true, err
 	}
 	log.Info("license report sent", "to", strings.Join(rs.To, ", "), "next", rs.Schedule.Next(now.In(rs.Location)).Format(time.RFC3339))
 	return true, nil
+}
+
+func (j *ReportJob) remember(site string, since time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.since == nil {
+		j.since = map[string]time.Time{}
+	}
+	j.since[site] = since.UTC()
 }
 
 // settingsOf validates a site's report table once (its mail TLS files are read then),

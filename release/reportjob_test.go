@@ -169,3 +169,41 @@ func TestSlowReportHoldsNoRunNorStop(t *testing.T) {
 	require.Equal(t, int32(1), cancelled.Load(), "the stop cancelled the report, and Serve waited for it")
 	require.Empty(t, smtp.Messages())
 }
+
+// A state file that cannot be written (a full or read-only disk) does not turn the report
+// into a mail at every wake: the process remembers what it sent, and the next slot sends
+// once.
+func TestReportStateUnwritableSendsOnce(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 5, Users: 30, Now: testkit.Now})
+	smtp := testkit.StartSMTP(t)
+	e := newEnv(t, site, reportTables(smtp))
+	job := &release.ReportJob{Build: stubReport}
+	due := func(when string) bool {
+		ts, err := time.Parse(time.RFC3339, when)
+		require.NoError(t, err)
+		sent, _ := job.Due(t.Context(), e.site, ts, slogDiscard())
+		return sent
+	}
+	require.False(t, due("2026-03-15T10:00:00Z"), "the first start arms the schedule")
+	release.FailReportState(job, true) // then the disk fills up
+	require.True(t, due("2026-04-01T07:00:00Z"))
+	for _, at := range []string{"2026-04-01T07:00:30Z", "2026-04-01T07:01:00Z", "2026-04-02T07:00:00Z", "2026-04-30T23:59:00Z"} {
+		require.False(t, due(at), at)
+	}
+	require.Len(t, smtp.Messages(), 1)
+	require.True(t, due("2026-05-01T07:00:00Z"))
+	require.Len(t, smtp.Messages(), 2)
+
+	// Never written at all: armed in memory, not again at every wake.
+	fresh := newEnv(t, site, reportTables(smtp))
+	job = &release.ReportJob{Build: stubReport}
+	release.FailReportState(job, true)
+	e = fresh
+	require.False(t, due("2026-05-15T10:00:00Z"))
+	require.False(t, due("2026-05-15T10:00:30Z"))
+	_, err := os.Stat(release.ReportStateFile(e.site.Settings))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.True(t, due("2026-06-01T07:00:00Z"))
+	require.False(t, due("2026-06-01T07:00:30Z"))
+	require.Len(t, smtp.Messages(), 3)
+}
