@@ -3,6 +3,7 @@ package ownerreport_test
 import (
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +230,26 @@ func TestChartEdges(t *testing.T) {
 	html, _ = page(t, d)
 	svg, _ = chartOf(t, html, "professional")
 	require.NotRegexp(t, `>-\d`, svg, "no negative seat count on the axis")
+}
+
+// The period as far as the audit log holds it: a log that begins within the period says
+// so (its zero is not the period's), and a period of many failures lists the latest only.
+func TestAuditPeriodEdges(t *testing.T) {
+	from := made.AddDate(0, 0, -30)
+	a := &audit.Period{From: from, To: made, Results: map[audit.Result]int{audit.Released: 2}, Reasons: map[string]int{"inactive": 2}, Runs: 3,
+		First: made.AddDate(0, 0, -2)}
+	for i := range 45 {
+		a.Failures = append(a.Failures, audit.Outcome{Time: from.Add(time.Duration(i) * time.Hour), Result: audit.Failed, Type: qrs.Professional, User: "LAB\\u" + strconv.Itoa(i), AllocationID: "a" + strconv.Itoa(i), Detail: "DELETE answered 500"})
+	}
+	d := &ownerreport.Data{Site: "eu", Made: made, PeriodDays: 30, ChartDays: 90, Audit: a, AuditRead: made}
+	_, text := page(t, d)
+	require.Contains(t, text, "  - The audit log begins on 5 Dec 2026 06:00 UTC: only what it holds is counted (a new install, or a rotated file)\n  - 3 runs")
+	require.Contains(t, text, "NEEDS A PERSON\n  - 45 failures of the period; the latest 20 follow, the rest are in the audit log\n")
+	require.Equal(t, 20, strings.Count(text, ": DELETE answered 500"))
+	require.Contains(t, text, `of LAB\u44 (a44)`)
+	require.NotContains(t, text, `(a24)`)
+
+	a.First = from.Add(-time.Hour) // the log covers the period
+	_, text = page(t, d)
+	require.NotContains(t, text, "The audit log begins")
 }
