@@ -253,3 +253,23 @@ func TestAuditPeriodEdges(t *testing.T) {
 	_, text = page(t, d)
 	require.NotContains(t, text, "The audit log begins")
 }
+
+// Names and texts from QRS, the audit log and errors are text in the page, never markup:
+// a site, user or error with <script> or a quote does not break out.
+func TestPageEscapes(t *testing.T) {
+	evil := `<script>alert("x")</script>"'><img src=x onerror=alert(1)>`
+	d := &ownerreport.Data{Site: "eu" + evil, Made: made, PeriodDays: 30, ChartDays: 90,
+		Pools:   []ownerreport.Pool{{Type: qrs.Professional, Total: 10, Allocated: 9, Available: 1}},
+		History: map[string][]forecast.Day{"professional": {{Date: made.Truncate(24 * time.Hour), Held: 9}}},
+		PlanErr: errors.New("reading " + evil),
+		Audit: &audit.Period{From: made.AddDate(0, 0, -30), First: made.AddDate(0, 0, -40), Results: map[audit.Result]int{audit.Released: 1}, Reasons: map[string]int{evil: 1},
+			Failures: []audit.Outcome{{Time: made, Result: audit.Failed, Type: qrs.Professional, User: `LAB\` + evil, AllocationID: "a1", Detail: evil}},
+			Errors:   []audit.CountedError{{Error: evil, Runs: 1}}},
+		License: &qrs.License{Serial: evil, KeyDetails: "Valid To: " + evil}, LicenseRead: made}
+	html, text := page(t, d)
+	require.NotContains(t, html, "<script")
+	require.NotContains(t, html, "<img")
+	require.NotContains(t, html, `"'>`)
+	require.Contains(t, html, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&#34;&#39;&gt;&lt;img src=x onerror=alert(1)&gt;")
+	require.Contains(t, text, evil, "the text part is plain text")
+}
