@@ -174,14 +174,25 @@ func (c *chart) svg() string {
 	loc := c.Loc
 	first := c.Made.Add(time.Duration(s.d0 * 24 * float64(time.Hour))).In(loc)
 	m := time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, 1, 0)
+	// A label every 1, 2, 3, 6 or 12 months (January always among them): at least 42
+	// units apart, so that two years of history and one ahead do not overlap.
+	every := 1
+	for _, n := range []int{1, 2, 3, 6, 12} {
+		if every = n; s.x(30.44*float64(n))-s.x(0) >= 42 {
+			break
+		}
+	}
 	for ; c.daysFrom(m) <= s.d1; m = m.AddDate(0, 1, 0) {
 		x := s.x(c.daysFrom(m))
+		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%g" y2="%g" stroke="#e4e7eb" stroke-width="1"/>`, f1(x), f1(x), padTop, chartH-padBot)
+		if (int(m.Month())-1)%every != 0 {
+			continue
+		}
 		label := m.Format("Jan")
 		if m.Month() == time.January {
 			label = m.Format("Jan 2006")
 		}
-		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%g" y2="%g" stroke="#e4e7eb" stroke-width="1"/>`, f1(x), f1(x), padTop, chartH-padBot)
-		fmt.Fprintf(&b, `<text x="%s" y="%g" font-size="10" fill="#616e7c" text-anchor="middle">%s</text>`, f1(x), chartH-padBot+13, label)
+		fmt.Fprintf(&b, `<text class="month" x="%s" y="%g" font-size="10" fill="#616e7c" text-anchor="middle">%s</text>`, f1(x), chartH-padBot+13, label)
 	}
 	r := c.Result
 	ok := r != nil && r.Status == forecast.OK

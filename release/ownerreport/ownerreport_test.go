@@ -273,3 +273,27 @@ func TestPageEscapes(t *testing.T) {
 	require.Contains(t, html, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&#34;&#39;&gt;&lt;img src=x onerror=alert(1)&gt;")
 	require.Contains(t, text, evil, "the text part is plain text")
 }
+
+// Two years of history and a year ahead: the month labels do not run into each other.
+func TestChartMonthLabels(t *testing.T) {
+	var hist []forecast.Day
+	for i := range 730 {
+		hist = append(hist, forecast.Day{Date: made.Truncate(24*time.Hour).AddDate(0, 0, i-729), Held: 100 + 0.2*float64(i)})
+	}
+	r := forecast.Make(forecast.Input{Days: hist, Pool: 600, Now: made}, forecast.DefaultParams)
+	require.Equal(t, forecast.OK, r.Status)
+	d := &ownerreport.Data{Site: "eu", Made: made, PeriodDays: 30, ChartDays: 730, History: map[string][]forecast.Day{"professional": hist},
+		Forecast: &report.Forecast{Made: made, Params: forecast.DefaultParams, Results: map[string]forecast.Result{"professional": r}}}
+	html, _ := page(t, d)
+	svg, _ := chartOf(t, html, "professional")
+	labels := regexp.MustCompile(`<text[^>]* x="([\d.]+)" y="229"[^>]*>([^<]+)<`).FindAllStringSubmatch(svg, -1)
+	require.GreaterOrEqual(t, len(labels), 6)
+	prev := -100.0
+	for _, l := range labels {
+		x, err := strconv.ParseFloat(l[1], 64)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, x-prev, 42.0, "%s too close to the label before", l[2])
+		prev = x
+	}
+	require.Contains(t, svg, ">Jan 2026<")
+}
