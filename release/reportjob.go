@@ -204,6 +204,11 @@ func (s *Supervisor) reportDue(ctx context.Context, r *Runner) {
 		return
 	}
 	site, log := r.Site, r.Log
+	// Not enabled: nothing to start at every wake. (An invalid table cannot be here: the
+	// site's load validated it.)
+	if rs, err := s.Reports.settingsOf(site); err != nil || !rs.Enabled || site.Settings == nil {
+		return
+	}
 	if !s.Reports.begin(site.Name) {
 		return
 	}
