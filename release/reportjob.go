@@ -36,6 +36,13 @@ type ReportJob struct {
 	mu       sync.Mutex
 	failed   map[string]time.Time                 // site → last failed attempt
 	settings map[*Site]*siteconfig.ReportSettings // validated once per loaded site
+	busy     map[string]bool                      // sites whose report is in flight
+	// since: what this process last wrote to each site's state file, kept should the
+	// write have failed (a full or read-only disk): the schedule counts from it, so the
+	// next wake neither sends the report again, and again, nor arms it again.
+	since map[string]time.Time
+	// writeState writes the state file (tests make it fail; nil: writeReportState).
+	writeState func(path string, st reportState) error
 }
 
 // reportState is the last-sent state file.
@@ -85,20 +92,29 @@ func (j *ReportJob) Due(ctx context.Context, s *Site, now time.Time, log *slog.L
 		log.Error("reading the license report's state failed", "err", err)
 		return false, err
 	}
-	if st == nil {
-		if err := writeReportState(path, reportState{Since: now.UTC()}); err != nil {
+	j.mu.Lock()
+	since, known := j.since[s.Name]
+	last, failedBefore := j.failed[s.Name]
+	write := j.writeState
+	j.mu.Unlock()
+	if write == nil {
+		write = writeReportState
+	}
+	switch {
+	case st != nil && (!known || st.Since.After(since)):
+		since = st.Since
+	case st == nil && !known: // the first start: arm the schedule
+		j.remember(s.Name, now)
+		if err := write(path, reportState{Since: now.UTC()}); err != nil {
 			log.Error("writing the license report's state failed", "err", err)
 			return false, err
 		}
 		log.Info("license report scheduled", "next", rs.Schedule.Next(now.In(rs.Location)).Format(time.RFC3339))
 		return false, nil
 	}
-	if now.Before(rs.Schedule.Next(st.Since.In(rs.Location))) {
+	if now.Before(rs.Schedule.Next(since.In(rs.Location))) {
 		return false, nil
 	}
-	j.mu.Lock()
-	last, failedBefore := j.failed[s.Name]
-	j.mu.Unlock()
 	retry := j.RetryAfter
 	if retry <= 0 {
 		retry = time.Hour
@@ -119,12 +135,22 @@ func (j *ReportJob) Due(ctx context.Context, s *Site, now time.Time, log *slog.L
 	j.mu.Lock()
 	delete(j.failed, s.Name)
 	j.mu.Unlock()
-	if err := writeReportState(path, reportState{Since: now.UTC(), LastSent: now.UTC()}); err != nil {
-		log.Error("writing the license report's state failed: the next wake may send it again", "err", err)
+	j.remember(s.Name, now)
+	if err := write(path, reportState{Since: now.UTC(), LastSent: now.UTC()}); err != nil {
+		log.Error("writing the license report's state failed: this process sends it at its next time, a restart before the state is written may send it again", "err", err)
 		return true, err
 	}
 	log.Info("license report sent", "to", strings.Join(rs.To, ", "), "next", rs.Schedule.Next(now.In(rs.Location)).Format(time.RFC3339))
 	return true, nil
+}
+
+func (j *ReportJob) remember(site string, since time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.since == nil {
+		j.since = map[string]time.Time{}
+	}
+	j.since[site] = since.UTC()
 }
 
 // settingsOf validates a site's report table once (its mail TLS files are read then),
@@ -168,9 +194,57 @@ func (j *ReportJob) send(ctx context.Context, s *Site, rs *siteconfig.ReportSett
 }
 
 // reportDue is the supervisor's hook: after each run and at each wake of a site's loop.
+// The report is made and mailed beside the site's loop, never in it: reading QRS and
+// InfluxDB and talking to the mail server can take minutes, and a scheduled run, a new
+// configuration or a stop must not wait for that. One report per site is in flight at a
+// time; a stop cancels it (it changes nothing: an unsent report goes at the next start)
+// and Serve returns once it has ended.
 func (s *Supervisor) reportDue(ctx context.Context, r *Runner) {
 	if s.Reports == nil || stopping.Requested(s.stop) {
 		return
 	}
-	_, _ = s.Reports.Due(ctx, r.Site, s.Now(), r.Log)
+	site, log := r.Site, r.Log
+	// Not enabled: nothing to start at every wake. (An invalid table cannot be here: the
+	// site's load validated it.)
+	if rs, err := s.Reports.settingsOf(site); err != nil || !rs.Enabled || site.Settings == nil {
+		return
+	}
+	if !s.Reports.begin(site.Name) {
+		return
+	}
+	s.loopDone.Add(1) // the site's loop holds one: Serve's Wait cannot have passed zero
+	go func() {
+		defer s.loopDone.Done()
+		defer s.Reports.end(site.Name)
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-s.stop:
+				cancel()
+			case <-rctx.Done():
+			}
+		}()
+		_, _ = s.Reports.Due(rctx, site, s.Now(), log)
+	}()
+}
+
+// begin marks a report of the site in flight; false when one already is.
+func (j *ReportJob) begin(site string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.busy[site] {
+		return false
+	}
+	if j.busy == nil {
+		j.busy = map[string]bool{}
+	}
+	j.busy[site] = true
+	return true
+}
+
+func (j *ReportJob) end(site string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.busy, site)
 }

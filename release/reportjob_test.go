@@ -126,3 +126,84 @@ func TestSupervisorMailsTheReport(t *testing.T) {
 	s.stopAndWait(t)
 	require.Len(t, smtp.Messages(), 1)
 }
+
+// A report that takes long (QRS, InfluxDB or the mail server slow to answer) holds
+// neither the site's runs nor a stop: the scheduled runs go on while it is made, and a
+// stop cancels it (it changes nothing) instead of waiting for it.
+func TestSlowReportHoldsNoRunNorStop(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 30, Now: testkit.Now})
+	smtp := testkit.StartSMTP(t)
+	srv := testkit.StartEmulator(t, site)
+	var clock atomic.Int64
+	start := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
+	clock.Store(start.UnixNano())
+	building := make(chan struct{}, 1)
+	var builds, cancelled atomic.Int32
+	slow := func(ctx context.Context, _ *release.Site, _ time.Time) (*ownerreport.Data, error) {
+		builds.Add(1)
+		building <- struct{}{}
+		<-ctx.Done() // answers only when cancelled
+		cancelled.Add(1)
+		return nil, ctx.Err()
+	}
+	tables := strings.Replace(reportTables(smtp), `time_zone = "UTC"`, `time_zone = "UTC"`+"\n    max_releases_per_run = 1\n    schedule = \"@every 1s\"", 1)
+	s := startSupervisorWith(t, srv, tables, func(sup *release.Supervisor) {
+		sup.Now = func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+		sup.DeliverEvery = 5 * time.Millisecond
+		sup.Reports = &release.ReportJob{Build: slow}
+	})
+	waitUntil(t, "the report armed", func() bool { return strings.Contains(s.logs.String(), "license report scheduled") })
+	clock.Store(start.Add(20 * time.Hour).UnixNano()) // 1 April, 08:00: the report is due
+	select {
+	case <-building:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the report was not started; log:\n%s", s.logs.String())
+	}
+	for len(s.runs) > 0 { // runs before the report started
+		<-s.runs
+	}
+	s.nextRun(t) // a scheduled run while the report is being made
+	s.nextRun(t)
+	require.Equal(t, int32(1), builds.Load(), "one report of the site in flight at a time")
+	s.stopAndWait(t)
+	require.Equal(t, int32(1), cancelled.Load(), "the stop cancelled the report, and Serve waited for it")
+	require.Empty(t, smtp.Messages())
+}
+
+// A state file that cannot be written (a full or read-only disk) does not turn the report
+// into a mail at every wake: the process remembers what it sent, and the next slot sends
+// once.
+func TestReportStateUnwritableSendsOnce(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 5, Users: 30, Now: testkit.Now})
+	smtp := testkit.StartSMTP(t)
+	e := newEnv(t, site, reportTables(smtp))
+	job := &release.ReportJob{Build: stubReport}
+	due := func(when string) bool {
+		ts, err := time.Parse(time.RFC3339, when)
+		require.NoError(t, err)
+		sent, _ := job.Due(t.Context(), e.site, ts, slogDiscard())
+		return sent
+	}
+	require.False(t, due("2026-03-15T10:00:00Z"), "the first start arms the schedule")
+	release.FailReportState(job, true) // then the disk fills up
+	require.True(t, due("2026-04-01T07:00:00Z"))
+	for _, at := range []string{"2026-04-01T07:00:30Z", "2026-04-01T07:01:00Z", "2026-04-02T07:00:00Z", "2026-04-30T23:59:00Z"} {
+		require.False(t, due(at), at)
+	}
+	require.Len(t, smtp.Messages(), 1)
+	require.True(t, due("2026-05-01T07:00:00Z"))
+	require.Len(t, smtp.Messages(), 2)
+
+	// Never written at all: armed in memory, not again at every wake.
+	fresh := newEnv(t, site, reportTables(smtp))
+	job = &release.ReportJob{Build: stubReport}
+	release.FailReportState(job, true)
+	e = fresh
+	require.False(t, due("2026-05-15T10:00:00Z"))
+	require.False(t, due("2026-05-15T10:00:30Z"))
+	_, err := os.Stat(release.ReportStateFile(e.site.Settings))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	require.True(t, due("2026-06-01T07:00:00Z"))
+	require.False(t, due("2026-06-01T07:00:30Z"))
+	require.Len(t, smtp.Messages(), 3)
+}

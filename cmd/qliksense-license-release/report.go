@@ -10,12 +10,16 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/ownerreport"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
 // loadReportSite loads a site for the report: with its release table's sidecar settings
@@ -52,8 +56,12 @@ func ownerReport(ctx context.Context, s *release.Site, now time.Time, log *slog.
 		d.License = lic
 	}
 	d.LicenseRead = time.Now()
+	var reclaimable map[string]int
+	if s.Policy != nil {
+		d.Plan, reclaimable, d.PlanErr = sitePlan(ctx, s, now)
+	}
 	if s.Config.Forecast != nil { // the forecast table says where the history is
-		f, a, err := siteForecast(ctx, s, now)
+		f, a, err := siteForecast(ctx, s, now, reclaimable)
 		if err != nil {
 			d.ForecastErr = err
 		} else {
@@ -64,16 +72,57 @@ func ownerReport(ctx context.Context, s *release.Site, now time.Time, log *slog.
 			}
 		}
 	}
-	if s.Policy != nil {
-		r := &release.Runner{Site: s, Log: log, Now: func() time.Time { return now }}
-		d.Plan, d.PlanErr = r.Plan(ctx)
-	}
 	d.Rightsize, d.RightsizeErr = siteRightsize(ctx, s, now)
 	if s.Settings != nil {
 		d.Audit, d.AuditErr = audit.ReadPeriod(s.Settings.AuditLog, now.AddDate(0, 0, -rs.PeriodDays), now)
 		d.AuditRead = time.Now()
 	}
 	return d, nil
+}
+
+// sitePlan is the plan of a site, as Runner.Plan makes it (with the notices' stages), and
+// what the forecast counts as reclaimable, from the same evaluation: the allocations of
+// each enabled professional and analyzer type whose reason the policy reclaims, counted
+// before the notices' stages (a candidate kept for want of an address is still one the
+// policy would reclaim, as the forecast command counts it). The report so reads each
+// allocation list once. reclaimable is nil when the plan could not read everything (the
+// forecast then reads what it needs itself, and says what failed).
+func sitePlan(ctx context.Context, s *release.Site, now time.Time) (*plan.Plan, map[string]int, error) {
+	var staged plan.Stager
+	if n := s.Notifier; n != nil {
+		state, err := notice.Load(n.StatePath)
+		if err != nil {
+			return nil, nil, err
+		}
+		staged = n.Stager(s.Client, s.Policy, state)
+	}
+	var evaluated *evaluate.Result
+	stage := func(ctx context.Context, p *plan.Plan, res *evaluate.Result) error {
+		evaluated = res
+		if staged == nil {
+			return nil
+		}
+		return staged(ctx, p, res)
+	}
+	p, err := plan.Make(ctx, s.Client, s.Policy, s.Name, now, stage)
+	if err != nil || len(p.Errors) > 0 {
+		return p, nil, err
+	}
+	reclaimable := map[string]int{}
+	for _, t := range forecastTypes(s.Policy) {
+		if evaluated != nil { // the evaluation, before the stages
+			reclaimable[t.LicenseType()] = policy.Reclaimable(evaluated.ByType[t].Reasons)
+			continue
+		}
+		reasons := map[policy.Reason]int{} // no stages: the items are the evaluation's
+		for _, it := range p.Items {
+			if it.Type == t {
+				reasons[it.Decision.Reason]++
+			}
+		}
+		reclaimable[t.LicenseType()] = policy.Reclaimable(reasons)
+	}
+	return p, reclaimable, nil
 }
 
 // reportCmd writes each site's report: to -out (one site), to stdout, or, for several

@@ -1,7 +1,10 @@
 package testkit
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var chromiumOnce struct {
@@ -53,23 +57,54 @@ type Page struct {
 	Console  []string
 }
 
-// chromiumFlags: headless, no sandbox (root in CI), and none of the browser's own
-// network features.
-var chromiumFlags = []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+// chromiumFlags: headless, no sandbox (root in CI), no /dev/shm (a container's 64 MB
+// crashes a renderer), and none of the browser's own network features.
+var chromiumFlags = []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"}
+
+// chromiumTimeout bounds one browser run: a hung browser fails its test with what it
+// wrote, instead of hanging the package until go test's own timeout.
+const chromiumTimeout = 2 * time.Minute
 
 func chromium(t testing.TB, args ...string) (stdout []byte, stderr string) {
 	t.Helper()
 	dir := t.TempDir()
 	args = append(append(append([]string{}, chromiumFlags...), "--user-data-dir="+filepath.Join(dir, "profile")), args...)
-	cmd := exec.Command(Chromium(t), args...)
-	var errOut SyncBuffer
-	cmd.Stderr = &errOut
-	out, err := cmd.Output()
+	out, errOut, err := runBrowser(Chromium(t), dir, chromiumTimeout, args...)
 	if err != nil {
-		t.Fatalf("chromium %v: %v: %s", args, err, errOut.String())
+		t.Fatalf("chromium %v: %v: %s", args, err, errOut)
 	}
-	return out, errOut.String()
+	return out, errOut
+}
+
+// runBrowser runs a browser in its own process group, its output in files (a helper
+// process that keeps a pipe open cannot hold Wait), for at most timeout; when it ends, or
+// the time is up, every process of the group is killed: no renderer or zygote outlives
+// the test.
+func runBrowser(path, dir string, timeout time.Duration, args ...string) (stdout []byte, stderr string, err error) {
+	outF, err := os.CreateTemp(dir, "stdout")
+	if err != nil {
+		return nil, "", err
+	}
+	defer outF.Close()
+	errF, err := os.CreateTemp(dir, "stderr")
+	if err != nil {
+		return nil, "", err
+	}
+	defer errF.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdout, cmd.Stderr = outF, errF
+	ownGroup(cmd)
+	err = cmd.Run()
+	killGroup(cmd)
+	if ctx.Err() != nil {
+		err = fmt.Errorf("no answer within %s, killed (%v)", timeout, err)
+	}
+	o, rerr := os.ReadFile(outF.Name())
+	e, _ := os.ReadFile(errF.Name())
+	return o, string(e), errors.Join(err, rerr)
 }
 
 // LoadPage loads the HTML file in Chromium and returns its DOM and the requests it made.

@@ -27,6 +27,9 @@ type Period struct {
 	// Errors are the runs' errors (a list that could not be read…), with how often each
 	// came, in the order first seen.
 	Errors []CountedError
+	// First is the time of the log's earliest record (zero: none): after From, the log
+	// does not cover the whole period (a new install, or a rotated file).
+	First time.Time
 }
 
 // CountedError is a run error and how many runs of the period reported it.
@@ -65,6 +68,9 @@ func ReadPeriod(path string, from, to time.Time) (*Period, error) {
 		if json.Unmarshal(sc.Bytes(), &r) != nil {
 			continue
 		}
+		if t, ok := r.time(); ok && (p.First.IsZero() || t.Before(p.First)) {
+			p.First = t
+		}
 		switch {
 		case r.Kind == "outcome" && r.Outcome != nil && in(r.Outcome.Time):
 			o := r.Outcome
@@ -94,4 +100,17 @@ func ReadPeriod(path string, from, to time.Time) (*Period, error) {
 		return nil, fmt.Errorf("reading the audit log: %w", err)
 	}
 	return p, nil
+}
+
+// time is when the record was written.
+func (r *auditRecord) time() (time.Time, bool) {
+	switch {
+	case r.Outcome != nil:
+		return r.Outcome.Time, !r.Outcome.Time.IsZero()
+	case r.Run != nil:
+		return r.Run.Time, !r.Run.Time.IsZero()
+	case r.Reload != nil:
+		return r.Reload.Time, !r.Reload.Time.IsZero()
+	}
+	return time.Time{}, false
 }

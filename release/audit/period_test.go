@@ -44,10 +44,12 @@ func TestReadPeriod(t *testing.T) {
 	require.Equal(t, 2, p.Runs)
 	require.Equal(t, time.Date(2026, 3, 9, 3, 1, 0, 0, time.UTC), p.LastRun)
 	require.Equal(t, []audit.CountedError{{Error: "reading analyzer allocations: 503", Runs: 2}}, p.Errors)
+	require.Equal(t, time.Date(2026, 2, 27, 3, 0, 0, 0, time.UTC), p.First, "the log covers the whole period")
 
 	p, err = audit.ReadPeriod(filepath.Join(t.TempDir(), "none.jsonl"), from, to)
 	require.NoError(t, err)
 	require.Zero(t, p.Runs)
+	require.True(t, p.First.IsZero())
 	_, err = audit.ReadPeriod("stdout", from, to)
 	require.ErrorIs(t, err, audit.ErrNoAuditFile)
 }

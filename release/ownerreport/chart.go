@@ -79,10 +79,30 @@ func (c *chart) projectionSteps() []float64 {
 
 // band is the path moved by the spread of the history's growth rates: at k days, the path
 // plus (GrowthLow − GrowthPerDay)·k below and (GrowthHigh − GrowthPerDay)·k above.
+// No seat count is below zero: a falling path and its band stop at 0.
 func (c *chart) band(k float64) (lo, mid, hi float64) {
 	r := c.Result
 	mid = r.HeldIn(k)
-	return mid + (r.GrowthLow-r.GrowthPerDay)*k, mid, mid + (r.GrowthHigh-r.GrowthPerDay)*k
+	return max(0, mid+(r.GrowthLow-r.GrowthPerDay)*k), max(0, mid), max(0, mid+(r.GrowthHigh-r.GrowthPerDay)*k)
+}
+
+// poolAbove: the pool's lines are left out of the scale when even their margin is more
+// than four times the highest seats drawn — held would be a flat line along the bottom;
+// the chart then says the pool is above it.
+func (c *chart) poolAbove() bool {
+	p := c.pool()
+	if p <= 0 {
+		return false
+	}
+	top := 0.0
+	for _, d := range c.Days {
+		top = max(top, d.Held)
+	}
+	for _, k := range c.projectionSteps() {
+		_, _, h := c.band(k)
+		top = max(top, h)
+	}
+	return p*(1-c.Params.MarginPercent/100) > 4*max(top, 10)
 }
 
 func (c *chart) pool() float64 {
@@ -99,7 +119,7 @@ func (c *chart) scale() scale {
 	for _, d := range c.Days {
 		see(d.Held)
 	}
-	if p := c.pool(); p > 0 {
+	if p := c.pool(); p > 0 && !c.poolAbove() {
 		see(p)
 		see(p * (1 - c.Params.MarginPercent/100))
 	}
@@ -154,14 +174,25 @@ func (c *chart) svg() string {
 	loc := c.Loc
 	first := c.Made.Add(time.Duration(s.d0 * 24 * float64(time.Hour))).In(loc)
 	m := time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, 1, 0)
+	// A label every 1, 2, 3, 6 or 12 months (January always among them): at least 42
+	// units apart, so that two years of history and one ahead do not overlap.
+	every := 1
+	for _, n := range []int{1, 2, 3, 6, 12} {
+		if every = n; s.x(30.44*float64(n))-s.x(0) >= 42 {
+			break
+		}
+	}
 	for ; c.daysFrom(m) <= s.d1; m = m.AddDate(0, 1, 0) {
 		x := s.x(c.daysFrom(m))
+		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%g" y2="%g" stroke="#e4e7eb" stroke-width="1"/>`, f1(x), f1(x), padTop, chartH-padBot)
+		if (int(m.Month())-1)%every != 0 {
+			continue
+		}
 		label := m.Format("Jan")
 		if m.Month() == time.January {
 			label = m.Format("Jan 2006")
 		}
-		fmt.Fprintf(&b, `<line x1="%s" x2="%s" y1="%g" y2="%g" stroke="#e4e7eb" stroke-width="1"/>`, f1(x), f1(x), padTop, chartH-padBot)
-		fmt.Fprintf(&b, `<text x="%s" y="%g" font-size="10" fill="#616e7c" text-anchor="middle">%s</text>`, f1(x), chartH-padBot+13, label)
+		fmt.Fprintf(&b, `<text class="month" x="%s" y="%g" font-size="10" fill="#616e7c" text-anchor="middle">%s</text>`, f1(x), chartH-padBot+13, label)
 	}
 	r := c.Result
 	ok := r != nil && r.Status == forecast.OK
@@ -174,7 +205,10 @@ func (c *chart) svg() string {
 		}
 		fmt.Fprintf(&b, `<polygon class="band" points="%s" fill="#9fb3c8" fill-opacity="0.35" stroke="none"/>`, strings.Join(append(up, down...), " "))
 	}
-	if p := c.pool(); p > 0 {
+	if p := c.pool(); p > 0 && c.poolAbove() {
+		fmt.Fprintf(&b, `<text class="pool-above" x="%g" y="%g" font-size="11" fill="#c81e1e">pool %.0f, margin %.0f (%g %% free): far above the chart</text>`,
+			padLeft+4, padTop+10, p, p*(1-c.Params.MarginPercent/100), c.Params.MarginPercent)
+	} else if p > 0 {
 		y := s.y(p)
 		fmt.Fprintf(&b, `<line class="pool" x1="%g" x2="%g" y1="%s" y2="%s" stroke="#c81e1e" stroke-width="2"/>`, padLeft, chartW-padRight, f1(y), f1(y))
 		fmt.Fprintf(&b, `<text x="%g" y="%s" font-size="11" fill="#c81e1e">pool %.0f</text>`, padLeft+4, f1(y-4), p)
@@ -189,11 +223,16 @@ func (c *chart) svg() string {
 			pts[i] = f1(s.x(c.daysFrom(d.Date))) + "," + f1(s.y(d.Held))
 		}
 		fmt.Fprintf(&b, `<polyline class="held" points="%s" fill="none" stroke="#2f80ed" stroke-width="2" stroke-linejoin="round"/>`, strings.Join(pts, " "))
+		if len(pts) == 1 { // one day: a line of one point draws nothing
+			x, y, _ := strings.Cut(pts[0], ",")
+			fmt.Fprintf(&b, `<circle class="held-day" cx="%s" cy="%s" r="3" fill="#2f80ed"/>`, x, y)
+		}
 	}
 	if ok {
 		var pts []string
 		for _, k := range c.projectionSteps() {
-			pts = append(pts, f1(s.x(k))+","+f1(s.y(r.HeldIn(k))))
+			_, mid, _ := c.band(k)
+			pts = append(pts, f1(s.x(k))+","+f1(s.y(mid)))
 		}
 		fmt.Fprintf(&b, `<polyline class="projection" points="%s" fill="none" stroke="#102a43" stroke-width="2" stroke-dasharray="5 4"/>`, strings.Join(pts, " "))
 	}

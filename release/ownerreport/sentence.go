@@ -2,6 +2,7 @@ package ownerreport
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
@@ -21,11 +22,14 @@ func date(fields map[string]any, key string) (string, bool) {
 	return t.Format("2 January 2006"), true
 }
 
-func seats(n int) string {
+func seats(n int) string { return plural(n, "seat") }
+
+// plural is "1 seat", "2 seats", "0 seats".
+func plural(n int, noun string) string {
 	if n == 1 {
-		return "1 seat"
+		return "1 " + noun
 	}
-	return fmt.Sprintf("%d seats", n)
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Answer is the forecast's answer for one type in one sentence, from the same fields as
@@ -35,7 +39,11 @@ func Answer(licenseType string, r forecast.Result, p forecast.Params, made time.
 	name := typeName(licenseType)
 	switch r.Status {
 	case forecast.InsufficientHistory:
-		return fmt.Sprintf("%s: no forecast yet: %d days of history, %d needed.", name, r.HistoryDays, p.MinHistoryDays)
+		if need := max(p.MinHistoryDays, 2); r.HistoryDays < need {
+			return fmt.Sprintf("%s: no forecast yet: %s of history, %d needed.", name, plural(r.HistoryDays, "day"), need)
+		}
+		// Enough days, but no two of them the trend's window apart (gaps).
+		return fmt.Sprintf("%s: no forecast yet: the %d days of history have too many gaps to measure a trend.", name, r.HistoryDays)
 	case forecast.NoPool:
 		return fmt.Sprintf("%s: no forecast: the license has no %s seats.", name, licenseType)
 	}
@@ -68,18 +76,28 @@ func Basis(r forecast.Result, p forecast.Params, made time.Time) string {
 	}
 	s += "."
 	if d, ok := date(f, "margin_date"); ok {
-		s += fmt.Sprintf(" The free seats fall below %g %% on %s", p.MarginPercent, d)
-		if e, ok := date(f, "exhaustion_date"); ok {
-			s += fmt.Sprintf(" and run out on %s", e)
+		if d == forecast.NotWithin {
+			s += fmt.Sprintf(" The free seats do not fall below %g %% within %d years.", p.MarginPercent, forecast.DateCapYears)
+		} else {
+			s += fmt.Sprintf(" The free seats fall below %g %% on %s", p.MarginPercent, d)
+			switch e, ok := date(f, "exhaustion_date"); {
+			case ok && e == forecast.NotWithin:
+				s += fmt.Sprintf(" and do not run out within %d years", forecast.DateCapYears)
+			case ok:
+				s += fmt.Sprintf(" and run out on %s", e)
+			}
+			s += fmt.Sprintf("; a purchase takes %s.", plural(p.LeadTimeDays, "day"))
 		}
-		s += fmt.Sprintf("; a purchase takes %d days.", p.LeadTimeDays)
 	}
 	if r.Reclaimable > 0 {
-		s += fmt.Sprintf(" Releasing the %d allocations the policy would reclaim now", r.Reclaimable)
-		if r.ReclaimableDays > 0 {
-			s += fmt.Sprintf(" moves these dates %.0f days later.", r.ReclaimableDays)
-		} else {
+		s += fmt.Sprintf(" Releasing the %s the policy would reclaim now", plural(r.Reclaimable, "allocation"))
+		switch days := math.Round(r.ReclaimableDays); {
+		case r.ReclaimableDays <= 0:
 			s += " frees as many seats."
+		case days < 1:
+			s += " moves these dates by less than a day."
+		default:
+			s += fmt.Sprintf(" moves these dates %s later.", plural(int(days), "day"))
 		}
 	}
 	return s

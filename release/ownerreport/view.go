@@ -3,6 +3,7 @@ package ownerreport
 import (
 	"fmt"
 	"html/template"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -102,6 +103,13 @@ func (d *Data) viewAudit(v *view) {
 	if !a.LastRun.IsZero() {
 		runs += ", the last on " + d.stamp(a.LastRun)
 	}
+	if a.First.IsZero() || a.First.After(a.From) {
+		begins := "has no record yet"
+		if !a.First.IsZero() {
+			begins = "begins on " + d.stamp(a.First)
+		}
+		v.Did = append(v.Did, "The audit log "+begins+": only what it holds is counted (a new install, or a rotated file)")
+	}
 	v.Did = append(v.Did, runs)
 	line := fmt.Sprintf("Reclaimed: %d (%d released, %d quarantined by QRS until their seat frees)", a.Reclaimed(), a.Results[audit.Released], a.Results[audit.Quarantined])
 	if rs := counts(a.Reasons); rs != "" {
@@ -113,13 +121,21 @@ func (d *Data) viewAudit(v *view) {
 	}
 	v.Did = append(v.Did, fmt.Sprintf("Notices sent: %d (%d refused by the mail server)", a.Results[audit.Noticed], a.Results[audit.NoticeFailed]))
 	v.Did = append(v.Did, fmt.Sprintf("Moves to analyzer: %d (%d failed, %d undone, %d in dry run)", a.Results[audit.Moved], a.Results[audit.MoveFailed], a.Results[audit.MoveUndone], a.Results[audit.DryRunMove]))
-	for _, o := range a.Failures {
+	failures := a.Failures
+	if n := len(failures) - maxFailures; n > 0 { // the latest; a mail of thousands of lines is read by nobody
+		v.Attention = append(v.Attention, fmt.Sprintf("%d failures of the period; the latest %d follow, the rest are in the audit log", len(failures), maxFailures))
+		failures = failures[n:]
+	}
+	for _, o := range failures {
 		v.Attention = append(v.Attention, fmt.Sprintf("%s: %s %s of %s (%s): %s", d.stamp(o.Time), o.Result, o.Type, o.User, o.AllocationID, o.Detail))
 	}
 	for _, e := range a.Errors {
 		v.Attention = append(v.Attention, fmt.Sprintf("%d run(s) reported: %s", e.Runs, e.Error))
 	}
 }
+
+// maxFailures is how many of the period's failed outcomes the report lists.
+const maxFailures = 20
 
 // counts is "inactive 3, user_inactive 1", largest first.
 func counts[K ~string](m map[K]int) string {
@@ -153,8 +169,8 @@ func (d *Data) viewPlan(v *view) {
 		return
 	}
 	r := ReclaimOf(p)
-	line := fmt.Sprintf("%d allocations: %d at the next run, %d beyond max_releases_per_run (%d), %d to be noticed, %d waiting out their notice",
-		r.Total(), r.Release, r.Deferred, p.MaxReleasesPerRun, r.Notice, r.Waiting)
+	line := fmt.Sprintf("%s: %d at the next run, %d beyond max_releases_per_run (%d), %d to be noticed, %d waiting out their notice",
+		plural(r.Total(), "allocation"), r.Release, r.Deferred, p.MaxReleasesPerRun, r.Notice, r.Waiting)
 	if p.DryRun {
 		line += " (dry_run is on: nothing is released until it is off)"
 	}
@@ -202,10 +218,17 @@ func (d *Data) viewLicense(v *view) {
 		}
 		v.Attention = append(v.Attention, "The server license has expired.")
 	case ok:
-		days := t.Sub(d.LicenseRead).Hours() / 24
-		v.License = fmt.Sprintf("Valid to %s: %.0f days from now", t.Format("2 January 2006"), days)
-		if days < 60 {
-			v.Attention = append(v.Attention, fmt.Sprintf("The server license expires in %.0f days (%s).", days, t.Format("2 January 2006")))
+		days := int(math.Round(t.Sub(d.LicenseRead).Hours() / 24))
+		on := t.Format("2 January 2006")
+		switch {
+		case days < 0:
+			v.License = fmt.Sprintf("Valid to %s: passed %s ago", on, plural(-days, "day"))
+			v.Attention = append(v.Attention, fmt.Sprintf("The server license's Valid To date (%s) has passed.", on))
+		default:
+			v.License = fmt.Sprintf("Valid to %s: %s from now", on, plural(days, "day"))
+			if days < 60 {
+				v.Attention = append(v.Attention, fmt.Sprintf("The server license expires in %s (%s).", plural(days, "day"), on))
+			}
 		}
 	case raw != "":
 		v.License = "Valid to " + raw + " (as the license key says)"
