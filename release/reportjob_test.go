@@ -109,17 +109,19 @@ func TestSupervisorMailsTheReport(t *testing.T) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 6, Users: 30, Now: testkit.Now})
 	smtp := testkit.StartSMTP(t)
 	srv := testkit.StartEmulator(t, site)
-	var clock atomic.Int64
+	// The supervisor's clock moves like a real one (a run is due when the wall clock
+	// reaches it), from 31 March, 12:00; the test moves it ahead.
+	var offset atomic.Int64
 	start := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
-	clock.Store(start.UnixNano())
+	offset.Store(int64(start.Sub(time.Now())))
 	s := startSupervisorWith(t, srv, reportTables(smtp), func(sup *release.Supervisor) {
-		sup.Now = func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+		sup.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())).UTC() }
 		sup.DeliverEvery = 5 * time.Millisecond
 		sup.Reports = &release.ReportJob{Build: stubReport}
 	})
 	waitUntil(t, "the report armed", func() bool { return strings.Contains(s.logs.String(), "license report scheduled") })
 	require.Empty(t, smtp.Messages())
-	clock.Store(start.Add(20 * time.Hour).UnixNano()) // 1 April, 08:00
+	offset.Add(int64(20 * time.Hour)) // 1 April, 08:00
 	waitUntil(t, "the report mailed", func() bool { return strings.Contains(s.logs.String(), "license report sent") })
 	require.Len(t, smtp.Messages(), 1)
 	require.Contains(t, s.logs.String(), `msg="license report sent" site=production to="owner@example.com, procurement@example.com" next=2026-05-01T07:00:00Z`)
@@ -134,9 +136,11 @@ func TestSlowReportHoldsNoRunNorStop(t *testing.T) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 7, Users: 30, Now: testkit.Now})
 	smtp := testkit.StartSMTP(t)
 	srv := testkit.StartEmulator(t, site)
-	var clock atomic.Int64
+	// The supervisor's clock moves like a real one (a run is due when the wall clock
+	// reaches it), from 31 March, 12:00; the test moves it ahead.
+	var offset atomic.Int64
 	start := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
-	clock.Store(start.UnixNano())
+	offset.Store(int64(start.Sub(time.Now())))
 	building := make(chan struct{}, 1)
 	var builds, cancelled atomic.Int32
 	slow := func(ctx context.Context, _ *release.Site, _ time.Time) (*ownerreport.Data, error) {
@@ -148,12 +152,13 @@ func TestSlowReportHoldsNoRunNorStop(t *testing.T) {
 	}
 	tables := strings.Replace(reportTables(smtp), `time_zone = "UTC"`, `time_zone = "UTC"`+"\n    max_releases_per_run = 1\n    schedule = \"@every 1s\"", 1)
 	s := startSupervisorWith(t, srv, tables, func(sup *release.Supervisor) {
-		sup.Now = func() time.Time { return time.Unix(0, clock.Load()).UTC() }
+		sup.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())).UTC() }
 		sup.DeliverEvery = 5 * time.Millisecond
+		sup.WallCheck = 10 * time.Millisecond
 		sup.Reports = &release.ReportJob{Build: slow}
 	})
 	waitUntil(t, "the report armed", func() bool { return strings.Contains(s.logs.String(), "license report scheduled") })
-	clock.Store(start.Add(20 * time.Hour).UnixNano()) // 1 April, 08:00: the report is due
+	offset.Add(int64(20 * time.Hour)) // 1 April, 08:00: the report is due
 	select {
 	case <-building:
 	case <-time.After(30 * time.Second):
