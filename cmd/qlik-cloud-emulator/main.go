@@ -4,18 +4,13 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/emulators/emucmd"
 	qcloudemu "github.com/qliksense-license/qliksense-license/emulators/qcloud"
 )
 
@@ -25,55 +20,29 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, nil)) }
 
 // run serves until SIGINT/SIGTERM, or until stop is closed (tests).
 func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
-	fs := flag.NewFlagSet("qlik-cloud-emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	c := emucmd.New("qlik-cloud-emulator", "tenant", version, stdout, stderr)
+	fs := c.Flags
+	faults := c.FaultFlags("limit faults to this method, e.g. POST")
 	var (
-		addr        = fs.String("addr", "127.0.0.1:8443", "listener (TLS)")
-		certDir     = fs.String("cert-dir", "qlik-cloud-emulator-certs", "folder receiving ca.pem, the test CA")
-		hosts       = fs.String("hosts", "", "extra comma-separated names for the server certificate")
-		known       = fs.Bool("known-answer", false, "serve the known-answer tenant instead of a generated one")
-		seed        = fs.Uint64("seed", 1, "generator seed")
-		users       = fs.Int("users", 500, "users to generate")
-		apiKey      = fs.String("api-key", "emulator-api-key", "an API key the tenant accepts (the known-answer tenant also takes known-answer-key)")
-		clientID    = fs.String("oauth-client-id", "", "an OAuth machine-to-machine client id the tenant accepts")
-		clientSec   = fs.String("oauth-client-secret", "", "its secret")
-		tokenLife   = fs.Duration("token-life", 6*time.Hour, "lifetime of OAuth access tokens")
-		nowFlag     = fs.String("now", "", "the tenant's fixed clock, RFC 3339 (default: the real clock)")
-		tier1       = fs.Int("tier1", 1000, "reads a minute before 429 (0: unlimited)")
-		tier2       = fs.Int("tier2", 100, "assignment actions a minute before 429 (0: unlimited)")
-		errorRate   = fs.Float64("error-rate", 0, "fraction of requests answered 500")
-		tooMany     = fs.Float64("429-rate", 0, "fraction of requests answered 429 with Retry-After")
-		resetRate   = fs.Float64("reset-rate", 0, "fraction of connections reset before answering")
-		loseRate    = fs.Float64("lose-answer-rate", 0, "fraction of requests carried out whose answer is lost")
-		badGateway  = fs.Float64("bad-gateway-after-rate", 0, "fraction carried out, then answered 502")
-		gwTimeout   = fs.Float64("gateway-timeout-after-rate", 0, "fraction carried out, then answered 504")
-		lateRate    = fs.Float64("late-effect-rate", 0, "fraction answered 504 at once and carried out two requests later")
-		faultPath   = fs.String("fault-path", "", "limit faults to paths containing this")
-		faultMethod = fs.String("fault-method", "", "limit faults to this method, e.g. POST")
-		showVersion = fs.Bool("version", false, "print the version and exit")
+		addr      = fs.String("addr", "127.0.0.1:8443", "listener (TLS)")
+		certDir   = fs.String("cert-dir", "qlik-cloud-emulator-certs", "folder receiving ca.pem, the test CA")
+		known     = fs.Bool("known-answer", false, "serve the known-answer tenant instead of a generated one")
+		seed      = fs.Uint64("seed", 1, "generator seed")
+		users     = fs.Int("users", 500, "users to generate")
+		apiKey    = fs.String("api-key", "emulator-api-key", "an API key the tenant accepts (the known-answer tenant also takes known-answer-key)")
+		clientID  = fs.String("oauth-client-id", "", "an OAuth machine-to-machine client id the tenant accepts")
+		clientSec = fs.String("oauth-client-secret", "", "its secret")
+		tokenLife = fs.Duration("token-life", 6*time.Hour, "lifetime of OAuth access tokens")
+		tier1     = fs.Int("tier1", 1000, "reads a minute before 429 (0: unlimited)")
+		tier2     = fs.Int("tier2", 100, "assignment actions a minute before 429 (0: unlimited)")
+		lateRate  = fs.Float64("late-effect-rate", 0, "fraction answered 504 at once and carried out two requests later")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := c.Parse(args); done {
+		return code
 	}
-	if *showVersion {
-		fmt.Fprintln(stdout, "qlik-cloud-emulator", version)
-		return 0
-	}
-	var now time.Time
-	if *nowFlag != "" {
-		t, err := time.Parse(time.RFC3339, *nowFlag)
-		if err != nil {
-			fmt.Fprintf(stderr, "qlik-cloud-emulator: -now %q: expected RFC 3339 such as 2026-05-04T10:00:00Z\n", *nowFlag)
-			return 2
-		}
-		now = t
-	}
+	now := c.Now()
 	if (*clientID == "") != (*clientSec == "") {
-		fmt.Fprintln(stderr, "qlik-cloud-emulator: -oauth-client-id and -oauth-client-secret go together")
-		return 2
+		return c.Failf(2, "-oauth-client-id and -oauth-client-secret go together")
 	}
 	var tenant *qcloudemu.Tenant
 	if *known {
@@ -93,23 +62,16 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 		tenant.AddOAuthClient(*clientID, *clientSec)
 	}
 	tenant.TokenLife = *tokenLife
-	var hostList []string
-	for _, h := range strings.Split(*hosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			hostList = append(hostList, h)
-		}
-	}
-	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: tenant, Addr: *addr, CertDir: *certDir, Hosts: hostList,
+	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: tenant, Addr: *addr, CertDir: *certDir, Hosts: c.Hosts(),
 		Limits: qcloudemu.RateLimits{Tier1PerMinute: *tier1, Tier2PerMinute: *tier2}})
 	if err != nil {
-		fmt.Fprintf(stderr, "qlik-cloud-emulator: %v\n", err)
-		return 1
+		return c.Failf(1, "%v", err)
 	}
 	defer func() { _ = srv.Close() }()
 	srv.Faults.Configure(qcloudemu.FaultConfig{
-		ErrorRate: *errorRate, TooManyRate: *tooMany, ResetRate: *resetRate, LoseAnswerRate: *loseRate,
-		BadGatewayAfterRate: *badGateway, GatewayTimeoutAfterRate: *gwTimeout, LateEffectRate: *lateRate,
-		PathContains: *faultPath, Method: *faultMethod, Seed: *seed,
+		ErrorRate: *faults.ErrorRate, TooManyRate: *faults.TooManyRate, ResetRate: *faults.ResetRate, LoseAnswerRate: *faults.LoseAnswerRate,
+		BadGatewayAfterRate: *faults.BadGatewayAfterRate, GatewayTimeoutAfterRate: *faults.GatewayTimeoutAfterRate, LateEffectRate: *lateRate,
+		PathContains: *faults.PathContains, Method: *faults.Method, Seed: *seed,
 	})
 	abs, _ := filepath.Abs(srv.CAFile)
 	fmt.Fprintf(stdout, "qlik-cloud-emulator %s: %d users, %d assignments, %d consumption events\n",
@@ -117,15 +79,5 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan struct{}) int {
 	fmt.Fprintf(stdout, "tenant %s (test CA in %s)\n", srv.URL, abs)
 	fmt.Fprintf(stdout, "try: curl --cacert %s -H 'Authorization: Bearer <api key>' %s/api/v1/licenses/overview\n", abs, srv.URL)
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
-	select {
-	case <-ctx.Done():
-	case <-stop:
-	}
-	fmt.Fprintln(stdout, "qlik-cloud-emulator: stopping")
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer scancel()
-	_ = srv.Shutdown(sctx)
-	return 0
+	return c.Serve(stop, srv.Shutdown)
 }

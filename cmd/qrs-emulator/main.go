@@ -5,18 +5,13 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/emulators/emucmd"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
 )
 
@@ -25,13 +20,13 @@ var version = "dev"
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("qrs-emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	c := emucmd.New("qrs-emulator", "site", version, stdout, stderr)
+	fs := c.Flags
+	faults := c.FaultFlags("limit faults (and latencies) to requests with this method, e.g. DELETE")
 	var (
 		addr          = fs.String("addr", "127.0.0.1:4242", "QRS listener (mutual TLS)")
 		proxyAddr     = fs.String("proxy-addr", "", "virtual proxy listener, e.g. 127.0.0.1:4443 (prefixes hdr and jwt); empty: none")
 		certDir       = fs.String("cert-dir", "qrs-emulator-certs", "certificate folder: reused when it has root.pem, created otherwise")
-		hosts         = fs.String("hosts", "", "extra comma-separated names for the server certificate")
 		seed          = fs.Uint64("seed", 1, "site generator seed")
 		users         = fs.Int("users", 500, "users to generate")
 		professional  = fs.Int("professional", 0, "professional allocations (default 30% of users)")
@@ -41,34 +36,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		capacity      = fs.Int("capacity-minutes", 0, "analyzer capacity minutes (0: not licensed)")
 		apps          = fs.Int("apps", 0, "apps to generate, with authoring activity (right-sizing)")
 		appObjects    = fs.Int("app-objects", 0, "app objects (sheets, stories, bookmarks, master objects) to generate in the apps")
-		nowFlag       = fs.String("now", "", "the site's fixed clock, RFC 3339 (default: the real clock)")
 		quarantine    = fs.Int("quarantine-days", 7, "a DELETE quarantines allocations used within this many days (0: never)")
 		neverAsCreate = fs.Bool("never-used-as-created", false, "write createdDate as lastUsed of never-used allocations instead of the 1753 sentinel")
 		latency       = fs.Duration("latency", 0, "added to every request before it is carried out")
 		answerLatency = fs.Duration("answer-latency", 0, "added to every request after it is carried out, before its answer")
 		idleTimeout   = fs.Duration("idle-timeout", 2*time.Minute, "close keep-alive connections idle this long (http.sys's default in front of QRS)")
 		slowBody      = fs.Duration("slow-body", 0, "pause after every 4 KiB of a body")
-		errorRate     = fs.Float64("error-rate", 0, "fraction of requests answered 500")
-		tooMany       = fs.Float64("429-rate", 0, "fraction of requests answered 429 with Retry-After")
-		resetRate     = fs.Float64("reset-rate", 0, "fraction of connections reset before answering")
 		truncateRate  = fs.Float64("truncate-rate", 0, "fraction of bodies cut in half")
 		malformedRate = fs.Float64("malformed-rate", 0, "fraction of bodies replaced by an HTML page")
-		loseRate      = fs.Float64("lose-answer-rate", 0, "fraction of requests carried out whose answer is lost (connection closed)")
-		badGateway    = fs.Float64("bad-gateway-after-rate", 0, "fraction of requests carried out, then answered 502 (a proxy that gave up waiting)")
-		gwTimeout     = fs.Float64("gateway-timeout-after-rate", 0, "fraction of requests carried out, then answered 504")
-		faultPath     = fs.String("fault-path", "", "limit faults to paths containing this")
-		faultMethod   = fs.String("fault-method", "", "limit faults (and latencies) to requests with this method, e.g. DELETE")
-		showVersion   = fs.Bool("version", false, "print the version and exit")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if *showVersion {
-		fmt.Fprintln(stdout, "qrs-emulator", version)
-		return 0
+	if code, done := c.Parse(args); done {
+		return code
 	}
 	spec := emulator.SiteSpec{
 		Seed: *seed, Users: *users, Professional: *professional, Analyzer: *analyzer, UserPasses: *userPasses,
@@ -78,38 +56,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *quarantine == 0 {
 		spec.Behaviour.QuarantineDays = -1
 	}
-	realClock := *nowFlag == ""
-	if !realClock {
-		t, err := time.Parse(time.RFC3339, *nowFlag)
-		if err != nil {
-			fmt.Fprintf(stderr, "qrs-emulator: -now %q: expected RFC 3339 such as 2026-05-04T10:00:00Z\n", *nowFlag)
-			return 2
-		}
-		spec.Now = t
-	}
+	spec.Now = c.Now()
+	realClock := spec.Now.IsZero()
 	start := time.Now()
 	site := emulator.Generate(spec)
 	generated := time.Since(start)
 	if realClock {
 		site.SetClock(time.Now)
 	}
-	var hostList []string
-	for _, h := range strings.Split(*hosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			hostList = append(hostList, h)
-		}
-	}
-	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: *certDir, Hosts: hostList, Addr: *addr, ProxyAddr: *proxyAddr, IdleTimeout: *idleTimeout})
+	srv, err := emulator.Start(emulator.Options{Site: site, CertDir: *certDir, Hosts: c.Hosts(), Addr: *addr, ProxyAddr: *proxyAddr, IdleTimeout: *idleTimeout})
 	if err != nil {
-		fmt.Fprintf(stderr, "qrs-emulator: %v\n", err)
-		return 1
+		return c.Failf(1, "%v", err)
 	}
 	defer func() { _ = srv.Close() }()
 	srv.Faults.Configure(emulator.FaultConfig{
-		Latency: *latency, AnswerLatency: *answerLatency, SlowBody: *slowBody, ErrorRate: *errorRate, TooManyRate: *tooMany,
-		ResetRate: *resetRate, TruncateRate: *truncateRate, MalformedRate: *malformedRate, LoseAnswerRate: *loseRate,
-		BadGatewayAfterRate: *badGateway, GatewayTimeoutAfterRate: *gwTimeout,
-		PathContains: *faultPath, Method: *faultMethod, Seed: *seed,
+		Latency: *latency, AnswerLatency: *answerLatency, SlowBody: *slowBody, ErrorRate: *faults.ErrorRate, TooManyRate: *faults.TooManyRate,
+		ResetRate: *faults.ResetRate, TruncateRate: *truncateRate, MalformedRate: *malformedRate, LoseAnswerRate: *faults.LoseAnswerRate,
+		BadGatewayAfterRate: *faults.BadGatewayAfterRate, GatewayTimeoutAfterRate: *faults.GatewayTimeoutAfterRate,
+		PathContains: *faults.PathContains, Method: *faults.Method, Seed: *seed,
 	})
 
 	abs, _ := filepath.Abs(*certDir)
@@ -125,20 +89,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			err = os.WriteFile(filepath.Join(*certDir, "jwt_token.txt"), []byte(token+"\n"), 0o600)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "qrs-emulator: writing a demo JWT: %v\n", err)
-			return 1
+			return c.Failf(1, "writing a demo JWT: %v", err)
 		}
 		fmt.Fprintf(stdout, "virtual proxies on %s: /hdr (header X-Qlik-HeaderAuth, directory CORP), /jwt (token in %s)\n",
 			srv.ProxyURL, filepath.Join(abs, "jwt_token.txt"))
 	}
 	fmt.Fprintf(stdout, "try: curl --cert %[1]s/client.pem --key %[1]s/client_key.pem --cacert %[1]s/root.pem -H 'X-Qlik-Xrfkey: abcdefghij123456' '%[2]s/qrs/license/accesstypeoverview?xrfkey=abcdefghij123456'\n", abs, srv.URL)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
-	fmt.Fprintln(stdout, "qrs-emulator: stopping")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	return 0
+	return c.Serve(nil, srv.Shutdown)
 }

@@ -2,9 +2,10 @@ package qcloudemu
 
 import (
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/emulators/internal/emukit"
 )
 
 // FaultKind is a failure the emulator can inject.
@@ -48,18 +49,13 @@ type FaultConfig struct {
 	Seed         uint64
 }
 
-type queued struct {
-	kind         FaultKind
-	method, path string
-}
-
 // Faults decides, per request, whether and how to misbehave: queued faults (Inject)
 // first, then the random rates.
 type Faults struct {
 	mu    sync.Mutex
 	cfg   FaultConfig
 	rng   *rand.Rand
-	queue []queued
+	queue emukit.Queue[FaultKind]
 }
 
 // NewFaults injects nothing.
@@ -70,7 +66,7 @@ func (f *Faults) Configure(cfg FaultConfig) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cfg = cfg
-	f.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	f.rng = emukit.NewRand(cfg.Seed)
 }
 
 // Inject queues a fault for the next n requests with that method (any when "") whose path
@@ -78,16 +74,15 @@ func (f *Faults) Configure(cfg FaultConfig) {
 func (f *Faults) Inject(kind FaultKind, method, pathContains string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for range n {
-		f.queue = append(f.queue, queued{kind: kind, method: method, path: strings.ToLower(pathContains)})
-	}
+	f.queue.Add(kind, method, pathContains, n)
 }
 
 // Clear removes queued and random faults.
 func (f *Faults) Clear() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.queue, f.cfg = nil, FaultConfig{}
+	f.queue.Clear()
+	f.cfg = FaultConfig{}
 }
 
 func (f *Faults) settings() (retryAfter time.Duration, lateAfter int) {
@@ -106,33 +101,24 @@ func (f *Faults) settings() (retryAfter time.Duration, lateAfter int) {
 func (f *Faults) decide(method, path, query string) FaultKind {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	whole := strings.ToLower(path + "?" + query)
-	for i, q := range f.queue {
-		if (q.method == "" || strings.EqualFold(q.method, method)) && strings.Contains(whole, q.path) {
-			f.queue = append(f.queue[:i], f.queue[i+1:]...)
-			return q.kind
-		}
+	if kind, ok := f.queue.Take(method, path, query); ok {
+		return kind
 	}
 	c := f.cfg
-	if c.PathContains != "" && !strings.Contains(strings.ToLower(path), strings.ToLower(c.PathContains)) ||
-		c.Method != "" && !strings.EqualFold(c.Method, method) {
+	if !emukit.InScope(method, path, c.Method, c.PathContains) {
 		return FaultNone
 	}
-	r := f.rng.Float64()
-	for _, p := range []struct {
-		rate float64
-		kind FaultKind
-	}{
-		{c.ErrorRate, FaultServerError}, {c.UnavailableRate, FaultUnavailable}, {c.TooManyRate, FaultTooMany},
-		{c.ResetRate, FaultReset}, {c.LoseAnswerRate, FaultLoseAnswer}, {c.BadGatewayAfterRate, FaultBadGatewayAfter},
-		{c.GatewayTimeoutAfterRate, FaultGatewayTimeoutAfter}, {c.LateEffectRate, FaultLateEffect},
-	} {
-		if r < p.rate {
-			return p.kind
-		}
-		r -= p.rate
-	}
-	return FaultNone
+	kind, _ := emukit.Pick(f.rng.Float64(), []emukit.Rate[FaultKind]{
+		{Rate: c.ErrorRate, Kind: FaultServerError},
+		{Rate: c.UnavailableRate, Kind: FaultUnavailable},
+		{Rate: c.TooManyRate, Kind: FaultTooMany},
+		{Rate: c.ResetRate, Kind: FaultReset},
+		{Rate: c.LoseAnswerRate, Kind: FaultLoseAnswer},
+		{Rate: c.BadGatewayAfterRate, Kind: FaultBadGatewayAfter},
+		{Rate: c.GatewayTimeoutAfterRate, Kind: FaultGatewayTimeoutAfter},
+		{Rate: c.LateEffectRate, Kind: FaultLateEffect},
+	})
+	return kind
 }
 
 // LoggedRequest is one request the emulator received.
@@ -144,42 +130,11 @@ type LoggedRequest struct {
 	Fault  FaultKind
 }
 
-// RequestLog records every request, for tests and benchmarks that count calls.
-type RequestLog struct {
-	mu      sync.Mutex
-	entries []LoggedRequest
-}
+// RequestLog records every request, for tests and benchmarks that count calls: Entries,
+// Count (method and path, case-insensitive) and Reset.
+type RequestLog struct{ emukit.Log[LoggedRequest] }
 
-func (l *RequestLog) add(e LoggedRequest) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.entries = append(l.entries, e)
-}
+// MethodPath is the request's method and path, which RequestLog.Count matches.
+func (e LoggedRequest) MethodPath() (method, path string) { return e.Method, e.Path }
 
-// Entries returns a copy of the log.
-func (l *RequestLog) Entries() []LoggedRequest {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]LoggedRequest(nil), l.entries...)
-}
-
-// Count is the number of requests with that method (any when "") whose path contains
-// pathContains.
-func (l *RequestLog) Count(method, pathContains string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, e := range l.entries {
-		if (method == "" || e.Method == method) && strings.Contains(e.Path, pathContains) {
-			n++
-		}
-	}
-	return n
-}
-
-// Reset empties the log.
-func (l *RequestLog) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.entries = nil
-}
+func (l *RequestLog) add(e LoggedRequest) { l.Add(e) }

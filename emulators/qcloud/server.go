@@ -3,15 +3,13 @@ package qcloudemu
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"path/filepath"
-	"time"
+
+	"github.com/qliksense-license/qliksense-license/emulators/internal/emukit"
 )
 
 // Options configure a running emulator.
@@ -56,12 +54,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qcloudemu: listening: %w", err)
 	}
-	s.srv = &http.Server{
-		Handler: s.h, ReadHeaderTimeout: 10 * time.Second,
-		// HTTP/1.1 only: faults hang up connections.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ErrorLog:     log.New(io.Discard, "", 0),
-	}
+	s.srv = emukit.HTTPServer(s.h, nil, 0)
 	if opts.Plain {
 		s.URL = "http://" + ln.Addr().String()
 		go func() { _ = s.srv.Serve(ln) }()

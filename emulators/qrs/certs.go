@@ -5,29 +5,28 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/emulators/internal/emukit"
 )
 
 // File names of a certificate folder, as the QMC exports them ("Export certificates",
 // PEM format with the secret key), plus the emulator's own server and JWT keys.
 const (
-	RootFile       = "root.pem"
-	RootKeyFile    = "root_key.pem"
-	ClientFile     = "client.pem"
-	ClientKeyFile  = "client_key.pem"
-	ServerFile     = "server.pem"
-	ServerKeyFile  = "server_key.pem"
-	JWTKeyFile     = "jwt_key.pem"
-	JWTPublicFile  = "jwt_public.pem"
-	certValidYears = 5
+	RootFile      = "root.pem"
+	RootKeyFile   = "root_key.pem"
+	ClientFile    = "client.pem"
+	ClientKeyFile = "client_key.pem"
+	ServerFile    = "server.pem"
+	ServerKeyFile = "server_key.pem"
+	JWTKeyFile    = "jwt_key.pem"
+	JWTPublicFile = "jwt_public.pem"
 )
 
 // Certificates is a site's certificate set.
@@ -92,46 +91,25 @@ func CreateCertificates(dir string, hosts ...string) error {
 	if err != nil {
 		return err
 	}
-	rootTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "qrs-emulator-CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(certValidYears, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
+	rootTmpl := emukit.Template("qrs-emulator-CA", serial(), now)
+	rootTmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	rootDER, root, err := emukit.SelfSign(rootTmpl, rootKey)
 	if err != nil {
 		return fmt.Errorf("creating root certificate: %w", err)
 	}
-	root, _ := x509.ParseCertificate(rootDER)
 
 	issue := func(cn string, usage x509.ExtKeyUsage, names []string) ([]byte, *rsa.PrivateKey, error) {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			return nil, nil, err
 		}
-		tmpl := &x509.Certificate{
-			SerialNumber: serial(),
-			Subject:      pkix.Name{CommonName: cn},
-			NotBefore:    now.Add(-time.Hour),
-			NotAfter:     now.AddDate(certValidYears, 0, 0),
-			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-		}
-		for _, n := range names {
-			if ip := net.ParseIP(n); ip != nil {
-				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-			} else {
-				tmpl.DNSNames = append(tmpl.DNSNames, n)
-			}
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, root, &key.PublicKey, rootKey)
+		tmpl := emukit.Template(cn, serial(), now)
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
+		der, err := emukit.Issue(tmpl, names, root, rootKey, &key.PublicKey)
 		return der, key, err
 	}
-	names := append([]string{"127.0.0.1", "::1", "localhost"}, hosts...)
-	serverDER, serverKey, err := issue("localhost", x509.ExtKeyUsageServerAuth, names)
+	serverDER, serverKey, err := issue("localhost", x509.ExtKeyUsageServerAuth, emukit.ServerNames(hosts))
 	if err != nil {
 		return fmt.Errorf("creating server certificate: %w", err)
 	}
@@ -162,8 +140,7 @@ func CreateCertificates(dir string, hosts ...string) error {
 		{JWTPublicFile, "PUBLIC KEY", jwtPub, 0o644},
 	}
 	for _, f := range files {
-		data := pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der})
-		if err := os.WriteFile(filepath.Join(dir, f.name), data, f.mode); err != nil {
+		if err := emukit.WritePEM(filepath.Join(dir, f.name), f.typ, f.der, f.mode); err != nil {
 			return fmt.Errorf("writing %s: %w", f.name, err)
 		}
 	}

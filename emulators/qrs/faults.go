@@ -2,9 +2,10 @@ package emulator
 
 import (
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/emulators/internal/emukit"
 )
 
 // FaultKind is a failure the emulator can inject into a response.
@@ -71,19 +72,13 @@ type FaultConfig struct {
 	Seed uint64
 }
 
-type queuedFault struct {
-	kind   FaultKind
-	method string
-	path   string
-}
-
 // Faults decides, per request, whether and how to misbehave. Queued faults (Inject) are
 // used first and exactly; random ones follow the FaultConfig rates.
 type Faults struct {
 	mu    sync.Mutex
 	cfg   FaultConfig
 	rng   *rand.Rand
-	queue []queuedFault
+	queue emukit.Queue[FaultKind]
 	// matched counts the requests matching the random faults' filter (EveryNth).
 	matched int
 	// onArrive: see OnArrive.
@@ -121,7 +116,7 @@ func (f *Faults) Configure(cfg FaultConfig) {
 		cfg.RetryAfter = time.Second
 	}
 	f.cfg, f.matched = cfg, 0
-	f.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	f.rng = emukit.NewRand(cfg.Seed)
 }
 
 // Inject queues a fault for the next n requests with that method (any when "") whose
@@ -130,16 +125,14 @@ func (f *Faults) Configure(cfg FaultConfig) {
 func (f *Faults) Inject(kind FaultKind, method, pathContains string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for range n {
-		f.queue = append(f.queue, queuedFault{kind: kind, method: method, path: strings.ToLower(pathContains)})
-	}
+	f.queue.Add(kind, method, pathContains, n)
 }
 
 // Clear removes queued and random faults.
 func (f *Faults) Clear() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.queue = nil
+	f.queue.Clear()
 	f.cfg = FaultConfig{}
 }
 
@@ -155,22 +148,16 @@ type faultDecision struct {
 func (f *Faults) decide(method, path, query string) faultDecision {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	lpath := strings.ToLower(path)
-	lwhole := lpath + "?" + strings.ToLower(query)
 	d := faultDecision{retryAfter: f.cfg.RetryAfter, lateEffect: f.cfg.LateEffect}
 	if d.retryAfter <= 0 {
 		d.retryAfter = time.Second
 	}
-	for i, q := range f.queue {
-		if (q.method == "" || strings.EqualFold(q.method, method)) && strings.Contains(lwhole, q.path) {
-			f.queue = append(f.queue[:i], f.queue[i+1:]...)
-			d.kind = q.kind
-			return d
-		}
+	if kind, ok := f.queue.Take(method, path, query); ok {
+		d.kind = kind
+		return d
 	}
 	c := f.cfg
-	if c.PathContains != "" && !strings.Contains(lpath, strings.ToLower(c.PathContains)) ||
-		c.Method != "" && !strings.EqualFold(c.Method, method) {
+	if !emukit.InScope(method, path, c.Method, c.PathContains) {
 		return d
 	}
 	d.latency, d.answerLag, d.slowBody = c.Latency, c.AnswerLatency, c.SlowBody
@@ -181,22 +168,18 @@ func (f *Faults) decide(method, path, query string) faultDecision {
 			return d
 		}
 	}
-	r := f.rng.Float64()
-	for _, p := range []struct {
-		rate float64
-		kind FaultKind
-	}{
-		{c.ErrorRate, FaultServerError}, {c.TooManyRate, FaultTooMany}, {c.ResetRate, FaultReset},
-		{c.TruncateRate, FaultTruncate}, {c.MalformedRate, FaultMalformed}, {c.LoseAnswerRate, FaultLoseAnswer},
-		{c.BadGatewayAfterRate, FaultBadGatewayAfter}, {c.GatewayTimeoutAfterRate, FaultGatewayTimeoutAfter},
-		{c.GatewayTimeoutLateRate, FaultGatewayTimeoutLate}, {c.ForbiddenRate, FaultForbidden},
-	} {
-		if r < p.rate {
-			d.kind = p.kind
-			return d
-		}
-		r -= p.rate
-	}
+	d.kind, _ = emukit.Pick(f.rng.Float64(), []emukit.Rate[FaultKind]{
+		{Rate: c.ErrorRate, Kind: FaultServerError},
+		{Rate: c.TooManyRate, Kind: FaultTooMany},
+		{Rate: c.ResetRate, Kind: FaultReset},
+		{Rate: c.TruncateRate, Kind: FaultTruncate},
+		{Rate: c.MalformedRate, Kind: FaultMalformed},
+		{Rate: c.LoseAnswerRate, Kind: FaultLoseAnswer},
+		{Rate: c.BadGatewayAfterRate, Kind: FaultBadGatewayAfter},
+		{Rate: c.GatewayTimeoutAfterRate, Kind: FaultGatewayTimeoutAfter},
+		{Rate: c.GatewayTimeoutLateRate, Kind: FaultGatewayTimeoutLate},
+		{Rate: c.ForbiddenRate, Kind: FaultForbidden},
+	})
 	return d
 }
 
@@ -215,64 +198,29 @@ type LoggedRequest struct {
 }
 
 // RequestLog records every request, for tests and benchmarks that assert how many calls a
-// client made.
+// client made: Entries, Count and Reset (which also forgets the arrivals).
 type RequestLog struct {
-	mu      sync.Mutex
-	entries []LoggedRequest
-	arrived []LoggedRequest // as they arrive, before any answer
+	emukit.Log[LoggedRequest]
+	arrivals emukit.Log[LoggedRequest] // as they arrive, before any answer
 }
 
-func (l *RequestLog) arrive(e LoggedRequest) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.arrived = append(l.arrived, e)
-}
+// MethodPath is the request's method and path, which RequestLog.Count matches.
+func (e LoggedRequest) MethodPath() (method, path string) { return e.Method, e.Path }
+
+func (l *RequestLog) arrive(e LoggedRequest) { l.arrivals.Add(e) }
 
 // Arrived is the number of requests with that method (any when "") whose path contains
 // pathContains that have arrived, answered or not: a test can tell a DELETE is in flight.
 func (l *RequestLog) Arrived(method, pathContains string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return count(l.arrived, method, pathContains)
+	return l.arrivals.Count(method, pathContains)
 }
 
-func (l *RequestLog) add(e LoggedRequest) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.entries = append(l.entries, e)
-}
-
-// Entries returns a copy of the log.
-func (l *RequestLog) Entries() []LoggedRequest {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]LoggedRequest(nil), l.entries...)
-}
-
-// Count is the number of logged requests with that method (any when "") whose path
-// contains pathContains (case-insensitive).
-func (l *RequestLog) Count(method, pathContains string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return count(l.entries, method, pathContains)
-}
-
-func count(entries []LoggedRequest, method, pathContains string) int {
-	n := 0
-	for _, e := range entries {
-		if (method == "" || e.Method == method) && strings.Contains(strings.ToLower(e.Path), strings.ToLower(pathContains)) {
-			n++
-		}
-	}
-	return n
-}
+func (l *RequestLog) add(e LoggedRequest) { l.Add(e) }
 
 // Bytes is the total body bytes sent.
 func (l *RequestLog) Bytes() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var n int64
-	for _, e := range l.entries {
+	for _, e := range l.Entries() {
 		n += e.Bytes
 	}
 	return n
@@ -280,7 +228,6 @@ func (l *RequestLog) Bytes() int64 {
 
 // Reset empties the log.
 func (l *RequestLog) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.entries, l.arrived = nil, nil
+	l.Log.Reset()
+	l.arrivals.Reset()
 }

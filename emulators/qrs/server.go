@@ -6,12 +6,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"path/filepath"
 	"time"
+
+	"github.com/qliksense-license/qliksense-license/emulators/internal/emukit"
 )
 
 // Options configure a running emulator.
@@ -95,16 +95,7 @@ func (s *Server) serve(addr string, idle time.Duration, cfg *tls.Config, h http.
 	if err != nil {
 		return "", fmt.Errorf("emulator: listening on %s: %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		TLSConfig:         cfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       idle,
-		// HTTP/1.1 only, like QRS behind http.sys; it also lets faults abort a connection.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		// Handshake failures (a wrong client certificate) are expected in tests.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
+	srv := emukit.HTTPServer(h, cfg, idle)
 	s.servers = append(s.servers, srv)
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	return "https://" + ln.Addr().String(), nil

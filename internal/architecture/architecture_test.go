@@ -30,8 +30,8 @@ var runtime = []string{"internal/atomicfile", "internal/ctxsleep", "internal/fil
 var rules = map[string][]string{
 	"cmd/qliksense-license":         {"plugins/inputs/qliksense_license", "plugins/common/doctor"},
 	"cmd/qliksense-license-release": {"release", "release/", "plugins/common/"},
-	"cmd/qrs-emulator":              {"emulators/qrs"},
-	"cmd/qlik-cloud-emulator":       {"emulators/qcloud"},
+	"cmd/qrs-emulator":              {"emulators/qrs", "emulators/emucmd"},
+	"cmd/qlik-cloud-emulator":       {"emulators/qcloud", "emulators/emucmd"},
 	"plugins/inputs/qliksense_license": {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/rightsize", "plugins/common/notice",
 		"plugins/common/forecast", "plugins/common/qrs", "plugins/common/qcloud"},
 	"release": {"release/moves", "release/notices", "release/plan", "release/audit", "release/ownerreport", "plugins/common/siteconfig", "plugins/common/policy",
@@ -55,8 +55,8 @@ var rules = map[string][]string{
 	"plugins/common/policy":      {"plugins/common/qrs"},
 	"plugins/common/qrs":         {"internal/ctxsleep", "internal/redact"},
 	"plugins/common/qcloud":      {"internal/ctxsleep"},
-	"emulators/qrs":              {},
-	"emulators/qcloud":           {},
+	"emulators/qrs":              {"emulators/internal/emukit"},
+	"emulators/qcloud":           {"emulators/internal/emukit"},
 	"internal/qrsspec":           {},
 	"internal/qrsspec/gensubset": {"emulators/qrs", "internal/qrsspec"},
 	"internal/atomicfile":        {},
@@ -67,6 +67,11 @@ var rules = map[string][]string{
 	"internal/testkit":           {"plugins/common/qrs", "emulators/qrs", "plugins/common/siteconfig"},
 	// internal/docs is tests only (the documentation against the code): it ships nothing.
 	"internal/docs": {},
+	// The emulators' shared mechanics (request log, fault queue and draw, listener settings,
+	// test certificates) and their commands' shared flags and serving: neither knows QRS or
+	// Qlik Cloud, so neither imports anything of ours.
+	"emulators/internal/emukit": {},
+	"emulators/emucmd":          {},
 }
 
 func moduleRoot(t *testing.T) string {
