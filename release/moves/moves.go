@@ -341,7 +341,7 @@ func (p *pass) giveAnalyzer(ctx context.Context, h rightsize.Holder, rec *moveRe
 			return true, false
 		}
 		added, err := p.m.Client.AddAnalyzerAccess(context.WithoutCancel(ctx), a.User.ID)
-		rec.ServiceFailed = qrs.ServiceFailed(err)
+		rec.Sent, rec.ServiceFailed = time.Now(), qrs.ServiceFailed(err) // the grace runs from the answer
 		switch {
 		case err == nil:
 			rec.Step, rec.AnalyzerID, rec.AnalyzerGiven = stepAnalyzerAdded, added.ID, true

@@ -43,7 +43,7 @@ func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, sett
 		}
 		err := p.m.Client.DeleteAllocation(ctx, qrs.Professional, rec.AllocationID)
 		answer := audit.AnswerOfQRS(err)
-		rec.ServiceFailed = answer == audit.AnswerFailed
+		rec.Sent, rec.ServiceFailed = time.Now(), answer == audit.AnswerFailed // the grace runs from the answer
 		if answer == audit.AnswerRefused && !qrs.IsNotFound(err) {
 			rec.Step, rec.Refusal = stepRefused, err.Error()
 			p.log.Error("QRS refused to release the professional allocation of a move: its analyzer access is taken back and no new move is made in this run; "+
@@ -234,9 +234,8 @@ func (p *pass) undoRefused(ctx context.Context, rec *moveRecord, an *qrs.Allocat
 // again within the retry budget).
 func (p *pass) deleteSettled(ctx context.Context, t qrs.AccessType, id string) bool {
 	for tries := 0; ; tries++ {
-		sent := time.Now()
 		err := p.m.Client.DeleteAllocation(ctx, t, id)
-		answer := audit.AnswerOfQRS(err)
+		answered, answer := time.Now(), audit.AnswerOfQRS(err)
 		switch {
 		case err == nil || qrs.IsNotFound(err):
 			return true
@@ -252,7 +251,7 @@ func (p *pass) deleteSettled(ctx context.Context, t qrs.AccessType, id string) b
 		case back[id] == nil:
 			read = audit.ReadChanged
 		}
-		switch audit.Settle(answer, read, sent, time.Now(), p.m.settleGrace()) {
+		switch audit.Settle(answer, read, answered, time.Now(), p.m.settleGrace()) {
 		case audit.Done:
 			return true
 		case audit.NotDone:
@@ -292,7 +291,7 @@ func (p *pass) outcome(a *qrs.Allocation, r audit.Result, reason, detail string)
 }
 
 // settleLater reads the moves this run left open after an ambiguous answer once more
-// before the run ends, once the settle grace has passed since the latest was sent (not
+// before the run ends, once the settle grace has passed since the latest was answered (not
 // waited for when the run stops): all in one read of each kind. A move settled then is
 // completed or closed as usual; one whose completion was answered ambiguously again gets
 // another pass (at most three); what is still open waits for the next run.
