@@ -71,7 +71,7 @@ func (m *Mover) Run(ctx context.Context, stop <-chan struct{}, dryRun bool, runI
 	if rs == nil || m.Path == "" {
 		return Report{}
 	}
-	p := &pass{m: m, runID: runID, record: record, log: m.Log.With("run_id", runID, "step", "rightsize"),
+	p := &pass{m: m, runID: runID, record: record, ctx: ctx, stop: stop, log: m.Log.With("run_id", runID, "step", "rightsize"),
 		file: &movesFile{path: m.Path, Records: map[string]*moveRecord{}}}
 	// New moves need move_to_analyzer and both dry runs off. Moves left half done are
 	// settled whenever the site is not in a dry run: completed when new moves are on and
@@ -108,6 +108,8 @@ type pass struct {
 	m          *Mover
 	runID      string
 	record     func(audit.Outcome)
+	ctx        context.Context // the run's (its requests run detached from it)
+	stop       <-chan struct{} // a stop sends no step again (backoff)
 	log        *slog.Logger
 	file       *movesFile
 	live       bool
@@ -367,7 +369,7 @@ func (p *pass) giveAnalyzer(ctx context.Context, h rightsize.Holder, rec *moveRe
 			return true, true
 		}
 		if out.Result == audit.MoveFailed && rec.Step == stepAnalyzerRequested && audit.Retryable(err) &&
-			tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+			tries < p.m.Client.RetryBudget() && p.backoff(tries) {
 			continue // proven not done: sent again
 		}
 		if st == settleRefused {

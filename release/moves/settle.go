@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/release/audit"
@@ -71,7 +72,7 @@ func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, sett
 			}
 			return p.outcomeOf(rec, nil, audit.Moved, "analyzer access given; the professional allocation released"), settleDone
 		case audit.NotDone:
-			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(tries) {
 				continue
 			}
 			rec.Step = stepAnalyzerAdded // proven not done: the next run tries again
@@ -80,19 +81,23 @@ func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, sett
 	}
 }
 
-// backoff waits before the tries+1-th retry of a change; false when the run's deadline
-// leaves no time for it.
-func (p *pass) backoff(ctx context.Context, tries int) bool {
+// backoff waits before the tries+1-th retry of a change; false when the run is stopping
+// (a stop sends nothing again: the move is settled as it stands, or by the next run) or
+// its context ends or its deadline leaves no time for it. (The run's context, p.ctx: the
+// requests themselves run detached from it.)
+func (p *pass) backoff(tries int) bool {
 	wait := p.m.Client.Backoff(tries + 1)
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+	if dl, ok := p.ctx.Deadline(); ok && time.Until(dl) < wait || stopping.Requested(p.stop) || p.ctx.Err() != nil {
 		return false
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
-	case <-ctx.Done():
+		return !stopping.Requested(p.stop) && p.ctx.Err() == nil
+	case <-p.ctx.Done():
+		return false
+	case <-p.stop:
 		return false
 	}
 }
@@ -255,7 +260,7 @@ func (p *pass) deleteSettled(ctx context.Context, t qrs.AccessType, id string) b
 		case audit.Done:
 			return true
 		case audit.NotDone:
-			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(tries) {
 				continue
 			}
 		}

@@ -1,0 +1,49 @@
+package release_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+)
+
+// A stop sends nothing again (README, Stop and reload): a move's POST answered with QRS's
+// own 500 while the run is stopping, read back not done, is not sent again; the move ends
+// move_failed (nothing changed) and no second POST reaches QRS.
+func TestStopSendsNoMoveStepAgain(t *testing.T) {
+	e, _ := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	stop := make(chan struct{})
+	var once sync.Once
+	e.srv.Faults.OnArrive(func(method, path string) {
+		if method == http.MethodPost {
+			once.Do(func() { close(stop) }) // the stop comes while the POST is on the wire
+		}
+	})
+	e.srv.Faults.Inject(emulator.FaultServerError, http.MethodPost, "/analyzeraccesstype", 3)
+	sum, err := e.runner.Once(t.Context(), stop)
+	require.NoError(t, err)
+	require.Equal(t, 1, e.srv.Log.Count(http.MethodPost, "/analyzeraccesstype"), "not sent again after the stop\n%s", e.logs)
+	require.Equal(t, 1, sum.MoveFailed, "%+v", sum)
+}
+
+// The same when the run's context ends while a move's professional DELETE is on the wire
+// (its deadline, the process shutting down): the DELETE, answered with QRS's own 500 and
+// read back not done, is not sent again — the run's context bounds the retries, although
+// the requests themselves run detached from it.
+func TestEndedRunSendsNoMoveStepAgain(t *testing.T) {
+	e, _ := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	e.srv.Faults.OnArrive(func(method, path string) {
+		if method == http.MethodDelete {
+			cancel()
+		}
+	})
+	e.srv.Faults.Inject(emulator.FaultServerError, http.MethodDelete, "/professionalaccesstype/", 3)
+	_, _ = e.runner.Once(ctx, nil)
+	require.Equal(t, 1, e.srv.Log.Count(http.MethodDelete, "/professionalaccesstype/"), "not sent again after the run's end\n%s", e.logs)
+}
