@@ -47,3 +47,19 @@ func TestEndedRunSendsNoMoveStepAgain(t *testing.T) {
 	_, _ = e.runner.Once(ctx, nil)
 	require.Equal(t, 1, e.srv.Log.Count(http.MethodDelete, "/professionalaccesstype/"), "not sent again after the run's end\n%s", e.logs)
 }
+
+// A POST answered 502 after QRS created the access (settled at once by the read), then the
+// professional DELETE answered 504 at once and carried out later: the move is read again
+// before the run ends, like any move left open by an ambiguous answer, and recorded moved
+// in this run.
+func TestAmbiguousPostThenLateDeleteIsSettledInTheRun(t *testing.T) {
+	e, _ := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: testSettleGrace / 3})
+	e.srv.Faults.Inject(emulator.FaultBadGatewayAfter, http.MethodPost, "/analyzeraccesstype", 1)
+	e.srv.Faults.Inject(emulator.FaultGatewayTimeoutLate, http.MethodDelete, "/professionalaccesstype/", 1)
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Moved, "%+v\n%s", sum, e.logs)
+	require.Zero(t, sum.MoveFailed+sum.Unsettled)
+	require.Equal(t, 1, e.srv.Log.Count(http.MethodDelete, "/professionalaccesstype/"), "nothing sent twice")
+}

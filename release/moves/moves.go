@@ -362,7 +362,8 @@ func (p *pass) giveAnalyzer(ctx context.Context, h rightsize.Holder, rec *moveRe
 		out, st := p.settle(context.WithoutCancel(ctx), rec, true, h)
 		if st == settleUnknown {
 			p.report.Unsettled++
-			if rec.Step == stepAnalyzerRequested {
+			if rec.Step == stepAnalyzerRequested || rec.Step == stepProfessionalSent {
+				// The POST, or the DELETE the read's completion sent, may still land.
 				p.later = append(p.later, rec)
 			}
 			_ = p.save()
