@@ -2,13 +2,17 @@ package release_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
+	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
 // A stop sends nothing again (README, Stop and reload): a move's POST answered with QRS's
@@ -62,4 +66,43 @@ func TestAmbiguousPostThenLateDeleteIsSettledInTheRun(t *testing.T) {
 	require.Equal(t, 1, sum.Moved, "%+v\n%s", sum, e.logs)
 	require.Zero(t, sum.MoveFailed+sum.Unsettled)
 	require.Equal(t, 1, e.srv.Log.Count(http.MethodDelete, "/professionalaccesstype/"), "nothing sent twice")
+}
+
+// A closing record found by a later run (the run that closed the move was killed before
+// recording its outcome) is recorded by the run that finds it, under its run id: that
+// run's summary counts it, so each run's summary adds up to its own outcome lines.
+func TestReclosedMoveBelongsToTheRunThatRecordsIt(t *testing.T) {
+	e, _ := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	o := audit.Outcome{Time: testkit.Now, Site: "production", RunID: "20260504T090000Z-abcdef", Type: "professional",
+		AllocationID: "aaaaaaaa-0000-4000-8000-0000000000c1", User: `CORP\anna`, Result: audit.Moved, Reason: "analyzer_candidate", Detail: "analyzer access given"}
+	file := map[string]any{"records": map[string]any{o.AllocationID: map[string]any{
+		"allocation_id": o.AllocationID, "user_id": "9e403391-58a7-4442-ada7-c54dc8906016", "user": o.User,
+		"step": "closing", "run_id": o.RunID, "time": testkit.Now, "outcome": o,
+	}}}
+	b, err := json.Marshal(file)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(e.site.Settings.MovesFile(), b, 0o640))
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	ofRun, reclosed := 0, 0
+	for _, l := range auditLines(t, e.audit) {
+		var r struct {
+			Kind    string         `json:"kind"`
+			Outcome *audit.Outcome `json:"outcome"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(l), &r))
+		if r.Kind != "outcome" || r.Outcome.Result != audit.Moved {
+			continue
+		}
+		if r.Outcome.RunID == sum.RunID {
+			ofRun++
+		}
+		if r.Outcome.AllocationID == o.AllocationID {
+			require.Equal(t, sum.RunID, r.Outcome.RunID, "recorded by this run, which counts it: %s", l)
+			require.Contains(t, r.Outcome.Detail, o.RunID, "names the run that closed the move")
+			reclosed++
+		}
+	}
+	require.Equal(t, 1, reclosed)
+	require.Equal(t, sum.Moved, ofRun, "the run's summary counts its own outcome lines")
 }

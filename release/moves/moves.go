@@ -202,7 +202,9 @@ func (p *pass) settleOpen(ctx context.Context, stop <-chan struct{}) bool {
 }
 
 // reclose finishes a move found closing: its outcome was saved with the record before it
-// was recorded, so it is recorded now unless the audit log has it already.
+// was recorded, so it is recorded now unless the audit log has it already. Recorded now,
+// it belongs to this run, whose summary counts it (the run that closed the move ended
+// before recording it, so neither its summary nor its recovery counts it).
 func (p *pass) reclose(id string, rec *moveRecord) bool {
 	o := *rec.Outcome
 	recorded := false
@@ -215,6 +217,15 @@ func (p *pass) reclose(id string, rec *moveRecord) bool {
 		recorded = got[o.AllocationID] == o.Result
 	}
 	if !recorded {
+		if o.RunID != p.runID {
+			o.Detail += " (closed by run " + o.RunID + ", which ended before recording it)"
+			o.RunID, o.Time = p.runID, p.m.Now().UTC()
+			// Saved first, so that a kill after the record finds it under this run.
+			rec.Outcome = &o
+			if !p.save() {
+				return false
+			}
+		}
 		p.record(o)
 	}
 	delete(p.file.Records, id)
