@@ -91,6 +91,11 @@ func (r *releasing) settle(dels []deletion, final bool) []deletion {
 					pending = append(pending, del)
 					continue
 				}
+				if err != nil {
+					// Left open: its intent, noted again now, tells Recover that the grace
+					// runs from here (after the answer), not from the first intent.
+					_ = e.Recorder.Intent(it.Outcome(e.Now(), e.Site, r.runID, "", string(d.Reason), d.Detail))
+				}
 				switch {
 				case err == nil:
 					r.record(it.Outcome(e.Now(), e.Site, r.runID, "", string(d.Reason), "QRS answered 204; reading it back to tell released from quarantined failed: "+rerr.Error()))

@@ -89,3 +89,39 @@ func TestTimedOutMoveStepsThatLandLaterAreMoves(t *testing.T) {
 		})
 	}
 }
+
+// A stop while a DELETE is on the wire, QRS slow: the DELETE times out, the stopping run
+// does not wait out the grace and leaves the intent open; a restart at once (systemctl
+// restart) settles it in its recovery only once the grace has passed since the
+// DELETE's answer — not since its intent, which was a timeout earlier — and records
+// what QRS did: released.
+func TestRestartAfterStopWaitsTheGraceFromTheAnswer(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 81, Users: 200, Now: testkit.Now})
+	e := newTimeoutEnv(t, site, "  timeout = \"1s\"\n  max_retries = 0", withKeys("max_releases_per_run = 1"))
+	e.runner.Now = time.Now // the intents' clock is the one recovery waits on
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	id := p.Releases()[0].Allocation.ID
+	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: 1700 * time.Millisecond})
+	e.srv.Faults.Inject(emulator.FaultSlow, http.MethodDelete, id, 1)
+	stop := make(chan struct{})
+	e.srv.Faults.OnArrive(func(method, path string) {
+		if method == http.MethodDelete {
+			close(stop)
+		}
+	})
+	sum, err := e.runner.Once(t.Context(), stop)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Unsettled, "%+v\n%s", sum, e.logs)
+	e.srv.Faults.OnArrive(nil)
+	_, err = e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	var lines []string
+	for _, l := range auditLines(t, e.audit) {
+		if strings.Contains(l, id) {
+			lines = append(lines, l)
+		}
+	}
+	require.Len(t, lines, 1, "%s", e.logs)
+	require.NotContains(t, lines[0], `"outcome":"failed"`, "QRS released it")
+}
