@@ -106,3 +106,25 @@ func TestReclosedMoveBelongsToTheRunThatRecordsIt(t *testing.T) {
 	require.Equal(t, 1, reclosed)
 	require.Equal(t, sum.Moved, ofRun, "the run's summary counts its own outcome lines")
 }
+
+// An analyzer allocation found after an ambiguous POST whose createdDate QRS does not give
+// cannot be proven the move's: a refused professional DELETE then leaves it alone (an undo
+// touches only what the tool itself created).
+func TestUndoSparesAnalyzerAccessOfUnknownAge(t *testing.T) {
+	e, site := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	h := candidates(t, e)[0]
+	const id = "aaaaaaaa-0000-4000-8000-0000000000a3"
+	e.srv.Faults.Inject(emulator.FaultUnavailable, http.MethodPost, "/analyzeraccesstype", 1) // not carried out
+	e.srv.Faults.Inject(emulator.FaultForbidden, http.MethodDelete, "/professionalaccesstype/", 1)
+	e.srv.Faults.OnArrive(func(method, path string) {
+		if method == http.MethodPost { // meanwhile someone else's allocation appears, its age unknown
+			site.AddAllocation(emulator.Allocation{ID: id, Kind: emulator.KindAnalyzer, UserRef: h.Allocation.User.ID})
+		}
+	})
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.MoveFailed, "%+v\n%s", sum, e.logs)
+	_, kept := site.Allocation(emulator.KindAnalyzer, id)
+	require.True(t, kept, "not proven the move's: kept")
+	require.Zero(t, e.srv.Log.Count(http.MethodDelete, "/analyzeraccesstype/"))
+}

@@ -145,9 +145,10 @@ func (p *pass) settleRead(ctx context.Context, rec *moveRecord, candidate bool, 
 	if an != nil && rec.Step == stepAnalyzerRequested && rec.AnalyzerID == "" {
 		// The user held no usable analyzer access when the POST was sent (else it is not
 		// sent): one created at or after the move's intent is what the POST created; an
-		// older one was given by someone else, and the move never takes it back.
+		// older one was given by someone else, and one whose createdDate QRS does not give
+		// cannot be proven the move's: the move never takes either back.
 		rec.AnalyzerID, rec.Step = an.ID, stepAnalyzerAdded
-		rec.AnalyzerGiven = !an.CreatedDate.Valid() || !an.CreatedDate.Time.Before(rec.Time.Add(-ClockSkew))
+		rec.AnalyzerGiven = an.CreatedDate.Valid() && !an.CreatedDate.Time.Before(rec.Time.Add(-ClockSkew))
 	}
 	named := func(o audit.Outcome) audit.Outcome {
 		if rec.RunID != p.runID {
