@@ -128,3 +128,29 @@ func TestUndoSparesAnalyzerAccessOfUnknownAge(t *testing.T) {
 	require.True(t, kept, "not proven the move's: kept")
 	require.Zero(t, e.srv.Log.Count(http.MethodDelete, "/analyzeraccesstype/"))
 }
+
+// QRS answers the move's POST 409 (someone gave the user analyzer access since the read),
+// then refuses the professional DELETE: the move_failed outcome says the user keeps that
+// access, which the move did not give — not that the user holds none — and nothing is
+// deleted.
+func TestRefusedMoveAfterConflictKeepsTheAccess(t *testing.T) {
+	e, site := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
+	h := candidates(t, e)[0]
+	const id = "aaaaaaaa-0000-4000-8000-0000000000a4"
+	e.srv.Faults.Inject(emulator.FaultForbidden, http.MethodDelete, "/professionalaccesstype/", 1)
+	e.srv.Faults.OnArrive(func(method, path string) {
+		if method == http.MethodPost {
+			site.AddAllocation(emulator.Allocation{ID: id, Kind: emulator.KindAnalyzer, UserRef: h.Allocation.User.ID,
+				Created: testkit.Now, Modified: testkit.Now})
+		}
+	})
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.MoveFailed, "%+v\n%s", sum, e.logs)
+	failed := outcomesOf(t, e, audit.MoveFailed)
+	require.Len(t, failed, 1)
+	require.NotContains(t, failed[0], "holds no analyzer access")
+	require.Contains(t, failed[0], "keeps the analyzer access")
+	_, kept := site.Allocation(emulator.KindAnalyzer, id)
+	require.True(t, kept)
+}

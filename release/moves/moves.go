@@ -322,10 +322,9 @@ func (p *pass) move(ctx context.Context, h rightsize.Holder, held *qrs.Allocatio
 	if st == settleRefused {
 		p.refused = true
 		p.file.Probation = rec.Refusal
+		// The user holds analyzer access here (the POST's 201, the read, or QRS's 409,
+		// which names no id): the undo takes it back only if this move gave it.
 		an := &qrs.Allocation{ID: rec.AnalyzerID}
-		if rec.AnalyzerID == "" {
-			an = nil
-		}
 		out, st = p.undoRefused(context.WithoutCancel(ctx), rec, an, out)
 	}
 	if st == settleUnknown {
