@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -153,4 +154,22 @@ func TestRefusedMoveAfterConflictKeepsTheAccess(t *testing.T) {
 	require.Contains(t, failed[0], "keeps the analyzer access")
 	_, kept := site.Allocation(emulator.KindAnalyzer, id)
 	require.True(t, kept)
+}
+
+// Under probation (an earlier run's move was refused), a first candidate skipped without
+// a request (its analyzer allocation is quarantined) is no try: the next candidate is the
+// one move tried first, and once it succeeds the others follow.
+func TestProbationTriesTheFirstMoveNotTheFirstSkip(t *testing.T) {
+	e, site := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 3\n")
+	hs := candidates(t, e)
+	require.Greater(t, len(hs), 3)
+	site.AddAllocation(emulator.Allocation{ID: "aaaaaaaa-0000-4000-8000-0000000000a5", Kind: emulator.KindAnalyzer, UserRef: hs[0].Allocation.User.ID,
+		Created: testkit.Now.Add(-48 * time.Hour), LastUsed: testkit.Now.Add(-24 * time.Hour), Quarantined: true, QuarantineEnd: testkit.Now.Add(5 * 24 * time.Hour)})
+	require.NoError(t, os.WriteFile(e.site.Settings.MovesFile(), []byte(`{"records":{},"probation":"DELETE …: 403 Forbidden"}`), 0o640))
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, sum.Moved, "the skip is no try; the next move succeeds and the last follows: %+v\n%s", sum, e.logs)
+	b, err := os.ReadFile(e.site.Settings.MovesFile())
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "probation")
 }

@@ -272,11 +272,15 @@ func (p *pass) moveAll(ctx context.Context, stop <-chan struct{}) {
 		if probation {
 			p.log.Info("an earlier run's move was refused: one move first, the others only if it succeeds", "refusal", p.file.Probation)
 		}
-		moved, ok := p.move(ctx, h, held[strings.ToLower(h.Allocation.User.ID)], &seats)
+		an := held[strings.ToLower(h.Allocation.User.ID)]
+		// A candidate skipped without a request (its analyzer allocation quarantined, no
+		// seat left) is no try: the probation's one move is the next one.
+		skipped := an != nil && an.Quarantined || an == nil && seats <= 0
+		moved, ok := p.move(ctx, h, an, &seats)
 		if !ok {
 			return
 		}
-		if probation {
+		if probation && !skipped {
 			if !moved {
 				return
 			}
