@@ -285,7 +285,7 @@ func (r *releasing) delete(it plan.Item) *deletion {
 	start := time.Now()
 	err := e.Client.DeleteAllocation(context.WithoutCancel(r.ctx), it.Type, it.Allocation.ID)
 	r.interval.Store(int64(max(time.Since(start)/time.Duration(r.workers), e.Pacing)))
-	return &deletion{it: it, err: err, sent: start}
+	return &deletion{it: it, err: err, sent: time.Now()} // the grace runs from the answer
 }
 
 // recheck re-reads items (all of type t) in one filtered request, and their users in

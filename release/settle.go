@@ -14,8 +14,9 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
-// deletion is one DELETE sent: its last answer, when it was sent, and how many times it
-// was sent again after a read proved it not done.
+// deletion is one DELETE sent: its last answer, when that answer came (sent: the settle
+// grace runs from it, audit.Settle), and how many times it was sent again after a read
+// proved it not done.
 type deletion struct {
 	it    plan.Item
 	err   error
@@ -89,6 +90,11 @@ func (r *releasing) settle(dels []deletion, final bool) []deletion {
 				if !final {
 					pending = append(pending, del)
 					continue
+				}
+				if err != nil {
+					// Left open: its intent, noted again now, tells Recover that the grace
+					// runs from here (after the answer), not from the first intent.
+					_ = e.Recorder.Intent(it.Outcome(e.Now(), e.Site, r.runID, "", string(d.Reason), d.Detail))
 				}
 				switch {
 				case err == nil:
@@ -167,9 +173,8 @@ func (r *releasing) retry(del *deletion) bool {
 	if e.Recorder.Intent(it.Outcome(e.Now(), e.Site, r.runID, "", string(it.Decision.Reason), it.Decision.Detail)) != nil {
 		return false
 	}
-	start := time.Now()
 	del.err = e.Client.DeleteAllocation(context.WithoutCancel(r.ctx), it.Type, it.Allocation.ID)
-	del.sent, del.tries = start, del.tries+1
+	del.sent, del.tries = time.Now(), del.tries+1
 	r.log().Info("a read proved the DELETE not done: sent again", "allocation_id", it.Allocation.ID, "attempt", del.tries+1, "err", del.err)
 	return true
 }
@@ -185,7 +190,7 @@ func (r *releasing) keepOpen(dels []deletion) {
 }
 
 // settleOpen reads the run's pending DELETEs again before the run ends, all in one
-// filtered read per type, once the settle grace has passed since the latest was sent
+// filtered read per type, once the settle grace has passed since the latest was answered
 // (not waited for when the run stops or its context ends: Recover settles them then).
 // What is still not known after the last pass is recorded unsettled: the intents stay
 // open.

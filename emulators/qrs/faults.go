@@ -32,6 +32,10 @@ const (
 	// and carries the request out LateEffect later (a DELETE releases, a POST creates),
 	// while the client reads back the old state.
 	FaultGatewayTimeoutLate FaultKind = "504-late"
+	// FaultSlow carries the request out LateEffect after it arrived whether or not the
+	// client still waits (a client that times out meanwhile does not stop QRS), and
+	// answers it then if the client is still there.
+	FaultSlow FaultKind = "slow"
 	// FaultForbidden answers 403 with QRS's own refusal and changes nothing, as QRS does
 	// for an account lacking a right on that entity type (say, delete on
 	// professionalaccesstype while create on analyzeraccesstype works).

@@ -131,6 +131,20 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusGatewayTimeout, "Gateway Timeout")
 		return
 	}
+	if fault.kind == FaultSlow {
+		lag := fault.lateEffect
+		if lag <= 0 {
+			lag = 1500 * time.Millisecond
+		}
+		select {
+		case <-time.After(lag):
+		case <-r.Context().Done():
+			// The client gave up; QRS carries on and finishes the request all the same.
+			method, q, rights := r.Method, r.URL.Query(), h.site.rightsOf(user)
+			time.AfterFunc(lag-time.Since(start), func() { h.route(method, rest, q, rights, body) })
+			return
+		}
+	}
 	resp := h.route(r.Method, rest, r.URL.Query(), h.site.rightsOf(user), body)
 	if fault.answerLag > 0 {
 		select {

@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -45,4 +46,26 @@ func TestLateAndRefusingFaults(t *testing.T) {
 		statuses = append(statuses, s)
 	}
 	require.Equal(t, []int{200, 200, 500, 200, 200, 500}, statuses)
+}
+
+// A slow QRS: the client times out, and the DELETE is carried out later all the same.
+func TestSlowFaultCarriesOutAfterTheClientGaveUp(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 1, Users: 20, Now: testkit.Now})
+	srv := start(t, site)
+	c := rawClient(t, srv)
+	id := site.Allocations(emulator.KindProfessional)[0].ID
+	srv.Faults.Configure(emulator.FaultConfig{LateEffect: 400 * time.Millisecond})
+	srv.Faults.Inject(emulator.FaultSlow, http.MethodDelete, id, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	u := srv.URL + "/qrs/license/professionalaccesstype/" + id + "?xrfkey=" + key
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Qlik-Xrfkey", key)
+	_, err = c.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the client gives up")
+	changed := func() bool { a, ok := site.Allocation(emulator.KindProfessional, id); return !ok || a.Quarantined }
+	require.False(t, changed(), "not carried out yet")
+	require.Eventually(t, changed,
+		5*time.Second, 10*time.Millisecond, "carried out later, although the client is gone")
 }

@@ -38,6 +38,8 @@ import (
 //     compressed) that the fingerprint matches is the one delivery was in: its undelivered
 //     tail is delivered first (the offset names it while it is drained), then the new file
 //     from its beginning. Without one, delivery starts again at the new file's beginning.
+//     The offset also fingerprints the file's first bytes (Head), noted before the first
+//     delivery too, so that a rotation before anything was delivered is recognised.
 //   - An unreadable offset file (which the atomic write should never leave) restarts at
 //     the beginning too: repeats are harmless, losses are not.
 //   - A corrupt line is skipped, logged and counted (Skipped; the run point's
@@ -106,11 +108,28 @@ type spoolOffset struct {
 	// File is the rotated file being drained (its name beside the spool); "" for the
 	// spool itself.
 	File string `json:"file,omitempty"`
+	// Head is a fingerprint of the first tailLen bytes of the file the offset is in (an
+	// audit log at least that long): it tells which file that is also at offset 0, before
+	// anything was delivered, so that a rotation before the first delivery loses nothing.
+	Head string `json:"head,omitempty"`
 }
 
 // tailLen is how many bytes before the offset its fingerprint covers: a record's time and
 // run id make a match by chance practically impossible.
 const tailLen = 256
+
+// headPrint is the fingerprint of f's first tailLen bytes (f has size bytes), "" when f is
+// shorter or the spool is not an audit log that may be rotated.
+func (s *spoolFile) headPrint(f io.ReaderAt, size int64) string {
+	if !s.shared || size < tailLen {
+		return ""
+	}
+	fp, err := fingerprint(f, tailLen)
+	if err != nil {
+		return ""
+	}
+	return fp
+}
 
 func fingerprint(f io.ReaderAt, off int64) (string, error) {
 	if off == 0 {
@@ -148,8 +167,11 @@ func (s *spoolFile) readOffset() (spoolOffset, bool) {
 }
 
 // fits reports whether an offset is still valid in f (of the given size).
-func fits(o spoolOffset, f io.ReaderAt, size int64) bool {
+func (s *spoolFile) fits(o spoolOffset, f io.ReaderAt, size int64) bool {
 	if o.Offset > size {
+		return false
+	}
+	if o.Head != "" && s.headPrint(f, size) != o.Head {
 		return false
 	}
 	if o.Tail == "" {
@@ -171,7 +193,7 @@ func (s *spoolFile) start(f io.ReaderAt, size int64) int64 {
 	case o.Offset > size:
 		s.warn("the spool is shorter than what was delivered (rotated or replaced): delivering from its start", "offset", o.Offset, "size", size)
 		return 0
-	case !fits(o, f, size):
+	case !s.fits(o, f, size):
 		s.warn("the spool was rotated or replaced since the last delivery: delivering from its start", "offset", o.Offset)
 		return 0
 	}
@@ -184,7 +206,7 @@ func (s *spoolFile) start(f io.ReaderAt, size int64) int64 {
 // left to deliver in it.
 func (s *spoolFile) rotatedTail() (string, int64) {
 	o, ok := s.readOffset()
-	if !ok || o.Tail == "" && o.File == "" {
+	if !ok || o.Tail == "" && o.File == "" && o.Head == "" {
 		return "", 0
 	}
 	var cands []string
@@ -193,7 +215,7 @@ func (s *spoolFile) rotatedTail() (string, int64) {
 	} else {
 		if f, err := os.Open(s.path); err == nil {
 			fi, serr := f.Stat()
-			fit := serr == nil && fits(o, f, fi.Size())
+			fit := serr == nil && s.fits(o, f, fi.Size())
 			_ = f.Close()
 			if fit {
 				return "", 0 // the spool itself fits: not rotated
@@ -215,7 +237,7 @@ func (s *spoolFile) rotatedTail() (string, int64) {
 			continue
 		}
 		fi, err := f.Stat()
-		fit := err == nil && fi.Mode().IsRegular() && fits(o, f, fi.Size())
+		fit := err == nil && fi.Mode().IsRegular() && s.fits(o, f, fi.Size())
 		_ = f.Close()
 		if fit && fi.Size() > o.Offset {
 			return c, o.Offset
@@ -236,12 +258,12 @@ func (s *spoolFile) warn(msg string, args ...any) {
 	}
 }
 
-func (s *spoolFile) setOffset(f io.ReaderAt, n int64) error {
+func (s *spoolFile) setOffset(f io.ReaderAt, size, n int64) error {
 	tail, err := fingerprint(f, n)
 	if err != nil {
 		return fmt.Errorf("reading the spool: %w", err)
 	}
-	b, _ := json.Marshal(spoolOffset{Offset: n, Tail: tail})
+	b, _ := json.Marshal(spoolOffset{Offset: n, Tail: tail, Head: s.headPrint(f, size)})
 	return atomicfile.Write(s.path+".offset", append(b, '\n'))
 }
 
@@ -281,6 +303,13 @@ func (s *spoolFile) pending(max int) (spoolBatch, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return spoolBatch{}, fmt.Errorf("reading the spool: %w", err)
+	}
+	if _, ok := s.readOffset(); !ok && s.headPrint(f, fi.Size()) != "" {
+		// Nothing delivered yet: the offset 0 notes which file it is in, so that a
+		// rotation before the first delivery is recognised (rotatedTail).
+		if err := s.setOffset(f, fi.Size(), 0); err != nil {
+			return spoolBatch{}, err
+		}
 	}
 	return s.read(f, s.start(f, fi.Size()), max, s.path)
 }
@@ -349,7 +378,11 @@ func (s *spoolFile) deliveredIn(file string, next int64) error {
 		if err != nil {
 			return fmt.Errorf("reading the rotated spool: %w", err)
 		}
-		b, _ := json.Marshal(spoolOffset{Offset: next, Tail: tail, File: filepath.Base(file)})
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("reading the rotated spool: %w", err)
+		}
+		b, _ := json.Marshal(spoolOffset{Offset: next, Tail: tail, File: filepath.Base(file), Head: s.headPrint(f, fi.Size())})
 		return atomicfile.Write(s.path+".offset", append(b, '\n'))
 	}
 	if !s.shared {
@@ -369,7 +402,7 @@ func (s *spoolFile) deliveredIn(file string, next int64) error {
 		return err
 	}
 	if next >= fi.Size() && !s.shared {
-		if err := s.setOffset(f, 0); err != nil {
+		if err := s.setOffset(f, 0, 0); err != nil {
 			return err
 		}
 		s.step("offset-zeroed")
@@ -379,7 +412,7 @@ func (s *spoolFile) deliveredIn(file string, next int64) error {
 		s.step("truncated")
 		return f.Sync()
 	}
-	return s.setOffset(f, next)
+	return s.setOffset(f, fi.Size(), next)
 }
 
 // count counts the records waiting, by counting line ends after the offset (nothing is

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -177,6 +178,46 @@ func TestSpoolOffsetThatNoLongerFits(t *testing.T) {
 			left, err = d.Len()
 			require.NoError(t, err)
 			require.Zero(t, left)
+		})
+	}
+	// InfluxDB down from the start (no record ever delivered, so no offset with a
+	// fingerprint before it), then the audit log rotated, then InfluxDB up: the rotated
+	// file is recognised by its first bytes and delivered first — nothing lost.
+	for _, how := range []string{"copytruncate", "move"} {
+		t.Run("rotated by "+how+" before any delivery", func(t *testing.T) {
+			dir := t.TempDir()
+			spool, out := filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "delivered.lp")
+			appendLines(t, spool, 0, 5)
+			down := audit.NewTestDeliverer(spool, true, filepath.Join(dir, "missing", "delivered.lp"), 100, "", slogDiscard())
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			_, err := down.Flush(ctx)
+			require.Error(t, err, "InfluxDB down")
+			rotated := spool + ".1"
+			if how == "move" {
+				require.NoError(t, os.Rename(spool, rotated))
+			} else {
+				b, err := os.ReadFile(spool)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(rotated, b, 0o640))
+				require.NoError(t, os.Truncate(spool, 0))
+			}
+			appendLines(t, spool, 100, 103)
+			d := audit.NewTestDeliverer(spool, true, out, 100, "", slogDiscard())
+			left, err := d.Len()
+			require.NoError(t, err)
+			require.Equal(t, 5+3, left, "the backlog counts the rotated file")
+			_, err = d.Flush(t.Context())
+			require.NoError(t, err)
+			counts := deliveredCounts(t, out)
+			require.Len(t, counts, 5+3, "every record delivered")
+			for id, n := range counts {
+				require.Equal(t, 1, n, "%s delivered once", id)
+			}
+			appendLines(t, spool, 103, 104)
+			_, err = d.Flush(t.Context())
+			require.NoError(t, err)
+			require.Len(t, deliveredCounts(t, out), 5+4)
 		})
 	}
 	t.Run("offset beyond the end", func(t *testing.T) {

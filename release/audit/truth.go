@@ -19,8 +19,10 @@ import (
 //     change done settles it at once, as done.
 //   - A read that shows the old state settles it as not done only when the answer proves
 //     the service did not act (it answered with its own error: a 500 from QRS), or once
-//     the settle grace has passed since the request was sent (a gateway may answer 504 at
-//     once while the service finishes the change later). Until then the change stays
+//     the settle grace has passed since the answer came (a gateway may answer 504 at once
+//     while the service finishes the change later; a client that timed out gave up while
+//     the service was still working on it, so the grace cannot run from the request).
+//     Until then the change stays
 //     open: its intent stays in the in-flight file, the run reads it again before it
 //     ends, and the next run's recovery settles what is still open.
 //   - A read that fails settles nothing.
@@ -62,9 +64,10 @@ const (
 	NotDone                // the change is not done, for certain
 )
 
-// Settle applies the truth rule to a change answered `answer`, sent at `sent`, whose
-// read-back at `now` shows `read`, with the site's settle grace.
-func Settle(answer Answer, read Read, sent, now time.Time, grace time.Duration) Verdict {
+// Settle applies the truth rule to a change answered `answer` at `answered` (when the
+// answer, the error or the timeout came: not when the request was sent), whose read-back
+// at `now` shows `read`, with the site's settle grace.
+func Settle(answer Answer, read Read, answered, now time.Time, grace time.Duration) Verdict {
 	switch {
 	case answer == AnswerRefused:
 		return NotDone
@@ -72,7 +75,7 @@ func Settle(answer Answer, read Read, sent, now time.Time, grace time.Duration) 
 		return Pending
 	case read == ReadChanged:
 		return Done
-	case answer == AnswerDone, answer == AnswerFailed, !now.Before(sent.Add(grace)):
+	case answer == AnswerDone, answer == AnswerFailed, !now.Before(answered.Add(grace)):
 		// (A 2xx whose read shows the old state is not done either: the read wins.)
 		return NotDone
 	}

@@ -42,8 +42,8 @@ type moveRecord struct {
 	Step          string    `json:"step"`
 	RunID         string    `json:"run_id"`
 	Time          time.Time `json:"time"`
-	// Sent is when the latest request of the move was sent (the real clock): the settle
-	// grace runs from it (audit.Settle).
+	// Sent is when the latest request of the move was sent, then answered (the real
+	// clock): the settle grace runs from the answer (audit.Settle).
 	Sent time.Time `json:"sent,omitzero"`
 	// LastUsed is the professional allocation's last use, for the outcome once it is gone.
 	LastUsed time.Time `json:"last_used,omitzero"`

@@ -71,7 +71,7 @@ func (m *Mover) Run(ctx context.Context, stop <-chan struct{}, dryRun bool, runI
 	if rs == nil || m.Path == "" {
 		return Report{}
 	}
-	p := &pass{m: m, runID: runID, record: record, log: m.Log.With("run_id", runID, "step", "rightsize"),
+	p := &pass{m: m, runID: runID, record: record, ctx: ctx, stop: stop, log: m.Log.With("run_id", runID, "step", "rightsize"),
 		file: &movesFile{path: m.Path, Records: map[string]*moveRecord{}}}
 	// New moves need move_to_analyzer and both dry runs off. Moves left half done are
 	// settled whenever the site is not in a dry run: completed when new moves are on and
@@ -108,6 +108,8 @@ type pass struct {
 	m          *Mover
 	runID      string
 	record     func(audit.Outcome)
+	ctx        context.Context // the run's (its requests run detached from it)
+	stop       <-chan struct{} // a stop sends no step again (backoff)
 	log        *slog.Logger
 	file       *movesFile
 	live       bool
@@ -200,7 +202,9 @@ func (p *pass) settleOpen(ctx context.Context, stop <-chan struct{}) bool {
 }
 
 // reclose finishes a move found closing: its outcome was saved with the record before it
-// was recorded, so it is recorded now unless the audit log has it already.
+// was recorded, so it is recorded now unless the audit log has it already. Recorded now,
+// it belongs to this run, whose summary counts it (the run that closed the move ended
+// before recording it, so neither its summary nor its recovery counts it).
 func (p *pass) reclose(id string, rec *moveRecord) bool {
 	o := *rec.Outcome
 	recorded := false
@@ -213,6 +217,15 @@ func (p *pass) reclose(id string, rec *moveRecord) bool {
 		recorded = got[o.AllocationID] == o.Result
 	}
 	if !recorded {
+		if o.RunID != p.runID {
+			o.Detail += " (closed by run " + o.RunID + ", which ended before recording it)"
+			o.RunID, o.Time = p.runID, p.m.Now().UTC()
+			// Saved first, so that a kill after the record finds it under this run.
+			rec.Outcome = &o
+			if !p.save() {
+				return false
+			}
+		}
 		p.record(o)
 	}
 	delete(p.file.Records, id)
@@ -259,11 +272,15 @@ func (p *pass) moveAll(ctx context.Context, stop <-chan struct{}) {
 		if probation {
 			p.log.Info("an earlier run's move was refused: one move first, the others only if it succeeds", "refusal", p.file.Probation)
 		}
-		moved, ok := p.move(ctx, h, held[strings.ToLower(h.Allocation.User.ID)], &seats)
+		an := held[strings.ToLower(h.Allocation.User.ID)]
+		// A candidate skipped without a request (its analyzer allocation quarantined, no
+		// seat left) is no try: the probation's one move is the next one.
+		skipped := an != nil && an.Quarantined || an == nil && seats <= 0
+		moved, ok := p.move(ctx, h, an, &seats)
 		if !ok {
 			return
 		}
-		if probation {
+		if probation && !skipped {
 			if !moved {
 				return
 			}
@@ -309,10 +326,9 @@ func (p *pass) move(ctx context.Context, h rightsize.Holder, held *qrs.Allocatio
 	if st == settleRefused {
 		p.refused = true
 		p.file.Probation = rec.Refusal
+		// The user holds analyzer access here (the POST's 201, the read, or QRS's 409,
+		// which names no id): the undo takes it back only if this move gave it.
 		an := &qrs.Allocation{ID: rec.AnalyzerID}
-		if rec.AnalyzerID == "" {
-			an = nil
-		}
 		out, st = p.undoRefused(context.WithoutCancel(ctx), rec, an, out)
 	}
 	if st == settleUnknown {
@@ -341,7 +357,7 @@ func (p *pass) giveAnalyzer(ctx context.Context, h rightsize.Holder, rec *moveRe
 			return true, false
 		}
 		added, err := p.m.Client.AddAnalyzerAccess(context.WithoutCancel(ctx), a.User.ID)
-		rec.ServiceFailed = qrs.ServiceFailed(err)
+		rec.Sent, rec.ServiceFailed = time.Now(), qrs.ServiceFailed(err) // the grace runs from the answer
 		switch {
 		case err == nil:
 			rec.Step, rec.AnalyzerID, rec.AnalyzerGiven = stepAnalyzerAdded, added.ID, true
@@ -360,14 +376,15 @@ func (p *pass) giveAnalyzer(ctx context.Context, h rightsize.Holder, rec *moveRe
 		out, st := p.settle(context.WithoutCancel(ctx), rec, true, h)
 		if st == settleUnknown {
 			p.report.Unsettled++
-			if rec.Step == stepAnalyzerRequested {
+			if rec.Step == stepAnalyzerRequested || rec.Step == stepProfessionalSent {
+				// The POST, or the DELETE the read's completion sent, may still land.
 				p.later = append(p.later, rec)
 			}
 			_ = p.save()
 			return true, true
 		}
 		if out.Result == audit.MoveFailed && rec.Step == stepAnalyzerRequested && audit.Retryable(err) &&
-			tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+			tries < p.m.Client.RetryBudget() && p.backoff(tries) {
 			continue // proven not done: sent again
 		}
 		if st == settleRefused {

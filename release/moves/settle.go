@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/release/audit"
@@ -43,7 +44,7 @@ func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, sett
 		}
 		err := p.m.Client.DeleteAllocation(ctx, qrs.Professional, rec.AllocationID)
 		answer := audit.AnswerOfQRS(err)
-		rec.ServiceFailed = answer == audit.AnswerFailed
+		rec.Sent, rec.ServiceFailed = time.Now(), answer == audit.AnswerFailed // the grace runs from the answer
 		if answer == audit.AnswerRefused && !qrs.IsNotFound(err) {
 			rec.Step, rec.Refusal = stepRefused, err.Error()
 			p.log.Error("QRS refused to release the professional allocation of a move: its analyzer access is taken back and no new move is made in this run; "+
@@ -71,7 +72,7 @@ func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, sett
 			}
 			return p.outcomeOf(rec, nil, audit.Moved, "analyzer access given; the professional allocation released"), settleDone
 		case audit.NotDone:
-			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(tries) {
 				continue
 			}
 			rec.Step = stepAnalyzerAdded // proven not done: the next run tries again
@@ -80,19 +81,23 @@ func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, sett
 	}
 }
 
-// backoff waits before the tries+1-th retry of a change; false when the run's deadline
-// leaves no time for it.
-func (p *pass) backoff(ctx context.Context, tries int) bool {
+// backoff waits before the tries+1-th retry of a change; false when the run is stopping
+// (a stop sends nothing again: the move is settled as it stands, or by the next run) or
+// its context ends or its deadline leaves no time for it. (The run's context, p.ctx: the
+// requests themselves run detached from it.)
+func (p *pass) backoff(tries int) bool {
 	wait := p.m.Client.Backoff(tries + 1)
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+	if dl, ok := p.ctx.Deadline(); ok && time.Until(dl) < wait || stopping.Requested(p.stop) || p.ctx.Err() != nil {
 		return false
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true
-	case <-ctx.Done():
+		return !stopping.Requested(p.stop) && p.ctx.Err() == nil
+	case <-p.ctx.Done():
+		return false
+	case <-p.stop:
 		return false
 	}
 }
@@ -140,9 +145,10 @@ func (p *pass) settleRead(ctx context.Context, rec *moveRecord, candidate bool, 
 	if an != nil && rec.Step == stepAnalyzerRequested && rec.AnalyzerID == "" {
 		// The user held no usable analyzer access when the POST was sent (else it is not
 		// sent): one created at or after the move's intent is what the POST created; an
-		// older one was given by someone else, and the move never takes it back.
+		// older one was given by someone else, and one whose createdDate QRS does not give
+		// cannot be proven the move's: the move never takes either back.
 		rec.AnalyzerID, rec.Step = an.ID, stepAnalyzerAdded
-		rec.AnalyzerGiven = !an.CreatedDate.Valid() || !an.CreatedDate.Time.Before(rec.Time.Add(-ClockSkew))
+		rec.AnalyzerGiven = an.CreatedDate.Valid() && !an.CreatedDate.Time.Before(rec.Time.Add(-ClockSkew))
 	}
 	named := func(o audit.Outcome) audit.Outcome {
 		if rec.RunID != p.runID {
@@ -234,9 +240,8 @@ func (p *pass) undoRefused(ctx context.Context, rec *moveRecord, an *qrs.Allocat
 // again within the retry budget).
 func (p *pass) deleteSettled(ctx context.Context, t qrs.AccessType, id string) bool {
 	for tries := 0; ; tries++ {
-		sent := time.Now()
 		err := p.m.Client.DeleteAllocation(ctx, t, id)
-		answer := audit.AnswerOfQRS(err)
+		answered, answer := time.Now(), audit.AnswerOfQRS(err)
 		switch {
 		case err == nil || qrs.IsNotFound(err):
 			return true
@@ -252,11 +257,11 @@ func (p *pass) deleteSettled(ctx context.Context, t qrs.AccessType, id string) b
 		case back[id] == nil:
 			read = audit.ReadChanged
 		}
-		switch audit.Settle(answer, read, sent, time.Now(), p.m.settleGrace()) {
+		switch audit.Settle(answer, read, answered, time.Now(), p.m.settleGrace()) {
 		case audit.Done:
 			return true
 		case audit.NotDone:
-			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(tries) {
 				continue
 			}
 		}
@@ -292,7 +297,7 @@ func (p *pass) outcome(a *qrs.Allocation, r audit.Result, reason, detail string)
 }
 
 // settleLater reads the moves this run left open after an ambiguous answer once more
-// before the run ends, once the settle grace has passed since the latest was sent (not
+// before the run ends, once the settle grace has passed since the latest was answered (not
 // waited for when the run stops): all in one read of each kind. A move settled then is
 // completed or closed as usual; one whose completion was answered ambiguously again gets
 // another pass (at most three); what is still open waits for the next run.
