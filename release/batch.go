@@ -2,8 +2,6 @@ package release
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,6 +129,7 @@ func (e *Executor) release(ctx context.Context, stop <-chan struct{}, items []pl
 	close(r.ready)
 	<-r.dispatched
 	r.readBack.Wait()
+	r.settleOpen()
 	if n := r.notStarted.Load(); n > 0 {
 		mu.Lock()
 		sum.Deferred += int(n)
@@ -156,6 +155,9 @@ type releasing struct {
 	readBack   sync.WaitGroup // parts being read back
 	interval   atomic.Int64   // nanoseconds between DELETE starts, as measured
 	notStarted atomic.Int64   // releases that will not start (stop, cancel)
+
+	openMu sync.Mutex
+	open   []deletion // sent, not settled yet: read again before the run ends
 }
 
 // job is one DELETE handed to a ready worker, with its part's bookkeeping; last says there
@@ -237,9 +239,7 @@ func (r *releasing) dispatch() {
 			defer r.readBack.Done()
 			sent.Wait()
 			if len(dels) > 0 {
-				for _, o := range r.e.settle(r.ctx, r.runID, dels) {
-					r.record(o)
-				}
+				r.keepOpen(r.settle(dels, false))
 			}
 		}()
 	}
@@ -285,12 +285,7 @@ func (r *releasing) delete(it plan.Item) *deletion {
 	start := time.Now()
 	err := e.Client.DeleteAllocation(context.WithoutCancel(r.ctx), it.Type, it.Allocation.ID)
 	r.interval.Store(int64(max(time.Since(start)/time.Duration(r.workers), e.Pacing)))
-	return &deletion{it: it, err: err}
-}
-
-type deletion struct {
-	it  plan.Item
-	err error
+	return &deletion{it: it, err: err, sent: start}
 }
 
 // recheck re-reads items (all of type t) in one filtered request, and their users in
@@ -369,80 +364,4 @@ func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, 
 		ready = append(ready, it)
 	}
 	return ready
-}
-
-// settle turns a part's DELETE answers into outcomes, by qrs.Definitive: a 4xx that QRS
-// sent is recorded as it says (404: gone, skipped; any other: failed, nothing changed);
-// after a 204, or any ambiguous answer (5xx, a gateway error, a timeout, a lost answer),
-// one filtered read-back (its own deadline, detached from ctx) tells what QRS did. An
-// outcome without a Result is unsettled: what QRS did is not known (see Executor).
-func (e *Executor) settle(ctx context.Context, runID string, dels []deletion) []audit.Outcome {
-	var out []audit.Outcome
-	var check []deletion
-	for _, del := range dels {
-		switch {
-		case del.err == nil || !qrs.Definitive(del.err):
-			check = append(check, del)
-		case qrs.IsNotFound(del.err):
-			out = append(out, del.it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonGone, "QRS answered 404: the allocation no longer exists (released elsewhere)"))
-		default:
-			out = append(out, del.it.Outcome(e.Now(), e.Site, runID, audit.Failed, ReasonDeleteFailed, del.err.Error()))
-		}
-	}
-	if len(check) == 0 {
-		return out
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Client.Timeout())
-	defer cancel()
-	ids := make([]string, len(check))
-	for i, del := range check {
-		ids[i] = del.it.Allocation.ID
-	}
-	back, rerr := e.Client.AllocationsByID(rctx, check[0].it.Type, ids)
-	for _, del := range check {
-		it, err, d := del.it, del.err, del.it.Decision
-		ambiguous := err != nil
-		a, present := back[it.Allocation.ID]
-		switch {
-		case rerr != nil && ambiguous:
-			out = append(out, it.Outcome(e.Now(), e.Site, runID, "", ambiguousReason(err), fmt.Sprintf("%v; reading it back failed too: %v", err, rerr)))
-		case rerr != nil:
-			out = append(out, it.Outcome(e.Now(), e.Site, runID, "", string(d.Reason), "QRS answered 204; reading it back to tell released from quarantined failed: "+rerr.Error()))
-		case !present:
-			detail := d.Detail
-			if ambiguous {
-				detail = ambiguousDetail(err) + "; the allocation is gone; " + d.Detail
-			}
-			out = append(out, it.Outcome(e.Now(), e.Site, runID, audit.Released, string(d.Reason), detail))
-		case a.Quarantined:
-			detail := audit.QuarantinedDetail(a) + "; " + d.Detail
-			if ambiguous {
-				detail = ambiguousDetail(err) + "; " + detail
-			}
-			out = append(out, it.Outcome(e.Now(), e.Site, runID, audit.Quarantined, string(d.Reason), detail))
-		case ambiguous:
-			out = append(out, it.Outcome(e.Now(), e.Site, runID, audit.Failed, ambiguousReason(err), fmt.Sprintf("%v; read back: the allocation is still there", err)))
-		default:
-			out = append(out, it.Outcome(e.Now(), e.Site, runID, audit.Failed, ReasonDeleteFailed, "QRS answered 204 but the allocation is still there"))
-		}
-	}
-	return out
-}
-
-// ambiguousDetail says in an outcome which ambiguous answer was read back.
-func ambiguousDetail(err error) string {
-	if s := qrs.StatusCode(err); s != 0 {
-		return fmt.Sprintf("the DELETE was answered %d %s, which does not say what QRS did; read back", s, http.StatusText(s))
-	}
-	return "the DELETE's answer was lost"
-}
-
-// ambiguousReason names an ambiguous answer in an outcome: answer_lost when none came
-// (timeout, reset, an undecodable body), delete_failed when a proxy or QRS answered with
-// an error status.
-func ambiguousReason(err error) string {
-	if qrs.StatusCode(err) == 0 {
-		return ReasonAnswerLost
-	}
-	return ReasonDeleteFailed
 }

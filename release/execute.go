@@ -24,19 +24,20 @@ import (
 // (release/notices), then the right-sizing moves (release/moves). Just before the DELETEs
 // of a part it re-reads the part's allocations (and their users when the policy needs
 // them) in one filtered request and skips each that was used since the plan or is
-// protected now; then
-// it sends one DELETE per allocation, never retried, and reads the part back in one
-// filtered request to tell released from quarantined — or, when an answer was lost, what
-// happened at all.
+// protected now; then it sends one DELETE per allocation and reads the part back in one
+// filtered request to tell released from quarantined — or, when an answer was
+// ambiguous, what happened at all (settle.go).
 //
-// The audit log never lies: an outcome is recorded only when it is known. A DELETE, once
-// sent, and its read-back run under their own request deadlines, detached from ctx and
-// from stop, so neither a stop nor a cancelled context cuts them. When a DELETE's effect
-// is still unknown after the read-back (its answer was lost and the read-back failed, or
-// QRS answered 204 and the read-back failed, so released and quarantined cannot be told
-// apart), no outcome is recorded: the run counts it as unsettled and its intent stays
-// open in the in-flight file, where Runner.Recover settles it by reading the allocation
-// back before the next run.
+// The audit log never lies: an outcome is recorded only when it is known, by the truth
+// rule (audit.Settle). A DELETE, once sent, and its read-back run under their own request
+// deadlines, detached from ctx and from stop, so neither a stop nor a cancelled context
+// cuts them. A DELETE a read proved not done after a 5xx, a 429 or a connection error is
+// sent again within the client's retry budget. One still pending after an ambiguous
+// answer (the allocation still there within the settle grace) is read again before the
+// run ends, all in one filtered read per type; what is still not known then gets no
+// outcome: the run counts it as unsettled and its intent stays open in the in-flight
+// file, where Runner.Recover settles it by reading the allocation back before the next
+// run.
 type Executor struct {
 	Client      *qrs.Client
 	Policy      *policy.Policy
@@ -49,8 +50,11 @@ type Executor struct {
 	// request holds, at most 50). See batch.go.
 	MaxRecheckAge time.Duration
 	BatchSize     int
-	Recorder      audit.Recorder
-	Log           *slog.Logger
+	// SettleGrace: how long after an ambiguously answered DELETE a read showing the
+	// allocation still proves nothing (default: the client's timeout; audit.Settle).
+	SettleGrace time.Duration
+	Recorder    audit.Recorder
+	Log         *slog.Logger
 	// Notifier and Notices: the site's notices (nil: no type gives notice) and the notice
 	// state the plan was staged with (release/notices).
 	Notifier *notices.Notifier

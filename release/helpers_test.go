@@ -41,6 +41,8 @@ func newEnv(t *testing.T, site *emulator.Site, releaseTable string) *env {
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	s, err := release.LoadSite(siteConfig(t, e.srv, e.state, releaseTable), log)
 	require.NoError(t, err)
+	// A short settle grace: a test of a late effect waits it out (audit.Settle).
+	s.Settings.SettleGrace = testSettleGrace
 	e.site = s
 	r, err := release.NewRunner(s, log, &bytes.Buffer{})
 	require.NoError(t, err)
@@ -50,6 +52,9 @@ func newEnv(t *testing.T, site *emulator.Site, releaseTable string) *env {
 	e.audit = s.Settings.AuditLog
 	return e
 }
+
+// testSettleGrace is the settle grace of the tests' sites.
+const testSettleGrace = 300 * time.Millisecond
 
 // basicPolicy releases for real under the shared test policy.
 var basicPolicy = "\n    dry_run = false\n" + testkit.PolicyTables

@@ -116,7 +116,7 @@ func TestHalfDoneMoveIsCompletedOrUndone(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e, site := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
 			h := candidates(t, e)[0]
-			e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 1)
+			e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 4) // sent again up to the retry budget
 			sum, err := e.runner.Once(t.Context(), nil)
 			require.NoError(t, err)
 			require.Zero(t, sum.Moved)
@@ -243,7 +243,7 @@ func TestUndoKeepsAnalyzerAccessHeldBeforeTheMove(t *testing.T) {
 	h := candidates(t, e)[0]
 	own, res := site.AddAnalyzer(h.Allocation.User.ID) // held before the move
 	require.Equal(t, emulator.AnalyzerAdded, res)
-	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 1)
+	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 4) // sent again up to the retry budget
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.Unsettled, "the DELETE failed before its effect: the move stays open")
@@ -272,7 +272,7 @@ func TestUndoDeletesOnlyWhatTheMoveGave(t *testing.T) {
 	e, site := moveEnv(t, emulator.SiteSpec{Seed: 94, AnalyzerTotal: 1000}, "    dry_run = false\n    max_moves_per_run = 1\n")
 	h := candidates(t, e)[0]
 	e.srv.Faults.Inject(emulator.FaultGatewayTimeoutAfter, "POST", "/analyzeraccesstype", 1)
-	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 1)
+	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "/professionalaccesstype/", 4) // sent again up to the retry budget
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.Unsettled)

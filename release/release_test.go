@@ -181,28 +181,47 @@ func TestRecheckSkipsWhatChanged(t *testing.T) {
 	require.True(t, still)
 }
 
-func TestOneFailedDeleteDoesNotStopTheRun(t *testing.T) {
+// A DELETE answered with QRS's own 500 and read back still there is proven not done: it
+// is sent again in the same run (not left for the next period), and one that keeps
+// failing is failed once the client's retry budget is spent, without stopping the run.
+func TestADeleteReadBackUndoneIsSentAgain(t *testing.T) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 35, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 5"))
-	// The second DELETE of the run gets a 500.
+	// The second DELETE of the run gets a 500; sent again, it works.
 	e.srv.Faults.Inject(emulator.FaultNone, "DELETE", "", 1)
 	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", "", 1)
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
+	require.Zero(t, sum.Failed)
+	require.Equal(t, 5, sum.Released+sum.Quarantined)
+	require.Equal(t, 6, e.srv.Log.Count("DELETE", ""), "the DELETE proven not done is sent again, once")
+	require.Contains(t, strings.Join(auditLines(t, e.audit), "\n"), "sent 2 times")
+
+	// Failing every time: sent 1 + retry budget (3) times, then failed; the others released.
+	site = emulator.Generate(emulator.SiteSpec{Seed: 35, Users: 200, Now: testkit.Now})
+	e = newEnv(t, site, withKeys("max_releases_per_run = 5"))
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", p.Releases()[1].Allocation.ID, 4)
+	sum, err = e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
 	require.Equal(t, 1, sum.Failed)
 	require.Equal(t, 4, sum.Released+sum.Quarantined)
-	require.Equal(t, 5, e.srv.Log.Count("DELETE", ""), "the failed DELETE is not retried")
+	require.Equal(t, 5+3, e.srv.Log.Count("DELETE", ""))
 	var failed int
 	for _, l := range auditLines(t, e.audit) {
 		if strings.Contains(l, `"outcome":"failed"`) {
 			failed++
 			require.Contains(t, l, "500 Internal Server Error")
+			require.Contains(t, l, "sent 4 times")
 		}
 	}
 	require.Equal(t, 1, failed)
 }
 
-// A DELETE whose answer is lost is resolved by reading the allocation back.
+// A DELETE whose answer is lost is resolved by reading the allocation back: gone is
+// released at once; still there proves nothing until the settle grace has passed, then it
+// is proven not done and sent again.
 func TestLostAnswerIsResolvedByReadingBack(t *testing.T) {
 	site := emulator.Generate(emulator.SiteSpec{Seed: 36, Users: 200, Now: testkit.Now})
 	e := newEnv(t, site, withKeys("max_releases_per_run = 2"))
@@ -210,13 +229,23 @@ func TestLostAnswerIsResolvedByReadingBack(t *testing.T) {
 	e.srv.Faults.Inject(emulator.FaultReset, "DELETE", "", 1)      // not done, answer lost
 	sum, err := e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
-	require.Equal(t, 1, sum.Released)
-	require.Equal(t, 1, sum.Failed)
+	require.Equal(t, 2, sum.Released+sum.Quarantined)
+	require.Zero(t, sum.Failed)
 	lines := auditLines(t, e.audit)
 	require.Contains(t, lines[0], "the DELETE's answer was lost; the allocation is gone")
-	require.Contains(t, lines[1], `"reason":"answer_lost"`)
-	require.Contains(t, lines[1], "the allocation is still there")
-	require.Equal(t, 2, e.srv.Log.Count("DELETE", ""), "never retried")
+	require.Contains(t, lines[1], "sent 2 times")
+	require.Equal(t, 3, e.srv.Log.Count("DELETE", ""), "the reset one sent again after the grace")
+	var first time.Time
+	reads := 0
+	for _, r := range e.srv.Log.Entries() {
+		switch {
+		case r.Method == "DELETE" && first.IsZero():
+			first = r.Wall
+		case r.Method == "GET" && !first.IsZero() && strings.Contains(r.Path, "accesstype/full"):
+			reads++
+		}
+	}
+	require.Equal(t, 3, reads, "after the DELETEs: one read-back, one read after the grace, one of the DELETE sent again")
 }
 
 func TestRecentlyUsedAllocationIsQuarantined(t *testing.T) {

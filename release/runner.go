@@ -83,13 +83,24 @@ func (r *Runner) Recover(ctx context.Context) error {
 	for _, res := range u.Done {
 		sum.Count(res)
 	}
-	// A DELETE sent just before the process died may still be running in QRS: give it
-	// RecoverGrace from its intent before reading the allocation back. (A summarized run
-	// waited for its DELETEs' answers already.)
-	if len(pending) > 0 && !summarized {
-		if last := pending[len(pending)-1].Time.Add(r.recoverGrace()); time.Until(last) > 0 {
-			r.Log.Info("waiting for DELETEs of the interrupted run to settle", "until", last.Format(time.RFC3339))
-			if err := ctxsleep.Sleep(ctx, time.Until(last)); err != nil {
+	// A DELETE sent just before the process died may still be running in QRS, and one a
+	// run left open after an ambiguous answer may land late: read them back only once
+	// RecoverGrace (a killed run) or the settle grace (a summarized one) has passed since
+	// the latest intent (audit.Settle).
+	if len(pending) > 0 {
+		grace := r.recoverGrace()
+		if summarized {
+			grace = r.Site.Settings.SettleGrace
+		}
+		latest := pending[0].Time
+		for _, o := range pending {
+			if o.Time.After(latest) {
+				latest = o.Time
+			}
+		}
+		if until := latest.Add(grace); time.Until(until) > 0 {
+			r.Log.Info("waiting for DELETEs of an earlier run to settle", "until", until.Format(time.RFC3339))
+			if err := ctxsleep.Sleep(ctx, time.Until(until)); err != nil {
 				return err
 			}
 		}
@@ -235,11 +246,12 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (audit.Summar
 	st := r.Site.Settings
 	ex := &Executor{
 		Client: r.Site.Client, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
-		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, Recorder: r.trail, Log: r.Log,
+		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, SettleGrace: st.SettleGrace, Recorder: r.trail, Log: r.Log,
 		Notifier: r.Site.Notifier, Notices: state, SpoolSkipped: r.trail.TakeSkipped(),
 	}
 	if rs := r.Site.RightsizeSettings; rs != nil {
-		ex.Moves = &moves.Mover{Client: r.Site.Client, Policy: r.Site.Policy, Settings: rs, Path: st.MovesFile(), Site: r.Site.Name, Now: r.Now, Log: r.Log}
+		ex.Moves = &moves.Mover{Client: r.Site.Client, Policy: r.Site.Policy, Settings: rs, Path: st.MovesFile(), Site: r.Site.Name, Now: r.Now, Log: r.Log,
+			SettleGrace: st.SettleGrace, Recorded: r.trail.Recorded}
 	}
 	return ex.Run(ctx, stop, p), nil
 }

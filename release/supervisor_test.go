@@ -232,8 +232,8 @@ func TestUnknownOutcomeStaysOpenUntilARead(t *testing.T) {
 	e := newEnv(t, site, withKeys("max_releases_per_run = 1"))
 	e.srv.Faults.Inject(emulator.FaultLoseAnswer, http.MethodDelete, "", 1)
 	e.srv.Faults.OnArrive(func(method, path string) {
-		if method == http.MethodDelete { // the read-back of this allocation fails, retries included
-			e.srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, path[strings.LastIndex(path, "/")+1:], 4)
+		if method == http.MethodDelete { // both reads of this allocation fail, retries included
+			e.srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, path[strings.LastIndex(path, "/")+1:], 8)
 		}
 	})
 	sum, err := e.runner.Once(t.Context(), nil)

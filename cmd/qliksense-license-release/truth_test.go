@@ -14,13 +14,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 )
 
 // The audit log never lies, over random sequences of what a QRS behind a proxy answers —
 // DELETEs carried out and then answered 502 or 504 or their connection reset, DELETEs
-// refused with a 503 or reset before their effect, 500s on the reads — with the sidecar
+// answered 504 at once and carried out later, DELETEs failed with QRS's own 500 or
+// refused with its 403, DELETEs refused with a 503 or reset before their effect, 500s on
+// the reads — with the sidecar
 // killed (SIGKILL) at random points and restarted. Once the runs settle: each
 // allocation's last outcome is what the emulator did, no allocation is recorded released
 // twice, no run records an allocation twice, and no intent stays open.
@@ -36,7 +38,7 @@ func TestAuditLogTruthUnderGatewayFaultsAndKills(t *testing.T) {
 			site := emulator.Generate(emulator.SiteSpec{Seed: 70 + uint64(seed), Users: 120, Now: testkit.Now})
 			site.SetClock(time.Now)
 			srv := testkit.StartEmulator(t, site)
-			path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 5\n    pacing = \"30ms\"")
+			path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 5\n    pacing = \"30ms\"\n    settle_grace = \"1s\"")
 			before := map[string]emulator.Allocation{}
 			for _, a := range site.Allocations(emulator.KindProfessional) {
 				before[a.ID] = a
@@ -48,6 +50,8 @@ func TestAuditLogTruthUnderGatewayFaultsAndKills(t *testing.T) {
 				srv.Faults.Configure(emulator.FaultConfig{
 					Seed: rng.Uint64(), Method: "DELETE", AnswerLatency: 40 * time.Millisecond,
 					BadGatewayAfterRate: 0.1 + rate(), GatewayTimeoutAfterRate: rate(), LoseAnswerRate: rate(), ResetRate: rate() / 2,
+					GatewayTimeoutLateRate: rate(), LateEffect: time.Duration(rng.IntN(800)) * time.Millisecond, ErrorRate: rate() / 2,
+					ForbiddenRate: rate() / 3,
 				})
 				if rng.IntN(3) == 0 { // a burst of 503s on the reads (retried, or the run says why)
 					srv.Faults.Inject(emulator.FaultUnavailable, "GET", "professionalaccesstype/full", 1+rng.IntN(4))
@@ -134,6 +138,80 @@ func waitOrKill(t *testing.T, srv *emulator.Server, done <-chan error, cmd *exec
 			t.Fatal("the run did not end")
 		case <-time.After(5 * time.Millisecond):
 			if killAt >= 0 && srv.Log.Arrived("DELETE", "") >= killAt {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				return
+			}
+		}
+	}
+}
+
+// The same for moves: random sequences of late effects (504 at once, carried out later),
+// QRS's own 500s, resets and 403 refusals of the professional DELETE, with kills and
+// restarts. Once the runs settle: one outcome per move, one summary per run, every move
+// recorded moved released its professional allocation, and no user holds analyzer access
+// the tool gave beside a live professional allocation.
+func TestMoveTruthUnderFaultsAndKills(t *testing.T) {
+	t.Parallel()
+	seeds := []int{0, 1}
+	if testing.Short() {
+		seeds = seeds[:1]
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 28))
+			srv, path, state := moveSite(t)
+			analyzers := map[string]bool{}
+			for _, a := range srv.Site.Allocations(emulator.KindAnalyzer) {
+				analyzers[a.ID] = true
+			}
+			for round := range 4 {
+				rate := func() float64 { return []float64{0, 0.2, 0.4}[rng.IntN(3)] }
+				srv.Faults.Clear()
+				srv.Faults.Configure(emulator.FaultConfig{
+					Seed: rng.Uint64(), PathContains: "accesstype", AnswerLatency: 20 * time.Millisecond,
+					GatewayTimeoutLateRate: rate(), LateEffect: time.Duration(rng.IntN(800)) * time.Millisecond,
+					GatewayTimeoutAfterRate: rate() / 2, ErrorRate: rate() / 2, ResetRate: rate() / 2,
+				})
+				if rng.IntN(3) == 0 { // the account lacks the right to release professional access
+					srv.Faults.Inject(emulator.FaultForbidden, "DELETE", "/professionalaccesstype/", 1+rng.IntN(3))
+				}
+				cmd := exec.Command(os.Args[0], "once", "-config", path)
+				cmd.Env = append(os.Environ(), "RELEASE_RUN_MAIN=1")
+				require.NoError(t, cmd.Start())
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				killAt := -1
+				if rng.IntN(2) == 0 {
+					killAt = srv.Log.Arrived("", "accesstype/") + 2 + rng.IntN(10)
+				}
+				waitOrKillAt(t, srv, done, cmd, func() bool { return killAt >= 0 && srv.Log.Arrived("", "accesstype/") >= killAt })
+				t.Logf("round %d: kill at request %d", round, killAt)
+			}
+			srv.Faults.Clear()
+			time.Sleep(time.Second) // the late effects land
+			for range 2 {
+				out, errOut, code := runMain(t, "once", "-config", path)
+				require.Equal(t, 0, code, out+errOut)
+			}
+			checkMoves(t, srv, state, analyzers)
+		})
+	}
+}
+
+// waitOrKillAt waits for the run to end, or kills it with SIGKILL once kill says so.
+func waitOrKillAt(t *testing.T, srv *emulator.Server, done <-chan error, cmd *exec.Cmd, kill func() bool) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case <-done:
+			return
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatal("the run did not end")
+		case <-time.After(5 * time.Millisecond):
+			if kill() {
 				_ = cmd.Process.Signal(syscall.SIGKILL)
 				<-done
 				return

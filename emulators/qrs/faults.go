@@ -27,6 +27,14 @@ const (
 	// balancer does that gave up waiting while QRS finished the request anyway.
 	FaultBadGatewayAfter     FaultKind = "502-after"
 	FaultGatewayTimeoutAfter FaultKind = "504-after"
+	// FaultGatewayTimeoutLate answers 504 at once, as a gateway that gives up early does,
+	// and carries the request out LateEffect later (a DELETE releases, a POST creates),
+	// while the client reads back the old state.
+	FaultGatewayTimeoutLate FaultKind = "504-late"
+	// FaultForbidden answers 403 with QRS's own refusal and changes nothing, as QRS does
+	// for an account lacking a right on that entity type (say, delete on
+	// professionalaccesstype while create on analyzeraccesstype works).
+	FaultForbidden FaultKind = "403"
 )
 
 // FaultConfig sets random faults and delays. Rates are fractions of matching requests.
@@ -47,6 +55,14 @@ type FaultConfig struct {
 	// BadGatewayAfterRate and GatewayTimeoutAfterRate: carried out, then answered 502 / 504.
 	BadGatewayAfterRate     float64
 	GatewayTimeoutAfterRate float64
+	// GatewayTimeoutLateRate: answered 504 at once, carried out LateEffect later (default
+	// 1.5s). ForbiddenRate: refused with QRS's own 403.
+	GatewayTimeoutLateRate float64
+	LateEffect             time.Duration
+	ForbiddenRate          float64
+	// EveryNth, when above 0, answers every n-th matching request with QRS's own 500
+	// (ServerError), counted from the first, before the random rates.
+	EveryNth int
 	// PathContains limits the faults to request paths containing it (case-insensitive).
 	PathContains string
 	// Method limits the faults to requests with this method (any when "").
@@ -68,6 +84,8 @@ type Faults struct {
 	cfg   FaultConfig
 	rng   *rand.Rand
 	queue []queuedFault
+	// matched counts the requests matching the random faults' filter (EveryNth).
+	matched int
 	// onArrive: see OnArrive.
 	onArrive func(method, path string)
 }
@@ -102,7 +120,7 @@ func (f *Faults) Configure(cfg FaultConfig) {
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = time.Second
 	}
-	f.cfg = cfg
+	f.cfg, f.matched = cfg, 0
 	f.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 }
 
@@ -127,6 +145,7 @@ func (f *Faults) Clear() {
 
 type faultDecision struct {
 	kind       FaultKind
+	lateEffect time.Duration
 	latency    time.Duration
 	answerLag  time.Duration
 	slowBody   time.Duration
@@ -138,7 +157,7 @@ func (f *Faults) decide(method, path, query string) faultDecision {
 	defer f.mu.Unlock()
 	lpath := strings.ToLower(path)
 	lwhole := lpath + "?" + strings.ToLower(query)
-	d := faultDecision{retryAfter: f.cfg.RetryAfter}
+	d := faultDecision{retryAfter: f.cfg.RetryAfter, lateEffect: f.cfg.LateEffect}
 	if d.retryAfter <= 0 {
 		d.retryAfter = time.Second
 	}
@@ -155,6 +174,13 @@ func (f *Faults) decide(method, path, query string) faultDecision {
 		return d
 	}
 	d.latency, d.answerLag, d.slowBody = c.Latency, c.AnswerLatency, c.SlowBody
+	if c.EveryNth > 0 {
+		f.matched++
+		if f.matched%c.EveryNth == 0 {
+			d.kind = FaultServerError
+			return d
+		}
+	}
 	r := f.rng.Float64()
 	for _, p := range []struct {
 		rate float64
@@ -163,6 +189,7 @@ func (f *Faults) decide(method, path, query string) faultDecision {
 		{c.ErrorRate, FaultServerError}, {c.TooManyRate, FaultTooMany}, {c.ResetRate, FaultReset},
 		{c.TruncateRate, FaultTruncate}, {c.MalformedRate, FaultMalformed}, {c.LoseAnswerRate, FaultLoseAnswer},
 		{c.BadGatewayAfterRate, FaultBadGatewayAfter}, {c.GatewayTimeoutAfterRate, FaultGatewayTimeoutAfter},
+		{c.GatewayTimeoutLateRate, FaultGatewayTimeoutLate}, {c.ForbiddenRate, FaultForbidden},
 	} {
 		if r < p.rate {
 			d.kind = p.kind

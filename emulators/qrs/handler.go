@@ -108,6 +108,9 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case FaultUnavailable:
 		textError(w, http.StatusServiceUnavailable, "Service Unavailable")
 		return
+	case FaultForbidden:
+		textError(w, http.StatusForbidden, forbiddenMessage)
+		return
 	case FaultTooMany:
 		w.Header().Set("Retry-After", strconv.Itoa(int(fault.retryAfter.Round(time.Second)/time.Second)))
 		textError(w, http.StatusTooManyRequests, "Too Many Requests")
@@ -117,6 +120,16 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	var body []byte
 	if r.Method == http.MethodPost {
 		body, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	}
+	if fault.kind == FaultGatewayTimeoutLate {
+		lag := fault.lateEffect
+		if lag <= 0 {
+			lag = 1500 * time.Millisecond
+		}
+		method, q, rights := r.Method, r.URL.Query(), h.site.rightsOf(user)
+		time.AfterFunc(lag, func() { h.route(method, rest, q, rights, body) })
+		textError(w, http.StatusGatewayTimeout, "Gateway Timeout")
+		return
 	}
 	resp := h.route(r.Method, rest, r.URL.Query(), h.site.rightsOf(user), body)
 	if fault.answerLag > 0 {

@@ -145,7 +145,7 @@ func (d *deliverer) flush(ctx context.Context) (delivered int, err error) {
 			}
 		}
 		d.spool.step("written")
-		if err := d.spool.delivered(b.Next); err != nil {
+		if err := d.spool.deliveredIn(b.File, b.Next); err != nil {
 			return delivered, fmt.Errorf("advancing the spool: %w", err)
 		}
 		d.skipped.Add(int64(b.Skipped))

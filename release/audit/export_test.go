@@ -57,3 +57,29 @@ func (t *TestDelivery) TakeSkipped() int { return int(t.d.skipped.Swap(0)) }
 
 // Len counts the records waiting.
 func (t *TestDelivery) Len() (int, error) { return t.d.spool.count() }
+
+// TestJournal is a journal (audit log and in-flight file), for the crash tests.
+type TestJournal struct{ j *journal }
+
+// NewTestJournal opens a journal; with crashAt, the process exits at that step
+// ("outcome-written", "summary-written"), as a kill there would leave it.
+func NewTestJournal(auditLog, inflight, crashAt string) (*TestJournal, error) {
+	j, err := openJournal(auditLog, inflight, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if crashAt != "" {
+		j.crash = func(step string) {
+			if step == crashAt {
+				os.Exit(CrashExit)
+			}
+		}
+	}
+	return &TestJournal{j: j}, nil
+}
+
+func (t *TestJournal) Intent(o Outcome) error          { return t.j.intent(o) }
+func (t *TestJournal) Outcome(o Outcome) error         { return t.j.outcome(o) }
+func (t *TestJournal) Summary(s Summary) error         { return t.j.summary(s) }
+func (t *TestJournal) Unfinished() (Unfinished, error) { return t.j.unfinished() }
+func (t *TestJournal) Close() error                    { return t.j.close() }

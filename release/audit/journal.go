@@ -32,6 +32,7 @@ type journal struct {
 	file     *os.File   // the audit file, nil for stdout
 	spool    *spoolFile // a spool of its own (audit on stdout), or nil
 	inflight string
+	crash    func(step string) // tests: a kill at a step ("outcome-written", "summary-written")
 }
 
 // openJournal opens the audit log (a path, or "stdout"), with the in-flight file at
@@ -112,6 +113,9 @@ func (j *journal) write(r auditRecord) error {
 		if err := j.file.Sync(); err != nil {
 			return fmt.Errorf("syncing the audit log: %w", err)
 		}
+	}
+	if j.crash != nil {
+		j.crash(map[string]string{"outcome": "outcome-written", "run": "summary-written"}[r.Kind])
 	}
 	switch r.Kind {
 	case "outcome":
@@ -229,7 +233,13 @@ func (j *journal) readInflight() (inflightState, error) {
 		}
 		switch {
 		case r.Intent != nil:
-			st.intents = append(st.intents, *r.Intent)
+			// A change sent again (after a read proved it not done) notes its intent
+			// again: the latest replaces the earlier one.
+			if i := slices.IndexFunc(st.intents, func(o Outcome) bool { return o.AllocationID == r.Intent.AllocationID }); i >= 0 {
+				st.intents[i] = *r.Intent
+			} else {
+				st.intents = append(st.intents, *r.Intent)
+			}
 			st.runID = r.Intent.RunID
 		case r.Done != "":
 			st.finished[r.Done] = true
@@ -264,18 +274,31 @@ func (j *journal) unfinished() (Unfinished, error) {
 		return Unfinished{}, err
 	}
 	// The process may have died between writing an outcome to the audit log and noting it
-	// here: an outcome already in the log is not pending.
-	recorded, err := j.recordedLocked(st.runID)
+	// here, or between writing the run's summary and rewriting this file: the audit log
+	// says what is recorded and summarized already, so that no outcome and no summary is
+	// written twice.
+	rl, err := j.runLogLocked(st.runID)
 	if err != nil {
 		return Unfinished{}, err
 	}
 	u := Unfinished{Done: st.done, RunID: st.runID, Summarized: st.summarized}
+	if rl.summarized {
+		u.Summarized, u.Done = true, rl.afterSummary
+	}
 	for _, in := range st.open() {
-		if r, ok := recorded[in.AllocationID]; ok {
-			u.Done = append(u.Done, r)
+		if r, ok := rl.results[in.AllocationID]; ok {
+			if !rl.summarized {
+				u.Done = append(u.Done, r)
+			}
 			continue
 		}
 		u.Pending = append(u.Pending, in)
+	}
+	if len(u.Pending) == 0 && len(u.Done) == 0 && len(st.intents)+len(st.done) > 0 {
+		// Everything recorded and summarized: only the file's rewrite was lost.
+		if err := atomicfile.Write(j.inflight, nil); err != nil {
+			return Unfinished{}, fmt.Errorf("clearing the in-flight file: %w", err)
+		}
 	}
 	return u, nil
 }
@@ -283,6 +306,20 @@ func (j *journal) unfinished() (Unfinished, error) {
 // recordedLocked reads the outcomes of a run from the journal's file: the audit log, or
 // the spool when the audit log is stdout (which cannot be read back).
 func (j *journal) recordedLocked(runID string) (map[string]Result, error) {
+	rl, err := j.runLogLocked(runID)
+	return rl.results, err
+}
+
+// runLog is what the journal's file holds of one run: its outcomes (the latest of each
+// allocation), whether a summary of it is there, and the results recorded after the
+// latest such summary (counted by none yet).
+type runLog struct {
+	results      map[string]Result
+	summarized   bool
+	afterSummary []Result
+}
+
+func (j *journal) runLogLocked(runID string) (runLog, error) {
 	path := ""
 	switch {
 	case j.file != nil:
@@ -290,7 +327,7 @@ func (j *journal) recordedLocked(runID string) (map[string]Result, error) {
 	case j.spool != nil:
 		path = j.spool.path
 	}
-	out := map[string]Result{}
+	out := runLog{results: map[string]Result{}}
 	if path == "" || runID == "" {
 		return out, nil
 	}
@@ -299,7 +336,7 @@ func (j *journal) recordedLocked(runID string) (map[string]Result, error) {
 		return out, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the audit log: %w", err)
+		return out, fmt.Errorf("reading the audit log: %w", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -310,8 +347,15 @@ func (j *journal) recordedLocked(runID string) (map[string]Result, error) {
 			continue
 		}
 		var r auditRecord
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Outcome != nil {
-			out[r.Outcome.AllocationID] = r.Outcome.Result
+		if json.Unmarshal(sc.Bytes(), &r) != nil {
+			continue
+		}
+		switch {
+		case r.Outcome != nil && r.Outcome.RunID == runID:
+			out.results[r.Outcome.AllocationID] = r.Outcome.Result
+			out.afterSummary = append(out.afterSummary, r.Outcome.Result)
+		case r.Run != nil && r.Run.RunID == runID:
+			out.summarized, out.afterSummary = true, nil
 		}
 	}
 	return out, sc.Err()

@@ -12,6 +12,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv("AUDIT_TEST_SPOOL_CHILD"); spec != "" {
 		os.Exit(spoolChild(spec))
 	}
+	if spec := os.Getenv("AUDIT_TEST_JOURNAL_CHILD"); spec != "" {
+		os.Exit(journalChild(spec))
+	}
 	os.Exit(m.Run())
 }
 

@@ -34,7 +34,10 @@ import (
 // Nothing jams it for good:
 //   - The offset records a fingerprint of the bytes just before it. An offset beyond the
 //     end of the file, or whose fingerprint no longer matches, means the file was rotated
-//     (copytruncate) or replaced: delivery starts again at its beginning.
+//     or replaced. A rotated file beside it (<spool>.1, <spool>-20260504 …, not
+//     compressed) that the fingerprint matches is the one delivery was in: its undelivered
+//     tail is delivered first (the offset names it while it is drained), then the new file
+//     from its beginning. Without one, delivery starts again at the new file's beginning.
 //   - An unreadable offset file (which the atomic write should never leave) restarts at
 //     the beginning too: repeats are harmless, losses are not.
 //   - A corrupt line is skipped, logged and counted (Skipped; the run point's
@@ -100,6 +103,9 @@ func (s *spoolFile) add(line []byte) error {
 type spoolOffset struct {
 	Offset int64  `json:"offset"`
 	Tail   string `json:"tail,omitempty"`
+	// File is the rotated file being drained (its name beside the spool); "" for the
+	// spool itself.
+	File string `json:"file,omitempty"`
 }
 
 // tailLen is how many bytes before the offset its fingerprint covers: a record's time and
@@ -119,12 +125,11 @@ func fingerprint(f io.ReaderAt, off int64) (string, error) {
 	return hex.EncodeToString(sum[:16]), nil
 }
 
-// start returns where delivery resumes in f (of the given size): the saved offset, or 0
-// when the offset is unreadable, beyond the end or no longer matches (rotated, replaced).
-func (s *spoolFile) start(f io.ReaderAt, size int64) int64 {
+// readOffset reads <spool>.offset; ok is false when there is none or it is unreadable.
+func (s *spoolFile) readOffset() (spoolOffset, bool) {
 	b, err := os.ReadFile(s.path + ".offset")
 	if errors.Is(err, os.ErrNotExist) {
-		return 0
+		return spoolOffset{}, false
 	}
 	var o spoolOffset
 	if err == nil {
@@ -137,19 +142,86 @@ func (s *spoolFile) start(f io.ReaderAt, size int64) int64 {
 	}
 	if err != nil || o.Offset < 0 {
 		s.warn("the spool's offset is unreadable: delivering from the start again (repeats overwrite themselves)", "err", err)
-		return 0
+		return spoolOffset{}, false
 	}
+	return o, true
+}
+
+// fits reports whether an offset is still valid in f (of the given size).
+func fits(o spoolOffset, f io.ReaderAt, size int64) bool {
 	if o.Offset > size {
+		return false
+	}
+	if o.Tail == "" {
+		return true
+	}
+	fp, err := fingerprint(f, o.Offset)
+	return err == nil && fp == o.Tail
+}
+
+// start returns where delivery resumes in f (of the given size): the saved offset, or 0
+// when the offset is unreadable, beyond the end or no longer matches (rotated, replaced).
+func (s *spoolFile) start(f io.ReaderAt, size int64) int64 {
+	o, ok := s.readOffset()
+	switch {
+	case !ok:
+		return 0
+	case o.File != "":
+		return 0 // a rotated file is being drained: the spool itself is all to deliver
+	case o.Offset > size:
 		s.warn("the spool is shorter than what was delivered (rotated or replaced): delivering from its start", "offset", o.Offset, "size", size)
 		return 0
-	}
-	if o.Tail != "" {
-		if fp, err := fingerprint(f, o.Offset); err != nil || fp != o.Tail {
-			s.warn("the spool was rotated or replaced since the last delivery: delivering from its start", "offset", o.Offset)
-			return 0
-		}
+	case !fits(o, f, size):
+		s.warn("the spool was rotated or replaced since the last delivery: delivering from its start", "offset", o.Offset)
+		return 0
 	}
 	return o.Offset
+}
+
+// rotatedTail finds the rotated file delivery was in when the spool itself no longer
+// fits the offset: a file beside it named <spool>.* or <spool>-* (not compressed) that the
+// offset fits. It returns its path and the offset, or "" when there is none or nothing is
+// left to deliver in it.
+func (s *spoolFile) rotatedTail() (string, int64) {
+	o, ok := s.readOffset()
+	if !ok || o.Tail == "" && o.File == "" {
+		return "", 0
+	}
+	var cands []string
+	if o.File != "" {
+		cands = []string{filepath.Join(filepath.Dir(s.path), o.File)}
+	} else {
+		if f, err := os.Open(s.path); err == nil {
+			fi, serr := f.Stat()
+			fit := serr == nil && fits(o, f, fi.Size())
+			_ = f.Close()
+			if fit {
+				return "", 0 // the spool itself fits: not rotated
+			}
+		}
+		for _, pat := range []string{s.path + ".*", s.path + "-*"} {
+			m, _ := filepath.Glob(pat)
+			cands = append(cands, m...)
+		}
+	}
+	for _, c := range cands {
+		switch {
+		case strings.HasSuffix(c, ".offset"), strings.HasSuffix(c, ".lock"), strings.HasSuffix(c, ".gz"),
+			strings.HasSuffix(c, ".tmp"), strings.Contains(filepath.Base(c), ".offset"):
+			continue
+		}
+		f, err := os.Open(c)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		fit := err == nil && fi.Mode().IsRegular() && fits(o, f, fi.Size())
+		_ = f.Close()
+		if fit && fi.Size() > o.Offset {
+			return c, o.Offset
+		}
+	}
+	return "", 0
 }
 
 func (s *spoolFile) step(name string) {
@@ -179,6 +251,7 @@ type spoolBatch struct {
 	Records []auditRecord
 	Next    int64
 	Skipped int
+	File    string // a rotated file being drained (its path), "" for the spool itself
 }
 
 // pending reads the records not yet delivered, at most max lines. A corrupt line is
@@ -187,6 +260,16 @@ type spoolBatch struct {
 func (s *spoolFile) pending(max int) (spoolBatch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if rot, off := s.rotatedTail(); rot != "" {
+		f, err := os.Open(rot)
+		if err == nil {
+			defer f.Close()
+			if b, err := s.read(f, off, max, rot); err != nil || len(b.Records) > 0 || b.Skipped > 0 {
+				b.File = rot
+				return b, err
+			}
+		}
+	}
 	f, err := os.Open(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return spoolBatch{}, nil
@@ -199,7 +282,11 @@ func (s *spoolFile) pending(max int) (spoolBatch, error) {
 	if err != nil {
 		return spoolBatch{}, fmt.Errorf("reading the spool: %w", err)
 	}
-	off := s.start(f, fi.Size())
+	return s.read(f, s.start(f, fi.Size()), max, s.path)
+}
+
+// read reads at most max records of f (named name) from off.
+func (s *spoolFile) read(f *os.File, off int64, max int, name string) (spoolBatch, error) {
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return spoolBatch{}, fmt.Errorf("reading the spool: %w", err)
 	}
@@ -215,7 +302,7 @@ func (s *spoolFile) pending(max int) (spoolBatch, error) {
 			} else if len(bytes.TrimSpace(line)) > 0 {
 				b.Skipped++
 				if s.log != nil {
-					s.log.Error("skipping a corrupt line of the spool: it cannot be delivered", "spool", s.path, "byte", at, "length", len(line))
+					s.log.Error("skipping a corrupt line of the spool: it cannot be delivered", "spool", name, "byte", at, "length", len(line))
 				}
 			}
 		}
@@ -247,8 +334,27 @@ func decodeSpooled(line []byte) (auditRecord, bool) {
 // delivered to its end is emptied: the offset goes to 0 first, then the file is
 // truncated, both under the spool's lock so that no append falls in between.
 func (s *spoolFile) delivered(next int64) error {
+	return s.deliveredIn("", next)
+}
+
+// deliveredIn marks everything before next as delivered in file: a rotated file being
+// drained, or "" for the spool itself.
+func (s *spoolFile) deliveredIn(file string, next int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		tail, err := fingerprint(f, next)
+		if err != nil {
+			return fmt.Errorf("reading the rotated spool: %w", err)
+		}
+		b, _ := json.Marshal(spoolOffset{Offset: next, Tail: tail, File: filepath.Base(file)})
+		return atomicfile.Write(s.path+".offset", append(b, '\n'))
+	}
 	if !s.shared {
 		l, err := s.appendLock()
 		if err != nil {
@@ -296,7 +402,21 @@ func (s *spoolFile) count() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := f.Seek(s.start(f, fi.Size()), io.SeekStart); err != nil {
+	n := 0
+	if rot, off := s.rotatedTail(); rot != "" {
+		if rf, err := os.Open(rot); err == nil {
+			k, _ := countLines(rf, off)
+			_ = rf.Close()
+			n += k
+		}
+	}
+	k, err := countLines(f, s.start(f, fi.Size()))
+	return n + k, err
+}
+
+// countLines counts the line ends of f after off.
+func countLines(f *os.File, off int64) (int, error) {
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return 0, err
 	}
 	n := 0

@@ -143,6 +143,42 @@ func TestSpoolOffsetThatNoLongerFits(t *testing.T) {
 		counts := deliveredCounts(t, out)
 		require.Len(t, counts, 13, "all of the new file delivered")
 	})
+	// InfluxDB down, the audit log rotated (copied and truncated, or moved) with records
+	// not delivered yet, InfluxDB up: the rotated file's tail is delivered first, then the
+	// new file — every record once.
+	for _, how := range []string{"copytruncate", "move"} {
+		t.Run("rotated by "+how+" with an undelivered tail", func(t *testing.T) {
+			spool, out, d := setup(t)
+			appendLines(t, spool, 5, 9) // written while InfluxDB is down
+			rotated := spool + ".1"
+			if how == "move" {
+				require.NoError(t, os.Rename(spool, rotated))
+			} else {
+				b, err := os.ReadFile(spool)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(rotated, b, 0o640))
+				require.NoError(t, os.Truncate(spool, 0))
+			}
+			appendLines(t, spool, 100, 103)
+			left, err := d.Len()
+			require.NoError(t, err)
+			require.Equal(t, 4+3, left, "the backlog counts the rotated tail")
+			_, err = d.Flush(t.Context())
+			require.NoError(t, err)
+			counts := deliveredCounts(t, out)
+			require.Len(t, counts, 5+4+3, "every record delivered")
+			for id, n := range counts {
+				require.Equal(t, 1, n, "%s delivered once", id)
+			}
+			appendLines(t, spool, 103, 104)
+			_, err = d.Flush(t.Context())
+			require.NoError(t, err)
+			require.Len(t, deliveredCounts(t, out), 5+4+4)
+			left, err = d.Len()
+			require.NoError(t, err)
+			require.Zero(t, left)
+		})
+	}
 	t.Run("offset beyond the end", func(t *testing.T) {
 		spool, out, d := setup(t)
 		require.NoError(t, os.WriteFile(spool+".offset", []byte(`{"offset":99999}`+"\n"), 0o640))

@@ -64,6 +64,14 @@ func (t *Trail) Reload(r ReloadStatus) error { return t.journal.reload(r) }
 // Unfinished reads what an earlier run left open (see Unfinished).
 func (t *Trail) Unfinished() (Unfinished, error) { return t.journal.unfinished() }
 
+// Recorded returns the results the audit log holds for a run, by allocation id (the
+// latest of each).
+func (t *Trail) Recorded(runID string) (map[string]Result, error) {
+	t.journal.mu.Lock()
+	defer t.journal.mu.Unlock()
+	return t.journal.recordedLocked(runID)
+}
+
 // Delivers reports whether the site has an output.
 func (t *Trail) Delivers() bool { return t.delivery != nil }
 

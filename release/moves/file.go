@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/atomicfile"
+	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
 // The steps of a move, as its record in the moves file says.
@@ -16,6 +17,12 @@ const (
 	stepAnalyzerRequested = "analyzer_requested"       // POST sent, effect unknown until read
 	stepAnalyzerAdded     = "analyzer_added"           // the user holds analyzer access
 	stepProfessionalSent  = "professional_delete_sent" // DELETE of the professional allocation sent
+	// stepRefused: QRS refused the professional DELETE; the analyzer access the move gave
+	// is being taken back (Refusal says why).
+	stepRefused = "professional_delete_refused"
+	// stepClosing: the move is settled and Outcome is its outcome, written before it is
+	// recorded; a run that finds it records the outcome unless the audit log has it.
+	stepClosing = "closing"
 )
 
 // moveRecord is a move in progress: written (synced, atomically) to the moves file before
@@ -35,11 +42,26 @@ type moveRecord struct {
 	Step          string    `json:"step"`
 	RunID         string    `json:"run_id"`
 	Time          time.Time `json:"time"`
+	// Sent is when the latest request of the move was sent (the real clock): the settle
+	// grace runs from it (audit.Settle).
+	Sent time.Time `json:"sent,omitzero"`
+	// LastUsed is the professional allocation's last use, for the outcome once it is gone.
+	LastUsed time.Time `json:"last_used,omitzero"`
+	// ServiceFailed: the latest request was answered with QRS's own 500, so a read showing
+	// the old state proves it not done (audit.Settle).
+	ServiceFailed bool `json:"service_failed,omitempty"`
+	// Refusal is QRS's refusal of the professional DELETE (stepRefused).
+	Refusal string `json:"refusal,omitempty"`
+	// Outcome is the move's outcome (stepClosing).
+	Outcome *audit.Outcome `json:"outcome,omitempty"`
 }
 
 type movesFile struct {
 	path    string
 	Records map[string]*moveRecord `json:"records"`
+	// Probation is set when QRS refused a move's professional DELETE: a later run tries
+	// at most one move first and goes on only if it succeeds (it is then cleared).
+	Probation string `json:"probation,omitempty"`
 }
 
 func loadMoves(path string) (*movesFile, error) {

@@ -34,6 +34,19 @@ type Mover struct {
 	Site     string
 	Now      func() time.Time
 	Log      *slog.Logger
+	// SettleGrace: see audit.Settle (default: the client's timeout).
+	SettleGrace time.Duration
+	// Recorded returns the outcomes the audit log holds for a run, by allocation id
+	// (audit.Trail.Recorded): a move found closing is recorded only if it is not there.
+	// nil: none are.
+	Recorded func(runID string) (map[string]audit.Result, error)
+}
+
+func (m *Mover) settleGrace() time.Duration {
+	if m.SettleGrace > 0 {
+		return m.SettleGrace
+	}
+	return m.Client.Timeout()
 }
 
 // Report is what a run's moves leave for its summary besides their outcomes: the moves
@@ -94,6 +107,7 @@ type pass struct {
 	log        *slog.Logger
 	file       *movesFile
 	live       bool
+	refused    bool // QRS refused a move's professional DELETE: no new move in this run
 	res        *rightsize.Result
 	candidates map[string]rightsize.Holder // by professional allocation id: new moves to make
 	holders    map[string]rightsize.Holder // every professional holder, by allocation id
@@ -161,19 +175,43 @@ func (p *pass) settleOpen(ctx context.Context, stop <-chan struct{}) bool {
 		}
 		_, still := p.candidates[id]
 		delete(p.candidates, id)
-		out, known := p.settle(context.WithoutCancel(ctx), rec, still, p.holders[id]) // its requests finish under their own deadlines
-		if !known {
+		if rec.Step == stepClosing && rec.Outcome != nil {
+			if !p.reclose(id, rec) {
+				return false
+			}
+			continue
+		}
+		out, st := p.settle(context.WithoutCancel(ctx), rec, still, p.holders[id]) // its requests finish under their own deadlines
+		if st == settleUnknown {
 			p.report.Unsettled++
 			_ = p.save() // what the read learnt (the analyzer id) stays with the record
 			continue
 		}
-		delete(p.file.Records, id)
-		if !p.save() {
+		if !p.close(id, out) {
 			return false
 		}
-		p.record(out)
 	}
 	return true
+}
+
+// reclose finishes a move found closing: its outcome was saved with the record before it
+// was recorded, so it is recorded now unless the audit log has it already.
+func (p *pass) reclose(id string, rec *moveRecord) bool {
+	o := *rec.Outcome
+	recorded := false
+	if p.m.Recorded != nil {
+		got, err := p.m.Recorded(o.RunID)
+		if err != nil {
+			p.fail("right-sizing: reading the audit log", err)
+			return false
+		}
+		recorded = got[o.AllocationID] == o.Result
+	}
+	if !recorded {
+		p.record(o)
+	}
+	delete(p.file.Records, id)
+	return p.save()
 }
 
 // moveAll makes the new moves, up to max_moves_per_run, while analyzer seats are left.
@@ -203,92 +241,148 @@ func (p *pass) moveAll(ctx context.Context, stop <-chan struct{}) {
 		p.fail("right-sizing: reading the candidates' analyzer access", err)
 		return
 	}
-	for _, h := range list {
+	for i, h := range list {
 		if stopping.Requested(stop) || ctx.Err() != nil {
 			p.log.Info("stopping: the remaining moves wait for the next run")
 			return
 		}
-		if !p.move(ctx, h, held[strings.ToLower(h.Allocation.User.ID)], &seats) {
+		if p.refused {
+			p.log.Warn("no new move in this run: QRS refused a move's professional DELETE", "waiting", len(list)-i)
 			return
+		}
+		probation := p.file.Probation != ""
+		if probation {
+			p.log.Info("an earlier run's move was refused: one move first, the others only if it succeeds", "refusal", p.file.Probation)
+		}
+		moved, ok := p.move(ctx, h, held[strings.ToLower(h.Allocation.User.ID)], &seats)
+		if !ok {
+			return
+		}
+		if probation {
+			if !moved {
+				return
+			}
+			p.file.Probation = ""
+			if !p.save() {
+				return
+			}
 		}
 	}
 }
 
 // move makes one move; held is the user's analyzer allocation before it (nil: none).
-// false when the run's moves must end (the moves file cannot be written).
-func (p *pass) move(ctx context.Context, h rightsize.Holder, held *qrs.Allocation, seats *int64) bool {
+// moved says it completed; ok is false when the run's moves must end (the moves file
+// cannot be written).
+func (p *pass) move(ctx context.Context, h rightsize.Holder, held *qrs.Allocation, seats *int64) (moved, ok bool) {
 	a := h.Allocation
-	rec := &moveRecord{AllocationID: a.ID, UserID: a.User.ID, User: a.HolderName(), RunID: p.runID, Time: p.m.Now().UTC()}
-	if held != nil {
+	rec := &moveRecord{AllocationID: a.ID, UserID: a.User.ID, User: a.HolderName(), RunID: p.runID, Time: p.m.Now().UTC(), LastUsed: a.LastUsed.Time}
+	switch {
+	case held != nil && held.Quarantined:
+		// A quarantined analyzer allocation is not usable access: the move would leave the
+		// user with nothing usable, and QRS gives no second one.
+		p.record(p.outcome(a, audit.Skipped, ReasonAnalyzerCandidate,
+			"the user's analyzer allocation is "+audit.QuarantinedDetail(held)+": the user keeps professional access"))
+		return false, true
+	case held != nil:
 		// Held before the move: not the move's to undo (AnalyzerGiven stays false).
 		rec.Step, rec.AnalyzerID = stepAnalyzerAdded, held.ID
-	} else {
+	default:
 		if *seats <= 0 {
 			p.record(p.outcome(a, audit.Skipped, ReasonNoAnalyzerSeat, "no analyzer seat is left: the user keeps professional access"))
-			return true
+			return false, true
 		}
 		done, ok := p.giveAnalyzer(ctx, h, rec, seats)
 		if done || !ok {
-			return ok
+			return false, ok
 		}
 	}
 	p.file.Records[a.ID] = rec
 	if !p.save() {
-		return false
+		return false, false
 	}
-	out, known := p.finish(context.WithoutCancel(ctx), rec)
-	if !known {
+	out, st := p.finish(context.WithoutCancel(ctx), rec)
+	if st == settleRefused {
+		p.refused = true
+		p.file.Probation = rec.Refusal
+		an := &qrs.Allocation{ID: rec.AnalyzerID}
+		if rec.AnalyzerID == "" {
+			an = nil
+		}
+		out, st = p.undoRefused(context.WithoutCancel(ctx), rec, an, out)
+	}
+	if st == settleUnknown {
 		p.report.Unsettled++
 		p.log.Warn("move half done: the user holds analyzer access, the professional allocation is still there; the next run completes or undoes it",
 			"user", rec.User, "allocation_id", a.ID)
 		_ = p.save()
-		return true
+		return false, true
 	}
-	return p.close(a.ID, out)
+	return out.Result == audit.Moved, p.close(a.ID, out)
 }
 
 // giveAnalyzer sends the move's POST, its record saved first. done is true when the move
 // ended there (refused, or settled by a read-back after an ambiguous answer); ok is false
-// when the moves file cannot be written.
+// when the moves file cannot be written. A POST a read proved not done after a 5xx, a 429
+// or a connection error is sent again within the client's retry budget.
 func (p *pass) giveAnalyzer(ctx context.Context, h rightsize.Holder, rec *moveRecord, seats *int64) (done, ok bool) {
 	a := h.Allocation
-	rec.Step = stepAnalyzerRequested
-	p.file.Records[a.ID] = rec
-	if !p.save() {
-		return true, false
+	for tries := 0; ; tries++ {
+		rec.Step, rec.Sent = stepAnalyzerRequested, time.Now()
+		p.file.Records[a.ID] = rec
+		if !p.save() {
+			return true, false
+		}
+		added, err := p.m.Client.AddAnalyzerAccess(context.WithoutCancel(ctx), a.User.ID)
+		rec.ServiceFailed = qrs.ServiceFailed(err)
+		switch {
+		case err == nil:
+			rec.Step, rec.AnalyzerID, rec.AnalyzerGiven = stepAnalyzerAdded, added.ID, true
+			*seats--
+			return false, true
+		case qrs.StatusCode(err) == http.StatusConflict:
+			// QRS says the user holds analyzer access already, given elsewhere since the
+			// read: the move goes on with it, and never undoes it.
+			rec.Step = stepAnalyzerAdded
+			return false, true
+		case qrs.Definitive(err): // QRS refused: nothing changed
+			return true, p.close(a.ID, p.outcomeOf(rec, a, audit.MoveFailed, "giving analyzer access failed; nothing changed: "+err.Error()))
+		}
+		// Ambiguous (5xx, a gateway error, a lost answer): read back what QRS did.
+		p.log.Warn("the answer to giving analyzer access is ambiguous: reading it back", "user", rec.User, "err", err)
+		out, st := p.settle(context.WithoutCancel(ctx), rec, true, h)
+		if st == settleUnknown {
+			p.report.Unsettled++
+			_ = p.save()
+			return true, true
+		}
+		if out.Result == audit.MoveFailed && rec.Step == stepAnalyzerRequested && audit.Retryable(err) &&
+			tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+			continue // proven not done: sent again
+		}
+		if st == settleRefused {
+			p.refused = true
+		}
+		return true, p.close(a.ID, out)
 	}
-	added, err := p.m.Client.AddAnalyzerAccess(context.WithoutCancel(ctx), a.User.ID)
-	switch {
-	case err == nil:
-		rec.Step, rec.AnalyzerID, rec.AnalyzerGiven = stepAnalyzerAdded, added.ID, true
-		*seats--
-		return false, true
-	case qrs.StatusCode(err) == http.StatusConflict:
-		// QRS says the user holds analyzer access already, given elsewhere since the read:
-		// the move goes on with it, and never undoes it.
-		rec.Step = stepAnalyzerAdded
-		return false, true
-	case qrs.Definitive(err): // QRS refused: nothing changed
-		return true, p.close(a.ID, p.outcome(a, audit.MoveFailed, ReasonAnalyzerCandidate, "giving analyzer access failed; nothing changed: "+err.Error()))
-	}
-	// Ambiguous (5xx, a gateway error, a lost answer): read back what QRS did.
-	p.log.Warn("the answer to giving analyzer access is ambiguous: reading it back", "user", rec.User, "err", err)
-	out, known := p.settle(context.WithoutCancel(ctx), rec, true, h)
-	if !known {
-		p.report.Unsettled++
-		_ = p.save()
-		return true, true
-	}
-	return true, p.close(a.ID, out)
 }
 
-// close removes a settled move's record and records its outcome; false when the moves
-// file cannot be written (the outcome is then recorded by the run that settles it).
+// close settles a move: its record is saved closing, with the outcome, then the outcome
+// recorded, then the record removed — so a crash anywhere leaves the outcome recorded
+// once (reclose). false when the moves file cannot be written (a later run settles the
+// move again).
 func (p *pass) close(id string, out audit.Outcome) bool {
-	delete(p.file.Records, id)
+	rec := p.file.Records[id]
+	if rec == nil {
+		p.record(out)
+		return true
+	}
+	prev := rec.Step
+	rec.Step, rec.Outcome = stepClosing, &out
 	if !p.save() {
+		rec.Step, rec.Outcome = prev, nil
 		return false
 	}
 	p.record(out)
-	return true
+	delete(p.file.Records, id)
+	return p.save()
 }

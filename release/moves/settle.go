@@ -3,95 +3,178 @@ package moves
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
-// finish releases the professional allocation of a user who holds analyzer access:
-// the record is saved with the DELETE's step first, and the allocation read back after
-// any answer but a definitive refusal (qrs.Definitive). known is false when its state is
-// unknown or the DELETE was refused (the record stays for the next run).
-func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, bool) {
-	rec.Step = stepProfessionalSent
-	if !p.save() {
-		rec.Step = stepAnalyzerAdded
-		return audit.Outcome{}, false
-	}
-	err := p.m.Client.DeleteAllocation(ctx, qrs.Professional, rec.AllocationID)
-	if err != nil && qrs.Definitive(err) && !qrs.IsNotFound(err) {
-		rec.Step = stepAnalyzerAdded
-		p.log.Warn("QRS refused to release the professional allocation of a move", "user", rec.User, "err", err)
-		return audit.Outcome{}, false
-	}
-	back, rerr := p.m.Client.AllocationsByID(ctx, qrs.Professional, []string{rec.AllocationID})
-	if rerr != nil {
-		return audit.Outcome{}, false
-	}
-	a := &qrs.Allocation{ID: rec.AllocationID}
-	if b := back[rec.AllocationID]; b != nil {
-		if !b.Quarantined {
+// Every request of a move is settled by the truth rule (audit.Settle): after an
+// ambiguous answer a read showing the change done settles it at once; a read showing the
+// old state settles it only after QRS's own 500 or once the settle grace has passed since
+// the request; until then the move stays open (its record stays for the next run). A
+// request proven not done after a 5xx, a 429 or a connection error is sent again within
+// the client's retry budget.
+
+// ClockSkew is how much earlier than the move's intent (the sidecar's clock) QRS's
+// createdDate of an analyzer allocation may be for the move to count it as its own.
+const ClockSkew = 2 * time.Minute
+
+// settled is what is known of a move's step.
+type settled int
+
+const (
+	settleUnknown settled = iota // not known yet: the record stays open
+	settleDone                   // settled; the outcome is known
+	settleRefused                // QRS refused the professional DELETE
+)
+
+// finish releases the professional allocation of a user who holds analyzer access: the
+// record is saved with the DELETE's step first, and the allocation read back after any
+// answer but a definitive refusal. A refusal (a 4xx QRS sent, not 404) is settleRefused,
+// with the outcome to record once the analyzer access the move gave is taken back.
+func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, settled) {
+	for tries := 0; ; tries++ {
+		rec.Step, rec.Sent = stepProfessionalSent, time.Now()
+		if !p.save() {
 			rec.Step = stepAnalyzerAdded
-			return audit.Outcome{}, false
+			return audit.Outcome{}, settleUnknown
 		}
-		return p.outcome(b, audit.Moved, ReasonAnalyzerCandidate, "analyzer access given; the professional allocation was "+audit.QuarantinedDetail(b)+" (its seat frees when the quarantine ends)"), true
+		err := p.m.Client.DeleteAllocation(ctx, qrs.Professional, rec.AllocationID)
+		answer := audit.AnswerOfQRS(err)
+		rec.ServiceFailed = answer == audit.AnswerFailed
+		if answer == audit.AnswerRefused && !qrs.IsNotFound(err) {
+			rec.Step, rec.Refusal = stepRefused, err.Error()
+			p.log.Error("QRS refused to release the professional allocation of a move: its analyzer access is taken back and no new move is made in this run; "+
+				"run check-config -connect for this site to see which right the account lacks", "user", rec.User, "err", err)
+			return p.outcomeOf(rec, nil, audit.MoveFailed, "QRS refused to release the professional allocation ("+err.Error()+
+				"); the analyzer access given by this move was taken back"), settleRefused
+		}
+		back, rerr := p.m.Client.AllocationsByID(ctx, qrs.Professional, []string{rec.AllocationID})
+		b := back[rec.AllocationID]
+		read := audit.ReadOld
+		switch {
+		case rerr != nil:
+			read = audit.ReadFailed
+		case b == nil || b.Quarantined:
+			read = audit.ReadChanged
+		}
+		if qrs.IsNotFound(err) {
+			answer = audit.AnswerAmbiguous // gone: the read says how
+		}
+		switch audit.Settle(answer, read, rec.Sent, time.Now(), p.m.settleGrace()) {
+		case audit.Done:
+			if b != nil {
+				return p.outcomeOf(rec, b, audit.Moved, "analyzer access given; the professional allocation was "+audit.QuarantinedDetail(b)+
+					" (its seat frees when the quarantine ends)"), settleDone
+			}
+			return p.outcomeOf(rec, nil, audit.Moved, "analyzer access given; the professional allocation released"), settleDone
+		case audit.NotDone:
+			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+				continue
+			}
+			rec.Step = stepAnalyzerAdded // proven not done: the next run tries again
+		}
+		return audit.Outcome{}, settleUnknown
 	}
-	out := p.outcome(a, audit.Moved, ReasonAnalyzerCandidate, "analyzer access given; the professional allocation released")
-	out.User = rec.User
-	return out, true
+}
+
+// backoff waits before the tries+1-th retry of a change; false when the run's deadline
+// leaves no time for it.
+func (p *pass) backoff(ctx context.Context, tries int) bool {
+	wait := p.m.Client.Backoff(tries + 1)
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// heldAnalyzer is the user's usable analyzer access (a quarantined allocation is not).
+func heldAnalyzer(held map[string]*qrs.Allocation, userID string) *qrs.Allocation {
+	an := held[strings.ToLower(userID)]
+	if an == nil || an.Quarantined {
+		return nil
+	}
+	return an
 }
 
 // settle reads back a move left open (or whose POST had an ambiguous answer) and
-// completes it (the user is still a candidate) or undoes it. known is false when QRS could
-// not be read. The outcome belongs to the run that settles it (runID), whose summary
-// counts it; its detail names the run that began it. An undo deletes only the analyzer
-// allocation the move gave (moveRecord.AnalyzerGiven).
-func (p *pass) settle(ctx context.Context, rec *moveRecord, candidate bool, h rightsize.Holder) (audit.Outcome, bool) {
+// completes it (the user is still a candidate) or undoes it. It is settleUnknown when QRS
+// could not be read or the truth rule leaves the move open. The outcome belongs to the
+// run that settles it (runID), whose summary counts it; its detail names the run that
+// began it. An undo deletes only the analyzer allocation the move gave
+// (moveRecord.AnalyzerGiven), never one created before the move's intent.
+func (p *pass) settle(ctx context.Context, rec *moveRecord, candidate bool, h rightsize.Holder) (audit.Outcome, settled) {
 	held, err := p.m.Client.AllocationsOfUsers(ctx, qrs.Analyzer, []string{rec.UserID})
 	if err != nil {
-		return audit.Outcome{}, false
+		return audit.Outcome{}, settleUnknown
 	}
 	pros, err := p.m.Client.AllocationsByID(ctx, qrs.Professional, []string{rec.AllocationID})
 	if err != nil {
-		return audit.Outcome{}, false
+		return audit.Outcome{}, settleUnknown
 	}
-	an, pa := held[strings.ToLower(rec.UserID)], pros[rec.AllocationID]
+	an, pa := heldAnalyzer(held, rec.UserID), pros[rec.AllocationID]
 	if an != nil && rec.Step == stepAnalyzerRequested && rec.AnalyzerID == "" {
-		// The user held no analyzer access when the POST was sent (else it is not sent):
-		// the one held now is what the POST created.
-		rec.AnalyzerID, rec.AnalyzerGiven = an.ID, true
-		rec.Step = stepAnalyzerAdded
+		// The user held no usable analyzer access when the POST was sent (else it is not
+		// sent): one created at or after the move's intent is what the POST created; an
+		// older one was given by someone else, and the move never takes it back.
+		rec.AnalyzerID, rec.Step = an.ID, stepAnalyzerAdded
+		rec.AnalyzerGiven = !an.CreatedDate.Valid() || !an.CreatedDate.Time.Before(rec.Time.Add(-ClockSkew))
 	}
-	gone := &qrs.Allocation{ID: rec.AllocationID}
 	named := func(o audit.Outcome) audit.Outcome {
-		o.User = rec.User
 		if rec.RunID != p.runID {
 			o.Detail += " (the move began in run " + rec.RunID + ")"
 		}
 		return o
 	}
+	answer := audit.AnswerAmbiguous
+	if rec.ServiceFailed {
+		answer = audit.AnswerFailed
+	}
+	stillOpen := audit.Settle(answer, audit.ReadOld, rec.Sent, time.Now(), p.m.settleGrace()) == audit.Pending
 	switch {
+	case an == nil && pa != nil && rec.Step == stepAnalyzerRequested && stillOpen:
+		return audit.Outcome{}, settleUnknown // the POST may still land
+	case an != nil && pa != nil && !pa.Quarantined && rec.Step == stepProfessionalSent && stillOpen:
+		return audit.Outcome{}, settleUnknown // the DELETE may still land
+	}
+	switch {
+	case an == nil && pa != nil && rec.Step == stepRefused:
+		return named(p.outcomeOf(rec, pa, audit.MoveFailed, "QRS refused to release the professional allocation ("+rec.Refusal+
+			"); the analyzer access given by this move was taken back")), settleDone
 	case an == nil && pa != nil:
-		return named(p.outcome(pa, audit.MoveFailed, ReasonAnalyzerCandidate, "the analyzer access was not given; nothing changed")), true
+		return named(p.outcomeOf(rec, pa, audit.MoveFailed, "the analyzer access was not given; nothing changed")), settleDone
 	case an == nil:
-		return named(p.outcome(gone, audit.MoveFailed, ReasonAnalyzerCandidate, "the analyzer access was not given and the professional allocation is gone (released elsewhere)")), true
+		return named(p.outcomeOf(rec, nil, audit.MoveFailed, "the analyzer access was not given and the professional allocation is gone (released elsewhere)")), settleDone
 	case pa == nil || pa.Quarantined:
 		detail := "settled: analyzer access given; the professional allocation released"
 		if pa != nil {
 			detail = "settled: analyzer access given; the professional allocation " + audit.QuarantinedDetail(pa)
-			gone = pa
 		}
-		return named(p.outcome(gone, audit.Moved, ReasonAnalyzerCandidate, detail)), true
-	case candidate:
+		return named(p.outcomeOf(rec, pa, audit.Moved, detail)), settleDone
+	case candidate && rec.Step != stepRefused:
 		if rec.AnalyzerID == "" {
 			rec.AnalyzerID = an.ID
 		}
-		out, known := p.finish(ctx, rec)
-		if known && rec.RunID != p.runID {
+		out, st := p.finish(ctx, rec)
+		if st == settleRefused {
+			return p.undoRefused(ctx, rec, an, out)
+		}
+		if st == settleDone && rec.RunID != p.runID {
 			out.Detail = "completed at a later run: " + out.Detail
 		}
-		return named(out), known
+		return named(out), st
+	case rec.Step == stepRefused:
+		return p.undoRefused(ctx, rec, an, named(p.outcomeOf(rec, pa, audit.MoveFailed, "QRS refused to release the professional allocation ("+
+			rec.Refusal+"); the analyzer access given by this move was taken back")))
 	}
 	why := "not a professional holder any more"
 	if h.Allocation != nil {
@@ -99,30 +182,85 @@ func (p *pass) settle(ctx context.Context, rec *moveRecord, candidate bool, h ri
 	}
 	if !rec.AnalyzerGiven || !strings.EqualFold(an.ID, rec.AnalyzerID) {
 		// Not the move's to take back: the user held it before, or it is another one.
-		return named(p.outcome(pa, audit.MoveFailed, ReasonAnalyzerCandidate,
+		return named(p.outcomeOf(rec, pa, audit.MoveFailed,
 			"the professional allocation was not released and the user is no longer an analyzer candidate ("+why+
-				"); the analyzer access the user holds was not given by this move and is kept")), true
+				"); the analyzer access the user holds was not given by this move and is kept")), settleDone
 	}
 	if !p.deleteSettled(ctx, qrs.Analyzer, an.ID) {
-		return audit.Outcome{}, false
+		return audit.Outcome{}, settleUnknown
 	}
-	return named(p.outcome(pa, audit.MoveUndone, ReasonAnalyzerCandidate,
-		"undone: the user is no longer an analyzer candidate ("+why+"); the analyzer access given was released, professional access kept")), true
+	return named(p.outcomeOf(rec, pa, audit.MoveUndone,
+		"undone: the user is no longer an analyzer candidate ("+why+"); the analyzer access given was released, professional access kept")), settleDone
 }
 
-// deleteSettled deletes an allocation and says whether it is gone for certain: a 2xx or
-// a 404, or after an ambiguous answer a read-back that no longer finds it (qrs.Definitive).
+// undoRefused takes back the analyzer access a move gave after QRS refused its
+// professional DELETE (an: the user's analyzer access now, nil: none), and returns the
+// move's move_failed outcome once that is settled.
+func (p *pass) undoRefused(ctx context.Context, rec *moveRecord, an *qrs.Allocation, out audit.Outcome) (audit.Outcome, settled) {
+	rec.Step = stepRefused
+	p.refused, p.file.Probation = true, rec.Refusal
+	if an == nil || !rec.AnalyzerGiven || !strings.EqualFold(an.ID, rec.AnalyzerID) {
+		out.Detail = strings.Replace(out.Detail, "the analyzer access given by this move was taken back",
+			"the user keeps the analyzer access, which this move did not give", 1)
+		if an == nil {
+			out.Detail = strings.Replace(out.Detail, "the user keeps the analyzer access, which this move did not give", "the user holds no analyzer access", 1)
+		}
+		return out, settleDone
+	}
+	if !p.deleteSettled(ctx, qrs.Analyzer, an.ID) {
+		return audit.Outcome{}, settleUnknown // the next run takes it back
+	}
+	return out, settleDone
+}
+
+// deleteSettled deletes an allocation and says whether it is gone for certain, by the
+// truth rule: a 2xx or a 404, or a read that no longer finds it; a read that still finds
+// it proves it not done only after QRS's own 500 or the settle grace (then it is sent
+// again within the retry budget).
 func (p *pass) deleteSettled(ctx context.Context, t qrs.AccessType, id string) bool {
-	err := p.m.Client.DeleteAllocation(ctx, t, id)
-	switch {
-	case err == nil || qrs.IsNotFound(err):
-		return true
-	case qrs.Definitive(err):
-		p.log.Warn("QRS refused a DELETE of an undo", "type", t, "allocation_id", id, "err", err)
+	for tries := 0; ; tries++ {
+		sent := time.Now()
+		err := p.m.Client.DeleteAllocation(ctx, t, id)
+		answer := audit.AnswerOfQRS(err)
+		switch {
+		case err == nil || qrs.IsNotFound(err):
+			return true
+		case answer == audit.AnswerRefused:
+			p.log.Warn("QRS refused a DELETE of an undo", "type", t, "allocation_id", id, "err", err)
+			return false
+		}
+		back, rerr := p.m.Client.AllocationsByID(ctx, t, []string{id})
+		read := audit.ReadOld
+		switch {
+		case rerr != nil:
+			read = audit.ReadFailed
+		case back[id] == nil:
+			read = audit.ReadChanged
+		}
+		switch audit.Settle(answer, read, sent, time.Now(), p.m.settleGrace()) {
+		case audit.Done:
+			return true
+		case audit.NotDone:
+			if audit.Retryable(err) && tries < p.m.Client.RetryBudget() && p.backoff(ctx, tries) {
+				continue
+			}
+		}
 		return false
 	}
-	back, rerr := p.m.Client.AllocationsByID(ctx, t, []string{id})
-	return rerr == nil && back[id] == nil
+}
+
+// outcomeOf is a move's outcome, with the professional allocation's last use: a (as read
+// now) when given, else what the record kept from the evaluation.
+func (p *pass) outcomeOf(rec *moveRecord, a *qrs.Allocation, r audit.Result, detail string) audit.Outcome {
+	if a == nil {
+		a = &qrs.Allocation{ID: rec.AllocationID}
+	}
+	if !a.LastUsed.Valid() && !rec.LastUsed.IsZero() {
+		a = &qrs.Allocation{ID: a.ID, User: a.User, LastUsed: qrs.Time{Time: rec.LastUsed}}
+	}
+	o := p.outcome(a, r, ReasonAnalyzerCandidate, detail)
+	o.User = rec.User
+	return o
 }
 
 func (p *pass) outcome(a *qrs.Allocation, r audit.Result, reason, detail string) audit.Outcome {

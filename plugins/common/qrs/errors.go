@@ -85,3 +85,12 @@ func Definitive(err error) bool {
 		return s >= 400 && s < 500
 	}
 }
+
+// ServiceFailed reports whether err is QRS's own failure: a 500 Internal Server Error
+// with QRS's answer. Proxies and load balancers in front of QRS send 502, 503 or 504, so a
+// 500 with a body is QRS saying that the request failed there; a read that then shows the
+// old state proves it was not carried out (see release/audit's truth rule).
+func ServiceFailed(err error) bool {
+	var qe *Error
+	return errors.As(err, &qe) && qe.Status == http.StatusInternalServerError && qe.Body != ""
+}

@@ -111,3 +111,11 @@ func (e *Error) retryAfter() (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// RetryBudget is how many times a failed request may be sent again (Config.MaxRetries):
+// GETs by the client itself, a change by its caller once a read proved it not done.
+func (c *Client) RetryBudget() int { return c.cfg.MaxRetries }
+
+// Backoff is the wait before the attempt-th retry (1 for the first), with the client's
+// exponential backoff and full jitter.
+func (c *Client) Backoff(attempt int) time.Duration { return c.backoff(max(1, attempt)) }

@@ -3,6 +3,7 @@ package siteconfig
 import (
 	"crypto/tls"
 	"fmt"
+	"time"
 
 	"github.com/influxdata/telegraf/config"
 	commontls "github.com/influxdata/telegraf/plugins/common/tls"
@@ -32,6 +33,10 @@ type ReleaseConfig struct {
 	// starts (default 10s). Releases are re-checked in batches; a batch whose DELETEs
 	// cannot all start in time is re-checked in smaller parts.
 	RecheckMaxAge config.Duration `toml:"recheck_max_age"`
+	// SettleGrace is how long after a change request (a DELETE, a move's POST) whose
+	// answer was ambiguous a read showing the old state still proves nothing: the change
+	// stays open until a read after it (default: the client's timeout; 1s to 1h).
+	SettleGrace config.Duration `toml:"settle_grace"`
 	// StateDir holds the lock file, the in-flight notes and, by default, the audit log
 	// (default: a folder under the system's state directory, see the README).
 	StateDir string `toml:"state_dir"`
@@ -44,6 +49,18 @@ type ReleaseConfig struct {
 	Output OutputConfig `toml:"output"`
 	Notice NoticeConfig `toml:"notice"`
 	Mail   MailConfig   `toml:"mail"`
+}
+
+// settleGrace validates settle_grace; its default is the client's timeout.
+func (r *ReleaseConfig) settleGrace(timeout time.Duration) (time.Duration, error) {
+	d := time.Duration(r.SettleGrace)
+	if d == 0 {
+		return timeout, nil
+	}
+	if d < time.Second || d > time.Hour {
+		return 0, fmt.Errorf("release.settle_grace = %q: expected a duration from 1s to 1h", d)
+	}
+	return d, nil
 }
 
 // NoticeConfig is [inputs.qliksense_license.release.notice]: how users are told before

@@ -22,6 +22,7 @@ type Sidecar struct {
 	Pacing        time.Duration
 	Concurrency   int
 	RecheckMaxAge time.Duration
+	SettleGrace   time.Duration // see ReleaseConfig.SettleGrace
 	StateDir      string
 	LockFile      string
 	AuditLog      string // a path, or "stdout"
@@ -82,6 +83,10 @@ func (c *Config) Sidecar() (*Sidecar, error) {
 	}
 	if st.RecheckMaxAge < time.Second || st.RecheckMaxAge > 10*time.Minute {
 		return nil, fmt.Errorf("release.recheck_max_age = %q: expected a duration from 1s to 10m", st.RecheckMaxAge)
+	}
+	var err error
+	if st.SettleGrace, err = r.settleGrace(time.Duration(c.Timeout)); err != nil {
+		return nil, err
 	}
 	st.StateDir = r.StateDir
 	if st.StateDir == "" {
