@@ -7,22 +7,35 @@
 package release
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release/notices"
+	"github.com/qliksense-license/qliksense-license/release/source"
+	"github.com/qliksense-license/qliksense-license/release/source/cloudsource"
+	"github.com/qliksense-license/qliksense-license/release/source/qrssource"
 )
 
-// Site is one Qlik Sense site as the sidecar sees it: its configuration, its QRS client,
-// its compiled release policy and the validated sidecar settings.
+// Site is one Qlik Sense site or Qlik Cloud tenant as the sidecar sees it: its
+// configuration, its license source, its compiled release policy and the validated
+// sidecar settings.
 type Site struct {
-	Path     string
-	Name     string
-	Config   *siteconfig.Config
-	Client   *qrs.Client
+	Path   string
+	Name   string
+	Config *siteconfig.Config
+	// Source is the license source the engine releases through (release/source).
+	Source source.Source
+	// Client is a site's QRS client, for what only a site has (notices, right-sizing,
+	// the forecast, the doctor); nil for a tenant.
+	Client *qrs.Client
+	// Cloud is a tenant's Qlik Cloud client (the doctor); nil for a site.
+	Cloud    *qcloud.Client
 	Policy   *policy.Policy
 	Settings *siteconfig.Sidecar
 	// Notifier sends the notices and the digest; nil when no type gives notice and no
@@ -62,10 +75,8 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 	}
 	s := &Site{Path: path, Name: c.Site, Config: &c}
 	var err error
-	if c.Release != nil {
-		if s.Policy, err = policy.Compile(&c.Release.Config); err != nil {
-			return nil, wrap(err)
-		}
+	if s.Policy, err = c.CompilePolicy(); err != nil {
+		return nil, wrap(err)
 	}
 	if s.RightsizeSettings, err = c.RightsizeSettings(); err != nil {
 		return nil, wrap(err)
@@ -78,14 +89,31 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 			return nil, wrap(err)
 		}
 		if s.Settings.Notices != nil {
+			if c.IsTenant() {
+				return nil, wrap(errTenantNotices)
+			}
 			if s.Notifier, err = notices.NewNotifier(s.Settings, notices.NewSMTPMailer(s.Settings.Notices.Mail)); err != nil {
 				return nil, wrap(err)
 			}
 		}
 	}
 	warn := log.With("config", path)
-	if s.Client, err = c.NewClient(func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) }); err != nil {
+	warnf := func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) }
+	if sidecar && c.IsTenant() {
+		if s.Cloud, err = c.NewTenantClient(warnf); err != nil {
+			return nil, wrap(err)
+		}
+		s.Source = cloudsource.New(s.Cloud, cloudsource.Options{UsesFile: s.Settings.UsesFile(), Timeout: time.Duration(c.Timeout),
+			Retries: c.MaxRetries, Log: warn})
+		return s, nil
+	}
+	// A tenant has no QRS: the read-only commands (rightsize, forecast) say so here.
+	if s.Client, err = c.NewClient(warnf); err != nil {
 		return nil, wrap(err)
 	}
+	s.Source = qrssource.New(s.Client)
 	return s, nil
 }
+
+// errTenantNotices: the notices' state and mails are a site's for now.
+var errTenantNotices = errors.New("release: notices (notice_days, digest_to) are not sent for a Qlik Cloud tenant yet: remove notice_days and digest_to from this tenant's release table (its assignments are released without notice)")
