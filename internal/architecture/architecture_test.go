@@ -34,9 +34,15 @@ var rules = map[string][]string{
 	"cmd/qlik-cloud-emulator":       {"emulators/qcloud"},
 	"plugins/inputs/qliksense_license": {"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/rightsize", "plugins/common/notice",
 		"plugins/common/forecast", "plugins/common/qrs", "plugins/common/qcloud"},
-	"release": {"release/moves", "release/notices", "release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy",
-		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep", "internal/filelock", "internal/stopping"},
-	"release/moves": {"release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/qrs", "internal/atomicfile", "internal/stopping"},
+	"release": {"release/moves", "release/notices", "release/plan", "release/audit", "release/source", "release/source/qrssource", "release/source/cloudsource",
+		"plugins/common/siteconfig", "plugins/common/policy", "plugins/common/notice", "plugins/common/qrs", "plugins/common/qcloud",
+		"internal/ctxsleep", "internal/filelock", "internal/stopping"},
+	// The license sources: the interface the engine stands on, and its two implementations
+	// side by side (neither imports the other, nor the engine).
+	"release/source":             {"release/plan", "release/audit", "plugins/common/policy", "plugins/common/qrs"},
+	"release/source/qrssource":   {"release/source", "release/plan", "release/audit", "plugins/common/policy", "plugins/common/qrs"},
+	"release/source/cloudsource": {"release/source", "release/plan", "release/audit", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/qcloud", "plugins/common/qrs", "internal/atomicfile"},
+	"release/moves":              {"release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/qrs", "internal/atomicfile", "internal/stopping"},
 	"release/notices": {"release/plan", "release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/evaluate",
 		"plugins/common/notice", "plugins/common/qrs", "internal/ctxsleep", "internal/stopping"},
 	"release/plan":               {"release/audit", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/qrs"},
