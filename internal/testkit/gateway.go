@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // GatewayAction is what a Gateway does with one request.
@@ -26,7 +27,12 @@ const (
 	// FailAfter passes the request, then answers 504 instead of its answer: done, and the
 	// client cannot know.
 	FailAfter
+	// Slow passes the request and holds its answer for SlowFor: done, and the client waits.
+	Slow
 )
+
+// SlowFor is how long a Slow answer is held.
+const SlowFor = 3 * time.Second
 
 // Gateway is a TLS reverse proxy in front of a test server, as a customer's gateway or
 // load balancer is: Decide chooses, per request (counted from 1), whether it passes or
@@ -58,7 +64,7 @@ func StartGateway(t testing.TB, target string, targetCA []byte, decide func(n in
 		g.mu.Lock()
 		g.n++
 		act := g.decide(g.n, r)
-		if act != Forward {
+		if act == FailBefore || act == FailAfter {
 			g.failed++
 		}
 		g.mu.Unlock()
@@ -69,6 +75,19 @@ func StartGateway(t testing.TB, target string, targetCA []byte, decide func(n in
 			rec := httptest.NewRecorder()
 			proxy.ServeHTTP(rec, r)
 			http.Error(w, "gateway timeout", http.StatusGatewayTimeout)
+		case Slow:
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r)
+			select {
+			case <-time.After(SlowFor):
+			case <-r.Context().Done():
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
 		default:
 			proxy.ServeHTTP(w, r)
 		}

@@ -174,7 +174,11 @@ func (s *Source) autoAssign(ctx context.Context, pol *policy.Policy) string {
 	case 0:
 		return ""
 	case 1:
-		return "auto-assign is on for " + on[0] + " in the tenant's license settings: a released user gets a " + on[0] + " assignment back at the next login"
+		article := "a "
+		if on[0] == string(qrs.Analyzer) {
+			article = "an "
+		}
+		return "auto-assign is on for " + on[0] + " in the tenant's license settings: a released user gets " + article + on[0] + " assignment back at the next login"
 	}
 	return "auto-assign is on for professional and analyzer in the tenant's license settings: a released user gets an assignment back at the next login"
 }
