@@ -49,8 +49,8 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 	return r, nil
 }
 
-// DefaultRecoverGrace is how long after an interrupted DELETE's intent Recover waits
-// before reading the allocation back.
+// DefaultRecoverGrace is the least Recover waits after an interrupted DELETE's intent
+// before reading the allocation back (the settle grace when that is longer).
 const DefaultRecoverGrace = 5 * time.Second
 
 func (r *Runner) recoverGrace() time.Duration {
@@ -83,14 +83,14 @@ func (r *Runner) Recover(ctx context.Context) error {
 	for _, res := range u.Done {
 		sum.Count(res)
 	}
-	// A DELETE sent just before the process died may still be running in QRS, and one a
-	// run left open after an ambiguous answer may land late: read them back only once
-	// RecoverGrace (a killed run) or the settle grace (a summarized one) has passed since
-	// the latest intent (audit.Settle).
+	// A DELETE sent just before the process died (its answer lost) may still be running
+	// in QRS, and one a run left open after an ambiguous answer may land late: read them
+	// back only once the settle grace (at least RecoverGrace for a killed run) has passed
+	// since the latest intent (audit.Settle).
 	if len(pending) > 0 {
-		grace := r.recoverGrace()
-		if summarized {
-			grace = r.Site.Settings.SettleGrace
+		grace := r.Site.Settings.SettleGrace
+		if !summarized {
+			grace = max(grace, r.recoverGrace())
 		}
 		latest := pending[0].Time
 		for _, o := range pending {

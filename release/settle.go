@@ -213,7 +213,7 @@ func (r *releasing) keepOpen(dels []deletion) {
 // settleOpen reads the run's pending changes again before the run ends, in one read of
 // the source, once the settle grace has passed since the latest was sent (not waited for
 // when the run stops or its context ends: Recover settles them then). What is still not
-// known is recorded unsettled: the intents stay open.
+// known after the last pass is recorded unsettled: the intents stay open.
 func (r *releasing) settleOpen() {
 	r.openMu.Lock()
 	open := r.open
@@ -222,17 +222,37 @@ func (r *releasing) settleOpen() {
 	if len(open) == 0 {
 		return
 	}
-	var latest time.Time
-	for _, del := range open {
-		if del.sent.After(latest) {
-			latest = del.sent
+	// One change sent again in a pass and answered ambiguously again gets another pass
+	// (at most three), the last one final.
+	for pass := range 3 {
+		var latest time.Time
+		for _, del := range open {
+			if del.sent.After(latest) {
+				latest = del.sent
+			}
+		}
+		if wait := time.Until(latest.Add(r.e.settleGrace())); wait > 0 && !r.halted() {
+			r.log().Info("changes answered ambiguously: reading them again once the settle grace has passed", "count", len(open), "wait", wait.Round(time.Millisecond).String())
+			_ = sleepOrStop(r.ctx, r.stop, r.sleep(), wait)
+		}
+		start, last := time.Now(), pass == 2 || r.halted()
+		pending := r.settle(open, last)
+		if last {
+			return
+		}
+		open = open[:0]
+		for _, del := range pending {
+			if del.sent.After(start) { // sent again in this pass: read again after its grace
+				open = append(open, del)
+				continue
+			}
+			it := del.it
+			r.record(it.Outcome(r.e.Now(), r.e.Site, r.runID, "", ambiguousReason(del.ans), fmt.Sprintf("%v; not settled by the run's last read", del.ans.Err)))
+		}
+		if len(open) == 0 {
+			return
 		}
 	}
-	if wait := time.Until(latest.Add(r.e.settleGrace())); wait > 0 && !r.halted() {
-		r.log().Info("changes answered ambiguously: reading them again once the settle grace has passed", "count", len(open), "wait", wait.Round(time.Millisecond).String())
-		_ = sleepOrStop(r.ctx, r.stop, r.sleep(), wait)
-	}
-	r.settle(open, true)
 }
 
 func (r *releasing) sleep() func(context.Context, time.Duration) error {

@@ -78,7 +78,7 @@ func TestLateEffectBeyondTheRunIsSettledByRecovery(t *testing.T) {
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	id, kind := p.Releases()[0].Allocation.ID, emulator.Kind(p.Releases()[0].Type)
-	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: 4 * testSettleGrace})
+	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: 12 * testSettleGrace}) // after the run's last read
 	e.srv.Faults.Inject(emulator.FaultGatewayTimeoutLate, http.MethodDelete, id, 1)
 	e.srv.Faults.Inject(emulator.FaultUnavailable, http.MethodDelete, id, 4) // sent again after the grace: refused by the gateway
 	sum, err := e.runner.Once(t.Context(), nil)

@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 )
 
 // Kill the sidecar with SIGKILL in the middle of a run: after a restart, the audit log
@@ -30,6 +30,7 @@ func TestSIGKILLMidRunLosesNothing(t *testing.T) {
 	path, state := writeSite(t, srv, fmt.Sprintf(`dry_run = false
     max_releases_per_run = 12
     pacing = "150ms"
+    settle_grace = "1s"
     [inputs.qliksense_license.release.output]
       url = %q
       bucket = "q/autogen"`, influx.URL))

@@ -18,8 +18,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/emulators/qrs"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 )
 
 // child is the sidecar started as a child process of the test binary.
@@ -168,7 +168,7 @@ func TestSIGTERMFinishesTheDeleteInFlight(t *testing.T) {
 	t.Parallel()
 	srv := startEmulator(t)
 	before := professionalIDs(srv)
-	path, state := writeSite(t, srv, "dry_run = false\n    run_at_start = true\n    schedule = \"@every 1h\"\n    max_releases_per_run = 5")
+	path, state := writeSite(t, srv, "dry_run = false\n    run_at_start = true\n    schedule = \"@every 1h\"\n    max_releases_per_run = 5\n    settle_grace = \"1s\"")
 	srv.Faults.Configure(emulator.FaultConfig{AnswerLatency: 1500 * time.Millisecond, Method: http.MethodDelete})
 	c := startChild(t, "run", "-config", path)
 	waitArrived(t, srv, http.MethodDelete, 1)
@@ -194,7 +194,7 @@ func TestSecondSignalExitsAtOnceAndTheNextStartSettles(t *testing.T) {
 	t.Parallel()
 	srv := startEmulator(t)
 	before := professionalIDs(srv)
-	path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 3")
+	path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 3\n    settle_grace = \"1s\"")
 	srv.Faults.Configure(emulator.FaultConfig{AnswerLatency: 3 * time.Second, Method: http.MethodDelete})
 	c := startChild(t, "once", "-config", path)
 	waitArrived(t, srv, http.MethodDelete, 1)
@@ -225,7 +225,7 @@ func TestSecondSignalExitsAtOnceAndTheNextStartSettles(t *testing.T) {
 func TestSIGHUPTakesEffectAtTheNextRun(t *testing.T) {
 	t.Parallel()
 	srv := startEmulator(t)
-	path, state := writeSite(t, srv, "dry_run = false\n    run_at_start = true\n    schedule = \"@every 2s\"\n    max_releases_per_run = 3")
+	path, state := writeSite(t, srv, "dry_run = false\n    run_at_start = true\n    schedule = \"@every 2s\"\n    max_releases_per_run = 3\n    settle_grace = \"1s\"")
 	srv.Faults.Configure(emulator.FaultConfig{Latency: 400 * time.Millisecond, Method: http.MethodDelete})
 	c := startChild(t, "run", "-config", path)
 	waitArrived(t, srv, http.MethodDelete, 1)
@@ -262,7 +262,7 @@ func TestLifecycleProperty(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			srv := startEmulator(t)
 			before := professionalIDs(srv)
-			path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 4\n    run_at_start = true\n    schedule = \"@every 1h\"")
+			path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 4\n    run_at_start = true\n    schedule = \"@every 1h\"\n    settle_grace = \"1s\"")
 			var mu sync.Mutex
 			hookRng := rand.New(rand.NewPCG(seed, 7))
 			failReadBacks := 0.0
@@ -335,7 +335,7 @@ func TestKillBetweenABatchRecheckAndItsDeletes(t *testing.T) {
 	t.Parallel()
 	srv := startEmulator(t)
 	before := professionalIDs(srv)
-	path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 5")
+	path, state := writeSite(t, srv, "dry_run = false\n    max_releases_per_run = 5\n    settle_grace = \"1s\"")
 	var proc atomic.Pointer[child]
 	var lists atomic.Int32
 	srv.Faults.OnArrive(func(method, p string) {

@@ -132,9 +132,14 @@ func TestMoveKilledAtEachStep(t *testing.T) {
 			}
 			cmd := exec.Command(os.Args[0], "once", "-config", path)
 			cmd.Env = append(os.Environ(), "RELEASE_RUN_MAIN=1")
-			var once sync.Once
+			var (
+				once    sync.Once
+				started sync.Mutex // held while the child starts: cmd.Process is set under it
+			)
 			deletes := 0
 			srv.Faults.OnArrive(func(method, p string) {
+				started.Lock()
+				defer started.Unlock()
 				if method == "DELETE" && strings.Contains(p, "/professionalaccesstype/") {
 					deletes++
 				}
@@ -147,7 +152,9 @@ func TestMoveKilledAtEachStep(t *testing.T) {
 			})
 			var childOut strings.Builder
 			cmd.Stdout, cmd.Stderr = &childOut, &childOut
+			started.Lock()
 			require.NoError(t, cmd.Start())
+			started.Unlock()
 			err := cmd.Wait()
 			require.Error(t, err, "killed: %s", childOut.String())
 			srv.Faults.OnArrive(nil)

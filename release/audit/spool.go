@@ -330,15 +330,12 @@ func decodeSpooled(line []byte) (auditRecord, bool) {
 	return auditRecord{}, false
 }
 
-// delivered marks everything before next as delivered. A spool of its own that is
+// deliveredIn marks everything before next as delivered. A spool of its own that is
 // delivered to its end is emptied: the offset goes to 0 first, then the file is
 // truncated, both under the spool's lock so that no append falls in between.
-func (s *spoolFile) delivered(next int64) error {
-	return s.deliveredIn("", next)
-}
-
-// deliveredIn marks everything before next as delivered in file: a rotated file being
-// drained, or "" for the spool itself.
+//
+// file is a rotated file being drained (its offset is then kept with its name), or "" for
+// the spool itself.
 func (s *spoolFile) deliveredIn(file string, next int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -23,6 +23,9 @@ import (
 const (
 	ReasonAnalyzerCandidate = string(rightsize.Candidate)
 	ReasonNoAnalyzerSeat    = "no_analyzer_seat"
+	// ReasonAnalyzerQuarantined: the user's only analyzer allocation is quarantined, which
+	// is no usable access: the user keeps professional access.
+	ReasonAnalyzerQuarantined = "analyzer_quarantined"
 )
 
 // Mover is one site's right-sizing action.
@@ -95,6 +98,7 @@ func (m *Mover) Run(ctx context.Context, stop <-chan struct{}, dryRun bool, runI
 		p.dryRun()
 	default:
 		p.moveAll(ctx, stop)
+		p.settleLater(ctx, stop)
 	}
 	return p.report
 }
@@ -107,7 +111,8 @@ type pass struct {
 	log        *slog.Logger
 	file       *movesFile
 	live       bool
-	refused    bool // QRS refused a move's professional DELETE: no new move in this run
+	refused    bool          // QRS refused a move's professional DELETE: no new move in this run
+	later      []*moveRecord // moves of this run left open after an ambiguous answer (settleLater)
 	res        *rightsize.Result
 	candidates map[string]rightsize.Holder // by professional allocation id: new moves to make
 	holders    map[string]rightsize.Holder // every professional holder, by allocation id
@@ -280,7 +285,7 @@ func (p *pass) move(ctx context.Context, h rightsize.Holder, held *qrs.Allocatio
 	case held != nil && held.Quarantined:
 		// A quarantined analyzer allocation is not usable access: the move would leave the
 		// user with nothing usable, and QRS gives no second one.
-		p.record(p.outcome(a, audit.Skipped, ReasonAnalyzerCandidate,
+		p.record(p.outcome(a, audit.Skipped, ReasonAnalyzerQuarantined,
 			"the user's analyzer allocation is "+audit.QuarantinedDetail(held)+": the user keeps professional access"))
 		return false, true
 	case held != nil:
@@ -312,6 +317,9 @@ func (p *pass) move(ctx context.Context, h rightsize.Holder, held *qrs.Allocatio
 	}
 	if st == settleUnknown {
 		p.report.Unsettled++
+		if rec.Step == stepProfessionalSent {
+			p.later = append(p.later, rec)
+		}
 		p.log.Warn("move half done: the user holds analyzer access, the professional allocation is still there; the next run completes or undoes it",
 			"user", rec.User, "allocation_id", a.ID)
 		_ = p.save()
@@ -352,6 +360,9 @@ func (p *pass) giveAnalyzer(ctx context.Context, h rightsize.Holder, rec *moveRe
 		out, st := p.settle(context.WithoutCancel(ctx), rec, true, h)
 		if st == settleUnknown {
 			p.report.Unsettled++
+			if rec.Step == stepAnalyzerRequested {
+				p.later = append(p.later, rec)
+			}
 			_ = p.save()
 			return true, true
 		}

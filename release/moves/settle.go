@@ -47,7 +47,7 @@ func (p *pass) finish(ctx context.Context, rec *moveRecord) (audit.Outcome, sett
 		if answer == audit.AnswerRefused && !qrs.IsNotFound(err) {
 			rec.Step, rec.Refusal = stepRefused, err.Error()
 			p.log.Error("QRS refused to release the professional allocation of a move: its analyzer access is taken back and no new move is made in this run; "+
-				"run check-config -connect for this site to see which right the account lacks", "user", rec.User, "err", err)
+				"run `qliksense-license-release check-config -connect -config <this site's file>`: it names the right the account lacks", "user", rec.User, "err", err)
 			return p.outcomeOf(rec, nil, audit.MoveFailed, "QRS refused to release the professional allocation ("+err.Error()+
 				"); the analyzer access given by this move was taken back"), settleRefused
 		}
@@ -113,14 +113,29 @@ func heldAnalyzer(held map[string]*qrs.Allocation, userID string) *qrs.Allocatio
 // began it. An undo deletes only the analyzer allocation the move gave
 // (moveRecord.AnalyzerGiven), never one created before the move's intent.
 func (p *pass) settle(ctx context.Context, rec *moveRecord, candidate bool, h rightsize.Holder) (audit.Outcome, settled) {
-	held, err := p.m.Client.AllocationsOfUsers(ctx, qrs.Analyzer, []string{rec.UserID})
+	held, pros, err := p.readMoves(ctx, []*moveRecord{rec})
 	if err != nil {
 		return audit.Outcome{}, settleUnknown
 	}
-	pros, err := p.m.Client.AllocationsByID(ctx, qrs.Professional, []string{rec.AllocationID})
-	if err != nil {
-		return audit.Outcome{}, settleUnknown
+	return p.settleRead(ctx, rec, candidate, h, held, pros)
+}
+
+// readMoves reads what QRS holds for moves: the users' analyzer allocations and the
+// professional allocations, one filtered request each for all of them.
+func (p *pass) readMoves(ctx context.Context, recs []*moveRecord) (held, pros map[string]*qrs.Allocation, err error) {
+	users, ids := make([]string, len(recs)), make([]string, len(recs))
+	for i, rec := range recs {
+		users[i], ids[i] = rec.UserID, rec.AllocationID
 	}
+	if held, err = p.m.Client.AllocationsOfUsers(ctx, qrs.Analyzer, users); err != nil {
+		return nil, nil, err
+	}
+	pros, err = p.m.Client.AllocationsByID(ctx, qrs.Professional, ids)
+	return held, pros, err
+}
+
+// settleRead is settle on what readMoves read.
+func (p *pass) settleRead(ctx context.Context, rec *moveRecord, candidate bool, h rightsize.Holder, held, pros map[string]*qrs.Allocation) (audit.Outcome, settled) {
 	an, pa := heldAnalyzer(held, rec.UserID), pros[rec.AllocationID]
 	if an != nil && rec.Step == stepAnalyzerRequested && rec.AnalyzerID == "" {
 		// The user held no usable analyzer access when the POST was sent (else it is not
@@ -274,4 +289,63 @@ func (p *pass) outcome(a *qrs.Allocation, r audit.Result, reason, detail string)
 		o.NeverUsed = true
 	}
 	return o
+}
+
+// settleLater reads the moves this run left open after an ambiguous answer once more
+// before the run ends, once the settle grace has passed since the latest was sent (not
+// waited for when the run stops): all in one read of each kind. A move settled then is
+// completed or closed as usual; one whose completion was answered ambiguously again gets
+// another pass (at most three); what is still open waits for the next run.
+func (p *pass) settleLater(ctx context.Context, stop <-chan struct{}) {
+	for range 3 {
+		if len(p.later) == 0 || !p.settleLaterOnce(ctx, stop) {
+			return
+		}
+	}
+}
+
+// settleLaterOnce is one pass of settleLater; false when the run's moves must end.
+func (p *pass) settleLaterOnce(ctx context.Context, stop <-chan struct{}) bool {
+	recs := p.later
+	p.later = nil
+	var latest time.Time
+	for _, rec := range recs {
+		if rec.Sent.After(latest) {
+			latest = rec.Sent
+		}
+	}
+	if wait := time.Until(latest.Add(p.m.settleGrace())); wait > 0 {
+		p.log.Info("moves answered ambiguously: reading them again once the settle grace has passed", "count", len(recs), "wait", wait.Round(time.Millisecond).String())
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-stop:
+			t.Stop()
+			return false
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		}
+	}
+	held, pros, err := p.readMoves(context.WithoutCancel(ctx), recs)
+	if err != nil {
+		return false
+	}
+	for _, rec := range recs {
+		_, still := p.candidates[rec.AllocationID]
+		sent := rec.Sent
+		out, st := p.settleRead(context.WithoutCancel(ctx), rec, still, p.holders[rec.AllocationID], held, pros)
+		if st == settleUnknown {
+			if rec.Sent.After(sent) { // sent again and answered ambiguously: another pass
+				p.later = append(p.later, rec)
+			}
+			_ = p.save()
+			continue
+		}
+		p.report.Unsettled--
+		if !p.close(rec.AllocationID, out) {
+			return false
+		}
+	}
+	return true
 }

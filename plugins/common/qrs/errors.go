@@ -87,10 +87,11 @@ func Definitive(err error) bool {
 }
 
 // ServiceFailed reports whether err is QRS's own failure: a 500 Internal Server Error
-// with QRS's answer. Proxies and load balancers in front of QRS send 502, 503 or 504, so a
-// 500 with a body is QRS saying that the request failed there; a read that then shows the
-// old state proves it was not carried out (see release/audit's truth rule).
+// with QRS's plain-text answer. Proxies and load balancers in front of QRS send 502, 503 or
+// 504, or an HTML error page, so a 500 with a text body is QRS saying that the request
+// failed there; a read that then shows the old state proves it was not carried out (see
+// release/audit's truth rule).
 func ServiceFailed(err error) bool {
 	var qe *Error
-	return errors.As(err, &qe) && qe.Status == http.StatusInternalServerError && qe.Body != ""
+	return errors.As(err, &qe) && qe.Status == http.StatusInternalServerError && qe.Body != "" && !strings.HasPrefix(qe.Body, "<")
 }
