@@ -66,12 +66,53 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 	if err := siteconfig.Load(path, &c); err != nil {
 		return nil, err
 	}
-	wrap := func(err error) error { return fmt.Errorf("%s: %w", path, err) }
+	return build(path, &c, log, sidecar, func(err error) error { return fmt.Errorf("%s: %w", path, err) })
+}
+
+// loadFile loads every table of a file for the sidecar — a site's, a tenant's, or several
+// side by side (each its own site) — as LoadSite loads one.
+func loadFile(path string, log *slog.Logger) ([]*Site, error) {
+	cs, err := siteconfig.LoadAll(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 1 {
+		s, err := build(path, cs[0], log, true, func(err error) error { return fmt.Errorf("%s: %w", path, err) })
+		if err != nil {
+			return nil, err
+		}
+		return []*Site{s}, nil
+	}
+	for i, c := range cs {
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: table %d: %w", path, i+1, err)
+		}
+	}
+	if err := siteconfig.Distinct(cs); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var sites []*Site
+	for i, c := range cs {
+		s, err := build(path, c, log, true, func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, i+1, c.Site, err) })
+		if err != nil {
+			for _, s := range sites {
+				s.Source.Close()
+			}
+			return nil, err
+		}
+		sites = append(sites, s)
+	}
+	return sites, nil
+}
+
+// build makes the Site of a decoded table (validated here; Validate may run twice).
+func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, wrap func(error) error) (*Site, error) {
+	c := *cp
 	if err := c.Validate(); err != nil {
 		return nil, wrap(err)
 	}
 	if sidecar && c.Release == nil {
-		return nil, fmt.Errorf("%s: no [inputs.%s.release] table: nothing to release", path, siteconfig.PluginName)
+		return nil, wrap(fmt.Errorf("no [inputs.%s.release] table: nothing to release", siteconfig.PluginName))
 	}
 	s := &Site{Path: path, Name: c.Site, Config: &c}
 	var err error

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	qcloudemu "github.com/qliksense-license/qliksense-license/emulators/qcloud"
+	emulator "github.com/qliksense-license/qliksense-license/emulators/qrs"
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/release"
@@ -301,4 +302,40 @@ func TestTenantAuditLogTruthUnderGatewayFaults(t *testing.T) {
 	inflight, err := os.ReadFile(e.site.Settings.InflightFile())
 	require.NoError(t, err)
 	require.Empty(t, strings.TrimSpace(string(inflight)), "no intent left open")
+}
+
+// A site and a tenant side by side in one file: the sidecar loads both, each its own site
+// with its own source, and plans each.
+func TestSiteAndTenantInOneFile(t *testing.T) {
+	qrsSrv := testkit.StartEmulator(t, emulator.Generate(emulator.SiteSpec{Seed: 3, Users: 40, Now: testkit.Now}))
+	cloud, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(knownNow), CertDir: t.TempDir()})
+	require.NoError(t, err)
+	defer func() { _ = cloud.Close() }()
+	state := t.TempDir()
+	table := fmt.Sprintf("  [inputs.qliksense_license.release]\n    state_dir = %q\n", state)
+	conf := qrsSrv.PluginConfig("production", table+testkit.PolicyTables) + cloud.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, table+knownPolicy)
+	path := filepath.Join(t.TempDir(), "both.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+	sites, err := release.LoadSites([]string{path}, slogDiscard())
+	require.NoError(t, err)
+	require.Len(t, sites, 2)
+	require.Equal(t, "production", sites[0].Name)
+	require.NotNil(t, sites[0].Client)
+	require.Equal(t, "cloud", sites[1].Name)
+	require.NotNil(t, sites[1].Cloud)
+	require.Nil(t, sites[1].Client)
+	for _, s := range sites {
+		r := &release.Runner{Site: s, Log: slogDiscard(), Now: func() time.Time { return knownNow }}
+		p, err := r.Plan(t.Context())
+		require.NoError(t, err)
+		require.Empty(t, p.Errors, s.Name)
+		require.NotEmpty(t, p.Releases(), s.Name)
+		s.Source.Close()
+	}
+
+	// Two tables of one file naming one site are refused, naming both.
+	conf = cloud.PluginConfig("same", qcloudemu.KnownAnswerAPIKey, table+knownPolicy) + qrsSrv.PluginConfig("same", table+testkit.PolicyTables)
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+	_, err = release.LoadSites([]string{path}, slogDiscard())
+	require.ErrorContains(t, err, `tables 1 and 2 are both site "same"`)
 }
