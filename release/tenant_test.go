@@ -339,3 +339,28 @@ func TestSiteAndTenantInOneFile(t *testing.T) {
 	_, err = release.LoadSites([]string{path}, slogDiscard())
 	require.ErrorContains(t, err, `tables 1 and 2 are both site "same"`)
 }
+
+// The re-check right before the delete call reads the consumption since the plan: an
+// assignment whose user has used it since is skipped (used_since_plan), the rest of its
+// part released.
+func TestTenantRecheckSkipsUseSincePlan(t *testing.T) {
+	tenant := qcloudemu.KnownAnswer(knownNow)
+	e := newTenantEnv(t, tenant, "dry_run = false", nil)
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	tenant.AddEvent(qcloudemu.Event{ID: "late-use", UserID: "000000000000000000000002", AppID: "app-1", SessionID: "s-late",
+		AllotmentID: qcloudemu.Professional, LicenseUsage: "assignment", EndTime: knownNow.Add(-time.Hour), Duration: time.Minute})
+	rec := &memRecorder{}
+	ex := &release.Executor{Source: e.site.Source, Policy: e.site.Policy, Site: "cloud", Now: func() time.Time { return knownNow },
+		Recorder: rec, Log: slogDiscard()}
+	sum := ex.Run(t.Context(), nil, p)
+	require.Equal(t, len(expectedReleases())-1, sum.Released)
+	require.Equal(t, 1, sum.Skipped)
+	for _, o := range rec.outcomes {
+		if o.AllocationID == `CORP\used-30.1` {
+			require.Equal(t, audit.Skipped, o.Result)
+			require.Equal(t, release.ReasonUsedSincePlan, o.Reason)
+		}
+	}
+	require.True(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: qcloudemu.Professional, Subject: `CORP\used-30.1`}), "kept")
+}
