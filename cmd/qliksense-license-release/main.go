@@ -449,7 +449,7 @@ func describeRuns(w io.Writer, s *release.Site) {
 	}
 	fmt.Fprintf(w, "  run at start: %s; pacing: %s; concurrency: %d\n", yesNo(st.RunAtStart), st.Pacing, st.Concurrency)
 	fmt.Fprintf(w, "  lock: %s\n  audit log: %s\n", st.LockFile, st.AuditLog)
-	if rs := s.RightsizeSettings; rs != nil {
+	if rs := s.RightsizeSettings; rs != nil && s.Cloud == nil {
 		move := "off"
 		if rs.MoveToAnalyzer {
 			move = fmt.Sprintf("dry run, up to %d a run", rs.MaxMovesPerRun)

@@ -62,6 +62,13 @@ func TestTenantCheckConfigAndPlan(t *testing.T) {
 	require.Contains(t, out, "site cloud ("+path+")\n  qlik cloud tenant: "+srv.URL+", auth api_key\n  dry_run: yes\n")
 	require.Contains(t, out, "  protected roles: TenantAdmin\n")
 	require.NotContains(t, out, qcloudemu.KnownAnswerAPIKey)
+	require.NotContains(t, out, "rightsize", "no right-sizing for a tenant")
+
+	// With -connect, the tenant's doctor: a delete probe that changes nothing.
+	out, errOut, code = runMain(t, "check-config", "-connect", "-config", path)
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, "ok    change             delete license assignments: yes")
+	require.Contains(t, out, "ok    auto-assign        on for analyzer")
 
 	out, errOut, code = runMain(t, "plan", "-config", path)
 	require.Equal(t, 0, code, out+errOut)
