@@ -41,6 +41,7 @@ var rules = map[string][]string{
 	// side by side (neither imports the other, nor the engine).
 	"release/source":             {"release/plan", "release/audit", "plugins/common/policy", "plugins/common/qrs"},
 	"release/source/qrssource":   {"release/source", "release/plan", "release/audit", "plugins/common/policy", "plugins/common/qrs"},
+	"release/source/memsource":   {"release/source", "release/plan", "release/audit", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/qrs"},
 	"release/source/sourcetest":  {"release/source", "release/plan", "release/audit", "plugins/common/policy"},
 	"release/source/cloudsource": {"release/source", "release/plan", "release/audit", "plugins/common/policy", "plugins/common/evaluate", "plugins/common/qcloud", "plugins/common/qrs", "internal/atomicfile"},
 	"release/moves":              {"release/audit", "plugins/common/siteconfig", "plugins/common/policy", "plugins/common/rightsize", "plugins/common/qrs", "internal/atomicfile", "internal/stopping"},
