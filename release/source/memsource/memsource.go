@@ -157,7 +157,9 @@ func (s *Source) Plan(_ context.Context, pol *policy.Policy, site string, now ti
 }
 
 // PartSize is up to 50.
-func (s *Source) PartSize(items []plan.Item, limit int) int { return max(1, min(limit, len(items), 50)) }
+func (s *Source) PartSize(items []plan.Item, limit int) int {
+	return max(1, min(limit, len(items), 50))
+}
 
 // Recheck decides the present holders again.
 func (s *Source) Recheck(_ context.Context, pol *policy.Policy, t qrs.AccessType, items []plan.Item, now time.Time) ([]source.Checked, error) {
