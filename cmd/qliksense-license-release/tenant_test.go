@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,7 +91,14 @@ func TestTenantSIGKILLMidRunLosesNothing(t *testing.T) {
 		}
 		return testkit.Forward
 	})
-	path, state := writeTenant(t, g.URL, g.CAFile, "dry_run = false")
+	writes := &testkit.InfluxWrites{}
+	influx := httptest.NewServer(writes)
+	defer influx.Close()
+	path, state := writeTenant(t, g.URL, g.CAFile, fmt.Sprintf(`dry_run = false
+    settle_grace = "1s"
+    [inputs.qliksense_license.release.output]
+      url = %q
+      bucket = "q/autogen"`, influx.URL))
 	before := map[string]bool{}
 	for _, a := range srv.Tenant.Assignments() {
 		before[a.Type+" "+a.Subject] = true
@@ -133,7 +141,7 @@ func TestTenantSIGKILLMidRunLosesNothing(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(state, "cloud-audit.jsonl"))
 	require.NoError(t, err)
 	released := map[string]int{}
-	runs := 0
+	runs, outcomes := 0, 0
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		var rec struct {
 			Kind    string `json:"kind"`
@@ -148,10 +156,19 @@ func TestTenantSIGKILLMidRunLosesNothing(t *testing.T) {
 			runs++
 			continue
 		}
+		outcomes++
 		if rec.Outcome.Result == "released" {
 			released[rec.Outcome.Type+" "+rec.Outcome.AllocationID]++
 		}
 	}
+	// What reached InfluxDB: every audited record, once (same series and time replace),
+	// the subjects with their quotes, backslashes and unicode intact.
+	unique := map[string]bool{}
+	for _, l := range writes.Lines() {
+		unique[l] = true
+	}
+	require.Len(t, unique, outcomes+runs)
+	require.Contains(t, strings.Join(writes.Lines(), "\n"), "東京")
 	require.Len(t, released, len(gone), "every deletion recorded, none invented")
 	for k := range gone {
 		require.Equal(t, 1, released[k], "%s recorded exactly once", k)
