@@ -13,8 +13,8 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
-// Releases go in parts: the holders of one type that one re-check of the source holds
-// (source.PartSize). Just before a part's changes, the source re-checks it (QRS: one
+// Releases go in parts: the holders of one type (of every type, for a source with
+// MixedParts: Qlik Cloud) that one re-check of the source holds (source.PartSize). Just before a part's changes, the source re-checks it (QRS: one
 // filtered GET of its allocations and, when the policy needs them, one more of its users;
 // Qlik Cloud: one filtered read each of the assignments, the users and the consumption
 // since the plan), and each holder is decided again on that fresh read. The changes go
@@ -36,7 +36,8 @@ const DefaultMaxRecheckAge = 10 * time.Second
 // 50 subjects) usually comes first.
 const maxPart = 50
 
-// part is a re-checked group of releases of one type, ready for their DELETEs.
+// part is a re-checked group of releases of one type (of any, typ "", for a source with
+// MixedParts), ready for their changes.
 type part struct {
 	typ     qrs.AccessType
 	mu      sync.Mutex
@@ -170,12 +171,15 @@ type job struct {
 
 func (r *releasing) halted() bool { return stopping.Requested(r.stop) || r.ctx.Err() != nil }
 
-// recheckAhead re-checks the releases part by part, type by type, one part ahead of the
-// DELETEs.
+// recheckAhead re-checks the releases part by part, type by type (unless the source takes
+// parts of several types), one part ahead of the changes.
 func (r *releasing) recheckAhead(items []plan.Item) {
 	defer close(r.parts)
-	byType := groupByType(items)
-	for _, t := range qrs.AccessTypes {
+	byType, types := groupByType(items), qrs.AccessTypes
+	if r.e.Source.MixedParts() { // one part may hold every type: plan order
+		byType, types = map[qrs.AccessType][]plan.Item{"": items}, []qrs.AccessType{""}
+	}
+	for _, t := range types {
 		rest := byType[t]
 		for len(rest) > 0 {
 			if r.halted() {

@@ -33,18 +33,22 @@ type Source interface {
 	// that cannot be read is in the plan's Errors, its type unplanned; an error means
 	// nothing could be planned.
 	Plan(ctx context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error)
-	// PartSize is how many of items (all of one type) one re-check and one read-back
-	// request hold, at most limit (at least 1).
+	// PartSize is how many of items one re-check and one read-back request hold, at most
+	// limit (at least 1).
 	PartSize(items []plan.Item, limit int) int
-	// Recheck re-reads items (all of type t), right before their change, and decides each
-	// again at now: one Checked per item, in order; a Checked that is not Skip carries the
-	// fresh decision. An error means the re-read failed: nothing of items may be changed
-	// (its text says what was being read).
+	// MixedParts reports whether one part may hold holders of several types (its re-check
+	// and its change take them together: Qlik Cloud); otherwise parts hold one type each.
+	MixedParts() bool
+	// Recheck re-reads items (all of type t; of any type when t is "", for a source with
+	// MixedParts), right before their change, and decides each again at now: one Checked
+	// per item, in order; a Checked that is not Skip carries the fresh decision. An error
+	// means the re-read failed: nothing of items may be changed (its text says what was
+	// being read).
 	Recheck(ctx context.Context, pol *policy.Policy, t qrs.AccessType, items []plan.Item, now time.Time) ([]Checked, error)
 	// BatchSize is how many items one Release call carries: 1 when the source changes one
 	// holder per request (QRS: one DELETE per allocation, paced by the engine).
 	BatchSize() int
-	// Release sends the change of items (at most BatchSize, all of one type) and returns
+	// Release sends the change of items (at most BatchSize, of one part) and returns
 	// one Answer per item, in order, as the source answered it. It never retries a change
 	// whose answer was ambiguous: the engine reads it back first.
 	Release(ctx context.Context, items []plan.Item) []Answer

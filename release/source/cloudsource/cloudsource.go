@@ -209,6 +209,9 @@ func (s *Source) PartSize(items []plan.Item, limit int) int {
 	return max(1, n)
 }
 
+// MixedParts is true: a subject filter and an actions call take every type at once.
+func (s *Source) MixedParts() bool { return true }
+
 // BatchSize is the most items one actions call carries.
 func (s *Source) BatchSize() int { return qcloud.ActionBatch }
 
@@ -217,12 +220,18 @@ func key(t qrs.AccessType, subject string) qcloud.Key {
 }
 
 // Recheck re-reads the part's assignments and users (one filtered read each) and the
-// consumption since the last read, and decides each assignment again.
-func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, t qrs.AccessType, items []plan.Item, now time.Time) ([]source.Checked, error) {
+// consumption since the last read, and decides each assignment again. A part may hold
+// both types (t is then "").
+func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessType, items []plan.Item, now time.Time) ([]source.Checked, error) {
 	keys := make([]qcloud.Key, len(items))
-	subjects := make([]string, len(items))
+	var subjects []string
+	seen := map[string]bool{}
 	for i, it := range items {
-		keys[i], subjects[i] = key(t, it.Allocation.ID), it.Allocation.ID
+		keys[i] = key(it.Type, it.Allocation.ID)
+		if !seen[it.Allocation.ID] {
+			seen[it.Allocation.ID] = true
+			subjects = append(subjects, it.Allocation.ID)
+		}
 	}
 	fresh, err := s.c.AssignmentsOf(ctx, keys)
 	if err != nil {
@@ -236,9 +245,9 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, t qrs.AccessTy
 	if err != nil {
 		return nil, fmt.Errorf("re-reading the consumption: %w", err)
 	}
-	present := map[string]qcloud.Assignment{}
+	present := map[qcloud.Key]qcloud.Assignment{}
 	for _, a := range fresh {
-		present[a.Subject] = a
+		present[a.Key()] = a
 	}
 	bySubject := map[string]*policy.CloudUser{}
 	for _, u := range users {
@@ -246,12 +255,12 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, t qrs.AccessTy
 	}
 	out := make([]source.Checked, 0, len(items))
 	for _, it := range items {
-		a, ok := present[it.Allocation.ID]
+		a, ok := present[key(it.Type, it.Allocation.ID)]
 		if !ok {
 			out = append(out, source.Checked{Item: it, Skip: true, Reason: source.ReasonGone, Detail: "the assignment no longer exists"})
 			continue
 		}
-		pa := policy.Assignment{Type: t, Subject: a.Subject, Created: a.Created}
+		pa := policy.Assignment{Type: it.Type, Subject: a.Subject, Created: a.Created}
 		if u := bySubject[a.Subject]; u != nil {
 			pa.User, pa.LastUsed = u, uses[u.ID]
 		}

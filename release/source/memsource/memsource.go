@@ -169,7 +169,7 @@ func (s *Source) Recheck(_ context.Context, pol *policy.Policy, t qrs.AccessType
 	s.landLocked()
 	out := make([]source.Checked, 0, len(items))
 	for _, it := range items {
-		h, ok := s.holders[source.Key{Type: t, ID: it.Allocation.ID}]
+		h, ok := s.holders[source.KeyOf(&it)]
 		if !ok {
 			out = append(out, source.Checked{Item: it, Skip: true, Reason: source.ReasonGone, Detail: "gone"})
 			continue
@@ -183,6 +183,9 @@ func (s *Source) Recheck(_ context.Context, pol *policy.Policy, t qrs.AccessType
 	}
 	return out, nil
 }
+
+// MixedParts is true with batches (a call per part, as Qlik Cloud), false without.
+func (s *Source) MixedParts() bool { return s.Batch > 1 }
 
 // BatchSize is Batch.
 func (s *Source) BatchSize() int { return max(1, s.Batch) }

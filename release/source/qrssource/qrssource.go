@@ -47,6 +47,9 @@ func (s *Source) PartSize(items []plan.Item, limit int) int {
 	return max(1, qrs.FirstBatch("id", ids, 0))
 }
 
+// MixedParts is false: a filtered read names one allocation type.
+func (s *Source) MixedParts() bool { return false }
+
 // BatchSize is 1: one DELETE per allocation.
 func (s *Source) BatchSize() int { return 1 }
 
