@@ -8,19 +8,21 @@ import (
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 	"github.com/qliksense-license/qliksense-license/internal/stopping"
-	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
-// Releases go in parts: the allocations of one type whose ids fit one filtered request.
-// Just before a part's DELETEs, one filtered GET re-reads its allocations (and, when the
-// policy needs them, one more its users), and each allocation is decided again on that
-// fresh read; after them, one filtered GET reads the part back to tell released from
-// quarantined — and, for a DELETE whose answer was lost, what happened at all. A release
-// costs its DELETE and a share of three requests: N releases take N + 3⌈N/k⌉ requests
-// for parts of k.
+// Releases go in parts: the holders of one type (of every type, for a source with
+// MixedParts: Qlik Cloud) that one re-check of the source holds (source.PartSize). Just before a part's changes, the source re-checks it (QRS: one
+// filtered GET of its allocations and, when the policy needs them, one more of its users;
+// Qlik Cloud: one filtered read each of the assignments, the users and the consumption
+// since the plan), and each holder is decided again on that fresh read. The changes go
+// in batches of the source's BatchSize (QRS: one DELETE per allocation; Qlik Cloud: one
+// actions/delete call per part). After them the source reads the part back when an
+// answer needs it (QRS: always, to tell released from quarantined — and, for a DELETE
+// whose answer was lost, what happened at all; Qlik Cloud: only after an ambiguous
+// answer). On QRS, N releases take N + 3⌈N/k⌉ requests for parts of k.
 //
 // Freshness: a re-check may be at most MaxRecheckAge old when its DELETE starts. Parts are
 // sized from the pace DELETEs actually go at (pacing, latency, concurrency) so that they
@@ -30,10 +32,12 @@ import (
 // DefaultMaxRecheckAge bounds the age of a re-check when its DELETE starts.
 const DefaultMaxRecheckAge = 10 * time.Second
 
-// maxPart caps a part; the URL bound of one filter (about 40 ids) usually comes first.
+// maxPart caps a part; the source's bound of one filter (QRS: about 40 ids; Qlik Cloud:
+// 50 subjects) usually comes first.
 const maxPart = 50
 
-// part is a re-checked group of releases of one type, ready for their DELETEs.
+// part is a re-checked group of releases of one type (of any, typ "", for a source with
+// MixedParts), ready for their changes.
 type part struct {
 	typ     qrs.AccessType
 	mu      sync.Mutex
@@ -42,9 +46,10 @@ type part struct {
 	checked time.Time
 }
 
-// take returns the next item to delete, re-checking it (and the rest of the part) first
-// when its re-check is older than maxAge. ok is false when nothing is left.
-func (p *part) take(e *Executor, ctx context.Context, runID string, record func(audit.Outcome)) (plan.Item, bool) {
+// take returns the next n items to change (fewer at the part's end), re-checking them
+// (and the rest of the part) first when the part's re-check is older than maxAge. It
+// returns nil when nothing is left.
+func (p *part) take(e *Executor, ctx context.Context, runID string, record func(audit.Outcome), n int) []plan.Item {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.next < len(p.items) && time.Since(p.checked) > e.maxRecheckAge() {
@@ -53,11 +58,12 @@ func (p *part) take(e *Executor, ctx context.Context, runID string, record func(
 		p.checked = time.Now()
 	}
 	if p.next >= len(p.items) {
-		return plan.Item{}, false
+		return nil
 	}
-	it := p.items[p.next]
-	p.next++
-	return it, true
+	end := min(p.next+max(n, 1), len(p.items))
+	its := p.items[p.next:end:end]
+	p.next = end
+	return its
 }
 
 func (e *Executor) maxRecheckAge() time.Duration {
@@ -77,24 +83,19 @@ func groupByType(items []plan.Item) map[qrs.AccessType][]plan.Item {
 	return out
 }
 
-// partSize is how many of items (all of one type) the next part takes: as many ids as fit
-// one filter, at most maxPart and BatchSize, and no more than can start within half the
-// freshness bound at the pace DELETEs have been going (half: a part is re-checked while
-// the previous one is still being deleted).
+// partSize is how many of items (all of one type) the next part takes: as many as one
+// re-check of the source holds, at most maxPart and BatchSize, and no more than can start
+// within half the freshness bound at the pace changes have been going (half: a part is
+// re-checked while the previous one is still being changed).
 func (e *Executor) partSize(items []plan.Item, interval time.Duration) int {
 	limit := min(len(items), maxPart)
 	if e.BatchSize > 0 {
 		limit = min(limit, e.BatchSize)
 	}
 	if interval > 0 {
-		limit = min(limit, max(1, int(e.maxRecheckAge()/2/interval)))
+		limit = min(limit, max(1, int(e.maxRecheckAge()/2/interval))*max(1, e.Source.BatchSize()))
 	}
-	ids := make([]string, limit)
-	for i, it := range items[:limit] {
-		ids[i] = it.Allocation.ID
-	}
-	// The part is what the client puts in its first filtered request.
-	return max(1, qrs.FirstBatch("id", ids, 0))
+	return max(1, e.Source.PartSize(items, limit))
 }
 
 // release executes the releases in parts, three stages at a time: the next part is
@@ -160,22 +161,25 @@ type releasing struct {
 	open   []deletion // sent, not settled yet: read again before the run ends
 }
 
-// job is one DELETE handed to a ready worker, with its part's bookkeeping; last says there
-// is nothing more.
+// job is one change request (a batch of the source's BatchSize) handed to a ready worker,
+// with its part's bookkeeping; last says there is nothing more.
 type job struct {
-	it   plan.Item
-	done func(*deletion) // nil: not sent
-	last bool
+	items []plan.Item
+	done  func([]deletion) // the items sent
+	last  bool
 }
 
 func (r *releasing) halted() bool { return stopping.Requested(r.stop) || r.ctx.Err() != nil }
 
-// recheckAhead re-checks the releases part by part, type by type, one part ahead of the
-// DELETEs.
+// recheckAhead re-checks the releases part by part, type by type (unless the source takes
+// parts of several types), one part ahead of the changes.
 func (r *releasing) recheckAhead(items []plan.Item) {
 	defer close(r.parts)
-	byType := groupByType(items)
-	for _, t := range qrs.AccessTypes {
+	byType, types := groupByType(items), qrs.AccessTypes
+	if r.e.Source.MixedParts() { // one part may hold every type: plan order
+		byType, types = map[qrs.AccessType][]plan.Item{"": items}, []qrs.AccessType{""}
+	}
+	for _, t := range types {
 		rest := byType[t]
 		for len(rest) > 0 {
 			if r.halted() {
@@ -219,18 +223,16 @@ func (r *releasing) dispatch() {
 					break
 				}
 			}
-			it, ok := p.take(r.e, r.ctx, r.runID, r.record)
-			if !ok {
+			its := p.take(r.e, r.ctx, r.runID, r.record, r.e.Source.BatchSize())
+			if len(its) == 0 {
 				waiting = reply // its job comes from the next part
 				break
 			}
 			sent.Add(1)
-			reply <- job{it: it, done: func(d *deletion) {
-				if d != nil {
-					dmu.Lock()
-					dels = append(dels, *d)
-					dmu.Unlock()
-				}
+			reply <- job{items: its, done: func(d []deletion) {
+				dmu.Lock()
+				dels = append(dels, d...)
+				dmu.Unlock()
 				sent.Done()
 			}}
 		}
@@ -266,102 +268,59 @@ func (r *releasing) work() {
 			return
 		}
 		if r.halted() { // stopped while it waited for its job: not sent
-			r.notStarted.Add(1)
+			r.notStarted.Add(int64(len(j.items)))
 			j.done(nil)
 			return
 		}
-		j.done(r.delete(j.it))
+		j.done(r.delete(j.items))
 	}
 }
 
-// delete records the intent of one release and sends its DELETE, under its own request
-// deadline (the client's timeout), never cut by the run's context. nil: not sent.
-func (r *releasing) delete(it plan.Item) *deletion {
+// delete records the intent of each release of a batch and sends the batch's change,
+// under its own request deadline (the source's timeout), never cut by the run's context.
+// It returns the items sent.
+func (r *releasing) delete(items []plan.Item) []deletion {
 	e := r.e
-	if err := e.Recorder.Intent(it.Outcome(e.Now(), e.Site, r.runID, "", string(it.Decision.Reason), it.Decision.Detail)); err != nil {
-		r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error()))
+	send := make([]plan.Item, 0, len(items))
+	for _, it := range items {
+		if err := e.Recorder.Intent(it.Outcome(e.Now(), e.Site, r.runID, "", string(it.Decision.Reason), it.Decision.Detail)); err != nil {
+			r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Skipped, ReasonJournalFailed, "not released: the intent could not be recorded: "+err.Error()))
+			continue
+		}
+		send = append(send, it)
+	}
+	if len(send) == 0 {
 		return nil
 	}
 	start := time.Now()
-	err := e.Client.DeleteAllocation(context.WithoutCancel(r.ctx), it.Type, it.Allocation.ID)
+	answers := e.Source.Release(context.WithoutCancel(r.ctx), send)
 	r.interval.Store(int64(max(time.Since(start)/time.Duration(r.workers), e.Pacing)))
-	return &deletion{it: it, err: err, sent: time.Now()} // the grace runs from the answer
+	answered := time.Now() // the grace runs from the answer
+	out := make([]deletion, len(send))
+	for i, it := range send {
+		out[i] = deletion{it: it, ans: answers[i], sent: answered}
+	}
+	return out
 }
 
-// recheck re-reads items (all of type t) in one filtered request, and their users in
-// another when the policy needs them, and decides each again. It records the outcome of
-// each item that must not be released any more and returns the others, with their fresh
-// decisions, in order.
+// recheck has the source re-read items (all of type t) and decide each again. It records
+// the outcome of each item that must not be released any more and returns the others,
+// with their fresh decisions, in order.
 func (e *Executor) recheck(ctx context.Context, runID string, t qrs.AccessType, items []plan.Item, record func(audit.Outcome)) []plan.Item {
-	ids := make([]string, len(items))
-	var userIDs []string
-	needUsers := e.Policy.NeedsUserRecord()
-	for i, it := range items {
-		ids[i] = it.Allocation.ID
-		if needUsers && it.Allocation.User != nil {
-			userIDs = append(userIDs, it.Allocation.User.ID)
-		}
-	}
-	var (
-		users   = map[string]*qrs.User{}
-		userErr error
-		wg      sync.WaitGroup
-	)
-	if len(userIDs) > 0 { // read with the allocations: one round trip
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			userErr = e.Client.UsersByID(ctx, userIDs, func(u *qrs.User) error {
-				users[u.ID] = u
-				return nil
-			})
-		}()
-	}
-	fresh, err := e.Client.AllocationsByID(ctx, t, ids)
-	wg.Wait()
-	skipAll := func(what string, err error) []plan.Item {
+	checked, err := e.Source.Recheck(ctx, e.Policy, t, items, e.Now())
+	if err != nil {
 		for _, it := range items {
-			record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonRecheckFailed, what+err.Error()))
+			record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonRecheckFailed, err.Error()))
 		}
 		return nil
 	}
-	if err != nil {
-		return skipAll("re-reading the allocations: ", err)
-	}
-	if userErr != nil {
-		return skipAll("re-reading the users: ", userErr)
-	}
 	var ready []plan.Item
-	for _, it := range items {
-		a, ok := fresh[it.Allocation.ID]
-		if !ok {
-			record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonGone, "the allocation no longer exists"))
+	for _, c := range checked {
+		if c.Skip {
+			record(c.Item.Outcome(e.Now(), e.Site, runID, audit.Skipped, c.Reason, c.Detail))
 			continue
 		}
-		var user *qrs.User
-		if needUsers && a.User != nil {
-			u, ok := users[a.User.ID]
-			if !ok && (it.Allocation.User == nil || a.User.ID != it.Allocation.User.ID) {
-				// Reassigned since the plan: that user was not in the batch.
-				var uerr error
-				if u, uerr = e.Client.User(ctx, a.User.ID); uerr != nil && !qrs.IsNotFound(uerr) {
-					record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, ReasonRecheckFailed, "re-reading the user: "+uerr.Error()))
-					continue
-				}
-			}
-			user = u // nil: the user record is gone
-		}
-		d := e.Policy.Evaluate(t, a, user, e.Now())
-		if d.Verdict != policy.Release {
-			reason := string(d.Reason)
-			if a.LastUsed.After(it.Allocation.LastUsed.Time) {
-				reason = ReasonUsedSincePlan
-			}
-			record(it.Outcome(e.Now(), e.Site, runID, audit.Skipped, reason, "re-check: "+d.Detail))
-			continue
-		}
-		it.Decision = d
-		ready = append(ready, it)
+		ready = append(ready, c.Item)
 	}
 	return ready
 }

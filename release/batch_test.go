@@ -134,7 +134,7 @@ func TestFailedBatchRecheckReleasesNothing(t *testing.T) {
 	e := newEnv(t, site, withKeys("max_releases_per_run = 4"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
-	ex := &release.Executor{Client: e.site.Client, Policy: e.site.Policy, Site: "production",
+	ex := &release.Executor{Source: e.site.Source, Policy: e.site.Policy, Site: "production",
 		Now: func() time.Time { return testkit.Now }, Recorder: &memRecorder{}, Log: slogDiscard()}
 	failing := p.Releases()[0].Type
 	inBatch := 0

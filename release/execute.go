@@ -13,20 +13,22 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/moves"
 	"github.com/qliksense-license/qliksense-license/release/notices"
 	"github.com/qliksense-license/qliksense-license/release/plan"
+	"github.com/qliksense-license/qliksense-license/release/source"
 )
 
-// Executor carries out a plan: its releases in parts (batch.go), then its notices
-// (release/notices), then the right-sizing moves (release/moves). Just before the DELETEs
-// of a part it re-reads the part's allocations (and their users when the policy needs
-// them) in one filtered request and skips each that was used since the plan or is
-// protected now; then it sends one DELETE per allocation and reads the part back in one
-// filtered request to tell released from quarantined — or, when an answer was
-// ambiguous, what happened at all (settle.go).
+// Executor carries out a plan on its license source (release/source): its releases in
+// parts (batch.go), then its notices (release/notices), then the right-sizing moves
+// (release/moves). Just before the changes of a part the source re-reads the part (on
+// QRS: its allocations, and their users when the policy needs them, in one filtered
+// request each) and the engine skips each holder that was used since the plan or is
+// protected now; then it sends the changes in the source's batches (QRS: one DELETE per
+// allocation; Qlik Cloud: one actions/delete call) and reads back what an answer leaves
+// open — on QRS always, to tell released from quarantined; after an ambiguous answer,
+// what happened at all (settle.go).
 //
 // The audit log never lies: an outcome is recorded only when it is known, by the truth
 // rule (audit.Settle). A DELETE, once sent, and its read-back run under their own request
@@ -39,7 +41,8 @@ import (
 // file, where Runner.Recover settles it by reading the allocation back before the next
 // run.
 type Executor struct {
-	Client      *qrs.Client
+	// Source is the license source (release/source): QRS or a Qlik Cloud tenant.
+	Source      source.Source
 	Policy      *policy.Policy
 	Site        string
 	Now         func() time.Time
@@ -50,8 +53,8 @@ type Executor struct {
 	// request holds, at most 50). See batch.go.
 	MaxRecheckAge time.Duration
 	BatchSize     int
-	// SettleGrace: how long after an ambiguously answered DELETE a read showing the
-	// allocation still proves nothing (default: the client's timeout; audit.Settle).
+	// SettleGrace: how long after an ambiguously answered change a read showing the
+	// holder still proves nothing (default: the source's timeout; audit.Settle).
 	SettleGrace time.Duration
 	Recorder    audit.Recorder
 	Log         *slog.Logger
@@ -198,9 +201,9 @@ func sleepOrStop(ctx context.Context, stop <-chan struct{}, sleep func(context.C
 
 // Reasons of skipped and failed outcomes (released ones carry the policy's reason).
 const (
-	ReasonGone          = "gone"
-	ReasonUsedSincePlan = "used_since_plan"
-	ReasonRecheckFailed = "recheck_failed"
+	ReasonGone          = source.ReasonGone
+	ReasonUsedSincePlan = source.ReasonUsedSincePlan
+	ReasonRecheckFailed = source.ReasonRecheckFailed
 	ReasonDeleteFailed  = "delete_failed"
 	ReasonAnswerLost    = "answer_lost"
 	ReasonJournalFailed = "journal_failed"

@@ -160,7 +160,7 @@ func TestInvariants(t *testing.T) {
 			}
 			rec := &memRecorder{}
 			ex := &release.Executor{
-				Client: e.site.Client, Policy: e.site.Policy, Site: "production",
+				Source: e.site.Source, Policy: e.site.Policy, Site: "production",
 				Now: func() time.Time { return testkit.Now }, Concurrency: 1 + rng.IntN(3), Recorder: rec, Log: slogDiscard(),
 			}
 			sum := ex.Run(t.Context(), nil, p)

@@ -161,7 +161,7 @@ func TestRecheckSkipsWhatChanged(t *testing.T) {
 	}))
 
 	ex := &release.Executor{
-		Client: e.site.Client, Policy: e.site.Policy, Site: "production",
+		Source: e.site.Source, Policy: e.site.Policy, Site: "production",
 		Now: func() time.Time { return testkit.Now }, Concurrency: 1, Recorder: &memRecorder{}, Log: slogDiscard(),
 	}
 	sum := ex.Run(t.Context(), nil, p)
@@ -306,7 +306,7 @@ func TestStopFinishesInFlightAndDefersTheRest(t *testing.T) {
 	stop := make(chan struct{})
 	rec := &memRecorder{onIntent: func() { close(stop) }}
 	ex := &release.Executor{
-		Client: e.site.Client, Policy: e.site.Policy, Site: "production",
+		Source: e.site.Source, Policy: e.site.Policy, Site: "production",
 		Now: func() time.Time { return testkit.Now }, Concurrency: 1, Recorder: rec, Log: slogDiscard(),
 	}
 	sum := ex.Run(t.Context(), stop, p)

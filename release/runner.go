@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"sync"
 	"time"
@@ -16,10 +15,10 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/stopping"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/moves"
 	"github.com/qliksense-license/qliksense-license/release/plan"
+	"github.com/qliksense-license/qliksense-license/release/source"
 )
 
 // Runner performs the runs of one site: lock, plan, execute, record, deliver.
@@ -75,7 +74,8 @@ func (r *Runner) Recover(ctx context.Context) error {
 		return err
 	}
 	pending, runID, summarized := u.Pending, u.RunID, u.Summarized
-	client := r.Site.Client
+	src := r.Site.Source
+	w := src.Words()
 	sum := audit.Summary{RunID: runID, Recovery: true}
 	if len(pending) > 0 {
 		sum.Start = pending[0].Time
@@ -109,30 +109,27 @@ func (r *Runner) Recover(ctx context.Context) error {
 	if summarized {
 		how = "settled by reading it back after its run"
 	}
-	// One filtered read per type for all the open intents, not one per allocation.
-	ids := map[qrs.AccessType][]string{}
-	for _, o := range pending {
-		ids[o.Type] = append(ids[o.Type], o.AllocationID)
+	// One read of the source for all the open intents (QRS: one filtered read per type),
+	// not one per holder.
+	keys := make([]source.Key, len(pending))
+	for i, o := range pending {
+		keys[i] = source.Key{Type: o.Type, ID: o.AllocationID}
 	}
-	back := map[string]*qrs.Allocation{}
-	for t, list := range ids {
-		found, err := client.AllocationsByID(ctx, t, list)
-		if err != nil {
-			return fmt.Errorf("settling the open DELETEs of run %s: %w", runID, err)
-		}
-		maps.Copy(back, found)
+	back, err := src.ReadBack(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("settling the open %ss of run %s: %w", w.Change, runID, err)
 	}
-	for _, o := range pending {
-		a, present := back[o.AllocationID]
+	for i, o := range pending {
+		b, present := back[keys[i]]
 		switch {
 		case !present:
-			o.Result, o.Detail = audit.Released, how+": the allocation is gone; "+o.Detail
-		case a.Quarantined:
-			o.Result, o.Detail = audit.Quarantined, how+": "+audit.QuarantinedDetail(a)+"; "+o.Detail
+			o.Result, o.Detail = audit.Released, how+": the "+w.Holder+" is gone; "+o.Detail
+		case b.Quarantined:
+			o.Result, o.Detail = audit.Quarantined, how+": "+b.Detail+"; "+o.Detail
 		case summarized:
-			o.Result, o.Reason, o.Detail = audit.Failed, ReasonAnswerLost, how+": the DELETE did not take effect; the allocation is still there"
+			o.Result, o.Reason, o.Detail = audit.Failed, ReasonAnswerLost, how+": the "+w.Change+" did not take effect; the "+w.Holder+" is still there"
 		default:
-			o.Result, o.Reason, o.Detail = audit.Failed, ReasonInterrupted, "the run was interrupted before its DELETE took effect; the allocation is still there"
+			o.Result, o.Reason, o.Detail = audit.Failed, ReasonInterrupted, "the run was interrupted before its "+w.Change+" took effect; the "+w.Holder+" is still there"
 		}
 		o.Time = r.Now().UTC()
 		if err := r.trail.Outcome(o); err != nil {
@@ -152,9 +149,9 @@ func (r *Runner) Recover(ctx context.Context) error {
 	return r.trail.Summary(sum)
 }
 
-// Close releases the files, the output client and QRS's idle connections.
+// Close releases the files, the output client and the source's idle connections.
 func (r *Runner) Close() {
-	r.Site.Client.Close()
+	r.Site.Source.Close()
 	if r.trail != nil {
 		r.trail.Close()
 	}
@@ -170,14 +167,14 @@ func (r *Runner) Plan(ctx context.Context) (*plan.Plan, error) {
 func (r *Runner) plan(ctx context.Context) (*plan.Plan, *notice.State, error) {
 	n := r.Site.Notifier
 	if n == nil {
-		p, err := plan.Make(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now(), nil)
+		p, err := r.Site.Source.Plan(ctx, r.Site.Policy, r.Site.Name, r.Now(), nil)
 		return p, nil, err
 	}
 	state, err := notice.Load(n.StatePath)
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := plan.Make(ctx, r.Site.Client, r.Site.Policy, r.Site.Name, r.Now(), n.Stager(r.Site.Client, r.Site.Policy, state))
+	p, err := r.Site.Source.Plan(ctx, r.Site.Policy, r.Site.Name, r.Now(), n.Stager(r.Site.Client, r.Site.Policy, state))
 	return p, state, err
 }
 
@@ -245,7 +242,7 @@ func (r *Runner) locked(ctx context.Context, stop <-chan struct{}) (audit.Summar
 	}
 	st := r.Site.Settings
 	ex := &Executor{
-		Client: r.Site.Client, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
+		Source: r.Site.Source, Policy: r.Site.Policy, Site: r.Site.Name, Now: r.Now,
 		Pacing: st.Pacing, Concurrency: st.Concurrency, MaxRecheckAge: st.RecheckMaxAge, SettleGrace: st.SettleGrace, Recorder: r.trail, Log: r.Log,
 		Notifier: r.Site.Notifier, Notices: state, SpoolSkipped: r.trail.TakeSkipped(),
 	}

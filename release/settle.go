@@ -4,57 +4,60 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/plan"
+	"github.com/qliksense-license/qliksense-license/release/source"
 )
 
-// deletion is one DELETE sent: its last answer, when that answer came (sent: the settle
+// deletion is one change sent: its last answer, when that answer came (sent: the settle
 // grace runs from it, audit.Settle), and how many times it was sent again after a read
 // proved it not done.
 type deletion struct {
 	it    plan.Item
-	err   error
+	ans   source.Answer
 	sent  time.Time
 	tries int
 }
 
-// settleGrace is Executor.SettleGrace, by default the client's timeout.
+// settleGrace is Executor.SettleGrace, by default the source's timeout.
 func (e *Executor) settleGrace() time.Duration {
 	if e.SettleGrace > 0 {
 		return e.SettleGrace
 	}
-	return e.Client.Timeout()
+	return e.Source.Timeout()
 }
 
-// settle turns DELETE answers into outcomes by the truth rule (audit.Settle) and records
-// them: a 4xx that QRS sent is recorded as it says (404: gone, skipped; any other:
-// failed, nothing changed); every other answer is read back, one filtered read per type
-// (its own deadline, detached from the run's context). A DELETE the read proved not done
-// after a 5xx, a 429 or a connection error is sent again, with backoff, within the
-// client's retry budget and the run's deadline, and read back again; only then is it
-// failed. It returns the DELETEs still pending (read showing the allocation while the
-// settle grace runs); with final, those are recorded unsettled instead (no result: the
-// intent stays open for the next run's Recover).
+// settle turns the answers to changes into outcomes by the truth rule (audit.Settle) and
+// records them: a definitive refusal is recorded as it says (the holder gone: skipped;
+// any other: failed, nothing changed); a final done answer as released; every other
+// answer is read back, in one read of the source (its own deadline, detached from the
+// run's context). A change the read proved not done after a 5xx, a 429 or a connection
+// error is sent again, with backoff, within the source's retry budget and the run's
+// deadline, and read back again; only then is it failed. It returns the changes still
+// pending (read showing the holder while the settle grace runs); with final, those are
+// recorded unsettled instead (no result: the intent stays open for the next run's
+// Recover).
 func (r *releasing) settle(dels []deletion, final bool) []deletion {
 	e := r.e
+	w := e.Source.Words()
 	var pending []deletion
 	for len(dels) > 0 {
 		var check []deletion
 		for _, del := range dels {
-			it := del.it
+			it, a := del.it, del.ans
 			switch {
-			case audit.AnswerOfQRS(del.err) != audit.AnswerRefused:
+			case a.Class == audit.AnswerDone && a.Final:
+				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Released, string(it.Decision.Reason), retried(it.Decision.Detail, del.tries)))
+			case a.Class != audit.AnswerRefused:
 				check = append(check, del)
-			case qrs.IsNotFound(del.err):
-				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Skipped, ReasonGone, "QRS answered 404: the allocation no longer exists (released elsewhere)"))
+			case a.Gone:
+				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Skipped, ReasonGone, w.Gone))
 			default:
-				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ReasonDeleteFailed, del.err.Error()))
+				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ReasonDeleteFailed, a.Err.Error()))
 			}
 		}
 		if len(check) == 0 {
@@ -64,25 +67,25 @@ func (r *releasing) settle(dels []deletion, final bool) []deletion {
 		now := time.Now()
 		var again []deletion
 		for _, del := range check {
-			it, err, d := del.it, del.err, del.it.Decision
-			a, present := back[it.Allocation.ID]
+			it, err, d := del.it, del.ans.Err, del.it.Decision
+			b, present := back[source.KeyOf(&it)]
 			read := audit.ReadOld
 			switch {
 			case rerr != nil:
 				read = audit.ReadFailed
-			case !present || a.Quarantined:
+			case !present || b.Quarantined:
 				read = audit.ReadChanged
 			}
-			switch audit.Settle(audit.AnswerOfQRS(err), read, del.sent, now, e.settleGrace()) {
+			switch audit.Settle(del.ans.Class, read, del.sent, now, e.settleGrace()) {
 			case audit.Done:
 				result, detail := audit.Released, d.Detail
 				if present {
-					result, detail = audit.Quarantined, audit.QuarantinedDetail(a)+"; "+d.Detail
+					result, detail = audit.Quarantined, b.Detail+"; "+d.Detail
 				}
 				if err != nil {
-					detail = ambiguousDetail(err) + "; the allocation is gone; " + detail
+					detail = ambiguousDetail(w, del.ans) + "; the " + w.Holder + " is gone; " + detail
 					if present {
-						detail = ambiguousDetail(err) + "; " + audit.QuarantinedDetail(a) + "; " + d.Detail
+						detail = ambiguousDetail(w, del.ans) + "; " + b.Detail + "; " + d.Detail
 					}
 				}
 				r.record(it.Outcome(e.Now(), e.Site, r.runID, result, string(d.Reason), retried(detail, del.tries)))
@@ -98,31 +101,31 @@ func (r *releasing) settle(dels []deletion, final bool) []deletion {
 				}
 				switch {
 				case err == nil:
-					r.record(it.Outcome(e.Now(), e.Site, r.runID, "", string(d.Reason), "QRS answered 204; reading it back to tell released from quarantined failed: "+rerr.Error()))
+					r.record(it.Outcome(e.Now(), e.Site, r.runID, "", string(d.Reason), w.Done+"; reading it back to tell released from quarantined failed: "+rerr.Error()))
 				case rerr != nil:
-					r.record(it.Outcome(e.Now(), e.Site, r.runID, "", ambiguousReason(err), fmt.Sprintf("%v; reading it back failed too: %v", err, rerr)))
+					r.record(it.Outcome(e.Now(), e.Site, r.runID, "", ambiguousReason(del.ans), fmt.Sprintf("%v; reading it back failed too: %v", err, rerr)))
 				default:
-					r.record(it.Outcome(e.Now(), e.Site, r.runID, "", ambiguousReason(err),
-						fmt.Sprintf("%v; read back: the allocation is still there, which proves nothing yet (settle grace %s)", err, e.settleGrace())))
+					r.record(it.Outcome(e.Now(), e.Site, r.runID, "", ambiguousReason(del.ans),
+						fmt.Sprintf("%v; read back: the %s is still there, which proves nothing yet (settle grace %s)", err, w.Holder, e.settleGrace())))
 				}
 			case audit.NotDone:
 				switch {
 				case err == nil:
-					r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ReasonDeleteFailed, retried("QRS answered 204 but the allocation is still there", del.tries)))
-				case r.retry(&del):
+					r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ReasonDeleteFailed, retried(w.Done+" but the "+w.Holder+" is still there", del.tries)))
+				case r.retryable(del):
 					again = append(again, del)
 				default:
-					r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ambiguousReason(err),
-						retried(fmt.Sprintf("%v; read back: the allocation is still there", err), del.tries)))
+					r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ambiguousReason(del.ans),
+						retried(fmt.Sprintf("%v; read back: the %s is still there", err, w.Holder), del.tries)))
 				}
 			}
 		}
-		dels = again
+		dels = r.retry(again)
 	}
 	return pending
 }
 
-// retried adds to an outcome's detail how many times its DELETE was sent again.
+// retried adds to an outcome's detail how many times its change was sent again.
 func retried(detail string, tries int) string {
 	if tries == 0 {
 		return detail
@@ -130,56 +133,80 @@ func retried(detail string, tries int) string {
 	return fmt.Sprintf("%s (sent %d times: a read proved the earlier ones not done)", detail, tries+1)
 }
 
-// readBack reads the allocations of dels back, one filtered request per type, under its
-// own deadline detached from ctx.
-func (e *Executor) readBack(ctx context.Context, dels []deletion) (map[string]*qrs.Allocation, error) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Client.Timeout())
+// readBack reads the holders of dels back through the source, under its own deadline
+// detached from ctx.
+func (e *Executor) readBack(ctx context.Context, dels []deletion) (map[source.Key]source.Back, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Source.Timeout())
 	defer cancel()
-	ids := map[qrs.AccessType][]string{}
-	for _, del := range dels {
-		ids[del.it.Type] = append(ids[del.it.Type], del.it.Allocation.ID)
+	keys := make([]source.Key, len(dels))
+	for i := range dels {
+		keys[i] = source.KeyOf(&dels[i].it)
 	}
-	back := map[string]*qrs.Allocation{}
-	for _, t := range qrs.AccessTypes {
-		if len(ids[t]) == 0 {
+	return e.Source.ReadBack(rctx, keys)
+}
+
+// retryable reports whether a change a read proved not done may be sent again: its answer
+// allows it (Answer.Retryable), the source's retry budget is not spent and the run is not
+// stopping.
+func (r *releasing) retryable(del deletion) bool {
+	return del.ans.Retryable && del.tries < r.e.Source.RetryBudget() && !r.halted()
+}
+
+// retry sends the changes of dels (all retryable) again, in batches of the source's
+// BatchSize, each once its backoff has passed (if the run's deadline leaves time for it)
+// and at the pace. Each intent is noted again first (Recover measures its grace from the
+// latest). It returns the changes sent; the others are recorded failed.
+func (r *releasing) retry(dels []deletion) []deletion {
+	e := r.e
+	w := e.Source.Words()
+	fail := func(del deletion) {
+		r.record(del.it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ambiguousReason(del.ans),
+			retried(fmt.Sprintf("%v; read back: the %s is still there", del.ans.Err, w.Holder), del.tries)))
+	}
+	var sent []deletion
+	for n := max(1, e.Source.BatchSize()); len(dels) > 0; {
+		batch := dels[:min(n, len(dels))]
+		dels = dels[len(batch):]
+		tries := 0
+		for _, del := range batch {
+			tries = max(tries, del.tries)
+		}
+		wait := e.Source.Backoff(tries + 1)
+		ok := true
+		if dl, has := r.ctx.Deadline(); has && time.Until(dl) < wait {
+			ok = false
+		}
+		if ok && (sleepOrStop(r.ctx, r.stop, r.sleep(), wait) != nil || r.pace.next() != nil || r.halted()) {
+			ok = false
+		}
+		var send []deletion
+		for _, del := range batch {
+			it := del.it
+			if !ok || e.Recorder.Intent(it.Outcome(e.Now(), e.Site, r.runID, "", string(it.Decision.Reason), it.Decision.Detail)) != nil {
+				fail(del)
+				continue
+			}
+			send = append(send, del)
+		}
+		if len(send) == 0 {
 			continue
 		}
-		found, err := e.Client.AllocationsByID(rctx, t, ids[t])
-		if err != nil {
-			return nil, err
+		items := make([]plan.Item, len(send))
+		for i := range send {
+			items[i] = send[i].it
 		}
-		maps.Copy(back, found)
+		answers := e.Source.Release(context.WithoutCancel(r.ctx), items)
+		answered := time.Now() // the grace runs from the answer
+		for i := range send {
+			send[i].ans, send[i].sent, send[i].tries = answers[i], answered, send[i].tries+1
+			r.log().Info("a read proved the "+w.Change+" not done: sent again", "allocation_id", send[i].it.Allocation.ID, "attempt", send[i].tries+1, "err", send[i].ans.Err)
+		}
+		sent = append(sent, send...)
 	}
-	return back, nil
+	return sent
 }
 
-// retry sends a DELETE again once a read proved it not done, when its answer allows it
-// (audit.Retryable), the client's retry budget is not spent, the run is not stopping and
-// its deadline leaves time for the backoff. Its intent is noted again first (Recover
-// measures its grace from the latest). false: not sent.
-func (r *releasing) retry(del *deletion) bool {
-	e := r.e
-	if !audit.Retryable(del.err) || del.tries >= e.Client.RetryBudget() || r.halted() {
-		return false
-	}
-	wait := e.Client.Backoff(del.tries + 1)
-	if dl, ok := r.ctx.Deadline(); ok && time.Until(dl) < wait {
-		return false
-	}
-	if sleepOrStop(r.ctx, r.stop, r.sleep(), wait) != nil || r.pace.next() != nil || r.halted() {
-		return false
-	}
-	it := del.it
-	if e.Recorder.Intent(it.Outcome(e.Now(), e.Site, r.runID, "", string(it.Decision.Reason), it.Decision.Detail)) != nil {
-		return false
-	}
-	del.err = e.Client.DeleteAllocation(context.WithoutCancel(r.ctx), it.Type, it.Allocation.ID)
-	del.sent, del.tries = time.Now(), del.tries+1
-	r.log().Info("a read proved the DELETE not done: sent again", "allocation_id", it.Allocation.ID, "attempt", del.tries+1, "err", del.err)
-	return true
-}
-
-// keepOpen holds DELETEs still pending for the run's last read (settleOpen).
+// keepOpen holds changes still pending for the run's last read (settleOpen).
 func (r *releasing) keepOpen(dels []deletion) {
 	if len(dels) == 0 {
 		return
@@ -189,11 +216,10 @@ func (r *releasing) keepOpen(dels []deletion) {
 	r.openMu.Unlock()
 }
 
-// settleOpen reads the run's pending DELETEs again before the run ends, all in one
-// filtered read per type, once the settle grace has passed since the latest was answered
-// (not waited for when the run stops or its context ends: Recover settles them then).
-// What is still not known after the last pass is recorded unsettled: the intents stay
-// open.
+// settleOpen reads the run's pending changes again before the run ends, in one read of
+// the source, once the settle grace has passed since the latest was answered (not waited for
+// when the run stops or its context ends: Recover settles them then). What is still not
+// known after the last pass is recorded unsettled: the intents stay open.
 func (r *releasing) settleOpen() {
 	r.openMu.Lock()
 	open := r.open
@@ -202,7 +228,7 @@ func (r *releasing) settleOpen() {
 	if len(open) == 0 {
 		return
 	}
-	// One DELETE sent again in a pass and answered ambiguously again gets another pass
+	// One change sent again in a pass and answered ambiguously again gets another pass
 	// (at most three), the last one final.
 	for pass := range 3 {
 		var latest time.Time
@@ -227,7 +253,7 @@ func (r *releasing) settleOpen() {
 				continue
 			}
 			it := del.it
-			r.record(it.Outcome(r.e.Now(), r.e.Site, r.runID, "", ambiguousReason(del.err), fmt.Sprintf("%v; not settled by the run's last read", del.err)))
+			r.record(it.Outcome(r.e.Now(), r.e.Site, r.runID, "", ambiguousReason(del.ans), fmt.Sprintf("%v; not settled by the run's last read", del.ans.Err)))
 		}
 		if len(open) == 0 {
 			return
@@ -245,18 +271,18 @@ func (r *releasing) sleep() func(context.Context, time.Duration) error {
 func (r *releasing) log() *slog.Logger { return r.e.Log.With("run_id", r.runID) }
 
 // ambiguousDetail says in an outcome which ambiguous answer was read back.
-func ambiguousDetail(err error) string {
-	if s := qrs.StatusCode(err); s != 0 {
-		return fmt.Sprintf("the DELETE was answered %d %s, which does not say what QRS did; read back", s, http.StatusText(s))
+func ambiguousDetail(w source.Words, a source.Answer) string {
+	if s := a.Status; s != 0 {
+		return fmt.Sprintf("the %s was answered %d %s, which does not say what %s did; read back", w.Change, s, http.StatusText(s), w.Service)
 	}
-	return "the DELETE's answer was lost"
+	return "the " + w.Change + "'s answer was lost"
 }
 
 // ambiguousReason names an ambiguous answer in an outcome: answer_lost when none came
-// (timeout, reset, an undecodable body), delete_failed when a proxy or QRS answered with
-// an error status.
-func ambiguousReason(err error) string {
-	if qrs.StatusCode(err) == 0 {
+// (timeout, reset, an undecodable body), delete_failed when a proxy or the source answered
+// with an error status.
+func ambiguousReason(a source.Answer) string {
+	if a.Status == 0 {
 		return ReasonAnswerLost
 	}
 	return ReasonDeleteFailed

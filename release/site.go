@@ -7,22 +7,35 @@
 package release
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release/notices"
+	"github.com/qliksense-license/qliksense-license/release/source"
+	"github.com/qliksense-license/qliksense-license/release/source/cloudsource"
+	"github.com/qliksense-license/qliksense-license/release/source/qrssource"
 )
 
-// Site is one Qlik Sense site as the sidecar sees it: its configuration, its QRS client,
-// its compiled release policy and the validated sidecar settings.
+// Site is one Qlik Sense site or Qlik Cloud tenant as the sidecar sees it: its
+// configuration, its license source, its compiled release policy and the validated
+// sidecar settings.
 type Site struct {
-	Path     string
-	Name     string
-	Config   *siteconfig.Config
-	Client   *qrs.Client
+	Path   string
+	Name   string
+	Config *siteconfig.Config
+	// Source is the license source the engine releases through (release/source).
+	Source source.Source
+	// Client is a site's QRS client, for what only a site has (notices, right-sizing,
+	// the forecast, the doctor); nil for a tenant.
+	Client *qrs.Client
+	// Cloud is a tenant's Qlik Cloud client (the doctor); nil for a site.
+	Cloud    *qcloud.Client
 	Policy   *policy.Policy
 	Settings *siteconfig.Sidecar
 	// Notifier sends the notices and the digest; nil when no type gives notice and no
@@ -53,19 +66,58 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 	if err := siteconfig.Load(path, &c); err != nil {
 		return nil, err
 	}
-	wrap := func(err error) error { return fmt.Errorf("%s: %w", path, err) }
+	return build(path, &c, log, sidecar, func(err error) error { return fmt.Errorf("%s: %w", path, err) })
+}
+
+// loadFile loads every table of a file for the sidecar — a site's, a tenant's, or several
+// side by side (each its own site) — as LoadSite loads one.
+func loadFile(path string, log *slog.Logger) ([]*Site, error) {
+	cs, err := siteconfig.LoadAll(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 1 {
+		s, err := build(path, cs[0], log, true, func(err error) error { return fmt.Errorf("%s: %w", path, err) })
+		if err != nil {
+			return nil, err
+		}
+		return []*Site{s}, nil
+	}
+	for i, c := range cs {
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: table %d: %w", path, i+1, err)
+		}
+	}
+	if err := siteconfig.Distinct(cs); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var sites []*Site
+	for i, c := range cs {
+		s, err := build(path, c, log, true, func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, i+1, c.Site, err) })
+		if err != nil {
+			for _, s := range sites {
+				s.Source.Close()
+			}
+			return nil, err
+		}
+		sites = append(sites, s)
+	}
+	return sites, nil
+}
+
+// build makes the Site of a decoded table (validated here; Validate may run twice).
+func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, wrap func(error) error) (*Site, error) {
+	c := *cp
 	if err := c.Validate(); err != nil {
 		return nil, wrap(err)
 	}
 	if sidecar && c.Release == nil {
-		return nil, fmt.Errorf("%s: no [inputs.%s.release] table: nothing to release", path, siteconfig.PluginName)
+		return nil, wrap(fmt.Errorf("no [inputs.%s.release] table: nothing to release", siteconfig.PluginName))
 	}
 	s := &Site{Path: path, Name: c.Site, Config: &c}
 	var err error
-	if c.Release != nil {
-		if s.Policy, err = policy.Compile(&c.Release.Config); err != nil {
-			return nil, wrap(err)
-		}
+	if s.Policy, err = c.CompilePolicy(); err != nil {
+		return nil, wrap(err)
 	}
 	if s.RightsizeSettings, err = c.RightsizeSettings(); err != nil {
 		return nil, wrap(err)
@@ -78,14 +130,38 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 			return nil, wrap(err)
 		}
 		if s.Settings.Notices != nil {
+			if c.IsTenant() {
+				return nil, wrap(errTenantNotices)
+			}
 			if s.Notifier, err = notices.NewNotifier(s.Settings, notices.NewSMTPMailer(s.Settings.Notices.Mail)); err != nil {
 				return nil, wrap(err)
 			}
 		}
 	}
 	warn := log.With("config", path)
-	if s.Client, err = c.NewClient(func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) }); err != nil {
+	warnf := func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) }
+	if sidecar && c.IsTenant() {
+		if c.Report != nil {
+			return nil, wrap(errTenantReport)
+		}
+		if s.Cloud, err = c.NewTenantClient(warnf); err != nil {
+			return nil, wrap(err)
+		}
+		s.Source = cloudsource.New(s.Cloud, cloudsource.Options{UsesFile: s.Settings.UsesFile(), Timeout: time.Duration(c.Timeout),
+			Retries: c.MaxRetries, Log: warn})
+		return s, nil
+	}
+	// A tenant has no QRS: the read-only commands (rightsize, forecast) say so here.
+	if s.Client, err = c.NewClient(warnf); err != nil {
 		return nil, wrap(err)
 	}
+	s.Source = qrssource.New(s.Client)
 	return s, nil
 }
+
+// errTenantReport: the license report reads a site's QRS (pools, server license,
+// right-sizing) for now.
+var errTenantReport = errors.New("release: the license report ([report]) is made for a Qlik Sense site only yet: remove the report table from this tenant's table")
+
+// errTenantNotices: the notices' state and mails are a site's for now.
+var errTenantNotices = errors.New("release: notices (notice_days, digest_to) are not sent for a Qlik Cloud tenant yet: remove notice_days and digest_to from this tenant's release table (its assignments are released without notice)")

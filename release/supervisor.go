@@ -386,20 +386,23 @@ func (s *Supervisor) runOnce(ctx context.Context, r *Runner, why string) {
 	}
 }
 
-// LoadSites loads and checks the site files; two files may not name the same site.
+// LoadSites loads and checks the site files (each may hold several tables: sites and Qlik
+// Cloud tenants side by side); two tables may not name the same site.
 func LoadSites(paths []string, log *slog.Logger) ([]*Site, error) {
 	var sites []*Site
 	names := map[string]string{}
 	for _, p := range paths {
-		s, err := LoadSite(p, log)
+		loaded, err := loadFile(p, log)
 		if err != nil {
 			return nil, err
 		}
-		if other, dup := names[s.Name]; dup {
-			return nil, fmt.Errorf("%s and %s both name site %q: give each file its own site", other, p, s.Name)
+		for _, s := range loaded {
+			if other, dup := names[s.Name]; dup {
+				return nil, fmt.Errorf("%s and %s both name site %q: give each file its own site", other, p, s.Name)
+			}
+			names[s.Name] = p
+			sites = append(sites, s)
 		}
-		names[s.Name] = p
-		sites = append(sites, s)
 	}
 	return sites, nil
 }

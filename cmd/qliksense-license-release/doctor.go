@@ -38,7 +38,12 @@ func diagnose(ctx context.Context, w io.Writer, s *release.Site) bool {
 		}
 	}
 	fmt.Fprintln(w, "  connection:")
-	rep := doctor.Check(ctx, s.Config, s.Client, needs, time.Now())
+	var rep *doctor.Report
+	if s.Cloud != nil {
+		rep = doctor.CheckTenant(ctx, s.Config, s.Cloud, needs, time.Now())
+	} else {
+		rep = doctor.Check(ctx, s.Config, s.Client, needs, time.Now())
+	}
 	if o := s.Settings.Output; o != nil {
 		rep.Steps = append(rep.Steps, outputStep(ctx, s.Name, o))
 	}

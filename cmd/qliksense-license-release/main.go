@@ -20,7 +20,9 @@ import (
 
 	influxlog "github.com/influxdata/influxdb-client-go/v2/log"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/butler"
 	"github.com/qliksense-license/qliksense-license/release/ownerreport"
@@ -226,7 +228,7 @@ func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io
 			continue
 		}
 		rep, err := report(ctx, s)
-		s.Client.Close()
+		s.Source.Close()
 		if err != nil {
 			log.Error(what+" failed", "site", s.Name, "err", err)
 			code = 1
@@ -395,19 +397,40 @@ func yesNo(b bool) string {
 // describe prints a site's effective configuration; never a secret.
 func describe(w io.Writer, s *release.Site) {
 	r := s.Config.Release
-	st := s.Settings
 	pol := s.Policy
 	fmt.Fprintf(w, "site %s (%s)\n", s.Name, s.Path)
-	fmt.Fprintf(w, "  qrs: %s, auth %s\n", s.Client.BaseURL(), s.Config.Auth)
+	if s.Cloud != nil {
+		fmt.Fprintf(w, "  qlik cloud tenant: %s, auth %s\n", s.Cloud.Tenant(), s.Config.TenantAuthMode())
+	} else {
+		fmt.Fprintf(w, "  qrs: %s, auth %s\n", s.Client.BaseURL(), s.Config.Auth)
+	}
 	fmt.Fprintf(w, "  dry_run: %s\n", yesNo(pol.DryRun))
 	fmt.Fprintf(w, "  max_releases_per_run: %d\n", pol.MaxReleasesPerRun)
-	for _, t := range qrs.AccessTypes {
+	types := qrs.AccessTypes
+	if pol.IsTenant() {
+		types = policy.TenantTypes
+	}
+	for _, t := range types {
 		if days, on := pol.Enabled(t); on {
 			fmt.Fprintf(w, "  %s: released after %d days without use\n", t.Name(), days)
 		} else {
 			fmt.Fprintf(w, "  %s: not released\n", t.Name())
 		}
 	}
+	pr := r.Protect
+	if pol.IsTenant() {
+		fmt.Fprintf(w, "  protected users (subject or email): %s\n", list(pr.Users))
+		fmt.Fprintf(w, "  protected groups: %s\n", list(pr.Groups))
+		fmt.Fprintf(w, "  protected roles: %s\n", list(pr.Roles))
+		fmt.Fprintf(w, "  always release: disabled or deleted users %s\n", yesNo(r.AlwaysReleaseDisabled))
+	} else {
+		describeSiteProtection(w, r)
+	}
+	describeRuns(w, s)
+}
+
+// describeSiteProtection prints a site's protections.
+func describeSiteProtection(w io.Writer, r *siteconfig.ReleaseConfig) {
 	pr := r.Protect
 	fmt.Fprintf(w, "  protected users: %s\n", list(pr.Users))
 	fmt.Fprintf(w, "  protected user directories: %s\n", list(pr.UserDirectories))
@@ -424,6 +447,11 @@ func describe(w io.Writer, s *release.Site) {
 	}
 	fmt.Fprintf(w, "  protected user states: %s\n", list(states))
 	fmt.Fprintf(w, "  always release: removed externally %s, inactive %s\n", yesNo(r.AlwaysReleaseRemovedExternally), yesNo(r.AlwaysReleaseInactive))
+}
+
+// describeRuns prints a site's schedule, state, notices and output.
+func describeRuns(w io.Writer, s *release.Site) {
+	st, pol := s.Settings, s.Policy
 	if st.Schedule != nil {
 		fmt.Fprintf(w, "  schedule: %s in %s, next run %s\n", st.ScheduleText, st.Location, st.Schedule.Next(time.Now().In(st.Location)).Format(time.RFC3339))
 	} else {
@@ -431,7 +459,7 @@ func describe(w io.Writer, s *release.Site) {
 	}
 	fmt.Fprintf(w, "  run at start: %s; pacing: %s; concurrency: %d\n", yesNo(st.RunAtStart), st.Pacing, st.Concurrency)
 	fmt.Fprintf(w, "  lock: %s\n  audit log: %s\n", st.LockFile, st.AuditLog)
-	if rs := s.RightsizeSettings; rs != nil {
+	if rs := s.RightsizeSettings; rs != nil && s.Cloud == nil {
 		move := "off"
 		if rs.MoveToAnalyzer {
 			move = fmt.Sprintf("dry run, up to %d a run", rs.MaxMovesPerRun)

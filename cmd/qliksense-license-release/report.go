@@ -29,6 +29,9 @@ func loadReportSite(path string, log *slog.Logger) (*release.Site, error) {
 	if err := siteconfig.Load(path, &c); err != nil {
 		return nil, err
 	}
+	if c.IsTenant() {
+		return nil, fmt.Errorf("%s: the license report is made for a Qlik Sense site only yet; tenant %s is not reported", path, c.Site)
+	}
 	if c.Release != nil {
 		return release.LoadSite(path, log)
 	}
@@ -137,7 +140,7 @@ func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writ
 			continue
 		}
 		d, err := ownerReport(ctx, s, time.Now(), log)
-		s.Client.Close()
+		s.Source.Close()
 		if err != nil {
 			log.Error("the license report failed", "site", s.Name, "err", err)
 			code = 1

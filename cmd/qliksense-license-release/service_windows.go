@@ -251,7 +251,7 @@ func install(m *mgr.Mgr, o serviceOptions) (string, error) {
 		return "", fmt.Errorf("not installing with an invalid configuration: %w", err)
 	}
 	for _, s := range sites {
-		s.Client.Close()
+		s.Source.Close()
 	}
 	if o.dataDir != "" {
 		if o.dataDir, err = filepath.Abs(o.dataDir); err != nil {

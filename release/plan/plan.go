@@ -18,9 +18,14 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
-// Item is one allocation of a plan with its verdict.
+// Item is one holder of a plan (a QRS allocation, or a Qlik Cloud assignment whose
+// Allocation carries its subject as id, its creation and its user's last use) with its
+// verdict.
 type Item struct {
 	evaluate.Item
+	// Who is the holder as people know it, when it is not the allocation's
+	// DIRECTORY\id (a Qlik Cloud subject).
+	Who string
 	// Note says what else a person should know, e.g. that the user also holds an
 	// allocation of the other type.
 	Note string
@@ -42,10 +47,18 @@ func (it *Item) AddNote(note string) {
 	it.Note += "; " + note
 }
 
+// Holder names the item's holder: Who, or the allocation's DIRECTORY\id.
+func (it *Item) Holder() string {
+	if it.Who != "" {
+		return it.Who
+	}
+	return it.Allocation.HolderName()
+}
+
 // Outcome is the item's outcome at time at, in run runID of site.
 func (it *Item) Outcome(at time.Time, site, runID string, r audit.Result, reason, detail string) audit.Outcome {
 	return audit.Outcome{
-		Time: at.UTC(), Site: site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.Allocation.HolderName(),
+		Time: at.UTC(), Site: site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.Holder(),
 		DaysSinceLastUse: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
 		Result: r, Reason: reason, Detail: detail, DryRun: r == audit.DryRun,
 	}
@@ -76,6 +89,8 @@ type Plan struct {
 	Totals            []Totals
 	// Errors: lists or user records that could not be read; their types are not planned.
 	Errors []error
+	// Notes: what else a person should know of the whole plan (a tenant's auto-assign).
+	Notes []string
 	// Staged: the types that give notice whose candidates were all staged (set by the
 	// notices' Stage); their notice records may be pruned when the notices are sent.
 	Staged map[qrs.AccessType]bool
@@ -156,6 +171,16 @@ func Make(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, n
 	p.order()
 	p.count(enabled)
 	return p, nil
+}
+
+// Assemble makes the plan of a source other than QRS from its decided items (every holder
+// of the enabled types) and the errors of what could not be read: releases first, most
+// inactive first, those beyond the cap deferred, totals per type.
+func Assemble(site string, now time.Time, pol *policy.Policy, types []qrs.AccessType, items []Item, errs []error) *Plan {
+	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun, Items: items, Errors: errs}
+	p.order()
+	p.count(types)
+	return p
 }
 
 func otherType(t qrs.AccessType) qrs.AccessType {

@@ -57,6 +57,9 @@ func (p planView) table(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "Release plan for site %s at %s (%s; max_releases_per_run = %d)\n\n",
 		p.Site, p.Now.UTC().Format(time.RFC3339), mode, p.MaxReleasesPerRun)
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "NOTE: %s\n\n", n)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERDICT\tTYPE\tUSER\tDAYS\tREASON\tDETAIL")
 	for _, it := range p.Items {
@@ -64,7 +67,7 @@ func (p planView) table(w io.Writer) error {
 		if it.Note != "" {
 			detail += "; " + it.Note
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Decision.Verdict, it.Type, it.Allocation.HolderName(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Decision.Verdict, it.Type, it.Holder(),
 			days(it.Decision.Inactivity), it.Decision.Reason, detail)
 	}
 	if err := tw.Flush(); err != nil {
@@ -105,8 +108,17 @@ func (p planView) table(w io.Writer) error {
 	return nil
 }
 
-// planKeepReasons are the policy's keep reasons and the one the notice stage gives.
-var planKeepReasons = append(slices.Clone(policy.KeepReasons), policy.ReasonNoEmail)
+// planKeepReasons are the policy's keep reasons (a site's, then those only a tenant's
+// gives) and the one the notice stage gives.
+var planKeepReasons = func() []policy.Reason {
+	out := append(slices.Clone(policy.KeepReasons), policy.ReasonNoEmail)
+	for _, r := range policy.TenantKeepReasons {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}()
 
 func keptBy(m map[policy.Reason]int) string {
 	var parts []string
@@ -158,7 +170,8 @@ func (p planView) json(w io.Writer) error {
 		Items             []jsonItem    `json:"items"`
 		Totals            []plan.Totals `json:"totals"`
 		Errors            []string      `json:"errors"`
-	}{Site: p.Site, Now: p.Now.UTC(), DryRun: p.DryRun, MaxReleasesPerRun: p.MaxReleasesPerRun, Items: []jsonItem{}, Errors: []string{}}
+		Notes             []string      `json:"notes,omitempty"`
+	}{Notes: p.Notes, Site: p.Site, Now: p.Now.UTC(), DryRun: p.DryRun, MaxReleasesPerRun: p.MaxReleasesPerRun, Items: []jsonItem{}, Errors: []string{}}
 	for i := range p.Items {
 		out.Items = append(out.Items, itemJSON(&p.Items[i]))
 	}

@@ -141,7 +141,7 @@ func measureNaive(r *row, srv *emulator.Server, now time.Time, bp params) error 
 // is longer.
 func measureExecution(r *row, s *release.Site, p *plan.Plan, lat time.Duration, now time.Time) {
 	st := s.Settings
-	ex := &release.Executor{Client: s.Client, Policy: s.Policy, Site: s.Name, Now: func() time.Time { return now },
+	ex := &release.Executor{Source: s.Source, Policy: s.Policy, Site: s.Name, Now: func() time.Time { return now },
 		Pacing: st.Pacing, Concurrency: st.Concurrency, Recorder: nopRecorder{}, Log: slog.New(slog.DiscardHandler)}
 	start := time.Now()
 	sum := ex.Run(context.Background(), nil, p)

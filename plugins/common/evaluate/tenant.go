@@ -212,13 +212,14 @@ func readUsers(ctx context.Context, src TenantSource, list []qcloud.Assignment) 
 	users, err := src.UsersFor(ctx, subjects)
 	for _, u := range users {
 		if want[u.Subject] { // exact, whatever the API compared
-			out[u.Subject] = cloudUser(u)
+			out[u.Subject] = CloudUser(u)
 		}
 	}
 	return out, err
 }
 
-func cloudUser(u qcloud.User) *policy.CloudUser {
+// CloudUser is what the policy reads of a Qlik Cloud user.
+func CloudUser(u qcloud.User) *policy.CloudUser {
 	c := &policy.CloudUser{ID: u.ID, Subject: u.Subject, Email: u.Email, Status: u.Status, Roles: u.Roles}
 	for _, g := range u.Groups {
 		c.Groups = append(c.Groups, policy.CloudGroup{Name: g.Name, Roles: g.Roles})

@@ -26,7 +26,7 @@ func Load(path string, c *Config) error {
 		return &Config{}
 	})
 	if err == nil && n > 1 {
-		return fmt.Errorf("%s: %d [[inputs.%s]] tables: one file is one site (run one execd block and one file per site)", path, n, PluginName)
+		return fmt.Errorf("%s: %d [[inputs.%s]] tables: one file is one site (the release sidecar and the plugin binary take every table of a file; this reader takes one)", path, n, PluginName)
 	}
 	return err
 }

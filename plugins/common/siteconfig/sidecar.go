@@ -153,5 +153,9 @@ func (s *Sidecar) NoticeFile() string { return s.stateFile(noticeSuffix) }
 // MovesFile records the right-sizing moves in progress (rightsize.move_to_analyzer).
 func (s *Sidecar) MovesFile() string { return s.stateFile("-moves.json") }
 
+// UsesFile keeps a Qlik Cloud tenant's users' last use between runs, so that a run reads
+// only the consumption newer than the last.
+func (s *Sidecar) UsesFile() string { return s.stateFile("-uses.json") }
+
 // SpoolFile is where outcomes wait for delivery when the audit log is on stdout.
 func (s *Sidecar) SpoolFile() string { return s.stateFile("-spool.jsonl") }

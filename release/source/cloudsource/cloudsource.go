@@ -1,0 +1,386 @@
+// Package cloudsource is the license source of a Qlik Cloud tenant. The plan is
+// evaluate.Tenant's (the assignments, the users behind them, their last use from the
+// consumption, read incrementally by a UseBook kept beside the audit log); a re-check is
+// one filtered read each of the part's assignments and users and one of the consumption
+// since the last read; a release is one POST …/assignments/actions/delete per batch,
+// whose 207 gives each item's definitive status; a read-back (after an ambiguous answer
+// only) is one filtered assignments read.
+//
+// The answers, classified for the truth rule (audit.Settle): an item answered 200 is done
+// (final: no read-back); 404 LICENSES-016 is gone (skipped); any other 4xx item, and a
+// whole call answered 4xx, is refused (nothing changed); a qcloud.AmbiguousError (a 5xx,
+// a gateway's error, a timeout, a lost answer, a 207 that left items out) is unknown, for
+// the items it names.
+package cloudsource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/qliksense-license/qliksense-license/internal/atomicfile"
+	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
+	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/plan"
+	"github.com/qliksense-license/qliksense-license/release/source"
+)
+
+// Options configure a Source.
+type Options struct {
+	// UsesFile keeps the users' last use between runs, so that a run reads only the
+	// consumption newer than the last (missing or unreadable: rebuilt from the window);
+	// "" keeps it in memory only.
+	UsesFile string
+	// Timeout is the client's request timeout; Retries how many times a delete proved not
+	// done may be sent again, RetryWait the first wait (doubled each time).
+	Timeout   time.Duration
+	Retries   int
+	RetryWait time.Duration
+	Log       *slog.Logger
+}
+
+// Source is a Qlik Cloud tenant as a license source.
+type Source struct {
+	c   *qcloud.Client
+	opt Options
+
+	mu   sync.Mutex // guards book
+	book evaluate.UseBook
+}
+
+var _ source.Source = (*Source)(nil)
+
+// New returns the source of the tenant c reads. It reads the use book of opt.UsesFile.
+func New(c *qcloud.Client, opt Options) *Source {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.RetryWait <= 0 {
+		opt.RetryWait = time.Second
+	}
+	s := &Source{c: c, opt: opt}
+	if opt.UsesFile != "" {
+		b, err := os.ReadFile(opt.UsesFile)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			opt.Log.Warn("the users' last use is read again from the consumption", "file", opt.UsesFile, "err", err)
+		default:
+			if err := json.Unmarshal(b, &s.book); err != nil {
+				s.book = evaluate.UseBook{}
+				opt.Log.Warn("the users' last use is read again from the consumption: the file is unreadable", "file", opt.UsesFile, "err", err)
+			}
+		}
+	}
+	return s
+}
+
+// Words of a tenant.
+func (s *Source) Words() source.Words {
+	return source.Words{Service: "the tenant", Change: "delete call", Holder: "assignment",
+		Gone: "the tenant answered 404 LICENSES-016: the assignment no longer exists (released elsewhere)", Done: "the tenant answered 200"}
+}
+
+// refresh reads the consumption since the book's watermark (the window on a first read)
+// and keeps the book; it returns a copy of the last uses.
+func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time) (map[string]time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.book.Refresh(ctx, s.c, now, evaluate.UseWindow(pol)); err != nil {
+		return nil, err
+	}
+	if s.opt.UsesFile != "" {
+		if err := atomicfile.WriteJSON(s.opt.UsesFile, &s.book); err != nil {
+			s.opt.Log.Warn("keeping the users' last use failed: the next run reads the consumption window again", "file", s.opt.UsesFile, "err", err)
+		}
+	}
+	uses := make(map[string]time.Time, len(s.book.LastUse))
+	for k, v := range s.book.LastUse {
+		uses[k] = v
+	}
+	return uses, nil
+}
+
+// Plan reads the tenant (evaluate.Tenant) and decides every assignment of the enabled
+// types; with auto-assign on for an enabled type the plan says what that means. Notices
+// are not staged (a tenant has none yet: stage must be nil).
+func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error) {
+	if stage != nil {
+		return nil, errors.New("notices are not sent for a Qlik Cloud tenant")
+	}
+	var enabled []qrs.AccessType
+	for _, t := range policy.TenantTypes {
+		if _, on := pol.Enabled(t); on {
+			enabled = append(enabled, t)
+		}
+	}
+	var items []plan.Item
+	var errs []error
+	uses, err := s.refresh(ctx, pol, now)
+	if err == nil {
+		var res *evaluate.TenantResult
+		res, err = evaluate.Tenant(ctx, s.c, evaluate.TenantOptions{Policy: pol, Now: now, Uses: uses, KeepItems: true})
+		if err == nil {
+			for _, t := range enabled {
+				for _, ti := range res.ByType[t].Items {
+					items = append(items, item(ti.Assignment, ti.Decision))
+				}
+			}
+		}
+	} else {
+		err = fmt.Errorf("reading the consumption: %w", err)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		errs = append(errs, err)
+	}
+	p := plan.Assemble(site, now, pol, enabled, items, errs)
+	if err == nil && p.Totals != nil {
+		if note := s.autoAssign(ctx, pol); note != "" {
+			p.Notes = append(p.Notes, note)
+		}
+	}
+	return p, nil
+}
+
+// autoAssign reads the tenant's auto-assign settings and says what they mean for the
+// enabled types ("" when nothing).
+func (s *Source) autoAssign(ctx context.Context, pol *policy.Policy) string {
+	st, err := s.c.Settings(ctx)
+	if err != nil {
+		return "the auto-assign settings could not be read (" + err.Error() + "): with auto-assign on, a released user gets an assignment back at the next login"
+	}
+	var on []string
+	for _, x := range []struct {
+		t  qrs.AccessType
+		on bool
+	}{{qrs.Professional, st.AutoAssignProfessional}, {qrs.Analyzer, st.AutoAssignAnalyzer}} {
+		if _, enabled := pol.Enabled(x.t); enabled && x.on {
+			on = append(on, string(x.t))
+		}
+	}
+	switch len(on) {
+	case 0:
+		return ""
+	case 1:
+		article := "a "
+		if on[0] == string(qrs.Analyzer) {
+			article = "an "
+		}
+		return "auto-assign is on for " + on[0] + " in the tenant's license settings: a released user gets " + article + on[0] + " assignment back at the next login"
+	}
+	return "auto-assign is on for professional and analyzer in the tenant's license settings: a released user gets an assignment back at the next login"
+}
+
+// item is a decided assignment as a plan item: the subject is its id and its holder.
+func item(a policy.Assignment, d policy.Decision) plan.Item {
+	al := &qrs.Allocation{ID: a.Subject, CreatedDate: qrs.Time{Time: a.Created}, LastUsed: qrs.Time{Time: a.LastUsed}}
+	it := plan.Item{Item: evaluate.Item{Type: a.Type, Allocation: al, Decision: d}, Who: a.Subject}
+	if a.User != nil {
+		al.User = &qrs.UserCondensed{ID: a.User.ID, UserID: a.Subject}
+		it.Email = a.User.Email
+	} else {
+		al.DeletedUserID = a.Subject
+	}
+	return it
+}
+
+// PartSize is as many subjects as one filtered read holds.
+func (s *Source) PartSize(items []plan.Item, limit int) int {
+	n := min(limit, len(items), qcloud.SubjectBatch)
+	subjects := make([]string, n)
+	for i, it := range items[:n] {
+		subjects[i] = it.Allocation.ID
+	}
+	for n > 1 && len(qcloud.SubjectFilters(subjects[:n])) > 1 {
+		n--
+	}
+	return max(1, n)
+}
+
+// MixedParts is true: a subject filter and an actions call take every type at once.
+func (s *Source) MixedParts() bool { return true }
+
+// BatchSize is the most items one actions call carries.
+func (s *Source) BatchSize() int { return qcloud.ActionBatch }
+
+func key(t qrs.AccessType, subject string) qcloud.Key {
+	return qcloud.Key{Type: string(t), Subject: subject}
+}
+
+// Recheck re-reads the part's assignments and users (one filtered read each) and the
+// consumption since the last read, and decides each assignment again. A part may hold
+// both types (t is then "").
+func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessType, items []plan.Item, now time.Time) ([]source.Checked, error) {
+	keys := make([]qcloud.Key, len(items))
+	var subjects []string
+	seen := map[string]bool{}
+	for i, it := range items {
+		keys[i] = key(it.Type, it.Allocation.ID)
+		if !seen[it.Allocation.ID] {
+			seen[it.Allocation.ID] = true
+			subjects = append(subjects, it.Allocation.ID)
+		}
+	}
+	fresh, err := s.c.AssignmentsOf(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("re-reading the assignments: %w", err)
+	}
+	users, err := s.c.UsersBySubject(ctx, subjects)
+	if err != nil {
+		return nil, fmt.Errorf("re-reading the users: %w", err)
+	}
+	uses, err := s.refresh(ctx, pol, now)
+	if err != nil {
+		return nil, fmt.Errorf("re-reading the consumption: %w", err)
+	}
+	present := map[qcloud.Key]qcloud.Assignment{}
+	for _, a := range fresh {
+		present[a.Key()] = a
+	}
+	bySubject := map[string]*policy.CloudUser{}
+	for _, u := range users {
+		bySubject[u.Subject] = evaluate.CloudUser(u) // exact, whatever the API compared
+	}
+	out := make([]source.Checked, 0, len(items))
+	for _, it := range items {
+		a, ok := present[key(it.Type, it.Allocation.ID)]
+		if !ok {
+			out = append(out, source.Checked{Item: it, Skip: true, Reason: source.ReasonGone, Detail: "the assignment no longer exists"})
+			continue
+		}
+		pa := policy.Assignment{Type: it.Type, Subject: a.Subject, Created: a.Created}
+		if u := bySubject[a.Subject]; u != nil {
+			pa.User, pa.LastUsed = u, uses[u.ID]
+		}
+		d := pol.EvaluateAssignment(&pa, now)
+		if d.Verdict != policy.Release {
+			reason := string(d.Reason)
+			if pa.LastUsed.After(it.Allocation.LastUsed.Time) {
+				reason = source.ReasonUsedSincePlan
+			}
+			out = append(out, source.Checked{Item: it, Skip: true, Reason: reason, Detail: "re-check: " + d.Detail})
+			continue
+		}
+		fresh := item(pa, d)
+		fresh.Note = it.Note
+		out = append(out, source.Checked{Item: fresh})
+	}
+	return out, nil
+}
+
+// ItemError is an item a 207 answered with a definitive error status.
+type ItemError struct{ qcloud.ItemResult }
+
+func (e *ItemError) Error() string {
+	s := fmt.Sprintf("the tenant answered %d %s for assignment %s", e.Status, http.StatusText(e.Status), e.Key)
+	if e.Code != "" {
+		s += ": " + e.Code
+	}
+	if e.Title != "" {
+		s += " " + e.Title
+	}
+	return s
+}
+
+// Release deletes the items' assignments in one actions call and classifies each item's
+// answer.
+func (s *Source) Release(ctx context.Context, items []plan.Item) []source.Answer {
+	keys := make([]qcloud.Key, len(items))
+	for i, it := range items {
+		keys[i] = key(it.Type, it.Allocation.ID)
+	}
+	results, err := s.c.DeleteAssignments(ctx, keys)
+	return Classify(keys, results, err)
+}
+
+// Classify gives each key its answer from a delete call's item results and error.
+func Classify(keys []qcloud.Key, results []qcloud.ItemResult, err error) []source.Answer {
+	byKey := map[qcloud.Key]qcloud.ItemResult{}
+	for _, r := range results {
+		byKey[r.Key] = r
+	}
+	var amb *qcloud.AmbiguousError
+	inDoubt := map[qcloud.Key]bool{}
+	if errors.As(err, &amb) {
+		for _, k := range amb.Keys {
+			inDoubt[k] = true
+		}
+	}
+	out := make([]source.Answer, len(keys))
+	for i, k := range keys {
+		r, answered := byKey[k]
+		switch {
+		case answered && !inDoubt[k]:
+			switch r.Outcome {
+			case qcloud.Done:
+				out[i] = source.Answer{Class: audit.AnswerDone, Final: true, Status: r.Status}
+			case qcloud.NotFound:
+				out[i] = source.Answer{Err: &ItemError{r}, Class: audit.AnswerRefused, Gone: true, Status: r.Status}
+			default:
+				out[i] = source.Answer{Err: &ItemError{r}, Class: audit.AnswerRefused, Status: r.Status}
+			}
+		case amb != nil:
+			out[i] = source.Answer{Err: amb, Class: audit.AnswerAmbiguous, Status: amb.Status,
+				Retryable: amb.Status == 0 || amb.Status == http.StatusTooManyRequests || amb.Status >= 500}
+			if amb.Status == http.StatusMultiStatus { // a 207 that left the item out
+				out[i].Status, out[i].Retryable = 0, true
+			}
+		case qcloud.StatusCode(err) >= 400 && qcloud.StatusCode(err) < 500:
+			// The whole call refused by the tenant itself (401, 403, 400 …): nothing changed.
+			out[i] = source.Answer{Err: err, Class: audit.AnswerRefused, Status: qcloud.StatusCode(err)}
+		default:
+			// No answer that says anything (the call may not have gone out, or went out and
+			// its answer is unknown): read back.
+			if err == nil {
+				err = errors.New("the tenant's 207 named no status for the assignment")
+			}
+			out[i] = source.Answer{Err: err, Class: audit.AnswerAmbiguous, Retryable: true}
+		}
+	}
+	return out
+}
+
+// ReadBack reads the assignments back, filtered by subject (one read per 50).
+func (s *Source) ReadBack(ctx context.Context, keys []source.Key) (map[source.Key]source.Back, error) {
+	qk := make([]qcloud.Key, len(keys))
+	for i, k := range keys {
+		qk[i] = key(k.Type, k.ID)
+	}
+	found, err := s.c.AssignmentsOf(ctx, qk)
+	if err != nil {
+		return nil, err
+	}
+	out := map[source.Key]source.Back{}
+	for _, a := range found {
+		if t, ok := evaluate.TenantTypeOf(a.Type); ok {
+			out[source.Key{Type: t, ID: a.Subject}] = source.Back{}
+		}
+	}
+	return out, nil
+}
+
+// Timeout is the client's request timeout.
+func (s *Source) Timeout() time.Duration { return s.opt.Timeout }
+
+// RetryBudget is how many times a delete proved not done is sent again.
+func (s *Source) RetryBudget() int { return s.opt.Retries }
+
+// Backoff waits RetryWait, doubled at each attempt.
+func (s *Source) Backoff(attempt int) time.Duration {
+	return s.opt.RetryWait << min(max(attempt, 1)-1, 6)
+}
+
+// Close closes the tenant's idle connections.
+func (s *Source) Close() { s.c.Close() }
