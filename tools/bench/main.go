@@ -2,7 +2,9 @@
 // the QRS emulator, beside two references measured in the same run on the same emulator:
 // the raw transfer of the same QRS responses (the floor for a gather) and a naive
 // Butler-style planner (one list request, then one GET /qrs/user/{id} per candidate).
-// It prints one table and writes it as CSV and JSON. Run it with `make bench`.
+// Then a Qlik Cloud tenant's first and next-day release runs against the physical minimum
+// of their requests (tenant.go). It prints the tables and writes them as CSV and JSON. Run
+// it with `make bench`.
 package main
 
 import (
@@ -64,6 +66,8 @@ type params struct {
 	pacing      time.Duration
 	concurrency int
 	rightsize   string // -rightsize cells
+	// -tenant and -tenant-releases
+	tenantUsers, tenantReleases int
 }
 
 func main() {
@@ -73,6 +77,7 @@ func main() {
 		out       = flag.String("out", "results", "folder for bench.csv and bench.json")
 		rsize     = flag.String("rightsize", "100000:20000:1000000", "right-sizing cells USERS:APPS:APP_OBJECTS[,…] (empty: none), written to rightsize.json")
 		rsOnly    = flag.Bool("rightsize-only", false, "measure only the right-sizing cells")
+		tOnly     = flag.Bool("tenant-only", false, "measure only the Qlik Cloud tenant's release runs")
 		p         params
 	)
 	flag.StringVar(&p.binDir, "bin", "bin", "folder with qliksense-license")
@@ -81,9 +86,14 @@ func main() {
 	flag.IntVar(&p.runs, "runs", 7, "gathers and raw transfers per cell after the first; the table shows the median")
 	flag.DurationVar(&p.pacing, "pacing", 0, "release.pacing of the benchmark's site: least time between two DELETEs")
 	flag.IntVar(&p.concurrency, "concurrency", 1, "release.concurrency of the benchmark's site: DELETEs in flight at once")
+	flag.IntVar(&p.tenantUsers, "tenant", 10000, "users of the generated Qlik Cloud tenant whose first and next-day release runs are measured (0: none), written to bench-tenant.json")
+	flag.IntVar(&p.tenantReleases, "tenant-releases", 200, "max_releases_per_run of the tenant's release runs")
 	flag.Parse()
 	if *rsOnly {
 		*sizes = ""
+	}
+	if *tOnly {
+		*sizes, *rsize = "", ""
 	}
 	p.rightsize = *rsize
 	if err := run(*sizes, *latencies, *out, p); err != nil {
@@ -128,6 +138,17 @@ func run(sizes, latencies, out string, p params) error {
 	if len(rows) > 0 {
 		printTable(os.Stdout, rows, p)
 		if err := write(out, rows); err != nil {
+			return err
+		}
+	}
+	if p.tenantUsers > 0 {
+		fmt.Fprintf(os.Stderr, "measuring the release runs of a %d-user tenant…\n", p.tenantUsers)
+		ts, err := measureTenant(work, p.tenantUsers, p.tenantReleases, now)
+		if err != nil {
+			return err
+		}
+		printTenant(os.Stdout, ts, p.tenantReleases)
+		if err := writeTenant(out, ts); err != nil {
 			return err
 		}
 	}
