@@ -180,7 +180,7 @@ func TestTenantOnceDeletesExactlyTheKnownAnswer(t *testing.T) {
 	// pages (assignments, users, consumption, settings) + one part: its re-check (the
 	// assignments, the users, the consumption since the plan) and one delete call.
 	require.Equal(t, 1, e.srv.Log.Count(http.MethodPost, "/actions/delete"), "one delete call for the part, both types in it")
-	require.Equal(t, 4+3+1, len(e.srv.Log.Entries()))
+	require.Equal(t, 4+4+1, len(e.srv.Log.Entries()))
 
 	e.srv.Log.Reset()
 	sum, err = e.runner.Once(t.Context(), nil)

@@ -257,7 +257,7 @@ func (h *handler) users(r *http.Request) result {
 	self := origin(r) + r.URL.RequestURI()
 	out := wireList[wireUser]{Data: []wireUser{}, Links: links{Self: &href{Href: self}}}
 	for _, u := range t.users {
-		if u.ID <= after {
+		if u.ID <= after || t.unlisted[u.Subject] {
 			continue
 		}
 		if f != nil && !f.eval(func(attr string) []string { return t.userAttrLocked(u, attr) }) {

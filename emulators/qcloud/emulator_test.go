@@ -183,6 +183,30 @@ func TestFilters(t *testing.T) {
 	require.Equal(t, `CORP\gone`, p.Data[0]["subject"])
 }
 
+// The orphan view (orphans=true) lists the assignments whose subject matches no user,
+// with a subject filter too; a user the users API leaves out (UnlistUser, a fault) is
+// still a user: its assignment is no orphan.
+func TestOrphansAndUnlistedUser(t *testing.T) {
+	tenant := qcloudemu.KnownAnswer(now)
+	f := serve(t, tenant)
+	key := qcloudemu.KnownAnswerAPIKey
+	count := func(path, filter string) int {
+		var p page
+		st, _ := f.do("GET", path+"filter="+url.QueryEscape(filter), key, "", &p)
+		require.Equal(t, 200, st, filter)
+		return len(p.Data)
+	}
+	orphans := "/api/v1/licenses/assignments?orphans=true&"
+	require.Equal(t, 1, count(orphans, `subject eq "CORP\\gone"`))
+	require.Equal(t, 0, count(orphans, `subject eq "CORP\\anna"`), "a user's assignment is no orphan")
+	require.Equal(t, 1, count(orphans, `subject eq "CORP\\gone" or subject eq "CORP\\anna"`))
+	require.Equal(t, 1, count("/api/v1/users?", `subject eq "CORP\\admin"`))
+	tenant.UnlistUser(`CORP\admin`)
+	require.Equal(t, 0, count("/api/v1/users?", `subject eq "CORP\\admin"`), "the fault: the users read misses the user")
+	require.Equal(t, 0, count(orphans, `subject eq "CORP\\admin"`), "the tenant still knows the user")
+	require.Equal(t, 1, count(orphans, ""))
+}
+
 func TestActions207(t *testing.T) {
 	tenant := qcloudemu.KnownAnswer(now)
 	f := serve(t, tenant)

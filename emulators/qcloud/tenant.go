@@ -95,6 +95,8 @@ type Tenant struct {
 	// denied: credential (API key or OAuth client id) → path prefixes answered 403.
 	denied     map[string][]string
 	tokenOwner map[string]string // access token → OAuth client id
+	// unlisted: subjects the users API leaves out (a fault: see UnlistUser).
+	unlisted map[string]bool
 	// TokenLife is the lifetime of an OAuth access token (default 6 hours, Qlik's).
 	TokenLife time.Duration
 }
@@ -165,6 +167,19 @@ func (t *Tenant) AddUser(u User) {
 	defer t.mu.Unlock()
 	i, _ := slices.BinarySearchFunc(t.users, u.ID, func(x *User, id string) int { return cmp.Compare(x.ID, id) })
 	t.users = slices.Insert(t.users, i, &u)
+}
+
+// UnlistUser is a fault: the users API (GET /api/v1/users, any filter) leaves out the
+// user of subject, as a read that misses a real user would (a subject's quoting or
+// Unicode normalisation, a status the list leaves out, a page lost); the licenses API
+// still knows the user (its assignments are no orphans).
+func (t *Tenant) UnlistUser(subject string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.unlisted == nil {
+		t.unlisted = map[string]bool{}
+	}
+	t.unlisted[subject] = true
 }
 
 // AddAssignment adds an assignment (no checks: fixtures may hold orphans).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/internal/atomicfile"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
 // journal records outcomes as JSON lines in the audit log, synced line by line, so a
@@ -72,15 +73,25 @@ type ReloadStatus struct {
 }
 
 // inflightRecord is one line of the in-flight file: an intent (an Outcome without a
-// result yet) before a DELETE, the allocation id once its outcome is recorded, or the
-// mark that the run's summary is recorded while intents stay open.
+// result yet) before a DELETE, the type and allocation id once its outcome is recorded,
+// or the mark that the run's summary is recorded while intents stay open.
 type inflightRecord struct {
-	Intent     *Outcome `json:"intent,omitempty"`
-	Done       string   `json:"done,omitempty"`
-	Result     Result   `json:"result,omitempty"`
-	RunID      string   `json:"run_id,omitempty"`
-	Summarized string   `json:"summarized,omitempty"`
+	Intent     *Outcome       `json:"intent,omitempty"`
+	Done       string         `json:"done,omitempty"`
+	DoneType   qrs.AccessType `json:"done_type,omitempty"`
+	Result     Result         `json:"result,omitempty"`
+	RunID      string         `json:"run_id,omitempty"`
+	Summarized string         `json:"summarized,omitempty"`
 }
+
+// holder identifies a change: its type and allocation id (a tenant's allocation id is the
+// subject, which may hold an assignment of each type).
+type holder struct {
+	Type qrs.AccessType
+	ID   string
+}
+
+func holderOf(o *Outcome) holder { return holder{o.Type, o.AllocationID} }
 
 // outcome records one allocation's outcome.
 func (j *journal) outcome(o Outcome) error { return j.write(auditRecord{Kind: "outcome", Outcome: &o}) }
@@ -119,7 +130,7 @@ func (j *journal) write(r auditRecord) error {
 	}
 	switch r.Kind {
 	case "outcome":
-		return j.note(inflightRecord{Done: r.Outcome.AllocationID, Result: r.Outcome.Result, RunID: r.Outcome.RunID})
+		return j.note(inflightRecord{Done: r.Outcome.AllocationID, DoneType: r.Outcome.Type, Result: r.Outcome.Result, RunID: r.Outcome.RunID})
 	case "run":
 		return j.closeRun(r.Run.RunID)
 	}
@@ -173,7 +184,7 @@ func (j *journal) closeRun(runID string) error {
 		if err != nil {
 			return err
 		}
-		open = slices.DeleteFunc(open, func(o Outcome) bool { _, ok := recorded[o.AllocationID]; return ok })
+		open = slices.DeleteFunc(open, func(o Outcome) bool { _, ok := recorded[holderOf(&o)]; return ok })
 	}
 	if len(open) == 0 {
 		if _, err := os.Stat(j.inflight); errors.Is(err, os.ErrNotExist) {
@@ -200,8 +211,8 @@ func (j *journal) closeRun(runID string) error {
 // inflightState is what the in-flight file says.
 type inflightState struct {
 	intents    []Outcome
-	finished   map[string]bool
-	done       []Result // results noted since the run's summary, or all when there is none
+	finished   map[holder]bool // a done note without a type (an older file) has Type ""
+	done       []Result        // results noted since the run's summary, or all when there is none
 	runID      string
 	summarized bool // the run's summary is in the audit log; its open intents remain
 }
@@ -210,7 +221,7 @@ type inflightState struct {
 func (st inflightState) open() []Outcome {
 	var out []Outcome
 	for _, in := range st.intents {
-		if !st.finished[in.AllocationID] {
+		if !st.finished[holderOf(&in)] && !st.finished[holder{ID: in.AllocationID}] {
 			out = append(out, in)
 		}
 	}
@@ -218,7 +229,7 @@ func (st inflightState) open() []Outcome {
 }
 
 func (j *journal) readInflight() (inflightState, error) {
-	st := inflightState{finished: map[string]bool{}}
+	st := inflightState{finished: map[holder]bool{}}
 	b, err := os.ReadFile(j.inflight)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
@@ -235,14 +246,14 @@ func (j *journal) readInflight() (inflightState, error) {
 		case r.Intent != nil:
 			// A change sent again (after a read proved it not done) notes its intent
 			// again: the latest replaces the earlier one.
-			if i := slices.IndexFunc(st.intents, func(o Outcome) bool { return o.AllocationID == r.Intent.AllocationID }); i >= 0 {
+			if i := slices.IndexFunc(st.intents, func(o Outcome) bool { return holderOf(&o) == holderOf(r.Intent) }); i >= 0 {
 				st.intents[i] = *r.Intent
 			} else {
 				st.intents = append(st.intents, *r.Intent)
 			}
 			st.runID = r.Intent.RunID
 		case r.Done != "":
-			st.finished[r.Done] = true
+			st.finished[holder{r.DoneType, r.Done}] = true
 			st.done = append(st.done, r.Result)
 			st.runID = r.RunID
 		case r.Summarized != "":
@@ -286,7 +297,7 @@ func (j *journal) unfinished() (Unfinished, error) {
 		u.Summarized, u.Done = true, rl.afterSummary
 	}
 	for _, in := range st.open() {
-		if r, ok := rl.results[in.AllocationID]; ok {
+		if r, ok := rl.results[holderOf(&in)]; ok {
 			if !rl.summarized {
 				u.Done = append(u.Done, r)
 			}
@@ -305,7 +316,7 @@ func (j *journal) unfinished() (Unfinished, error) {
 
 // recordedLocked reads the outcomes of a run from the journal's file: the audit log, or
 // the spool when the audit log is stdout (which cannot be read back).
-func (j *journal) recordedLocked(runID string) (map[string]Result, error) {
+func (j *journal) recordedLocked(runID string) (map[holder]Result, error) {
 	rl, err := j.runLogLocked(runID)
 	return rl.results, err
 }
@@ -314,7 +325,7 @@ func (j *journal) recordedLocked(runID string) (map[string]Result, error) {
 // allocation), whether a summary of it is there, and the results recorded after the
 // latest such summary (counted by none yet).
 type runLog struct {
-	results      map[string]Result
+	results      map[holder]Result
 	summarized   bool
 	afterSummary []Result
 }
@@ -327,7 +338,7 @@ func (j *journal) runLogLocked(runID string) (runLog, error) {
 	case j.spool != nil:
 		path = j.spool.path
 	}
-	out := runLog{results: map[string]Result{}}
+	out := runLog{results: map[holder]Result{}}
 	if path == "" || runID == "" {
 		return out, nil
 	}
@@ -352,7 +363,7 @@ func (j *journal) runLogLocked(runID string) (runLog, error) {
 		}
 		switch {
 		case r.Outcome != nil && r.Outcome.RunID == runID:
-			out.results[r.Outcome.AllocationID] = r.Outcome.Result
+			out.results[holderOf(r.Outcome)] = r.Outcome.Result
 			out.afterSummary = append(out.afterSummary, r.Outcome.Result)
 		case r.Run != nil && r.Run.RunID == runID:
 			out.summarized, out.afterSummary = true, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
@@ -88,4 +89,62 @@ func TestJournalKilledAtEachStepOfTheClose(t *testing.T) {
 			require.Equal(t, c.summarized, u.Summarized)
 		})
 	}
+}
+
+// A tenant's allocation id is the subject, which may hold an assignment of each type: the
+// in-flight journal tells them apart by type and id. One subject's two intents, one
+// recorded (its done note, then only in the audit log as a kill would leave it): the
+// other stays open; the outcome of one never settles the other.
+func TestJournalKeysByTypeAndID(t *testing.T) {
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	o := func(typ string) audit.Outcome {
+		return audit.Outcome{Time: now, Site: "s", RunID: "run-1", Type: qrs.AccessType(typ), AllocationID: `CORP\anna`}
+	}
+	for _, noted := range []bool{true, false} {
+		t.Run(map[bool]string{true: "done noted", false: "only in the audit log"}[noted], func(t *testing.T) {
+			dir := t.TempDir()
+			audLog, inflight := filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "inflight.jsonl")
+			j, err := audit.NewTestJournal(audLog, inflight, "")
+			require.NoError(t, err)
+			require.NoError(t, j.Intent(o("professional")))
+			require.NoError(t, j.Intent(o("analyzer")))
+			out := o("professional")
+			out.Result = audit.Released
+			require.NoError(t, j.Outcome(out))
+			require.NoError(t, j.Close())
+			if !noted { // the kill came between the audit line and the done note
+				b, err := os.ReadFile(inflight)
+				require.NoError(t, err)
+				lines := strings.SplitAfter(strings.TrimSpace(string(b)), "\n")
+				require.Len(t, lines, 3)
+				require.NoError(t, os.WriteFile(inflight, []byte(strings.Join(lines[:2], "")), 0o640))
+			}
+			j, err = audit.NewTestJournal(audLog, inflight, "")
+			require.NoError(t, err)
+			defer j.Close()
+			u, err := j.Unfinished()
+			require.NoError(t, err)
+			require.Len(t, u.Pending, 1)
+			require.Equal(t, qrs.AccessType("analyzer"), u.Pending[0].Type)
+			require.Equal(t, []audit.Result{audit.Released}, u.Done)
+		})
+	}
+}
+
+// An in-flight file written before done notes carried the type: a done note without one
+// settles the intents of its allocation id (QRS ids are unique across types).
+func TestJournalReadsDoneNotesWithoutType(t *testing.T) {
+	dir := t.TempDir()
+	inflight := filepath.Join(dir, "inflight.jsonl")
+	require.NoError(t, os.WriteFile(inflight, []byte(`{"intent":{"time":"2026-05-04T10:00:00Z","site":"s","run_id":"run-1","type":"professional","allocation_id":"a1"}}
+{"intent":{"time":"2026-05-04T10:00:00Z","site":"s","run_id":"run-1","type":"professional","allocation_id":"a2"}}
+{"done":"a1","result":"released","run_id":"run-1"}
+`), 0o640))
+	j, err := audit.NewTestJournal(filepath.Join(dir, "audit.jsonl"), inflight, "")
+	require.NoError(t, err)
+	defer j.Close()
+	u, err := j.Unfinished()
+	require.NoError(t, err)
+	require.Len(t, u.Pending, 1)
+	require.Equal(t, "a2", u.Pending[0].AllocationID)
 }

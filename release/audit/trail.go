@@ -65,11 +65,20 @@ func (t *Trail) Reload(r ReloadStatus) error { return t.journal.reload(r) }
 func (t *Trail) Unfinished() (Unfinished, error) { return t.journal.unfinished() }
 
 // Recorded returns the results the audit log holds for a run, by allocation id (the
-// latest of each).
+// latest of each): for the right-sizing moves of a QRS site, whose allocation ids are
+// unique across types (the in-flight journal keys by type and id).
 func (t *Trail) Recorded(runID string) (map[string]Result, error) {
 	t.journal.mu.Lock()
 	defer t.journal.mu.Unlock()
-	return t.journal.recordedLocked(runID)
+	byHolder, err := t.journal.recordedLocked(runID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Result, len(byHolder))
+	for h, r := range byHolder {
+		out[h.ID] = r
+	}
+	return out, nil
 }
 
 // Delivers reports whether the site has an output.

@@ -134,4 +134,7 @@ const (
 	ReasonGone          = "gone"
 	ReasonUsedSincePlan = "used_since_plan"
 	ReasonRecheckFailed = "recheck_failed"
+	// ReasonUserUnknown: an assignment the users read found no user for, which the
+	// tenant's own orphan view does not list either — an orphan unconfirmed is kept.
+	ReasonUserUnknown = "user_unknown"
 )

@@ -254,6 +254,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 		bySubject[u.Subject] = evaluate.CloudUser(u) // exact, whatever the API compared
 	}
 	out := make([]source.Checked, 0, len(items))
+	var unconfirmed []int // the released for want of a user: orphans to confirm
 	for _, it := range items {
 		a, ok := present[key(it.Type, it.Allocation.ID)]
 		if !ok {
@@ -273,11 +274,59 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 			out = append(out, source.Checked{Item: it, Skip: true, Reason: reason, Detail: "re-check: " + d.Detail})
 			continue
 		}
+		if pa.User == nil {
+			unconfirmed = append(unconfirmed, len(out))
+		}
 		fresh := item(pa, d)
 		fresh.Note = it.Note
 		out = append(out, source.Checked{Item: fresh})
 	}
+	if len(unconfirmed) == 0 {
+		return out, nil
+	}
+	orphans, err := s.orphans(ctx, out, unconfirmed)
+	if err != nil {
+		return nil, fmt.Errorf("confirming the orphans: %w", err)
+	}
+	for _, i := range unconfirmed {
+		if c := &out[i]; !orphans[key(c.Item.Type, c.Item.Allocation.ID)] {
+			*c = source.Checked{Item: items[i], Skip: true, Reason: source.ReasonUserUnknown,
+				Detail: "re-check: the users read did not return the subject, but the tenant does not list its assignment as an orphan"}
+		}
+	}
 	return out, nil
+}
+
+// orphans reads the tenant's own orphan view (GET …/assignments?orphans=true), filtered
+// to the subjects of the checked items at unconfirmed (one read per filter: one for a
+// part), and returns the keys it lists. The users read alone cannot tell an orphan from a
+// user it missed (a subject's quoting or normalisation, a status the list leaves out, a
+// page lost): only an orphan the tenant lists too is released.
+func (s *Source) orphans(ctx context.Context, checked []source.Checked, unconfirmed []int) (map[qcloud.Key]bool, error) {
+	want := map[qcloud.Key]bool{}
+	var subjects []string
+	seen := map[string]bool{}
+	for _, i := range unconfirmed {
+		it := checked[i].Item
+		want[key(it.Type, it.Allocation.ID)] = true
+		if !seen[it.Allocation.ID] {
+			seen[it.Allocation.ID] = true
+			subjects = append(subjects, it.Allocation.ID)
+		}
+	}
+	listed := map[qcloud.Key]bool{}
+	for _, f := range qcloud.SubjectFilters(subjects) {
+		err := s.c.Assignments(ctx, qcloud.AssignmentQuery{Filter: f, Orphans: true}, func(a qcloud.Assignment) error {
+			if want[a.Key()] { // exact: whatever the API compared
+				listed[a.Key()] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return listed, nil
 }
 
 // ItemError is an item a 207 answered with a definitive error status.
