@@ -63,7 +63,8 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) -tags e2e ./e2e/
 
 ## bench: Go benchmarks (benchstat-friendly, results/go-bench.txt), then the side-by-side
-## table against the emulator at 10k and 100k users, 0/20/50 ms (results/bench.{csv,json}),
+## table against the emulator at 10k and 100k users, 0/20/50 ms (results/bench.{csv,json}), a
+## release run on a 10 000-user Qlik Cloud tenant, first and next day (results/bench-tenant.{csv,json}),
 ## then the forecast's backtest and the cost of its query in a real InfluxDB 1.8
 ## (results/forecast.json)
 bench: build $(BIN)/influxd
