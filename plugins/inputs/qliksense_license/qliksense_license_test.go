@@ -386,7 +386,7 @@ func TestLoadConfigIsStrict(t *testing.T) {
 		{base + "[inputs.qliksense_license.release.professional]\nenabled = true\ninactive_dayz = 3\n", "unknown setting(s) inputs.qliksense_license.release.professional.inactive_dayz"},
 		{base + "[inputs.qliksense_license.release.protect]\ntag = [\"x\"]\n", "unknown setting(s) inputs.qliksense_license.release.protect.tag"},
 		{base + "[agent]\ninterval = \"10s\"\n", "unknown setting(s) agent, agent.interval"},
-		{base + base, "2 [[inputs.qliksense_license]] tables: one file is one site (run one execd block and one file per site)"},
+		{base + base, "2 [[inputs.qliksense_license]] tables: one file is one site (the release sidecar and the plugin binary take every table of a file; this reader takes one)"},
 		{base + "[[inputs.cpu]]\n", "unexpected [[inputs.cpu]]: this file holds only [[inputs.qliksense_license]]"},
 		{"[[inputs.cpu]]\n", "no [[inputs.qliksense_license]] table"},
 		{base + "max_retries = \"3\"\n", "toml: line 3 (last key \"inputs.qliksense_license.max_retries\"): incompatible types: TOML value has type string; destination has type integer"},
