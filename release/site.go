@@ -56,7 +56,8 @@ func LoadSite(path string, log *slog.Logger) (*Site, error) {
 
 // LoadRightsizeSite loads a site file for the rightsize and forecast commands, which read
 // only: unlike LoadSite it needs no release table (the release policy applies when there
-// is one) and has no sidecar settings.
+// is one) and has no sidecar settings. A tenant gets its source (the forecast's plan)
+// and no QRS client: right-sizing, a site's only, refuses it (ErrTenantRightsize).
 func LoadRightsizeSite(path string, log *slog.Logger) (*Site, error) {
 	return loadSite(path, log, false)
 }
@@ -140,24 +141,30 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 	}
 	warn := log.With("config", path)
 	warnf := func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) }
-	if sidecar && c.IsTenant() {
-		if c.Report != nil {
+	if c.IsTenant() {
+		if sidecar && c.Report != nil {
 			return nil, wrap(errTenantReport)
 		}
 		if s.Cloud, err = c.NewTenantClient(warnf); err != nil {
 			return nil, wrap(err)
 		}
-		s.Source = cloudsource.New(s.Cloud, cloudsource.Options{UsesFile: s.Settings.UsesFile(), Timeout: time.Duration(c.Timeout),
-			Retries: c.MaxRetries, Log: warn})
+		opt := cloudsource.Options{Timeout: time.Duration(c.Timeout), Retries: c.MaxRetries, Log: warn}
+		if sidecar { // the read-only commands keep the last uses in memory: the file is the sidecar's
+			opt.UsesFile = s.Settings.UsesFile()
+		}
+		s.Source = cloudsource.New(s.Cloud, opt)
 		return s, nil
 	}
-	// A tenant has no QRS: the read-only commands (rightsize, forecast) say so here.
 	if s.Client, err = c.NewClient(warnf); err != nil {
 		return nil, wrap(err)
 	}
 	s.Source = qrssource.New(s.Client)
 	return s, nil
 }
+
+// ErrTenantRightsize: right-sizing reads a site's QRS (the professional allocations and
+// the apps' use); a tenant is not right-sized yet.
+var ErrTenantRightsize = errors.New("right-sizing (the rightsize command) is made for a Qlik Sense site only yet: a Qlik Cloud tenant is not right-sized")
 
 // errTenantReport: the license report reads a site's QRS (pools, server license,
 // right-sizing) for now.

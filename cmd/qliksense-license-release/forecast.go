@@ -6,22 +6,23 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/history"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release"
+	"github.com/qliksense-license/qliksense-license/release/plan"
 	"github.com/qliksense-license/qliksense-license/release/report"
 )
 
-// forecastReport is the forecast of a site: its history from InfluxDB (one query) and,
-// with a release policy, the allocations it would reclaim now (one evaluation of QRS).
+// forecastReport is the forecast of a site or a tenant: its history from InfluxDB (one
+// query) and, with a release policy, the holders it would reclaim now (the plan of the
+// site's license source, as the plan command makes it).
 func forecastReport(ctx context.Context, s *release.Site) (renderer, error) {
 	f, _, err := siteForecast(ctx, s, time.Now(), nil)
 	return f, err
 }
 
-// forecastTypes are the types whose reclaimable allocations the forecast counts: the
+// forecastTypes are the types whose reclaimable holders the forecast counts: the
 // professional and analyzer types the release policy enables.
 func forecastTypes(pol *policy.Policy) []qrs.AccessType {
 	var types []qrs.AccessType
@@ -33,10 +34,31 @@ func forecastTypes(pol *policy.Policy) []qrs.AccessType {
 	return types
 }
 
-// siteForecast is the forecast report of a site and the history it was made of.
-// reclaimable, when not nil, is what the release policy would reclaim now by license_type,
-// counted from an evaluation already made at now (the report's plan): QRS is not read
-// again.
+// planReclaimable is what the policy would reclaim now by license_type, counted from a
+// plan without stages (its items are the evaluation's): the holders of each forecast
+// type whose reason the policy reclaims, those beyond max_releases_per_run included.
+func planReclaimable(p *plan.Plan, types []qrs.AccessType) map[string]int {
+	reasons := map[qrs.AccessType]map[policy.Reason]int{}
+	for _, t := range types {
+		reasons[t] = map[policy.Reason]int{}
+	}
+	for _, it := range p.Items {
+		if r := reasons[it.Type]; r != nil {
+			r[it.Decision.Reason]++
+		}
+	}
+	out := map[string]int{}
+	for _, t := range types {
+		out[t.LicenseType()] = policy.Reclaimable(reasons[t])
+	}
+	return out
+}
+
+// siteForecast is the forecast report of a site or a tenant and the history it was made
+// of. reclaimable, when not nil, is what the release policy would reclaim now by
+// license_type, counted from an evaluation already made at now (the report's plan): the
+// source is not read again. Otherwise the site's source plans (release/source: QRS's
+// evaluation, or the tenant's) and the forecast counts its plan.
 func siteForecast(ctx context.Context, s *release.Site, now time.Time, reclaimable map[string]int) (*report.Forecast, *history.Answer, error) {
 	fs := s.ForecastSettings
 	hc, err := fs.HistoryClient()
@@ -49,17 +71,14 @@ func siteForecast(ctx context.Context, s *release.Site, now time.Time, reclaimab
 	if reclaimable == nil && s.Policy != nil {
 		reclaimable = map[string]int{}
 		if types := forecastTypes(s.Policy); len(types) > 0 {
-			res, err := evaluate.Site(ctx, s.Client, evaluate.Options{Types: types, Policy: s.Policy, Now: now})
+			p, err := s.Source.Plan(ctx, s.Policy, s.Name, now, nil)
 			if err != nil {
 				return nil, nil, fmt.Errorf("evaluating the release policy: %w", err)
 			}
-			for _, t := range types {
-				r := res.ByType[t]
-				if r.Err != nil {
-					return nil, nil, fmt.Errorf("reading %s allocations: %w", t, r.Err)
-				}
-				reclaimable[t.LicenseType()] = policy.Reclaimable(r.Reasons)
+			if len(p.Errors) > 0 {
+				return nil, nil, fmt.Errorf("evaluating the release policy: %w", errors.Join(p.Errors...))
 			}
+			reclaimable = planReclaimable(p, types)
 		}
 	}
 	q := fs.Query

@@ -244,6 +244,9 @@ func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io
 
 // rightsizeReport is the right-sizing report of a site.
 func rightsizeReport(ctx context.Context, s *release.Site) (renderer, error) {
+	if s.Client == nil {
+		return nil, fmt.Errorf("tenant %s: %w", s.Name, release.ErrTenantRightsize)
+	}
 	res, err := siteRightsize(ctx, s, time.Now())
 	if err != nil {
 		return nil, err

@@ -111,19 +111,12 @@ func sitePlan(ctx context.Context, s *release.Site, now time.Time) (*plan.Plan, 
 	if err != nil || len(p.Errors) > 0 {
 		return p, nil, err
 	}
+	if evaluated == nil { // no stages: the items are the evaluation's
+		return p, planReclaimable(p, forecastTypes(s.Policy)), nil
+	}
 	reclaimable := map[string]int{}
-	for _, t := range forecastTypes(s.Policy) {
-		if evaluated != nil { // the evaluation, before the stages
-			reclaimable[t.LicenseType()] = policy.Reclaimable(evaluated.ByType[t].Reasons)
-			continue
-		}
-		reasons := map[policy.Reason]int{} // no stages: the items are the evaluation's
-		for _, it := range p.Items {
-			if it.Type == t {
-				reasons[it.Decision.Reason]++
-			}
-		}
-		reclaimable[t.LicenseType()] = policy.Reclaimable(reasons)
+	for _, t := range forecastTypes(s.Policy) { // the evaluation, before the stages
+		reclaimable[t.LicenseType()] = policy.Reclaimable(evaluated.ByType[t].Reasons)
 	}
 	return p, reclaimable, nil
 }
