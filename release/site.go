@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
@@ -165,3 +167,37 @@ var errTenantReport = errors.New("release: the license report ([report]) is made
 
 // errTenantNotices: the notices' state and mails are a site's for now.
 var errTenantNotices = errors.New("release: notices (notice_days, digest_to) are not sent for a Qlik Cloud tenant yet: remove notice_days and digest_to from this tenant's release table (its assignments are released without notice)")
+
+// siteFiles are the sidecar's files of the sites loaded so far, each with its owner: two
+// sites sharing one would block each other's runs (the lock), deliver each other's
+// outcomes (an audit log is also the output's spool) or settle each other's open changes
+// against the wrong source (the in-flight file) — e.g. sites "prod eu" and "prod_eu" in
+// one state_dir, or two tables given the same audit_log. Paths are compared without case:
+// Windows and macOS file systems ignore it.
+type siteFiles map[string]fileOwner
+
+type fileOwner struct{ site, path, key string }
+
+// claim records the files of s, or says which site already has one of them.
+func (f siteFiles) claim(s *Site) error {
+	st := s.Settings
+	if st == nil {
+		return nil
+	}
+	for _, x := range []struct{ key, file string }{
+		{"release.state_dir (the state files of the site's name)", st.InflightFile()},
+		{"release.audit_log", st.AuditLog},
+		{"release.lock_file", st.LockFile},
+	} {
+		if x.file == "" || x.file == "stdout" {
+			continue
+		}
+		k := strings.ToLower(filepath.Clean(x.file))
+		if o, dup := f[k]; dup {
+			return fmt.Errorf("%s: site %q and site %q (%s) both use %s (%s; %s of site %q): give each site its own",
+				s.Path, s.Name, o.site, o.path, x.file, x.key, o.key, o.site)
+		}
+		f[k] = fileOwner{site: s.Name, path: s.Path, key: x.key}
+	}
+	return nil
+}
