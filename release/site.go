@@ -72,7 +72,9 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 }
 
 // loadFile loads every table of a file for the sidecar — a site's, a tenant's, or several
-// side by side (each its own site) — as LoadSite loads one.
+// side by side (each its own site) — as LoadSite loads one. Of several, a table without a
+// release table is the plugin's alone (a site or tenant only gathered): it is left out;
+// at least one must have a release table.
 func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 	cs, err := siteconfig.LoadAll(path)
 	if err != nil {
@@ -95,6 +97,10 @@ func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 	}
 	var sites []*Site
 	for i, c := range cs {
+		if c.Release == nil { // gathered by the plugin only: nothing of it to release
+			log.Info("a table without a release table: the sidecar leaves its site alone", "config", path, "table", i+1, "site", c.Site)
+			continue
+		}
 		s, err := build(path, c, log, true, func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, i+1, c.Site, err) })
 		if err != nil {
 			for _, s := range sites {
@@ -103,6 +109,9 @@ func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 			return nil, err
 		}
 		sites = append(sites, s)
+	}
+	if len(sites) == 0 {
+		return nil, fmt.Errorf("%s: no [[inputs.%s]] table has a [inputs.%s.release] table: nothing to release", path, siteconfig.PluginName, siteconfig.PluginName)
 	}
 	return sites, nil
 }

@@ -61,3 +61,22 @@ func TestLoadSitesRefusesSharedFiles(t *testing.T) {
 		s.Source.Close()
 	}
 }
+
+// A file the plugin gathers from may hold a table only gathered (no release table) beside
+// one the sidecar releases: the sidecar takes the one with a release table and leaves the
+// other alone; a file where no table has one is refused.
+func TestLoadSitesLeavesGatherOnlyTables(t *testing.T) {
+	srv := testkit.StartEmulator(t, emulator.Generate(emulator.SiteSpec{Seed: 3, Users: 10, Now: testkit.Now}))
+	table := fmt.Sprintf("  [inputs.qliksense_license.release]\n    state_dir = %q\n", t.TempDir()) + testkit.PolicyTables
+	path := filepath.Join(t.TempDir(), "sites.conf")
+	require.NoError(t, os.WriteFile(path, []byte(srv.PluginConfig("gathered", "")+srv.PluginConfig("released", table)), 0o600))
+	sites, err := release.LoadSites([]string{path}, slogDiscard())
+	require.NoError(t, err)
+	require.Len(t, sites, 1)
+	require.Equal(t, "released", sites[0].Name)
+	sites[0].Source.Close()
+
+	require.NoError(t, os.WriteFile(path, []byte(srv.PluginConfig("a", "")+srv.PluginConfig("b", "")), 0o600))
+	_, err = release.LoadSites([]string{path}, slogDiscard())
+	require.ErrorContains(t, err, "no [[inputs.qliksense_license]] table has a [inputs.qliksense_license.release] table: nothing to release")
+}
