@@ -155,6 +155,9 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 		if c.Report != nil {
 			return nil, wrap(errTenantReport)
 		}
+		// No right-sizing for a tenant: the moves act on a site's QRS (a moves file left
+		// under the same state name by a site must not be settled with no QRS client).
+		s.RightsizeSettings = nil
 		if s.Cloud, err = c.NewTenantClient(warnf); err != nil {
 			return nil, wrap(err)
 		}
