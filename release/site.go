@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -161,7 +163,7 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 		if s.Cloud, err = c.NewTenantClient(warnf); err != nil {
 			return nil, wrap(err)
 		}
-		s.Source = cloudsource.New(s.Cloud, cloudsource.Options{UsesFile: s.Settings.UsesFile(), Timeout: time.Duration(c.Timeout),
+		s.Source = cloudsource.New(s.Cloud, cloudsource.Options{UsesFile: usesFile(s.Settings, c.Tenant), Timeout: time.Duration(c.Timeout),
 			Retries: c.MaxRetries, Log: warn})
 		return s, nil
 	}
@@ -213,3 +215,19 @@ func (f siteFiles) claim(s *Site) error {
 	}
 	return nil
 }
+
+// usesFile is where a tenant's users' last use is kept between runs: the site's state
+// file, named after the tenant's host too. The book is one tenant's consumption up to its
+// watermark; were the site's table pointed at another tenant (a trial replaced by
+// production, a URL corrected), the other's recent watermark would skip this tenant's
+// window and its users' uses before it — they would look inactive. Under its own name the
+// new tenant's book is read from the whole window first.
+func usesFile(st *siteconfig.Sidecar, tenant string) string {
+	host := tenant
+	if u, err := url.Parse(tenant); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return strings.TrimSuffix(st.UsesFile(), ".json") + "-" + unsafeHostChars.ReplaceAllString(strings.ToLower(host), "_") + ".json"
+}
+
+var unsafeHostChars = regexp.MustCompile(`[^a-z0-9.-]+`)
