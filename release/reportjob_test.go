@@ -113,7 +113,7 @@ func TestSupervisorMailsTheReport(t *testing.T) {
 	// reaches it), from 31 March, 12:00; the test moves it ahead.
 	var offset atomic.Int64
 	start := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
-	offset.Store(int64(start.Sub(time.Now())))
+	offset.Store(int64(time.Until(start)))
 	s := startSupervisorWith(t, srv, reportTables(smtp), func(sup *release.Supervisor) {
 		sup.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())).UTC() }
 		sup.DeliverEvery = 5 * time.Millisecond
@@ -140,7 +140,7 @@ func TestSlowReportHoldsNoRunNorStop(t *testing.T) {
 	// reaches it), from 31 March, 12:00; the test moves it ahead.
 	var offset atomic.Int64
 	start := time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)
-	offset.Store(int64(start.Sub(time.Now())))
+	offset.Store(int64(time.Until(start)))
 	building := make(chan struct{}, 1)
 	var builds, cancelled atomic.Int32
 	slow := func(ctx context.Context, _ *release.Site, _ time.Time) (*ownerreport.Data, error) {
