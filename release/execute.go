@@ -109,7 +109,7 @@ func (e *Executor) Run(ctx context.Context, stop <-chan struct{}, p *plan.Plan) 
 		}
 		if o.Result == "" { // unsettled: the intent stays open (see Executor)
 			sum.Unsettled++
-			log.Warn("outcome unknown: the intent stays open until a later read of QRS settles it", "type", o.Type, "user", o.User,
+			log.Warn("outcome unknown: the intent stays open until a later read of "+e.Source.Words().Service+" settles it", "type", o.Type, "user", o.User,
 				"allocation_id", o.AllocationID, "detail", o.Detail)
 			return
 		}

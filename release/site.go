@@ -10,6 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
@@ -71,7 +75,9 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 }
 
 // loadFile loads every table of a file for the sidecar — a site's, a tenant's, or several
-// side by side (each its own site) — as LoadSite loads one.
+// side by side (each its own site) — as LoadSite loads one. Of several, a table without a
+// release table is the plugin's alone (a site or tenant only gathered): it is left out;
+// at least one must have a release table.
 func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 	cs, err := siteconfig.LoadAll(path)
 	if err != nil {
@@ -94,6 +100,10 @@ func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 	}
 	var sites []*Site
 	for i, c := range cs {
+		if c.Release == nil { // gathered by the plugin only: nothing of it to release
+			log.Info("a table without a release table: the sidecar leaves its site alone", "config", path, "table", i+1, "site", c.Site)
+			continue
+		}
 		s, err := build(path, c, log, true, func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, i+1, c.Site, err) })
 		if err != nil {
 			for _, s := range sites {
@@ -102,6 +112,9 @@ func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 			return nil, err
 		}
 		sites = append(sites, s)
+	}
+	if len(sites) == 0 {
+		return nil, fmt.Errorf("%s: no [[inputs.%s]] table has a [inputs.%s.release] table: nothing to release", path, siteconfig.PluginName, siteconfig.PluginName)
 	}
 	return sites, nil
 }
@@ -145,12 +158,15 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 		if sidecar && c.Report != nil {
 			return nil, wrap(errTenantReport)
 		}
+		// No right-sizing for a tenant: the moves act on a site's QRS (a moves file left
+		// under the same state name by a site must not be settled with no QRS client).
+		s.RightsizeSettings = nil
 		if s.Cloud, err = c.NewTenantClient(warnf); err != nil {
 			return nil, wrap(err)
 		}
 		opt := cloudsource.Options{Timeout: time.Duration(c.Timeout), Retries: c.MaxRetries, Log: warn}
 		if sidecar { // the read-only commands keep the last uses in memory: the file is the sidecar's
-			opt.UsesFile = s.Settings.UsesFile()
+			opt.UsesFile = usesFile(s.Settings, c.Tenant)
 		}
 		s.Source = cloudsource.New(s.Cloud, opt)
 		return s, nil
@@ -172,3 +188,53 @@ var errTenantReport = errors.New("release: the license report ([report]) is made
 
 // errTenantNotices: the notices' state and mails are a site's for now.
 var errTenantNotices = errors.New("release: notices (notice_days, digest_to) are not sent for a Qlik Cloud tenant yet: remove notice_days and digest_to from this tenant's release table (its assignments are released without notice)")
+
+// siteFiles are the sidecar's files of the sites loaded so far, each with its owner: two
+// sites sharing one would block each other's runs (the lock), deliver each other's
+// outcomes (an audit log is also the output's spool) or settle each other's open changes
+// against the wrong source (the in-flight file) — e.g. sites "prod eu" and "prod_eu" in
+// one state_dir, or two tables given the same audit_log. Paths are compared without case:
+// Windows and macOS file systems ignore it.
+type siteFiles map[string]fileOwner
+
+type fileOwner struct{ site, path, key string }
+
+// claim records the files of s, or says which site already has one of them.
+func (f siteFiles) claim(s *Site) error {
+	st := s.Settings
+	if st == nil {
+		return nil
+	}
+	for _, x := range []struct{ key, file string }{
+		{"release.state_dir (the state files of the site's name)", st.InflightFile()},
+		{"release.audit_log", st.AuditLog},
+		{"release.lock_file", st.LockFile},
+	} {
+		if x.file == "" || x.file == "stdout" {
+			continue
+		}
+		k := strings.ToLower(filepath.Clean(x.file))
+		if o, dup := f[k]; dup {
+			return fmt.Errorf("%s: site %q and site %q (%s) both use %s (%s; %s of site %q): give each site its own",
+				s.Path, s.Name, o.site, o.path, x.file, x.key, o.key, o.site)
+		}
+		f[k] = fileOwner{site: s.Name, path: s.Path, key: x.key}
+	}
+	return nil
+}
+
+// usesFile is where a tenant's users' last use is kept between runs: the site's state
+// file, named after the tenant's host too. The book is one tenant's consumption up to its
+// watermark; were the site's table pointed at another tenant (a trial replaced by
+// production, a URL corrected), the other's recent watermark would skip this tenant's
+// window and its users' uses before it — they would look inactive. Under its own name the
+// new tenant's book is read from the whole window first.
+func usesFile(st *siteconfig.Sidecar, tenant string) string {
+	host := tenant
+	if u, err := url.Parse(tenant); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return strings.TrimSuffix(st.UsesFile(), ".json") + "-" + unsafeHostChars.ReplaceAllString(strings.ToLower(host), "_") + ".json"
+}
+
+var unsafeHostChars = regexp.MustCompile(`[^a-z0-9.-]+`)

@@ -387,21 +387,40 @@ func (s *Supervisor) runOnce(ctx context.Context, r *Runner, why string) {
 }
 
 // LoadSites loads and checks the site files (each may hold several tables: sites and Qlik
-// Cloud tenants side by side); two tables may not name the same site.
-func LoadSites(paths []string, log *slog.Logger) ([]*Site, error) {
+// Cloud tenants side by side); two tables may not name the same site, nor share a file
+// of the sidecar's (lock, audit log, in-flight and state files). On an error, the sources
+// of the sites loaded so far are closed.
+func LoadSites(paths []string, log *slog.Logger) (_ []*Site, err error) {
 	var sites []*Site
+	defer func() {
+		if err != nil {
+			for _, s := range sites {
+				s.Source.Close()
+			}
+		}
+	}()
 	names := map[string]string{}
+	files := siteFiles{}
 	for _, p := range paths {
 		loaded, err := loadFile(p, log)
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range loaded {
+		for i, s := range loaded {
 			if other, dup := names[s.Name]; dup {
+				for _, s := range loaded[i:] {
+					s.Source.Close()
+				}
 				return nil, fmt.Errorf("%s and %s both name site %q: give each file its own site", other, p, s.Name)
 			}
 			names[s.Name] = p
 			sites = append(sites, s)
+			if err := files.claim(s); err != nil {
+				for _, s := range loaded[i+1:] {
+					s.Source.Close()
+				}
+				return nil, err
+			}
 		}
 	}
 	return sites, nil
