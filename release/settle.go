@@ -153,8 +153,8 @@ func (r *releasing) retryable(del deletion) bool {
 }
 
 // retry sends the changes of dels (all retryable) again, in batches of the source's
-// BatchSize, each once its backoff has passed (if the run's deadline leaves time for it)
-// and at the pace. Each intent is noted again first (Recover measures its grace from the
+// BatchSize, each once its backoff (at least the answers' RetryAfter) has passed (if the
+// run's deadline leaves time for it) and at the pace. Each intent is noted again first (Recover measures its grace from the
 // latest). It returns the changes sent; the others are recorded failed.
 func (r *releasing) retry(dels []deletion) []deletion {
 	e := r.e
@@ -167,11 +167,11 @@ func (r *releasing) retry(dels []deletion) []deletion {
 	for n := max(1, e.Source.BatchSize()); len(dels) > 0; {
 		batch := dels[:min(n, len(dels))]
 		dels = dels[len(batch):]
-		tries := 0
+		tries, after := 0, time.Duration(0)
 		for _, del := range batch {
-			tries = max(tries, del.tries)
+			tries, after = max(tries, del.tries), max(after, del.ans.RetryAfter)
 		}
-		wait := e.Source.Backoff(tries + 1)
+		wait := max(e.Source.Backoff(tries+1), after)
 		ok := true
 		if dl, has := r.ctx.Deadline(); has && time.Until(dl) < wait {
 			ok = false

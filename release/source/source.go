@@ -76,8 +76,9 @@ type Source interface {
 //   - refused (audit.AnswerRefused): the source itself refused it; nothing changed. Gone:
 //     it refused because the holder does not exist (recorded skipped, reason gone);
 //     otherwise recorded failed.
-//   - failed (audit.AnswerFailed): the source itself said it failed; a read showing the
-//     old state proves it not done.
+//   - failed (audit.AnswerFailed): the source itself said it failed (or its rate limiter
+//     refused the whole call: a Qlik Cloud 429, Retryable); a read showing the old state
+//     proves it not done.
 //   - unknown (audit.AnswerAmbiguous): the answer says nothing of what the source did (a
 //     gateway's 5xx, a timeout, a lost answer); read back, and "not changed yet" right
 //     after proves nothing until the settle grace has passed.
@@ -91,6 +92,9 @@ type Answer struct {
 	Retryable bool
 	// Status is the HTTP status of the answer (0: none came), for outcomes' details.
 	Status int
+	// RetryAfter is the least wait before the change is sent again (a 429's Retry-After;
+	// 0: the source's Backoff alone).
+	RetryAfter time.Duration
 }
 
 // Key names a holder: its type and its id (a QRS allocation id, a Qlik Cloud subject).

@@ -11,9 +11,11 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/ctxsleep"
 )
 
-// do sends a call with the retry rules: a 429 waits out its Retry-After (up to Retries
-// times, any call: the tenant's rate limiter refused it unseen, so an action is not done
-// and may be sent again; the last 429 is a definitive APIError); a 401 of an OAuth token renews the
+// do sends a call with the retry rules: a read answered 429 waits out its Retry-After (up
+// to Retries times; the last 429 is an APIError); an action answered 429 returns at once
+// as a definitive APIError carrying the Retry-After (the rate limiter refused it unseen:
+// not done; the caller decides whether and when to send it again, as its stop and
+// deadline allow, never a wait here on a context a stop does not end); a 401 of an OAuth token renews the
 // token once; a read is retried after a 5xx, a gateway error or a transport failure; an
 // action never is (keys are the items it carried, for the AmbiguousError). Answers 2xx
 // come back; every other answer is an error naming the call.
@@ -44,10 +46,12 @@ func (c *Client) do(ctx context.Context, k call, keys []Key) (*response, error) 
 			return r, nil
 		case r.status == http.StatusTooManyRequests:
 			c.throttle.Add(1)
-			if throttled >= c.cfg.Retries {
+			if k.action || throttled >= c.cfg.Retries {
 				// the rate limiter refused the call before the service saw it: definitive,
 				// for an action too (nothing was changed)
-				return nil, apiError(k.name, r)
+				e := apiError(k.name, r)
+				e.RetryAfter = c.retryAfter(r.header.Get("Retry-After"))
+				return nil, e
 			}
 			throttled++
 			if err := ctxsleep.Sleep(ctx, c.retryAfter(r.header.Get("Retry-After"))); err != nil {

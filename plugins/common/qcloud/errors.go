@@ -6,16 +6,19 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // APIError is a whole call the tenant answered with an error status of its own (a 400,
-// 401, 403, 404 …, or a 429 after the retries): definitive, nothing was changed by it. It
+// 401, 403, 404 …, a 429 of an action, or of a read after the retries): definitive, nothing was changed by it. It
 // carries the first error's code and title from the ErrorResponse, never the body.
 type APIError struct {
 	Call   string // what was being done, e.g. "deleting license assignments"
 	Status int
 	Code   string // e.g. LICENSES-011
 	Title  string
+	// RetryAfter is a 429's Retry-After (capped at MaxRetryAfter; 0 for other answers).
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {

@@ -189,15 +189,16 @@ func TestOAuthTokenWaitsHonourContextAndRetryAfter(t *testing.T) {
 	require.Equal(t, "t1", tok)
 }
 
-// A 429 is the tenant's own refusal before it does anything (its rate limiter): the
-// action is waited out and sent again, and when the retries are spent it is a definitive
-// refusal (nothing changed), not an outcome in doubt that no read-back can settle.
-func TestActionThrottledToTheEndIsDefinitive(t *testing.T) {
+// A 429 is the tenant's own refusal before it does anything (its rate limiter): an action
+// answered 429 is neither waited out nor sent again by the client (retries or not); it is
+// a definitive refusal at once (nothing changed), not an outcome in doubt that no
+// read-back can settle, and carries the Retry-After for the caller.
+func TestActionThrottledIsDefinitiveAtOnce(t *testing.T) {
 	sent := 0
 	rt := rtFunc(func(r *http.Request) (*http.Response, error) {
 		sent++
 		a := answer(429, `{"errors":[{"code":"HTTP-429","title":"Too Many Requests"}]}`)
-		a.Header.Set("Retry-After", "0")
+		a.Header.Set("Retry-After", "7")
 		return a, nil
 	})
 	c, err := New(Config{Tenant: "https://t.eu.qlikcloud.com", APIKey: "k", Transport: rt, Retries: 2, ActionsPerMinute: -1})
@@ -207,7 +208,10 @@ func TestActionThrottledToTheEndIsDefinitive(t *testing.T) {
 	require.Error(t, err)
 	require.False(t, IsAmbiguous(err), "%v", err)
 	require.Equal(t, http.StatusTooManyRequests, StatusCode(err))
-	require.Equal(t, 3, sent)
+	var ae *APIError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, 7*time.Second, ae.RetryAfter, "the Retry-After is the caller's to honour")
+	require.Equal(t, 1, sent, "an action is never sent again by the client, nor waited for")
 }
 
 // The allotments' units are numbers in Qlik's types: analyzer capacity minutes with a

@@ -386,6 +386,14 @@ func Classify(keys []qcloud.Key, results []qcloud.ItemResult, err error) []sourc
 			if amb.Status == http.StatusMultiStatus { // a 207 that left the item out
 				out[i].Status, out[i].Retryable = 0, true
 			}
+		case qcloud.StatusCode(err) == http.StatusTooManyRequests:
+			// The whole call refused by the tenant's rate limiter before the service saw
+			// it: not done, and may be sent again once a read shows the old state (the
+			// engine's backoff, at least the Retry-After).
+			var ae *qcloud.APIError
+			errors.As(err, &ae)
+			out[i] = source.Answer{Err: err, Class: audit.AnswerFailed, Retryable: true,
+				Status: http.StatusTooManyRequests, RetryAfter: ae.RetryAfter}
 		case qcloud.StatusCode(err) >= 400 && qcloud.StatusCode(err) < 500:
 			// The whole call refused by the tenant itself (401, 403, 400 …): nothing changed.
 			out[i] = source.Answer{Err: err, Class: audit.AnswerRefused, Status: qcloud.StatusCode(err)}
