@@ -1,0 +1,37 @@
+package cloudsource_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
+	"github.com/qliksense-license/qliksense-license/release/audit"
+	"github.com/qliksense-license/qliksense-license/release/source/cloudsource"
+)
+
+// A whole delete call answered 429 is the rate limiter's refusal before the service saw
+// it: failed (a read showing the assignment proves it not done), retryable, after at least
+// its Retry-After; any other whole-call 4xx stays a refusal, never sent again.
+func TestClassifyWholeCall429IsRetryableFailed(t *testing.T) {
+	keys := []qcloud.Key{{Type: qcloud.Analyzer, Subject: "a"}, {Type: qcloud.Professional, Subject: "b"}}
+	err := fmt.Errorf("wrapped: %w", &qcloud.APIError{Call: "deleting license assignments", Status: http.StatusTooManyRequests, RetryAfter: 42 * time.Second})
+	for _, a := range cloudsource.Classify(keys, nil, err) {
+		require.Equal(t, audit.AnswerFailed, a.Class)
+		require.True(t, a.Retryable)
+		require.Equal(t, http.StatusTooManyRequests, a.Status)
+		require.Equal(t, 42*time.Second, a.RetryAfter)
+		require.False(t, a.Final)
+		require.Error(t, a.Err)
+	}
+	err = &qcloud.APIError{Call: "deleting license assignments", Status: http.StatusForbidden}
+	for _, a := range cloudsource.Classify(keys, nil, err) {
+		require.Equal(t, audit.AnswerRefused, a.Class)
+		require.False(t, a.Retryable)
+		require.True(t, errors.Is(a.Err, err))
+	}
+}
