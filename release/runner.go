@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,7 +42,7 @@ func NewRunner(site *Site, log *slog.Logger, stdout io.Writer) (*Runner, error) 
 	if err := os.MkdirAll(st.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating state_dir: %w", err)
 	}
-	t, err := audit.Open(st, r.Log, stdout)
+	t, err := audit.Open(st, site.Source.ID(), r.Log, stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -67,13 +68,29 @@ func (r *Runner) recoverGrace() time.Duration {
 // each outcome recorded, then a summary
 // with Recovery set: for a killed run, everything it did; for a summarized one, what is
 // recorded now. It runs under the site's lock at the start of every run; if QRS cannot be
-// read, the intents stay open and the run does not start.
+// read, the intents stay open and the run does not start. Intents sent to another source
+// (the site repointed since) are left open and an error logged: they are settled only
+// against the source they were sent to.
 func (r *Runner) Recover(ctx context.Context) error {
 	u, err := r.trail.Unfinished()
-	if err != nil || (len(u.Pending) == 0 && len(u.Done) == 0) {
+	if err != nil {
 		return err
 	}
+	for old, n := range u.Foreign {
+		// The site was repointed: reading these back from the new source would find
+		// nothing and record them released. They stay open, and runs go on.
+		r.Log.Error("open changes of an earlier run were sent to another license source: they stay open, unsettled; "+
+			"point the site back at that source to settle them, or settle them by hand and remove the in-flight file",
+			"count", n, "sent_to", old, "source_now", r.Site.Source.ID(), "inflight_file", r.Site.Settings.InflightFile())
+	}
+	if len(u.Pending) == 0 && len(u.Done) == 0 {
+		return nil
+	}
 	pending, runID, summarized := u.Pending, u.RunID, u.Summarized
+	if len(u.Done) == 0 && pending[0].RunID != "" && !slices.ContainsFunc(pending, func(o audit.Outcome) bool { return o.RunID != pending[0].RunID }) {
+		// Intents kept open while the site pointed elsewhere: the summary is of their run.
+		runID = pending[0].RunID
+	}
 	src := r.Site.Source
 	w := src.Words()
 	sum := audit.Summary{RunID: runID, Recovery: true}

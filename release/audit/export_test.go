@@ -64,7 +64,7 @@ type TestJournal struct{ j *journal }
 // NewTestJournal opens a journal; with crashAt, the process exits at that step
 // ("outcome-written", "summary-written"), as a kill there would leave it.
 func NewTestJournal(auditLog, inflight, crashAt string) (*TestJournal, error) {
-	j, err := openJournal(auditLog, inflight, nil, nil)
+	j, err := openJournal(auditLog, inflight, "", nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +77,9 @@ func NewTestJournal(auditLog, inflight, crashAt string) (*TestJournal, error) {
 	}
 	return &TestJournal{j: j}, nil
 }
+
+// SetSource makes src the journal's current source (as Open's source).
+func (t *TestJournal) SetSource(src string) { t.j.source = src }
 
 func (t *TestJournal) Intent(o Outcome) error          { return t.j.intent(o) }
 func (t *TestJournal) Outcome(o Outcome) error         { return t.j.outcome(o) }

@@ -33,13 +33,17 @@ type journal struct {
 	file     *os.File   // the audit file, nil for stdout
 	spool    *spoolFile // a spool of its own (audit on stdout), or nil
 	inflight string
-	crash    func(step string) // tests: a kill at a step ("outcome-written", "summary-written")
+	// source identifies the license source the site releases through now (see
+	// source.Source.ID): each intent carries it, and only intents of this source (or of
+	// none, written before intents carried one) are settled.
+	source string
+	crash  func(step string) // tests: a kill at a step ("outcome-written", "summary-written")
 }
 
 // openJournal opens the audit log (a path, or "stdout"), with the in-flight file at
 // inflight and, for an audit log on stdout, a spool of its own (nil for none).
-func openJournal(auditLog, inflight string, stdout io.Writer, spool *spoolFile) (*journal, error) {
-	j := &journal{inflight: inflight}
+func openJournal(auditLog, inflight, source string, stdout io.Writer, spool *spoolFile) (*journal, error) {
+	j := &journal{inflight: inflight, source: source}
 	if auditLog == "stdout" {
 		j.audit, j.spool = stdout, spool
 		return j, nil
@@ -77,6 +81,7 @@ type ReloadStatus struct {
 // or the mark that the run's summary is recorded while intents stay open.
 type inflightRecord struct {
 	Intent     *Outcome       `json:"intent,omitempty"`
+	Source     string         `json:"source,omitempty"` // of an intent: the source it is sent to
 	Done       string         `json:"done,omitempty"`
 	DoneType   qrs.AccessType `json:"done_type,omitempty"`
 	Result     Result         `json:"result,omitempty"`
@@ -141,7 +146,7 @@ func (j *journal) write(r auditRecord) error {
 func (j *journal) intent(o Outcome) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.note(inflightRecord{Intent: &o})
+	return j.note(inflightRecord{Intent: &o, Source: j.source})
 }
 
 func (j *journal) note(r inflightRecord) error {
@@ -197,7 +202,7 @@ func (j *journal) closeRun(runID string) error {
 	}
 	var b bytes.Buffer
 	for _, o := range open {
-		line, _ := json.Marshal(inflightRecord{Intent: &o})
+		line, _ := json.Marshal(inflightRecord{Intent: &o, Source: st.sources[holderOf(&o)]})
 		b.Write(append(line, '\n'))
 	}
 	line, _ := json.Marshal(inflightRecord{Summarized: runID})
@@ -211,8 +216,9 @@ func (j *journal) closeRun(runID string) error {
 // inflightState is what the in-flight file says.
 type inflightState struct {
 	intents    []Outcome
-	finished   map[holder]bool // a done note without a type (an older file) has Type ""
-	done       []Result        // results noted since the run's summary, or all when there is none
+	sources    map[holder]string // the source of each intent ("" for one written before intents carried it)
+	finished   map[holder]bool   // a done note without a type (an older file) has Type ""
+	done       []Result          // results noted since the run's summary, or all when there is none
 	runID      string
 	summarized bool // the run's summary is in the audit log; its open intents remain
 }
@@ -229,7 +235,7 @@ func (st inflightState) open() []Outcome {
 }
 
 func (j *journal) readInflight() (inflightState, error) {
-	st := inflightState{finished: map[holder]bool{}}
+	st := inflightState{finished: map[holder]bool{}, sources: map[holder]string{}}
 	b, err := os.ReadFile(j.inflight)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
@@ -251,16 +257,26 @@ func (j *journal) readInflight() (inflightState, error) {
 			} else {
 				st.intents = append(st.intents, *r.Intent)
 			}
-			st.runID = r.Intent.RunID
+			st.sources[holderOf(r.Intent)] = r.Source
+			st.newRun(r.Intent.RunID)
 		case r.Done != "":
 			st.finished[holder{r.DoneType, r.Done}] = true
 			st.done = append(st.done, r.Result)
-			st.runID = r.RunID
+			st.newRun(r.RunID)
 		case r.Summarized != "":
 			st.summarized, st.runID = true, r.Summarized
 		}
 	}
 	return st, nil
+}
+
+// newRun notes a line of run id: a run after the summarized one (intents of another
+// source kept open, then a new run of the current source) is not summarized.
+func (st *inflightState) newRun(id string) {
+	if st.summarized && id != st.runID {
+		st.summarized = false
+	}
+	st.runID = id
 }
 
 // Unfinished is what an earlier run left open: the intents without an outcome, the
@@ -271,6 +287,9 @@ type Unfinished struct {
 	Done       []Result
 	RunID      string
 	Summarized bool
+	// Foreign counts, by source, the open intents sent to another source than the
+	// current one (the site was repointed): they stay open, neither settled nor dropped.
+	Foreign map[string]int
 }
 
 // unfinished reads what an earlier run left open.
@@ -296,16 +315,33 @@ func (j *journal) unfinished() (Unfinished, error) {
 	if rl.summarized {
 		u.Summarized, u.Done = true, rl.afterSummary
 	}
+	logs := map[string]runLog{st.runID: rl}
 	for _, in := range st.open() {
-		if r, ok := rl.results[holderOf(&in)]; ok {
-			if !rl.summarized {
+		// An intent of an earlier run (kept open while the site pointed elsewhere) is
+		// looked up in its own run's outcomes.
+		irl, ok := logs[in.RunID]
+		if !ok {
+			if irl, err = j.runLogLocked(in.RunID); err != nil {
+				return Unfinished{}, err
+			}
+			logs[in.RunID] = irl
+		}
+		if r, ok := irl.results[holderOf(&in)]; ok {
+			if in.RunID == st.runID && !rl.summarized {
 				u.Done = append(u.Done, r)
 			}
 			continue
 		}
+		if src := st.sources[holderOf(&in)]; src != "" && j.source != "" && src != j.source {
+			if u.Foreign == nil {
+				u.Foreign = map[string]int{}
+			}
+			u.Foreign[src]++
+			continue
+		}
 		u.Pending = append(u.Pending, in)
 	}
-	if len(u.Pending) == 0 && len(u.Done) == 0 && len(st.intents)+len(st.done) > 0 {
+	if len(u.Pending) == 0 && len(u.Done) == 0 && len(u.Foreign) == 0 && len(st.intents)+len(st.done) > 0 {
 		// Everything recorded and summarized: only the file's rewrite was lost.
 		if err := atomicfile.Write(j.inflight, nil); err != nil {
 			return Unfinished{}, fmt.Errorf("clearing the in-flight file: %w", err)

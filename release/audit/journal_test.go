@@ -148,3 +148,71 @@ func TestJournalReadsDoneNotesWithoutType(t *testing.T) {
 	require.Len(t, u.Pending, 1)
 	require.Equal(t, "a2", u.Pending[0].AllocationID)
 }
+
+// Intents carry their source: after a repoint, the other source's intents are neither
+// pending nor dropped (Foreign), through a run of the new source killed (not summarized:
+// an earlier run's mark does not count for it) and one closed; pointed back, they are
+// pending again, and one whose outcome reached the audit log before a kill (no done note)
+// is recorded already, found in its own run's outcomes.
+func TestJournalKeepsIntentsOfAnotherSource(t *testing.T) {
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	o := func(run, id string) audit.Outcome {
+		return audit.Outcome{Time: now, Site: "s", RunID: run, Type: qrs.Professional, AllocationID: id}
+	}
+	dir := t.TempDir()
+	audLog, inflight := filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "inflight.jsonl")
+	j, err := audit.NewTestJournal(audLog, inflight, "")
+	require.NoError(t, err)
+	defer j.Close()
+	j.SetSource("qrs:a:4242")
+	require.NoError(t, j.Intent(o("run-a", "a1")))
+	require.NoError(t, j.Intent(o("run-a", "a2")))
+	out := o("run-a", "a2")
+	out.Result = audit.Released
+	require.NoError(t, j.Outcome(out))
+	// Killed between the audit line of a2 and its done note.
+	b, err := os.ReadFile(inflight)
+	require.NoError(t, err)
+	lines := strings.SplitAfter(strings.TrimSpace(string(b)), "\n")
+	require.NoError(t, os.WriteFile(inflight, []byte(strings.Join(lines[:2], "")), 0o640))
+
+	j.SetSource("tenant:b")
+	u, err := j.Unfinished()
+	require.NoError(t, err)
+	require.Empty(t, u.Pending)
+	require.Equal(t, map[string]int{"qrs:a:4242": 1}, u.Foreign, "a2 is recorded; a1 kept for A")
+
+	require.NoError(t, j.Intent(o("run-b", "b1")))
+	out = o("run-b", "b1")
+	out.Result = audit.Released
+	require.NoError(t, j.Outcome(out))
+	require.NoError(t, j.Summary(audit.Summary{Site: "s", RunID: "run-b", Released: 1}))
+	u, err = j.Unfinished()
+	require.NoError(t, err)
+	require.Empty(t, u.Pending)
+	require.Empty(t, u.Done)
+	require.Len(t, u.Foreign, 1)
+
+	// A run of B killed after an intent: not summarized, though the file's mark is run-b's.
+	require.NoError(t, j.Intent(o("run-b2", "b2")))
+	u, err = j.Unfinished()
+	require.NoError(t, err)
+	require.Len(t, u.Pending, 1)
+	require.Equal(t, "b2", u.Pending[0].AllocationID)
+	require.Equal(t, "run-b2", u.RunID)
+	require.False(t, u.Summarized)
+	out = o("run-b2", "b2")
+	out.Result = audit.Failed
+	require.NoError(t, j.Outcome(out))
+	require.NoError(t, j.Summary(audit.Summary{Site: "s", RunID: "run-b2", Failed: 1}))
+	b, err = os.ReadFile(inflight)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"source":"qrs:a:4242"`, "the rewrite keeps the intent's source")
+
+	j.SetSource("qrs:a:4242")
+	u, err = j.Unfinished()
+	require.NoError(t, err)
+	require.Empty(t, u.Foreign)
+	require.Len(t, u.Pending, 1)
+	require.Equal(t, "a1", u.Pending[0].AllocationID)
+}

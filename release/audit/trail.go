@@ -21,7 +21,9 @@ type Trail struct {
 
 // Open opens a site's audit log, in-flight file, spool and output. stdout receives the
 // audit log when audit_log = "stdout" (a spool file of its own then feeds the output).
-func Open(st *siteconfig.Sidecar, log *slog.Logger, stdout io.Writer) (*Trail, error) {
+// source identifies the license source the site releases through (source.Source.ID):
+// intents carry it, and only intents of that source are settled (Unfinished.Foreign).
+func Open(st *siteconfig.Sidecar, source string, log *slog.Logger, stdout io.Writer) (*Trail, error) {
 	t := &Trail{}
 	var own *spoolFile // a spool of its own, when the audit log is not a file
 	if st.Output != nil {
@@ -40,7 +42,7 @@ func Open(st *siteconfig.Sidecar, log *slog.Logger, stdout io.Writer) (*Trail, e
 		t.spool, t.closeOut = sp, closeFn
 		t.delivery = &deliverer{spool: sp, write: write, tags: st.Output.Tags, log: log}
 	}
-	j, err := openJournal(st.AuditLog, st.InflightFile(), stdout, own)
+	j, err := openJournal(st.AuditLog, st.InflightFile(), source, stdout, own)
 	if err != nil {
 		t.Close()
 		return nil, err

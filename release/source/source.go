@@ -14,6 +14,7 @@ package source
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
@@ -28,6 +29,10 @@ import (
 type Source interface {
 	// Words names the source's things in outcomes and logs.
 	Words() Words
+	// ID identifies the source, stable across runs and free of secrets ("qrs:host:port",
+	// "tenant:host"): the in-flight journal notes it with each intent, so a site repointed
+	// to another source never settles an intent against the wrong one.
+	ID() string
 	// Plan reads every holder of the types pol enables and decides each with pol at now
 	// (stage, which may be nil, stages the candidates of types that give notice). A list
 	// that cannot be read is in the plan's Errors, its type unplanned; an error means
@@ -142,3 +147,12 @@ const (
 	// tenant's own orphan view does not list either — an orphan unconfirmed is kept.
 	ReasonUserUnknown = "user_unknown"
 )
+
+// HostOf is the host (and port) of a base URL, for ID: no scheme, path or user info (the
+// URL itself when it has no host).
+func HostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return raw
+}

@@ -90,6 +90,9 @@ func (s *Source) Words() source.Words {
 		Gone: "the tenant answered 404 LICENSES-016: the assignment no longer exists (released elsewhere)", Done: "the tenant answered 200"}
 }
 
+// ID is "tenant:" and the tenant's host.
+func (s *Source) ID() string { return "tenant:" + source.HostOf(s.c.Tenant()) }
+
 // refresh reads the consumption since the book's watermark (the window on a first read)
 // and keeps the book; it returns a copy of the last uses.
 func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time) (map[string]time.Time, error) {

@@ -52,6 +52,8 @@ type Source struct {
 	// Grace is Timeout (the default settle grace); Retries the retry budget.
 	Grace   time.Duration
 	Retries int
+	// Name is ID ("memory" when empty): two sources of different names are two sources.
+	Name string
 
 	mu       sync.Mutex
 	holders  map[source.Key]Holder
@@ -117,6 +119,14 @@ func (s *Source) landLocked() {
 		}
 	}
 	s.late = keep
+}
+
+// ID is the source's Name, "memory" by default.
+func (s *Source) ID() string {
+	if s.Name == "" {
+		return "memory"
+	}
+	return s.Name
 }
 
 // Words of the memory.

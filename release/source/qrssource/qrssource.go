@@ -32,6 +32,9 @@ func (s *Source) Words() source.Words {
 		Gone: "QRS answered 404: the allocation no longer exists (released elsewhere)", Done: "QRS answered 204"}
 }
 
+// ID is "qrs:" and the host (and port) of the QRS server.
+func (s *Source) ID() string { return "qrs:" + source.HostOf(s.c.BaseURL()) }
+
 // Plan is plan.Make.
 func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error) {
 	return plan.Make(ctx, s.c, pol, site, now, stage)
