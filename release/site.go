@@ -155,9 +155,6 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 	warn := log.With("config", path)
 	warnf := func(format string, args ...any) { warn.Warn(fmt.Sprintf(format, args...)) }
 	if c.IsTenant() {
-		if sidecar && c.Report != nil {
-			return nil, wrap(errTenantReport)
-		}
 		// No right-sizing for a tenant: the moves act on a site's QRS (a moves file left
 		// under the same state name by a site must not be settled with no QRS client).
 		s.RightsizeSettings = nil
@@ -181,10 +178,6 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 // ErrTenantRightsize: right-sizing reads a site's QRS (the professional allocations and
 // the apps' use); a tenant is not right-sized yet.
 var ErrTenantRightsize = errors.New("right-sizing (the rightsize command) is made for a Qlik Sense site only yet: a Qlik Cloud tenant is not right-sized")
-
-// errTenantReport: the license report reads a site's QRS (pools, server license,
-// right-sizing) for now.
-var errTenantReport = errors.New("release: the license report ([report]) is made for a Qlik Sense site only yet: remove the report table from this tenant's table")
 
 // errTenantNotices: the notices' state and mails are a site's for now.
 var errTenantNotices = errors.New("release: notices (notice_days, digest_to) are not sent for a Qlik Cloud tenant yet: remove notice_days and digest_to from this tenant's release table (its assignments are released without notice)")

@@ -368,25 +368,45 @@ func TestTenantRecheckSkipsUseSincePlan(t *testing.T) {
 	require.True(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: qcloudemu.Professional, Subject: `CORP\used-30.1`}), "kept")
 }
 
-// The license report reads a site's QRS for now: a tenant's table with a report table is
-// refused by name, before the sidecar could try to make one.
-func TestTenantReportIsRefused(t *testing.T) {
+// A tenant's table with a report table loads as a site's does (no QRS client: the report
+// reads the tenant's overview), and the scheduled job mails its report through the same
+// Build.
+func TestTenantReportIsScheduled(t *testing.T) {
 	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(knownNow), CertDir: t.TempDir()})
 	require.NoError(t, err)
 	defer func() { _ = srv.Close() }()
+	smtp := testkit.StartSMTP(t)
 	conf := srv.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, fmt.Sprintf(`  [inputs.qliksense_license.release]
     state_dir = %q
     [inputs.qliksense_license.release.professional]
       enabled = true
       inactive_days = 30
-    [inputs.qliksense_license.release.mail]
-      host = "127.0.0.1"
-      from = "licenses@example.com"
+%s
   [inputs.qliksense_license.report]
     enabled = true
-    to = ["owner@example.com"]`, t.TempDir()))
+    schedule = "0 7 1 * *"
+    to = ["owner@example.com"]`, t.TempDir(), smtp.MailTable()))
 	path := filepath.Join(t.TempDir(), "tenant.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
-	_, err = release.LoadSite(path, slogDiscard())
-	require.ErrorContains(t, err, "the license report ([report]) is made for a Qlik Sense site only yet")
+	s, err := release.LoadSite(path, slogDiscard())
+	require.NoError(t, err)
+	defer s.Source.Close()
+	require.Nil(t, s.Client, "a tenant has no QRS client")
+	require.NotNil(t, s.Cloud)
+	job := &release.ReportJob{Build: stubReport}
+	at := func(v string) time.Time {
+		ts, err := time.Parse(time.RFC3339, v)
+		require.NoError(t, err)
+		return ts
+	}
+	sent, err := job.Due(t.Context(), s, at("2026-03-15T10:00:00Z"), slogDiscard())
+	require.NoError(t, err)
+	require.False(t, sent, "the first start arms the schedule")
+	sent, err = job.Due(t.Context(), s, at("2026-04-01T07:00:30Z"), slogDiscard())
+	require.NoError(t, err)
+	require.True(t, sent)
+	msgs := smtp.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, []string{"owner@example.com"}, msgs[0].To)
+	require.Contains(t, msgs[0].Body("text/plain"), "Qlik Sense licenses of cloud")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release"
@@ -22,15 +23,13 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
-// loadReportSite loads a site for the report: with its release table's sidecar settings
-// (the audit log, the notices' state) when it has one; without, as the read-only commands.
+// loadReportSite loads a site or a tenant for the report: with its release table's
+// sidecar settings (the audit log, the notices' state) when it has one; without, as the
+// read-only commands.
 func loadReportSite(path string, log *slog.Logger) (*release.Site, error) {
 	c := siteconfig.Defaults()
 	if err := siteconfig.Load(path, &c); err != nil {
 		return nil, err
-	}
-	if c.IsTenant() {
-		return nil, fmt.Errorf("%s: the license report is made for a Qlik Sense site only yet; tenant %s is not reported", path, c.Site)
 	}
 	if c.Release != nil {
 		return release.LoadSite(path, log)
@@ -39,26 +38,21 @@ func loadReportSite(path string, log *slog.Logger) (*release.Site, error) {
 }
 
 // ownerReport reads what the license report shows, each part as its own command reads it
-// (forecast, plan, rightsize) plus the pools, the server license and the audit log's
-// period. A part that cannot be read is reported as such; the report is still made.
+// (forecast, plan, rightsize) plus the pools, the license and the audit log's period. A
+// part that cannot be read is reported as such; the report is still made. A tenant's
+// pools and license come from its license overview, its plan from its source; it is not
+// right-sized.
 func ownerReport(ctx context.Context, s *release.Site, now time.Time, log *slog.Logger) (*ownerreport.Data, error) {
 	rs, err := s.Config.ReportSettings()
 	if err != nil {
 		return nil, err
 	}
-	d := &ownerreport.Data{Site: s.Name, Made: now, PeriodDays: rs.PeriodDays, ChartDays: rs.ChartDays, Loc: rs.Location}
-	if ov, err := s.Client.AccessTypeOverview(ctx); err != nil {
-		d.PoolsErr = fmt.Errorf("reading the access type overview: %w", err)
+	d := &ownerreport.Data{Site: s.Name, Tenant: s.Cloud != nil, Made: now, PeriodDays: rs.PeriodDays, ChartDays: rs.ChartDays, Loc: rs.Location}
+	if d.Tenant {
+		tenantLicense(ctx, s, d)
 	} else {
-		d.Pools = ownerreport.PoolsOf(ov)
+		siteLicense(ctx, s, d)
 	}
-	d.PoolsRead = time.Now()
-	if lic, err := s.Client.License(ctx); err != nil {
-		d.LicenseErr = fmt.Errorf("reading the server license: %w", err)
-	} else {
-		d.License = lic
-	}
-	d.LicenseRead = time.Now()
 	var reclaimable map[string]int
 	if s.Policy != nil {
 		d.Plan, reclaimable, d.PlanErr = sitePlan(ctx, s, now)
@@ -75,7 +69,9 @@ func ownerReport(ctx context.Context, s *release.Site, now time.Time, log *slog.
 			}
 		}
 	}
-	d.Rightsize, d.RightsizeErr = siteRightsize(ctx, s, now)
+	if !d.Tenant {
+		d.Rightsize, d.RightsizeErr = siteRightsize(ctx, s, now)
+	}
 	if s.Settings != nil {
 		d.Audit, d.AuditErr = audit.ReadPeriod(s.Settings.AuditLog, now.AddDate(0, 0, -rs.PeriodDays), now)
 		d.AuditRead = time.Now()
@@ -83,7 +79,52 @@ func ownerReport(ctx context.Context, s *release.Site, now time.Time, log *slog.
 	return d, nil
 }
 
-// sitePlan is the plan of a site, as Runner.Plan makes it (with the notices' stages), and
+// siteLicense reads a site's pools (the access type overview) and server license (QRS).
+func siteLicense(ctx context.Context, s *release.Site, d *ownerreport.Data) {
+	if ov, err := s.Client.AccessTypeOverview(ctx); err != nil {
+		d.PoolsErr = fmt.Errorf("reading the access type overview: %w", err)
+	} else {
+		d.Pools = ownerreport.PoolsOf(ov)
+	}
+	d.PoolsRead = time.Now()
+	if lic, err := s.Client.License(ctx); err != nil {
+		d.LicenseErr = fmt.Errorf("reading the server license: %w", err)
+	} else {
+		d.License = lic
+	}
+	d.LicenseRead = time.Now()
+}
+
+// tenantLicense reads a tenant's license overview once: its pools (the professional and
+// analyzer allotments, their units and units used, as the plugin reports them) and its
+// license (status and valid interval).
+func tenantLicense(ctx context.Context, s *release.Site, d *ownerreport.Data) {
+	ov, err := s.Cloud.Overview(ctx)
+	d.PoolsRead, d.LicenseRead = time.Now(), time.Now()
+	if err != nil {
+		d.PoolsErr = fmt.Errorf("reading the tenant's license overview: %w", err)
+		d.LicenseErr = d.PoolsErr
+		return
+	}
+	d.Pools = tenantPools(ov)
+	d.CloudLicense = &ownerreport.CloudLicense{Product: ov.Product, Status: ov.Status, ValidTo: ov.ValidTo, Expired: ov.Expired(d.LicenseRead)}
+}
+
+// tenantPools are a tenant's professional and analyzer pools: an allotment's units are
+// the pool, its units used are held (the plugin's total and, without the assignments,
+// allocated); a tenant quarantines nothing.
+func tenantPools(ov *qcloud.Overview) []ownerreport.Pool {
+	var out []ownerreport.Pool
+	for _, t := range policy.TenantTypes {
+		if a, on := ov.Allotment(string(t)); on {
+			out = append(out, ownerreport.Pool{Type: t, Total: a.Units, Allocated: a.UnitsUsed, Available: max(0, a.Units-a.UnitsUsed)})
+		}
+	}
+	return out
+}
+
+// sitePlan is the plan of a site or a tenant, as Runner.Plan makes it (through the
+// site's license source, with a site's notices' stages), and
 // what the forecast counts as reclaimable, from the same evaluation: the allocations of
 // each enabled professional and analyzer type whose reason the policy reclaims, counted
 // before the notices' stages (a candidate kept for want of an address is still one the
@@ -91,23 +132,22 @@ func ownerReport(ctx context.Context, s *release.Site, now time.Time, log *slog.
 // allocation list once. reclaimable is nil when the plan could not read everything (the
 // forecast then reads what it needs itself, and says what failed).
 func sitePlan(ctx context.Context, s *release.Site, now time.Time) (*plan.Plan, map[string]int, error) {
-	var staged plan.Stager
+	var (
+		stage     plan.Stager // a site's notices only: a tenant gives none
+		evaluated *evaluate.Result
+	)
 	if n := s.Notifier; n != nil {
 		state, err := notice.Load(n.StatePath)
 		if err != nil {
 			return nil, nil, err
 		}
-		staged = n.Stager(s.Client, s.Policy, state)
-	}
-	var evaluated *evaluate.Result
-	stage := func(ctx context.Context, p *plan.Plan, res *evaluate.Result) error {
-		evaluated = res
-		if staged == nil {
-			return nil
+		staged := n.Stager(s.Client, s.Policy, state)
+		stage = func(ctx context.Context, p *plan.Plan, res *evaluate.Result) error {
+			evaluated = res
+			return staged(ctx, p, res)
 		}
-		return staged(ctx, p, res)
 	}
-	p, err := plan.Make(ctx, s.Client, s.Policy, s.Name, now, stage)
+	p, err := s.Source.Plan(ctx, s.Policy, s.Name, now, stage)
 	if err != nil || len(p.Errors) > 0 {
 		return p, nil, err
 	}

@@ -22,19 +22,22 @@ import (
 // not be. A part that is nil with a nil error is not configured.
 type Data struct {
 	Site       string
+	Tenant     bool // a Qlik Cloud tenant: its license is CloudLicense, right-sizing does not apply
 	Made       time.Time
 	PeriodDays int // the audit period: the last PeriodDays before Made
 	ChartDays  int // the charts' history window
 	Loc        *time.Location
 
-	// Pools: the license's seats per type (QRS's access type overview), read at PoolsRead.
+	// Pools: the license's seats per type (QRS's access type overview, or a tenant's
+	// allotments), read at PoolsRead.
 	Pools     []Pool
 	PoolsRead time.Time
 	PoolsErr  error
-	// License: the server license (QRS), read at LicenseRead.
-	License     *qrs.License
-	LicenseRead time.Time
-	LicenseErr  error
+	// License: the server license (QRS), read at LicenseRead; for a tenant CloudLicense.
+	License      *qrs.License
+	CloudLicense *CloudLicense
+	LicenseRead  time.Time
+	LicenseErr   error
 	// Forecast (Made is when the history was read) and the history it was made of, by
 	// license_type.
 	Forecast    *report.Forecast
@@ -50,6 +53,13 @@ type Data struct {
 	Audit     *audit.Period
 	AuditRead time.Time
 	AuditErr  error
+}
+
+// CloudLicense is a Qlik Cloud tenant's license as its overview says.
+type CloudLicense struct {
+	Product, Status string
+	ValidTo         time.Time // the first instant it is no longer valid; zero: open
+	Expired         bool
 }
 
 // Pool is one license type's seats.

@@ -56,7 +56,7 @@ var page = htmltemplate.Must(htmltemplate.New("report").Parse(`<!DOCTYPE html>
 <tr><td style="padding:14px 20px;border-top:1px solid #e4e7eb">
 <h2 style="margin:0 0 8px 0;font-size:18px">Needs a person</h2>
 {{if .Attention}}<ul style="margin:0;padding-left:20px;color:#8a1c1c">{{range .Attention}}<li>{{.}}</li>{{end}}</ul>{{else}}<p style="margin:0">Nothing.</p>{{end}}
-<h2 style="margin:14px 0 8px 0;font-size:18px">Server license</h2>
+<h2 style="margin:14px 0 8px 0;font-size:18px">{{.LicenseTitle}}</h2>
 <p style="margin:0">{{.License}}</p>
 </td></tr>
 <tr><td style="padding:14px 20px 18px 20px;border-top:1px solid #e4e7eb;font-size:13px;color:#3e4c59">
@@ -97,7 +97,7 @@ NEEDS A PERSON
 {{if .Attention}}{{range .Attention}}  - {{.}}
 {{end}}{{else}}  Nothing.
 {{end}}
-SERVER LICENSE
+{{.LicenseTitleText}}
   {{.License}}
 
 WHEN EACH NUMBER WAS READ

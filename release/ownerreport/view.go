@@ -26,6 +26,8 @@ type view struct {
 	RightsizeErr                string
 	Attention                   []string // failures that need a person
 	License                     string
+	LicenseTitle                string // "Server license", or a tenant's
+	LicenseTitleText            string // the same in the text part's capitals
 	Fresh                       []fresh
 }
 
@@ -74,6 +76,8 @@ func (d *Data) view() *view {
 	d.viewAudit(v)
 	d.viewPlan(v)
 	switch {
+	case d.Tenant:
+		v.Rightsize = "Not applicable to a Qlik Cloud tenant: right-sizing reads a Qlik Sense site's apps and their use."
 	case d.Rightsize != nil:
 		n := d.Rightsize.Totals()["analyzer_candidates"]
 		v.Rightsize = fmt.Sprintf("%d of %d professional holders only consume (no authoring in the window since %s): moving them to analyzer access would free %s of the professional pool.",
@@ -200,6 +204,15 @@ func (d *Data) viewPlan(v *view) {
 }
 
 func (d *Data) viewLicense(v *view) {
+	v.LicenseTitle = "Server license"
+	if d.Tenant {
+		v.LicenseTitle = "Tenant license"
+	}
+	v.LicenseTitleText = strings.ToUpper(v.LicenseTitle)
+	if d.Tenant {
+		d.viewCloudLicense(v)
+		return
+	}
 	l := d.License
 	switch {
 	case l == nil && d.LicenseErr != nil:
@@ -218,18 +231,7 @@ func (d *Data) viewLicense(v *view) {
 		}
 		v.Attention = append(v.Attention, "The server license has expired.")
 	case ok:
-		days := int(math.Round(t.Sub(d.LicenseRead).Hours() / 24))
-		on := t.Format("2 January 2006")
-		switch {
-		case days < 0:
-			v.License = fmt.Sprintf("Valid to %s: passed %s ago", on, plural(-days, "day"))
-			v.Attention = append(v.Attention, fmt.Sprintf("The server license's Valid To date (%s) has passed.", on))
-		default:
-			v.License = fmt.Sprintf("Valid to %s: %s from now", on, plural(days, "day"))
-			if days < 60 {
-				v.Attention = append(v.Attention, fmt.Sprintf("The server license expires in %s (%s).", plural(days, "day"), on))
-			}
-		}
+		d.viewValidTo(v, t, "server license")
 	case raw != "":
 		v.License = "Valid to " + raw + " (as the license key says)"
 	default:
@@ -237,6 +239,52 @@ func (d *Data) viewLicense(v *view) {
 	}
 	if l.Serial != "" {
 		v.License += "; serial " + l.Serial
+	}
+}
+
+// viewCloudLicense is a tenant's license: its overview's status and valid interval.
+func (d *Data) viewCloudLicense(v *view) {
+	l := d.CloudLicense
+	switch {
+	case l == nil && d.LicenseErr != nil:
+		v.License = "Not read: " + errText(d.LicenseErr)
+		return
+	case l == nil:
+		v.License = "Not read."
+		return
+	case l.Expired:
+		v.License = "EXPIRED"
+		if !l.ValidTo.IsZero() {
+			v.License += " (valid to " + l.ValidTo.Format("2 January 2006") + ")"
+		}
+		v.Attention = append(v.Attention, "The tenant's license has expired.")
+	case !l.ValidTo.IsZero():
+		d.viewValidTo(v, l.ValidTo, "tenant license")
+	default:
+		v.License = "No end in the license's valid interval."
+	}
+	if l.Product != "" {
+		v.License += "; " + l.Product
+	}
+	if l.Status != "" && !l.Expired {
+		v.License += " (status " + l.Status + ")"
+	}
+}
+
+// viewValidTo says how far away the end of a license is, and asks for attention within
+// 60 days of it.
+func (d *Data) viewValidTo(v *view, t time.Time, what string) {
+	days := int(math.Round(t.Sub(d.LicenseRead).Hours() / 24))
+	on := t.Format("2 January 2006")
+	switch {
+	case days < 0:
+		v.License = fmt.Sprintf("Valid to %s: passed %s ago", on, plural(-days, "day"))
+		v.Attention = append(v.Attention, fmt.Sprintf("The %s's Valid To date (%s) has passed.", what, on))
+	default:
+		v.License = fmt.Sprintf("Valid to %s: %s from now", on, plural(days, "day"))
+		if days < 60 {
+			v.Attention = append(v.Attention, fmt.Sprintf("The %s expires in %s (%s).", what, plural(days, "day"), on))
+		}
 	}
 }
 
@@ -251,7 +299,11 @@ func (d *Data) viewFresh(v *view) {
 			v.Fresh = append(v.Fresh, fresh{what, d.stamp(at)})
 		}
 	}
-	add("Seats per type (QRS access type overview)", d.PoolsRead, d.PoolsErr, d.Pools != nil || d.PoolsErr == nil)
+	src, pools, lic := "QRS", "QRS access type overview", "Server license (QRS)"
+	if d.Tenant {
+		src, pools, lic = "Qlik Cloud", "the tenant's license overview", "Tenant license (Qlik Cloud)"
+	}
+	add("Seats per type ("+pools+")", d.PoolsRead, d.PoolsErr, d.Pools != nil || d.PoolsErr == nil)
 	var fm time.Time
 	if d.Forecast != nil {
 		fm = d.Forecast.Made
@@ -277,8 +329,12 @@ func (d *Data) viewFresh(v *view) {
 	if d.Rightsize != nil {
 		rn = d.Rightsize.Now
 	}
-	add("Release plan (QRS)", pn, d.PlanErr, d.Plan != nil)
-	add("Right-sizing (QRS)", rn, d.RightsizeErr, d.Rightsize != nil)
+	add("Release plan ("+src+")", pn, d.PlanErr, d.Plan != nil)
+	if d.Tenant {
+		v.Fresh = append(v.Fresh, fresh{"Right-sizing", "not applicable to a Qlik Cloud tenant"})
+	} else {
+		add("Right-sizing (QRS)", rn, d.RightsizeErr, d.Rightsize != nil)
+	}
 	add("Audit log of the period", d.AuditRead, d.AuditErr, d.Audit != nil)
-	add("Server license (QRS)", d.LicenseRead, d.LicenseErr, d.License != nil)
+	add(lic, d.LicenseRead, d.LicenseErr, d.License != nil || d.CloudLicense != nil)
 }

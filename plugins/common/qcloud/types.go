@@ -49,6 +49,12 @@ type Overview struct {
 	LatestValidTime time.Time
 }
 
+// Expired says whether the license is expired at now: by its status, or past its valid
+// interval's end.
+func (o *Overview) Expired(now time.Time) bool {
+	return o.Status == "Expired" || (!o.ValidTo.IsZero() && !now.Before(o.ValidTo))
+}
+
 // Allotment returns the named allotment and whether the overview has it.
 func (o *Overview) Allotment(name string) (Allotment, bool) {
 	for _, a := range o.Allotments {

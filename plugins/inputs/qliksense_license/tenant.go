@@ -69,8 +69,7 @@ func (t *tenantSource) licenses(ctx context.Context, g *gathering) []qrs.AccessT
 
 // tenantLicenseFields: qlik_sense_server_license from the overview's validity.
 func tenantLicenseFields(ov *qcloud.Overview, now time.Time) map[string]any {
-	expired := ov.Status == "Expired" || (!ov.ValidTo.IsZero() && !now.Before(ov.ValidTo))
-	f := map[string]any{"license_expired": expired}
+	f := map[string]any{"license_expired": ov.Expired(now)}
 	if !ov.ValidTo.IsZero() {
 		f["expiry_date"] = ov.ValidTo.UTC().Format(time.RFC3339)
 		f["days_until_expiry"] = ov.ValidTo.Sub(now).Hours() / 24
