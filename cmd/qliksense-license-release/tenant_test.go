@@ -77,10 +77,61 @@ func TestTenantCheckConfigAndPlan(t *testing.T) {
 	require.Contains(t, out, `release  analyzer      CORP\gone`)
 	require.Len(t, srv.Tenant.Assignments(), len(qcloudemu.KnownAnswers), "a plan changes nothing")
 
-	// The license report is a site's for now: a tenant is refused by name, not a crash.
-	out, errOut, code = runMain(t, "report", "-config", path)
-	require.Equal(t, 1, code, out+errOut)
-	require.Contains(t, errOut, "the license report is made for a Qlik Sense site only yet; tenant cloud is not reported")
+	// The license report of a tenant: the same page, its pools and license from the
+	// tenant's overview, the plan's counts the plan command's, no right-sizing; the site's
+	// QRS client is nil, so anything touching it would crash the command.
+	out, errOut, code = runMain(t, "plan", "-config", path, "-format", "json")
+	require.Equal(t, 0, code, out+errOut)
+	var pl struct {
+		MaxReleasesPerRun int `json:"max_releases_per_run"`
+		Totals            []struct {
+			Type                                  string
+			Considered, Release, Deferred, Notice int
+			Waiting                               int
+		} `json:"totals"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &pl))
+	var release, deferred, total int
+	var byType []string
+	for _, tt := range pl.Totals {
+		release, deferred = release+tt.Release, deferred+tt.Deferred
+		n := tt.Release + tt.Deferred + tt.Notice + tt.Waiting
+		total += n
+		byType = append(byType, fmt.Sprintf("%s %d of %d", tt.Type, n, tt.Considered))
+	}
+	require.Positive(t, release, "the known answers release some")
+	file := filepath.Join(t.TempDir(), "r.html")
+	out, errOut, code = runMain(t, "report", "-config", path, "-out", file)
+	require.Equal(t, 0, code, out+errOut)
+	require.Equal(t, "license report of site cloud: "+file+"\n", out)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	page := string(b)
+	require.Contains(t, page, "Qlik Sense licenses of cloud")
+	used := map[string]int{}
+	for _, a := range srv.Tenant.Assignments() {
+		used[a.Type]++
+	}
+	for _, ty := range []string{qcloudemu.Professional, qcloudemu.Analyzer} {
+		name := map[string]string{qcloudemu.Professional: "Professional", qcloudemu.Analyzer: "Analyzer"}[ty]
+		i := strings.Index(page, ">"+name+"</h2>")
+		require.Positive(t, i, name)
+		sec := page[i+len(name)+6:] // after the section's heading, up to the next one
+		if next := strings.Index(sec, "</h2>"); next > 0 {
+			sec = sec[:next]
+		}
+		units := srv.Tenant.Units[ty]
+		require.Positive(t, units)
+		require.Contains(t, sec, fmt.Sprintf(`<td class="pool" style="padding:2px 0;font-weight:bold;text-align:right">%d</td>`, units), name)
+		require.Contains(t, sec, fmt.Sprintf(`<td class="held" style="padding:2px 0;font-weight:bold;text-align:right">%d</td>`, used[ty]), name)
+		require.Contains(t, sec, fmt.Sprintf(`<td class="available" style="padding:2px 0;font-weight:bold;text-align:right">%d</td>`, max(0, units-used[ty])), name)
+	}
+	require.Contains(t, page, fmt.Sprintf("%d allocations: %d at the next run, %d beyond max_releases_per_run (%d), 0 to be noticed, 0 waiting out their notice",
+		total, release, deferred, pl.MaxReleasesPerRun))
+	require.Contains(t, page, "By type: "+strings.Join(byType, ", "))
+	require.Contains(t, page, "Not applicable to a Qlik Cloud tenant")
+	require.Contains(t, page, "Tenant license</h2>\n<p style=\"margin:0\">Valid to 31 December 2027")
+	require.Len(t, srv.Tenant.Assignments(), len(qcloudemu.KnownAnswers), "a report changes nothing")
 }
 
 // Kill the sidecar with SIGKILL while a tenant's delete call is on the wire (the tenant

@@ -255,11 +255,11 @@ func (d *Data) viewCloudLicense(v *view) {
 	case l.Expired:
 		v.License = "EXPIRED"
 		if !l.ValidTo.IsZero() {
-			v.License += " (valid to " + l.ValidTo.Format("2 January 2006") + ")"
+			v.License += " (valid to " + lastValid(l.ValidTo).Format("2 January 2006") + ")"
 		}
 		v.Attention = append(v.Attention, "The tenant's license has expired.")
 	case !l.ValidTo.IsZero():
-		d.viewValidTo(v, l.ValidTo, "tenant license")
+		d.viewValidTo(v, lastValid(l.ValidTo), "tenant license")
 	default:
 		v.License = "No end in the license's valid interval."
 	}
@@ -270,6 +270,10 @@ func (d *Data) viewCloudLicense(v *view) {
 		v.License += " (status " + l.Status + ")"
 	}
 }
+
+// lastValid is the last instant a license whose validity ends at end (the first instant
+// no longer valid) is valid, in UTC: a date-only end "2027-12-31" is 31 December 2027.
+func lastValid(end time.Time) time.Time { return end.Add(-time.Nanosecond).UTC() }
 
 // viewValidTo says how far away the end of a license is, and asks for attention within
 // 60 days of it.
