@@ -297,3 +297,27 @@ func TestChartMonthLabels(t *testing.T) {
 	}
 	require.Contains(t, svg, ">Jan 2026<")
 }
+
+// A tenant: its license from the overview (through its last valid day, an expiring or an
+// expired one needing a person), right-sizing not applicable, the freshness Qlik Cloud's.
+func TestTenantView(t *testing.T) {
+	d := &ownerreport.Data{Site: "cloud", Tenant: true, Made: made, PeriodDays: 30, ChartDays: 90, PoolsRead: made, LicenseRead: made,
+		Pools:        []ownerreport.Pool{{Type: qrs.Professional, Total: 10, Allocated: 7, Available: 3}},
+		CloudLicense: &ownerreport.CloudLicense{Product: "Qlik Cloud Analytics Standard", Status: "Ok", ValidTo: made.AddDate(0, 0, 11).Truncate(24 * time.Hour)}}
+	html, text := page(t, d)
+	last := d.CloudLicense.ValidTo.AddDate(0, 0, -1).Format("2 January 2006")
+	require.Contains(t, text, "TENANT LICENSE\n  Valid to "+last+": ")
+	require.Contains(t, text, "; Qlik Cloud Analytics Standard (status Ok)")
+	require.Contains(t, text, "  - The tenant license expires in ")
+	require.Contains(t, text, "RIGHT-SIZING\n  Not applicable to a Qlik Cloud tenant")
+	require.Contains(t, text, "Seats per type (the tenant's license overview)")
+	require.Contains(t, text, "Right-sizing: not applicable to a Qlik Cloud tenant")
+	require.NotContains(t, text, "(QRS)")
+	require.Contains(t, html, "Tenant license</h2>")
+	require.NotContains(t, html, "Server license")
+
+	d.CloudLicense.Expired, d.CloudLicense.Status = true, "Expired"
+	_, text = page(t, d)
+	require.Contains(t, text, "TENANT LICENSE\n  EXPIRED (valid to "+last+"); Qlik Cloud Analytics Standard\n")
+	require.Contains(t, text, "  - The tenant's license has expired.")
+}
