@@ -132,6 +132,15 @@ func TestTenantCheckConfigAndPlan(t *testing.T) {
 	require.Contains(t, page, "Not applicable to a Qlik Cloud tenant")
 	require.Contains(t, page, "Tenant license</h2>\n<p style=\"margin:0\">Valid to 31 December 2027")
 	require.Len(t, srv.Tenant.Assignments(), len(qcloudemu.KnownAnswers), "a report changes nothing")
+
+	// A tenant only gathered (no release table): its pools and license, no plan.
+	gathered := filepath.Join(t.TempDir(), "gathered.conf")
+	require.NoError(t, os.WriteFile(gathered, []byte(srv.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, "")), 0o600))
+	out, errOut, code = runMain(t, "report", "-config", gathered)
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, fmt.Sprintf(`<td class="pool" style="padding:2px 0;font-weight:bold;text-align:right">%d</td>`, srv.Tenant.Units[qcloudemu.Professional]))
+	require.Contains(t, out, "no release policy ([inputs.qliksense_license.release]) for this site")
+	require.Contains(t, out, "Not applicable to a Qlik Cloud tenant")
 }
 
 // Kill the sidecar with SIGKILL while a tenant's delete call is on the wire (the tenant
