@@ -39,6 +39,16 @@ func printTable(w io.Writer, rows []row, p params) {
 }
 
 func write(dir string, rows []row) error {
+	return writeResults(dir, "bench", rows, []string{"users", "allocations", "latency_ms", "first_gather_seconds", "first_gather_vs_raw", "gather_seconds", "gather_peak_rss_mib", "gather_requests", "gather_bytes",
+		"raw_transfer_seconds", "gather_vs_raw", "plan_seconds", "plan_requests", "candidates", "naive_plan_seconds",
+		"naive_plan_requests", "naive_extrapolated", "plan_requests_naive_vs_ours", "plan_wall_naive_vs_ours", "released",
+		"execute_seconds", "execute_ideal_seconds", "execute_vs_ideal", "run_requests", "requests_per_release",
+		"butler_requests", "butler_seconds", "requests_ours_vs_butler", "wall_ours_vs_butler"})
+}
+
+// writeResults writes rows to dir as name.json and, with the columns of header (the rows'
+// JSON field names), name.csv.
+func writeResults[T any](dir, name string, rows []T, header []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -46,20 +56,15 @@ func write(dir string, rows []row) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bench.json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "bench.csv"))
+	f, err := os.Create(filepath.Join(dir, name+".csv"))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	cw := csv.NewWriter(f)
-	header := []string{"users", "allocations", "latency_ms", "first_gather_seconds", "first_gather_vs_raw", "gather_seconds", "gather_peak_rss_mib", "gather_requests", "gather_bytes",
-		"raw_transfer_seconds", "gather_vs_raw", "plan_seconds", "plan_requests", "candidates", "naive_plan_seconds",
-		"naive_plan_requests", "naive_extrapolated", "plan_requests_naive_vs_ours", "plan_wall_naive_vs_ours", "released",
-		"execute_seconds", "execute_ideal_seconds", "execute_vs_ideal", "run_requests", "requests_per_release",
-		"butler_requests", "butler_seconds", "requests_ours_vs_butler", "wall_ours_vs_butler"}
 	var m []map[string]any
 	_ = json.Unmarshal(b, &m)
 	_ = cw.Write(header)

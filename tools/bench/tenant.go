@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -243,34 +242,6 @@ func printTenant(w io.Writer, rows []tenantRow, releases int) {
 }
 
 func writeTenant(dir string, rows []tenantRow) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(rows, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bench-tenant.json"), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	var m []map[string]any
-	_ = json.Unmarshal(b, &m)
-	header := []string{"run", "users", "assignments", "consumption_events_read", "consumption_events_new", "released", "batches", "assignment_reads", "user_reads",
-		"consumption_reads", "other_reads", "delete_calls", "requests", "minimum", "requests_vs_minimum", "seconds", "paced_floor_seconds"}
-	f, err := os.Create(filepath.Join(dir, "bench-tenant.csv"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	cw := csv.NewWriter(f)
-	_ = cw.Write(header)
-	for _, r := range m {
-		var rec []string
-		for _, k := range header {
-			rec = append(rec, fmt.Sprint(r[k]))
-		}
-		_ = cw.Write(rec)
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeResults(dir, "bench-tenant", rows, []string{"run", "users", "assignments", "consumption_events_read", "consumption_events_new", "released", "batches", "assignment_reads", "user_reads",
+		"consumption_reads", "other_reads", "delete_calls", "requests", "minimum", "requests_vs_minimum", "seconds", "paced_floor_seconds"})
 }
