@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -87,10 +86,6 @@ func (r *Runner) Recover(ctx context.Context) error {
 		return nil
 	}
 	pending, runID, summarized := u.Pending, u.RunID, u.Summarized
-	if len(u.Done) == 0 && pending[0].RunID != "" && !slices.ContainsFunc(pending, func(o audit.Outcome) bool { return o.RunID != pending[0].RunID }) {
-		// Intents kept open while the site pointed elsewhere: the summary is of their run.
-		runID = pending[0].RunID
-	}
 	src := r.Site.Source
 	w := src.Words()
 	sum := audit.Summary{RunID: runID, Recovery: true}

@@ -341,6 +341,14 @@ func (j *journal) unfinished() (Unfinished, error) {
 		}
 		u.Pending = append(u.Pending, in)
 	}
+	if len(u.Done) == 0 && len(u.Pending) > 0 && u.Pending[0].RunID != "" && u.Pending[0].RunID != u.RunID &&
+		!slices.ContainsFunc(u.Pending, func(o Outcome) bool { return o.RunID != u.Pending[0].RunID }) {
+		// Intents kept open while the site pointed elsewhere, all of one earlier run: what is
+		// left is that run's, summarized or not as its own audit lines say (not as the
+		// latest run's mark).
+		u.RunID = u.Pending[0].RunID
+		u.Summarized = logs[u.RunID].summarized
+	}
 	if len(u.Pending) == 0 && len(u.Done) == 0 && len(u.Foreign) == 0 && len(st.intents)+len(st.done) > 0 {
 		// Everything recorded and summarized: only the file's rewrite was lost.
 		if err := atomicfile.Write(j.inflight, nil); err != nil {

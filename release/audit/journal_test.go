@@ -215,4 +215,6 @@ func TestJournalKeepsIntentsOfAnotherSource(t *testing.T) {
 	require.Empty(t, u.Foreign)
 	require.Len(t, u.Pending, 1)
 	require.Equal(t, "a1", u.Pending[0].AllocationID)
+	require.Equal(t, "run-a", u.RunID, "what is left is run-a's")
+	require.False(t, u.Summarized, "run-a was killed: not summarized, whatever run-b2's mark says")
 }
