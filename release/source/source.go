@@ -15,6 +15,7 @@ package source
 import (
 	"context"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
@@ -149,10 +150,19 @@ const (
 )
 
 // HostOf is the host (and port) of a base URL, for ID: no scheme, path or user info (the
-// URL itself when it has no host).
+// URL itself when it has no host), in lower case and without the scheme's default port,
+// so that writing the same server another way does not make it another source.
 func HostOf(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.Host != "" {
-		return u.Host
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
 	}
-	return raw
+	host := strings.ToLower(u.Host)
+	if p := u.Port(); (p == "443" && strings.EqualFold(u.Scheme, "https")) || (p == "80" && strings.EqualFold(u.Scheme, "http")) {
+		host = strings.ToLower(u.Hostname())
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+	}
+	return host
 }
