@@ -16,10 +16,11 @@ import (
 
 // A whole delete call answered 429 is the rate limiter's refusal before the service saw
 // it: failed (a read showing the assignment proves it not done), retryable, after at least
-// its Retry-After; any other whole-call 4xx stays a refusal, never sent again.
+// its Retry-After; any other whole-call 4xx stays a refusal, never sent again. Only an
+// answer with Qlik's error body is the tenant's own: a proxy's 4xx is read back.
 func TestClassifyWholeCall429IsRetryableFailed(t *testing.T) {
 	keys := []qcloud.Key{{Type: qcloud.Analyzer, Subject: "a"}, {Type: qcloud.Professional, Subject: "b"}}
-	err := fmt.Errorf("wrapped: %w", &qcloud.APIError{Call: "deleting license assignments", Status: http.StatusTooManyRequests, RetryAfter: 42 * time.Second})
+	err := fmt.Errorf("wrapped: %w", &qcloud.APIError{Call: "deleting license assignments", Status: http.StatusTooManyRequests, Code: "HTTP-429", RetryAfter: 42 * time.Second})
 	for _, a := range cloudsource.Classify(keys, nil, err) {
 		require.Equal(t, audit.AnswerFailed, a.Class)
 		require.True(t, a.Retryable)
@@ -28,10 +29,20 @@ func TestClassifyWholeCall429IsRetryableFailed(t *testing.T) {
 		require.False(t, a.Final)
 		require.Error(t, a.Err)
 	}
-	err = &qcloud.APIError{Call: "deleting license assignments", Status: http.StatusForbidden}
+	err = &qcloud.APIError{Call: "deleting license assignments", Status: http.StatusForbidden, Code: "HTTP-403"}
 	for _, a := range cloudsource.Classify(keys, nil, err) {
 		require.Equal(t, audit.AnswerRefused, a.Class)
 		require.False(t, a.Retryable)
 		require.True(t, errors.Is(a.Err, err))
+	}
+
+	// Without Qlik's error body (a proxy's 429 or 403): ambiguous, read back after the grace.
+	for status, retryable := range map[int]bool{http.StatusTooManyRequests: true, http.StatusForbidden: false} {
+		err = &qcloud.APIError{Call: "deleting license assignments", Status: status, RetryAfter: 7 * time.Second}
+		for _, a := range cloudsource.Classify(keys, nil, err) {
+			require.Equal(t, audit.AnswerAmbiguous, a.Class, status)
+			require.Equal(t, retryable, a.Retryable, status)
+			require.Equal(t, status, a.Status)
+		}
 	}
 }

@@ -389,14 +389,18 @@ func Classify(keys []qcloud.Key, results []qcloud.ItemResult, err error) []sourc
 			if amb.Status == http.StatusMultiStatus { // a 207 that left the item out
 				out[i].Status, out[i].Retryable = 0, true
 			}
+		case qcloud.StatusCode(err) >= 400 && qcloud.StatusCode(err) < 500 && !fromTenant(err):
+			// A 4xx without Qlik's error body (a proxy's): it says nothing of what the
+			// tenant did. Read back; a 429 may be sent again, at least its Retry-After later.
+			ae := apiErr(err)
+			out[i] = source.Answer{Err: err, Class: audit.AnswerAmbiguous, Status: ae.Status,
+				Retryable: ae.Status == http.StatusTooManyRequests, RetryAfter: ae.RetryAfter}
 		case qcloud.StatusCode(err) == http.StatusTooManyRequests:
 			// The whole call refused by the tenant's rate limiter before the service saw
 			// it: not done, and may be sent again once a read shows the old state (the
 			// engine's backoff, at least the Retry-After).
-			var ae *qcloud.APIError
-			errors.As(err, &ae)
 			out[i] = source.Answer{Err: err, Class: audit.AnswerFailed, Retryable: true,
-				Status: http.StatusTooManyRequests, RetryAfter: ae.RetryAfter}
+				Status: http.StatusTooManyRequests, RetryAfter: apiErr(err).RetryAfter}
 		case qcloud.StatusCode(err) >= 400 && qcloud.StatusCode(err) < 500:
 			// The whole call refused by the tenant itself (401, 403, 400 …): nothing changed.
 			out[i] = source.Answer{Err: err, Class: audit.AnswerRefused, Status: qcloud.StatusCode(err)}
@@ -444,3 +448,14 @@ func (s *Source) Backoff(attempt int) time.Duration {
 
 // Close closes the tenant's idle connections.
 func (s *Source) Close() { s.c.Close() }
+
+// apiErr is the APIError in err's chain (StatusCode found one).
+func apiErr(err error) *qcloud.APIError {
+	var ae *qcloud.APIError
+	errors.As(err, &ae)
+	return ae
+}
+
+// fromTenant reports whether a whole call's 4xx is the tenant's own: Qlik's error body
+// with its code. Only that answer is definitive (a proxy's 4xx says nothing of the tenant).
+func fromTenant(err error) bool { return apiErr(err).Code != "" }
