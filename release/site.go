@@ -164,6 +164,7 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 		opt := cloudsource.Options{Timeout: time.Duration(c.Timeout), Retries: c.MaxRetries, Log: warn}
 		if sidecar { // the read-only commands keep the last uses in memory: the file is the sidecar's
 			opt.UsesFile = usesFile(s.Settings, c.Tenant)
+			opt.Fresh = s.Settings.RecheckMaxAge
 		}
 		s.Source = cloudsource.New(s.Cloud, opt)
 		return s, nil

@@ -135,7 +135,7 @@ func tenantRun(srv *qcloudemu.Server, conf string, n int, now time.Time) (tenant
 		return r, err
 	}
 	s.Source.Close()
-	s.Source = cloudsource.New(c, cloudsource.Options{UsesFile: s.Settings.UsesFile(), Log: log})
+	s.Source = cloudsource.New(c, cloudsource.Options{UsesFile: s.Settings.UsesFile(), Fresh: s.Settings.RecheckMaxAge, Log: log})
 	var book evaluate.UseBook // zero on a first run: every event read is new
 	if b, err := os.ReadFile(s.Settings.UsesFile()); err == nil {
 		if err := json.Unmarshal(b, &book); err != nil {

@@ -45,7 +45,11 @@ type Options struct {
 	Timeout   time.Duration
 	Retries   int
 	RetryWait time.Duration
-	Log       *slog.Logger
+	// Fresh is how old a read of the consumption may be for a re-check to decide on it
+	// instead of reading again (the sidecar's recheck_max_age: a read that young is as
+	// fresh as the engine asks a re-check to be); 0 reads at every re-check.
+	Fresh time.Duration
+	Log   *slog.Logger
 }
 
 // Source is a Qlik Cloud tenant as a license source.
@@ -53,8 +57,9 @@ type Source struct {
 	c   *qcloud.Client
 	opt Options
 
-	mu   sync.Mutex // guards book
-	book evaluate.UseBook
+	mu     sync.Mutex // guards book and readAt
+	book   evaluate.UseBook
+	readAt time.Time // the engine's time of the last read of the consumption
 }
 
 var _ source.Source = (*Source)(nil)
@@ -94,16 +99,26 @@ func (s *Source) Words() source.Words {
 func (s *Source) ID() string { return "tenant:" + source.HostOf(s.c.Tenant()) }
 
 // refresh reads the consumption since the book's watermark (the window on a first read)
-// and keeps the book; it returns a copy of the last uses.
-func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time) (map[string]time.Time, error) {
+// and keeps the book; it returns a copy of the last uses. For a re-check (recheck), a read
+// an earlier re-check made at most Options.Fresh before now is not made again: each read
+// goes back a day (evaluate.LateEvents), pages of a large tenant's events that parts
+// released one after the other would re-read for nothing. The plan's read is never
+// reused: the first re-check after it reads again.
+func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time, recheck bool) (map[string]time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.book.Refresh(ctx, s.c, now, evaluate.UseWindow(pol)); err != nil {
-		return nil, err
-	}
-	if s.opt.UsesFile != "" {
-		if err := atomicfile.WriteJSON(s.opt.UsesFile, &s.book); err != nil {
-			s.opt.Log.Warn("keeping the users' last use failed: the next run reads the consumption window again", "file", s.opt.UsesFile, "err", err)
+	if age := now.Sub(s.readAt); !recheck || s.opt.Fresh <= 0 || s.readAt.IsZero() || age < 0 || age > s.opt.Fresh {
+		if err := s.book.Refresh(ctx, s.c, now, evaluate.UseWindow(pol)); err != nil {
+			return nil, err
+		}
+		s.readAt = time.Time{}
+		if recheck {
+			s.readAt = now
+		}
+		if s.opt.UsesFile != "" {
+			if err := atomicfile.WriteJSON(s.opt.UsesFile, &s.book); err != nil {
+				s.opt.Log.Warn("keeping the users' last use failed: the next run reads the consumption window again", "file", s.opt.UsesFile, "err", err)
+			}
 		}
 	}
 	uses := make(map[string]time.Time, len(s.book.LastUse))
@@ -128,7 +143,7 @@ func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now 
 	}
 	var items []plan.Item
 	var errs []error
-	uses, err := s.refresh(ctx, pol, now)
+	uses, err := s.refresh(ctx, pol, now, false)
 	if err == nil {
 		var res *evaluate.TenantResult
 		res, err = evaluate.Tenant(ctx, s.c, evaluate.TenantOptions{Policy: pol, Now: now, Uses: uses, KeepItems: true})
@@ -244,7 +259,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 	if err != nil {
 		return nil, fmt.Errorf("re-reading the users: %w", err)
 	}
-	uses, err := s.refresh(ctx, pol, now)
+	uses, err := s.refresh(ctx, pol, now, true)
 	if err != nil {
 		return nil, fmt.Errorf("re-reading the consumption: %w", err)
 	}
