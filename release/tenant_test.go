@@ -59,12 +59,8 @@ func newTenantEnv(t *testing.T, tenant *qcloudemu.Tenant, keys string, gateway f
 		g := testkit.StartGateway(t, srv.URL, srv.CAPEM, gateway)
 		url, ca = g.URL, g.CAFile
 	}
-	conf := fmt.Sprintf("[[inputs.qliksense_license]]\n  site = \"cloud\"\n  tenant = %q\n  api_key = %q\n  tls_ca = %q\n"+
-		"  [inputs.qliksense_license.release]\n    state_dir = %q\n    %s\n%s\n", url, qcloudemu.KnownAnswerAPIKey, ca, e.state, keys, knownPolicy)
-	path := filepath.Join(t.TempDir(), "tenant.conf")
-	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	s, err := release.LoadSite(path, log)
+	s, err := release.LoadSite(tenantConfig(t, url, ca, e.state, keys), log)
 	require.NoError(t, err)
 	s.Settings.SettleGrace = testSettleGrace
 	e.site = s
@@ -74,6 +70,18 @@ func newTenantEnv(t *testing.T, tenant *qcloudemu.Tenant, keys string, gateway f
 	r.Now = func() time.Time { return knownNow }
 	e.runner = r
 	return e
+}
+
+// tenantConfig writes a file with a tenant table (site "cloud") for the tenant at url,
+// whose certificate ca signs, with the known-answer API key, its state in state, the
+// release table's own keys (keys) and knownPolicy; it returns the file's path.
+func tenantConfig(t *testing.T, url, ca, state, keys string) string {
+	t.Helper()
+	conf := fmt.Sprintf("[[inputs.qliksense_license]]\n  site = \"cloud\"\n  tenant = %q\n  api_key = %q\n  tls_ca = %q\n"+
+		"  [inputs.qliksense_license.release]\n    state_dir = %q\n    %s\n%s\n", url, qcloudemu.KnownAnswerAPIKey, ca, state, keys, knownPolicy)
+	path := filepath.Join(t.TempDir(), "tenant.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+	return path
 }
 
 // expectedReleases is the known answers' set released at 30 days.
