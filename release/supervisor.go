@@ -122,7 +122,7 @@ func (s *Supervisor) Reload() {
 }
 
 // Serve runs the sites until Stop (or ctx's end, taken as a stop). It returns an error
-// only when the sites cannot be started; after a stop it returns nil once every run has
+// only when the sites cannot be started (every site's source closed then); after a stop it returns nil once every run has
 // finished what was on the wire and every runner is closed.
 func (s *Supervisor) Serve(ctx context.Context, sites []*Site) error {
 	s.init()

@@ -63,11 +63,14 @@ func (l *loadedSources) closes() []int32 {
 }
 
 // Every license source the supervisor no longer uses is closed exactly once, never while
-// a run of it is in flight, never the one a site runs on: a configuration superseded by a
-// second reload before its site took it (never used) at once; the one a run was using once
-// that run has ended; a configuration whose runner cannot open at once, the site going on
-// with its own; a site dropped before its configuration ever ran, when it is dropped; and
-// nothing twice at the stop.
+// a run of it is in flight, never the one a site runs on. The file is unchanged by the
+// first reloads, yet a reload builds the site anew (its client, TLS files and secrets
+// read again) and the site takes it at its next run boundary: a configuration superseded
+// by a second reload before its site took it (never used) is closed at once; the one the
+// run in flight was using once that run has ended; the site goes on with the last one,
+// open. A configuration whose runner cannot open is closed at once, the site going on
+// with its own, open. A site dropped before its configuration ever ran is closed when it
+// is dropped; nothing is closed twice at the stop.
 func TestSupervisorClosesEverySourceItNoLongerUses(t *testing.T) {
 	testkit.NoGoroutineLeaks(t)
 	site := emulator.Generate(emulator.SiteSpec{Seed: 74, Users: 200, Now: testkit.Now})
