@@ -90,3 +90,73 @@ func TestTruthOnTheMemorySourceForBothBatchShapes(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A change sent again (a read proved its first send not done) whose new send is answered
+// gone: the seat was freed between that read and the new send. When the read came within
+// twice the settle grace of the first answer, the first send may have landed after it —
+// the only known cause —, so the tool freed the seat: released, with the policy's reason
+// and a detail saying so. When the first send never reached the service (a rate
+// limiter's 429), or the read that proved it not done came long after the grace, it is
+// not the tool's doing: skipped, gone. One engine: the same on both batch shapes.
+func TestChangeSentAgainAnsweredGone(t *testing.T) {
+	const grace = 200 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		script []memsource.Behaviour
+		pacing time.Duration
+		want   []audit.Result // in the order the holders were sent
+		detail []string
+	}{
+		{name: "reset, read after the grace, gone", script: []memsource.Behaviour{memsource.FailBefore, memsource.GoneBefore},
+			want:   []audit.Result{audit.Released},
+			detail: []string{"sent again after a read showed the holder still there, the change was answered 404 Not Found: the first change landed late, after that read (sent 2 times); "}},
+		{name: "throttled, never seen, gone", script: []memsource.Behaviour{memsource.Throttled, memsource.GoneBefore},
+			want:   []audit.Result{audit.Skipped},
+			detail: []string{"the memory answered gone when the change was sent again; the earlier change never reached the memory or was proved not done by a read long after the settle grace: not this tool's"}},
+		{name: "read long after the grace", pacing: 3 * grace,
+			// The first holder's send (reset) is read back once the second's (done) is
+			// answered, three graces later: that read proved it not done long after any
+			// late effect could land.
+			script: []memsource.Behaviour{memsource.FailBefore, memsource.Done, memsource.GoneBefore},
+			want:   []audit.Result{audit.Released, audit.Skipped},
+			detail: []string{"", "not this tool's"}},
+	} {
+		for _, batch := range []int{1, 100} {
+			if tc.pacing > 0 && batch > 1 {
+				continue // one call carries both: there is no first and second
+			}
+			t.Run(fmt.Sprintf("%s, batch %d", tc.name, batch), func(t *testing.T) {
+				now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+				var hs []memsource.Holder
+				for i := range tc.want {
+					hs = append(hs, memsource.Holder{Key: source.Key{Type: qrs.Professional, ID: fmt.Sprintf("user%d", i)}, Created: now.AddDate(0, 0, -90-i)})
+				}
+				src := memsource.New(hs...)
+				src.Batch, src.Retries, src.Grace = batch, 2, grace
+				src.Script = func(n int) memsource.Behaviour { return tc.script[n-1] }
+				pol, err := policy.CompileTenant(&policy.Config{DryRun: new(bool), Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30}})
+				require.NoError(t, err)
+				p, err := src.Plan(t.Context(), pol, "memory", now, nil)
+				require.NoError(t, err)
+				require.Len(t, p.Releases(), len(tc.want))
+				rec := &memRecorder{}
+				ex := &release.Executor{Source: src, Policy: pol, Site: "memory", Now: func() time.Time { return now }, Pacing: tc.pacing,
+					SettleGrace: grace, Recorder: rec, Log: slogDiscard()}
+				sum := ex.Run(t.Context(), nil, p)
+				require.Zero(t, sum.Unsettled)
+				require.Len(t, rec.outcomes, len(tc.want))
+				for i, o := range rec.outcomes { // in the order recorded: the first sent is read back first
+					require.False(t, src.Present(source.Key{Type: o.Type, ID: o.AllocationID}), "the seat is free")
+					require.Equal(t, tc.want[i], o.Result, "%s: %s", o.AllocationID, o.Detail)
+					require.Contains(t, o.Detail, tc.detail[i])
+					if o.Result == audit.Released {
+						require.Equal(t, string(p.Releases()[0].Decision.Reason), o.Reason, "the policy's reason")
+						require.NotEmpty(t, o.Reason)
+					} else {
+						require.Equal(t, release.ReasonGone, o.Reason)
+					}
+				}
+			})
+		}
+	}
+}

@@ -15,12 +15,14 @@ import (
 
 // deletion is one change sent: its last answer, when that answer came (sent: the settle
 // grace runs from it, audit.Settle), and how many times it was sent again after a read
-// proved it not done.
+// proved it not done; ours: the send before the last may have landed late, so the last,
+// answered gone, found the tool's own change done (audit.ResentGoneIsOurs).
 type deletion struct {
 	it    plan.Item
 	ans   source.Answer
 	sent  time.Time
 	tries int
+	ours  bool
 }
 
 // settleGrace is Executor.SettleGrace, by default the source's timeout.
@@ -32,8 +34,9 @@ func (e *Executor) settleGrace() time.Duration {
 }
 
 // settle turns the answers to changes into outcomes by the truth rule (audit.Settle) and
-// records them: a definitive refusal is recorded as it says (the holder gone: skipped;
-// any other: failed, nothing changed); a final done answer as released; every other
+// records them: a definitive refusal is recorded as it says (the holder gone: skipped —
+// unless the change was sent again and its earlier send may have landed late, which
+// freed the seat: released, audit.ResentGoneIsOurs; any other: failed, nothing changed); a final done answer as released; every other
 // answer is read back, in one read of the source (its own deadline, detached from the
 // run's context). A change the read proved not done after a 5xx, a 429 or a connection
 // error is sent again, with backoff, within the source's retry budget and the run's
@@ -54,6 +57,11 @@ func (r *releasing) settle(dels []deletion, final bool) []deletion {
 				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Released, string(it.Decision.Reason), retried(it.Decision.Detail, del.tries)))
 			case a.Class != audit.AnswerRefused:
 				check = append(check, del)
+			case a.Gone && del.ours:
+				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Released, string(it.Decision.Reason), resentGoneDetail(w, del)+"; "+it.Decision.Detail))
+			case a.Gone && del.tries > 0:
+				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Skipped, ReasonGone, w.Gone+
+					" when the "+w.Change+" was sent again; the earlier "+w.Change+" never reached "+w.Service+" or was proved not done by a read long after the settle grace: not this tool's"))
 			case a.Gone:
 				r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Skipped, ReasonGone, w.Gone))
 			default:
@@ -113,6 +121,7 @@ func (r *releasing) settle(dels []deletion, final bool) []deletion {
 				case err == nil:
 					r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ReasonDeleteFailed, retried(w.Done+" but the "+w.Holder+" is still there", del.tries)))
 				case r.retryable(del):
+					del.ours = audit.ResentGoneIsOurs(del.ans.Unsent, del.sent, now, e.settleGrace())
 					again = append(again, del)
 				default:
 					r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ambiguousReason(del.ans),
@@ -131,6 +140,18 @@ func retried(detail string, tries int) string {
 		return detail
 	}
 	return fmt.Sprintf("%s (sent %d times: a read proved the earlier ones not done)", detail, tries+1)
+}
+
+// resentGoneDetail says, in the outcome of a change sent again and answered gone, that the
+// earlier send freed the seat: it landed after the read that showed the holder still
+// there.
+func resentGoneDetail(w source.Words, del deletion) string {
+	which := "the first"
+	if del.tries > 1 {
+		which = "an earlier"
+	}
+	return fmt.Sprintf("sent again after a read showed the %s still there, the %s was answered %d %s: %s %s landed late, after that read (sent %d times)",
+		w.Holder, w.Change, del.ans.Status, http.StatusText(del.ans.Status), which, w.Change, del.tries+1)
 }
 
 // readBack reads the holders of dels back through the source, under its own deadline

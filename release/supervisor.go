@@ -27,6 +27,12 @@ import (
 //     qlik_sense_license_release_reload point) for every running site. A good one takes
 //     effect per site at its next run boundary: a run in progress finishes under the
 //     configuration it started with. A reload never ends Serve.
+//   - Sources: each reload loads every site anew, each with its own license source (its
+//     clients, TLS files and secrets read again). Every source the supervisor no longer
+//     uses is closed once (Source.Close: its idle connections): a replaced or dropped
+//     site's when its run in flight, if any, has ended; a configuration that a later
+//     reload superseded, or that a stop left, before its site took it, and one whose
+//     runner cannot open, at once. The source a site runs on is never closed under it.
 type Supervisor struct {
 	// Load reads and checks the configuration files (LoadSites), at each reload.
 	Load   func() ([]*Site, error)
@@ -62,6 +68,19 @@ type Supervisor struct {
 
 type siteLoop struct {
 	updates chan *Site // capacity 1, latest wins; nil removes the site
+}
+
+// discard drops a configuration the loop has not taken (if any), closing its source: it
+// was loaded for the loop and will never run. Only the supervisor's goroutine sends on
+// updates, so nothing arrives after.
+func (l *siteLoop) discard() {
+	select {
+	case site := <-l.updates:
+		if site != nil {
+			site.Source.Close()
+		}
+	default:
+	}
 }
 
 func (s *Supervisor) init() {
@@ -103,16 +122,19 @@ func (s *Supervisor) Reload() {
 }
 
 // Serve runs the sites until Stop (or ctx's end, taken as a stop). It returns an error
-// only when the sites cannot be started; after a stop it returns nil once every run has
+// only when the sites cannot be started (every site's source closed then); after a stop it returns nil once every run has
 // finished what was on the wire and every runner is closed.
 func (s *Supervisor) Serve(ctx context.Context, sites []*Site) error {
 	s.init()
 	runners := make([]*Runner, 0, len(sites))
-	for _, site := range sites {
+	for i, site := range sites {
 		r, err := s.newRunner(site)
 		if err != nil {
 			for _, r := range runners {
 				r.Close()
+			}
+			for _, site := range sites[i:] { // loaded, never started
+				site.Source.Close()
 			}
 			return fmt.Errorf("site %s: %w", site.Name, err)
 		}
@@ -132,6 +154,9 @@ func (s *Supervisor) Serve(ctx context.Context, sites []*Site) error {
 		case <-s.stop:
 			s.Log.Info("stopping: finishing the releases in flight")
 			s.loopDone.Wait()
+			for _, l := range s.loops { // configurations a loop stopped before taking
+				l.discard()
+			}
 			s.Log.Info("stopped")
 			return nil
 		case <-s.reload:
@@ -178,10 +203,7 @@ func (s *Supervisor) applyReload(ctx context.Context) {
 	}
 	for name, l := range s.loops {
 		site := next[name] // nil: the site is gone from the files
-		select {           // latest wins
-		case <-l.updates:
-		default:
-		}
+		l.discard()        // latest wins: the one it replaces never runs
 		l.updates <- site
 		if site == nil {
 			delete(s.loops, name)
@@ -194,6 +216,7 @@ func (s *Supervisor) applyReload(ctx context.Context) {
 		r, err := s.newRunner(site)
 		if err != nil {
 			s.Log.Error("reload: a new site cannot start", "site", site.Name, "err", err)
+			site.Source.Close()
 			continue
 		}
 		s.Log.Info("reload: new site", "site", site.Name)
@@ -224,7 +247,9 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 	defer func() {
 		r.FinalFlush(ctx)
 		s.mu.Lock()
-		delete(s.current, r.Site.Name)
+		if s.current[r.Site.Name] == r { // not a loop of the same name started since
+			delete(s.current, r.Site.Name)
+		}
 		s.mu.Unlock()
 		r.Close()
 	}()
@@ -263,6 +288,7 @@ func (s *Supervisor) siteLoop(ctx context.Context, r *Runner, atStart bool, upda
 			nr, err := s.newRunner(site)
 			if err != nil {
 				r.Log.Error("reload failed for this site: keeping its running configuration", "err", err)
+				site.Source.Close() // loaded, never used
 				s.recordSwap(r, nil, err)
 			} else {
 				s.recordSwap(r, nr, nil)

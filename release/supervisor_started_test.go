@@ -31,15 +31,19 @@ func TestSupervisorStartedOnlyOnceTheSitesStarted(t *testing.T) {
 	s.stopAndWait(t)
 	require.Empty(t, started, "Started is called once")
 
-	// A site whose audit log cannot be opened (a folder): Serve fails, Started is not called.
+	// A site whose audit log cannot be opened (a folder): Serve fails, Started is not called,
+	// and the site's source is closed.
 	state := t.TempDir()
 	auditDir := filepath.Join(state, "audit.jsonl")
 	require.NoError(t, os.Mkdir(auditDir, 0o750))
 	log := slog.New(slog.DiscardHandler)
 	sites, err := release.LoadSites([]string{siteConfig(t, srv, state, withKeys("audit_log = '"+auditDir+"'"))}, log)
 	require.NoError(t, err)
+	src := &countedSource{Source: sites[0].Source}
+	sites[0].Source = src
 	called := false
 	sup := &release.Supervisor{Log: log, Stdout: &bytes.Buffer{}, Started: func() { called = true }}
 	require.ErrorContains(t, sup.Serve(t.Context(), sites), "opening the audit log")
 	require.False(t, called, "Started called for sites that did not start")
+	require.Equal(t, int32(1), src.closes.Load(), "the source of the site that could not start is closed")
 }

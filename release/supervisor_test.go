@@ -43,8 +43,15 @@ func startSupervisor(t *testing.T, srv *emulator.Server, releaseTable string) *s
 // startSupervisorWith is startSupervisor with the supervisor's settings changed first.
 func startSupervisorWith(t *testing.T, srv *emulator.Server, releaseTable string, set func(*release.Supervisor)) *supervised {
 	t.Helper()
-	s := &supervised{state: t.TempDir(), logs: &testkit.SyncBuffer{}, runs: make(chan audit.Summary, 16), done: make(chan error, 1)}
-	s.path = siteConfig(t, srv, s.state, releaseTable)
+	state := t.TempDir()
+	return superviseFile(t, siteConfig(t, srv, state, releaseTable), state, set)
+}
+
+// superviseFile starts a supervisor over the site file at path (a site's or a tenant's)
+// whose state_dir is state, with the supervisor's settings changed by set first.
+func superviseFile(t *testing.T, path, state string, set func(*release.Supervisor)) *supervised {
+	t.Helper()
+	s := &supervised{path: path, state: state, logs: &testkit.SyncBuffer{}, runs: make(chan audit.Summary, 16), done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
 	start := time.Now()
 	s.sup = &release.Supervisor{

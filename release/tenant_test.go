@@ -59,12 +59,8 @@ func newTenantEnv(t *testing.T, tenant *qcloudemu.Tenant, keys string, gateway f
 		g := testkit.StartGateway(t, srv.URL, srv.CAPEM, gateway)
 		url, ca = g.URL, g.CAFile
 	}
-	conf := fmt.Sprintf("[[inputs.qliksense_license]]\n  site = \"cloud\"\n  tenant = %q\n  api_key = %q\n  tls_ca = %q\n"+
-		"  [inputs.qliksense_license.release]\n    state_dir = %q\n    %s\n%s\n", url, qcloudemu.KnownAnswerAPIKey, ca, e.state, keys, knownPolicy)
-	path := filepath.Join(t.TempDir(), "tenant.conf")
-	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	s, err := release.LoadSite(path, log)
+	s, err := release.LoadSite(tenantConfig(t, url, ca, e.state, keys), log)
 	require.NoError(t, err)
 	s.Settings.SettleGrace = testSettleGrace
 	e.site = s
@@ -74,6 +70,18 @@ func newTenantEnv(t *testing.T, tenant *qcloudemu.Tenant, keys string, gateway f
 	r.Now = func() time.Time { return knownNow }
 	e.runner = r
 	return e
+}
+
+// tenantConfig writes a file with a tenant table (site "cloud") for the tenant at url,
+// whose certificate ca signs, with the known-answer API key, its state in state, the
+// release table's own keys (keys) and knownPolicy; it returns the file's path.
+func tenantConfig(t *testing.T, url, ca, state, keys string) string {
+	t.Helper()
+	conf := fmt.Sprintf("[[inputs.qliksense_license]]\n  site = \"cloud\"\n  tenant = %q\n  api_key = %q\n  tls_ca = %q\n"+
+		"  [inputs.qliksense_license.release]\n    state_dir = %q\n    %s\n%s\n", url, qcloudemu.KnownAnswerAPIKey, ca, state, keys, knownPolicy)
+	path := filepath.Join(t.TempDir(), "tenant.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
+	return path
 }
 
 // expectedReleases is the known answers' set released at 30 days.
@@ -409,4 +417,45 @@ func TestTenantReportIsScheduled(t *testing.T) {
 	require.Len(t, msgs, 1)
 	require.Equal(t, []string{"owner@example.com"}, msgs[0].To)
 	require.Contains(t, msgs[0].Body("text/plain"), "Qlik Sense licenses of cloud")
+}
+
+// A delete call answered 504 at once whose effect lands late: the read right after and
+// the read once the settle grace has passed still find the assignments, so the engine
+// sends the call again — and the effect lands as that call arrives (the emulator's late
+// effect, three requests on). The resend's items are answered 404 LICENSES-016. The
+// seats were freed by the tool's first call: released, with the policy's reason, and a
+// detail that says the first delete call landed late — through the same engine as a
+// site's, never skipped as if released elsewhere.
+func TestTenantDeleteSentAgainAnsweredNotFoundIsReleased(t *testing.T) {
+	tenant := qcloudemu.KnownAnswer(knownNow)
+	e := newTenantEnv(t, tenant, "dry_run = false", nil)
+	e.site.Settings.SettleGrace = time.Second // the reads come well within twice the grace
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	reasons := map[string]string{}
+	for _, it := range p.Releases() {
+		reasons[string(it.Type)+" "+it.Allocation.ID] = string(it.Decision.Reason)
+	}
+	e.srv.Faults.Configure(qcloudemu.FaultConfig{LateAfter: 3})
+	e.srv.Faults.Inject(qcloudemu.FaultLateEffect, http.MethodPost, "actions/delete", 1)
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Empty(t, sum.Errors)
+	require.Zero(t, e.srv.Pending(), "the late effect landed")
+	require.Equal(t, 2, e.srv.Log.Count(http.MethodPost, "/actions/delete"), "sent again once")
+	want := expectedReleases()
+	require.Equal(t, len(want), sum.Released, "%+v", sum)
+	require.Zero(t, sum.Skipped+sum.Failed+sum.Unsettled)
+	outs, _ := auditOutcomes(t, e.site.Settings.AuditLog)
+	var recorded []string
+	for _, o := range outs {
+		require.Equal(t, audit.Released, o.Result, o.AllocationID)
+		require.Equal(t, reasons[string(o.Type)+" "+o.AllocationID], o.Reason, "the policy's reason")
+		require.Contains(t, o.Detail, "sent again after a read showed the assignment still there, the delete call was answered 404 Not Found: "+
+			"the first delete call landed late, after that read (sent 2 times)")
+		recorded = append(recorded, string(o.Type)+" "+o.AllocationID)
+		require.False(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: string(o.Type), Subject: o.AllocationID}))
+	}
+	slices.Sort(recorded)
+	require.Equal(t, want, recorded)
 }

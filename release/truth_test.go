@@ -40,6 +40,18 @@ func TestSettleRule(t *testing.T) {
 	}
 }
 
+// A change sent again and answered gone was freed by the tool's earlier send when that
+// send reached the service and the read that proved it not done came within twice the
+// grace of its answer; otherwise by someone else.
+func TestResentGoneIsOurs(t *testing.T) {
+	answered := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	grace := 30 * time.Second
+	require.True(t, audit.ResentGoneIsOurs(false, answered, answered.Add(time.Second), grace), "a 500's read, right after")
+	require.True(t, audit.ResentGoneIsOurs(false, answered, answered.Add(grace+time.Second), grace), "the read once the grace passed")
+	require.False(t, audit.ResentGoneIsOurs(false, answered, answered.Add(2*grace), grace), "a read long after the grace")
+	require.False(t, audit.ResentGoneIsOurs(true, answered, answered.Add(time.Second), grace), "never seen by the service")
+}
+
 // A gateway answers 504 at once while QRS carries the DELETE out later (every fourth,
 // as in the issue): the read right after the 504 still finds the allocation, which proves
 // nothing; the run reads them again after the settle grace, all in one read, and records
@@ -121,4 +133,40 @@ func TestEveryThirdRequestFailingReleasesAllInOneRun(t *testing.T) {
 	require.Equal(t, 17, sum.Released+sum.Quarantined, "%+v", sum)
 	require.Zero(t, sum.Failed+sum.Unsettled)
 	require.Greater(t, e.srv.Log.Count(http.MethodDelete, ""), 17, "some were sent again")
+}
+
+// QRS answers a DELETE with its own 500 and carries it out all the same, late: just as
+// the DELETE sent again (the read right after the 500 showed the allocation still there)
+// arrives. The resend is answered 404. The seat was freed by the tool's first DELETE:
+// released, with the policy's reason, and a detail that says the resend found it gone
+// because the first DELETE landed late — not skipped as if someone else had released it.
+func TestDeleteSentAgainAnswered404IsReleased(t *testing.T) {
+	site := emulator.Generate(emulator.SiteSpec{Seed: 81, Users: 200, Now: testkit.Now})
+	e := newEnv(t, site, withKeys("max_releases_per_run = 1"))
+	p, err := e.runner.Plan(t.Context())
+	require.NoError(t, err)
+	it := p.Releases()[0]
+	id, kind := it.Allocation.ID, emulator.Kind(it.Type)
+	e.srv.Faults.Inject(emulator.FaultServerError, http.MethodDelete, id, 1)
+	deletes, landed := 0, emulator.NotFound
+	e.srv.Faults.OnArrive(func(method, path string) {
+		if method == http.MethodDelete && strings.HasSuffix(path, id) {
+			if deletes++; deletes == 2 { // the first DELETE, answered 500, lands now
+				landed = site.Release(kind, id)
+			}
+		}
+	})
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, e.srv.Log.Count(http.MethodDelete, ""), "sent again once")
+	require.Equal(t, emulator.Removed, landed, "the first DELETE landed as the second arrived")
+	require.Equal(t, 1, sum.Released, "%+v", sum)
+	require.Zero(t, sum.Skipped+sum.Failed+sum.Unsettled)
+	_, present := site.Allocation(kind, id)
+	require.False(t, present)
+	outs, _ := auditOutcomes(t, e.audit)
+	require.Len(t, outs, 1)
+	require.Equal(t, audit.Released, outs[0].Result)
+	require.Equal(t, string(it.Decision.Reason), outs[0].Reason, "the policy's reason")
+	require.Contains(t, outs[0].Detail, "sent again after a read showed the allocation still there, the DELETE was answered 404 Not Found: the first DELETE landed late")
 }

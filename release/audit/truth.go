@@ -29,6 +29,18 @@ import (
 //
 // A change settled as not done after a retryable answer (a 5xx, a 429, a connection
 // error) may be sent again: the read proved that doing so cannot do it twice.
+//
+// A change sent again whose new send is answered "gone" (the service's own "not found":
+// QRS's 404, a tenant's LICENSES-016) was freed between the read and the new send. The
+// only known cause is the tool's own earlier send landing late: the grace is the rule's
+// bound on a late effect, not a proof that none comes, and a service that answered with
+// its own failure may still apply the change. So it is settled as done, by the tool
+// (ResentGoneIsOurs), when the earlier send reached the service (not a rate limiter's
+// refusal of the whole call, which the service never saw) and the read that proved it
+// not done came before twice the settle grace had passed since its answer: a read that
+// may not have seen a late effect yet. A read later than that showed the holder present
+// long after any effect of the earlier send could land: the holder was then removed by
+// someone else, and the change is recorded as refused because the holder is gone.
 
 // Answer is how a change request was answered.
 type Answer int
@@ -95,6 +107,14 @@ func AnswerOfQRS(err error) Answer {
 		return AnswerFailed
 	}
 	return AnswerAmbiguous
+}
+
+// ResentGoneIsOurs applies the rule above to a change sent again and answered "gone":
+// its earlier send was answered at `answered` (unsent: by a refusal the service never
+// saw) and proved not done by a read at `proved`. True: the earlier send freed the seat
+// (done, by the tool); false: someone else did (refused: gone).
+func ResentGoneIsOurs(unsent bool, answered, proved time.Time, grace time.Duration) bool {
+	return !unsent && proved.Before(answered.Add(2*grace))
 }
 
 // Retryable reports whether a change whose read proved it not done may be sent again: its

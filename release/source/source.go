@@ -80,8 +80,9 @@ type Source interface {
 //     says all there is (a Qlik Cloud item 200); otherwise the engine reads it back
 //     (QRS: released or quarantined).
 //   - refused (audit.AnswerRefused): the source itself refused it; nothing changed. Gone:
-//     it refused because the holder does not exist (recorded skipped, reason gone);
-//     otherwise recorded failed.
+//     it refused because the holder does not exist (recorded skipped, reason gone — or,
+//     for a change sent again after a read proved it not done, released when the earlier
+//     send may have landed late: audit.ResentGoneIsOurs); otherwise recorded failed.
 //   - failed (audit.AnswerFailed): the source itself said it failed (or its rate limiter
 //     refused the whole call: a Qlik Cloud 429, Retryable); a read showing the old state
 //     proves it not done.
@@ -96,6 +97,10 @@ type Answer struct {
 	// Retryable: once a read proved it not done, the change may be sent again (a 5xx, a
 	// 429 or a connection failure; never a refusal).
 	Retryable bool
+	// Unsent: the service certainly never saw the change (a Qlik Cloud rate limiter's
+	// 429 refused the whole call before it): it cannot land late, so a change sent again
+	// and then answered gone was freed by someone else (audit.ResentGoneIsOurs).
+	Unsent bool
 	// Status is the HTTP status of the answer (0: none came), for outcomes' details.
 	Status int
 	// RetryAfter is the least wait before the change is sent again (a 429's Retry-After;

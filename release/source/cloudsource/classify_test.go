@@ -16,7 +16,7 @@ import (
 
 // A whole delete call answered 429 is the rate limiter's refusal before the service saw
 // it: failed (a read showing the assignment proves it not done), retryable, after at least
-// its Retry-After; any other whole-call 4xx stays a refusal, never sent again. Only an
+// its Retry-After, and unsent (it cannot land late); any other whole-call 4xx stays a refusal, never sent again. Only an
 // answer with Qlik's error body is the tenant's own: a proxy's 4xx is read back.
 func TestClassifyWholeCall429IsRetryableFailed(t *testing.T) {
 	keys := []qcloud.Key{{Type: qcloud.Analyzer, Subject: "a"}, {Type: qcloud.Professional, Subject: "b"}}
@@ -26,6 +26,7 @@ func TestClassifyWholeCall429IsRetryableFailed(t *testing.T) {
 		require.True(t, a.Retryable)
 		require.Equal(t, http.StatusTooManyRequests, a.Status)
 		require.Equal(t, 42*time.Second, a.RetryAfter)
+		require.True(t, a.Unsent, "the tenant never saw the call: it cannot land late")
 		require.False(t, a.Final)
 		require.Error(t, a.Err)
 	}
@@ -43,6 +44,7 @@ func TestClassifyWholeCall429IsRetryableFailed(t *testing.T) {
 			require.Equal(t, audit.AnswerAmbiguous, a.Class, status)
 			require.Equal(t, retryable, a.Retryable, status)
 			require.Equal(t, status, a.Status)
+			require.False(t, a.Unsent, "a proxy's answer says nothing of whether the tenant saw the call")
 		}
 	}
 }

@@ -414,7 +414,7 @@ func Classify(keys []qcloud.Key, results []qcloud.ItemResult, err error) []sourc
 			// The whole call refused by the tenant's rate limiter before the service saw
 			// it: not done, and may be sent again once a read shows the old state (the
 			// engine's backoff, at least the Retry-After).
-			out[i] = source.Answer{Err: err, Class: audit.AnswerFailed, Retryable: true,
+			out[i] = source.Answer{Err: err, Class: audit.AnswerFailed, Retryable: true, Unsent: true,
 				Status: http.StatusTooManyRequests, RetryAfter: apiErr(err).RetryAfter}
 		case qcloud.StatusCode(err) >= 400 && qcloud.StatusCode(err) < 500:
 			// The whole call refused by the tenant itself (401, 403, 400 …): nothing changed.

@@ -39,6 +39,12 @@ const (
 	FailBefore                  // ambiguous (the connection reset): nothing done
 	FailAfter                   // ambiguous (a gateway's 504): done
 	Late                        // ambiguous (a gateway's 504 at once): done LateAfter later
+	// Throttled: refused whole by a rate limiter before the service saw it (a tenant's
+	// 429): nothing done, retryable, unsent.
+	Throttled
+	// GoneBefore: the holders were removed just before the call (by someone else, or by an
+	// earlier call landing late): answered gone.
+	GoneBefore
 )
 
 // Source is an in-memory source, safe for concurrent use.
@@ -216,8 +222,18 @@ func (s *Source) Release(_ context.Context, items []plan.Item) []source.Answer {
 		keys[i] = source.KeyOf(&items[i])
 	}
 	out := make([]source.Answer, len(items))
+	if b == GoneBefore {
+		for _, k := range keys {
+			delete(s.holders, k)
+		}
+	}
 	switch b {
-	case Done, Refused:
+	case Throttled:
+		for i := range out {
+			out[i] = source.Answer{Err: errors.New("the call was answered 429 by the rate limiter"), Class: audit.AnswerFailed, Retryable: true, Unsent: true, Status: 429}
+		}
+		return out
+	case Done, Refused, GoneBefore:
 		for i, k := range keys {
 			_, ok := s.holders[k]
 			switch {

@@ -2,7 +2,10 @@
 // run unchanged against every implementation and its emulator, as restic runs one suite
 // against each backend: what the engine and the truth rule count on — a plan of holders,
 // a re-check that finds a holder gone, a change answered done, a change of a holder that
-// is gone answered refused and gone, and a read-back that tells gone from present.
+// is gone answered refused and gone, a read-back that tells gone from present, and
+// ambiguous answers never marked unsent (the engine takes a change sent again and then
+// answered gone for the tool's own only when its earlier send may have reached the
+// service).
 package sourcetest
 
 import (
@@ -113,6 +116,7 @@ func Run(t *testing.T, h Harness) {
 	require.Equal(t, audit.AnswerAmbiguous, ans[0].Class, "%v", ans[0].Err)
 	require.Equal(t, 504, ans[0].Status)
 	require.True(t, ans[0].Retryable)
+	require.False(t, ans[0].Unsent, "it reached the service: sent again and answered gone, it is the tool's (audit.ResentGoneIsOurs)")
 	require.False(t, h.Present(second), "the tenant or QRS did it")
 	back, err = src.ReadBack(ctx, []source.Key{second})
 	require.NoError(t, err)
@@ -126,6 +130,7 @@ func Run(t *testing.T, h Harness) {
 	require.Equal(t, audit.AnswerAmbiguous, ans[0].Class, "%v", ans[0].Err)
 	require.Zero(t, ans[0].Status)
 	require.True(t, ans[0].Retryable)
+	require.False(t, ans[0].Unsent, "a closed connection does not say the service never saw it")
 	back, err = src.ReadBack(ctx, []source.Key{third})
 	require.NoError(t, err)
 	require.Contains(t, back, third, "read back: still there")
