@@ -122,13 +122,13 @@ func TestTenantPlanIsTheKnownAnswer(t *testing.T) {
 	require.True(t, p.DryRun, "dry run by default")
 	var got []string
 	for _, it := range p.Releases() {
-		got = append(got, string(it.Type)+" "+it.Allocation.ID)
+		got = append(got, string(it.Type)+" "+it.Holder.ID)
 	}
 	slices.Sort(got)
 	require.Equal(t, expectedReleases(), got)
 	reasons := map[string]policy.Reason{}
 	for _, it := range p.Items {
-		reasons[it.Allocation.ID] = it.Decision.Reason
+		reasons[it.Holder.ID] = it.Decision.Reason
 	}
 	require.Equal(t, policy.ReasonOrphan, reasons[`CORP\gone`])
 	require.Equal(t, policy.ReasonProtectedRole, reasons[`CORP\group-admin`])

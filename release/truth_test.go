@@ -77,7 +77,7 @@ func TestLateEffectBeyondTheRunIsSettledByRecovery(t *testing.T) {
 	e := newEnv(t, site, withKeys("max_releases_per_run = 1"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
-	id, kind := p.Releases()[0].Allocation.ID, emulator.Kind(p.Releases()[0].Type)
+	id, kind := p.Releases()[0].Holder.ID, emulator.Kind(p.Releases()[0].Type)
 	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: 12 * testSettleGrace}) // after the run's last read
 	e.srv.Faults.Inject(emulator.FaultGatewayTimeoutLate, http.MethodDelete, id, 1)
 	e.srv.Faults.Inject(emulator.FaultUnavailable, http.MethodDelete, id, 4) // sent again after the grace: refused by the gateway

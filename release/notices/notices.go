@@ -15,6 +15,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release/plan"
@@ -181,17 +182,14 @@ func (n *Notifier) renderDigest(d digestData) (Message, error) {
 
 // noticeData describes one plan item for its notice.
 func (n *Notifier) noticeData(site string, it *plan.Item, thresholdDays, noticeDays int, release time.Time) NoticeData {
-	a := it.Allocation
-	name := a.HolderName()
-	if it.User != nil && it.User.Name != "" {
-		name = it.User.Name
+	h := &it.Holder
+	name := h.Name
+	if h.UserName != "" {
+		name = h.UserName
 	}
-	last := a.LastUsed.Time
-	if !a.LastUsed.Valid() {
-		last = a.CreatedDate.Time
-	}
+	last := notice.Episode(h.LastUsed, h.Created)
 	return NoticeData{
-		Site: site, User: a.HolderName(), Name: name, Email: it.Email, Access: accessName(it.Type), LicenseType: it.Type.LicenseType(),
+		Site: site, User: h.Name, Name: name, Email: it.Email, Access: accessName(it.Type), LicenseType: it.Type.LicenseType(),
 		DaysInactive: int(it.Decision.Inactivity.Hours() / 24), NeverUsed: it.Decision.NeverUsed, LastUsed: n.formatDay(last),
 		ThresholdDays: thresholdDays, NoticeDays: noticeDays, ReleaseDate: n.formatDate(release), ReleaseTime: release.In(n.Location),
 		ReplyTo: n.Settings.Mail.ReplyTo,

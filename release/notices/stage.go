@@ -39,12 +39,12 @@ func (n *Notifier) stage(ctx context.Context, c *qrs.Client, pol *policy.Policy,
 		if it.Decision.Verdict != policy.Release || days == 0 {
 			continue
 		}
-		stage, from := state.StageOf(it.Type, it.Allocation, days, p.Now)
-		rec := state.Of(it.Type, it.Allocation)
+		stage, from := state.StageOf(keyOf(it), days, p.Now)
+		rec := state.Of(keyOf(it))
 		switch stage {
 		case notice.Notice:
 			toTell = append(toTell, it)
-			ids = append(ids, it.Allocation.User.ID)
+			ids = append(ids, it.Holder.User)
 		case notice.Waiting:
 			it.Decision.Verdict = policy.Waiting
 			it.Email, it.NoticedAt, it.ReleasableFrom = rec.Email, rec.NoticedAt, from
@@ -71,12 +71,12 @@ func (n *Notifier) stage(ctx context.Context, c *qrs.Client, pol *policy.Policy,
 		return nil
 	}
 	for _, it := range toTell {
-		it.User = users[it.Allocation.User.ID]
-		if it.User == nil {
+		u := users[it.Holder.User]
+		if u == nil {
 			it.Decision.Verdict, it.Decision.Reason, it.Decision.Detail = policy.Keep, policy.ReasonUserUnknown, "the user record (for the notice address) is gone"
 			continue
 		}
-		it.Email = it.User.Email()
+		it.Holder.UserName, it.Email = u.Name, u.Email()
 		if it.Email == "" {
 			if n.Settings.ReleaseWithoutEmail {
 				it.AddNote("no email address: released without notice")
@@ -90,9 +90,14 @@ func (n *Notifier) stage(ctx context.Context, c *qrs.Client, pol *policy.Policy,
 		it.Decision.Verdict = policy.Notice
 		it.ReleasableFrom = n.ReleaseDate(p.Now, days)
 		it.Decision.Detail += fmt.Sprintf("; notice of %d days: releasable from %s", days, n.formatDate(it.ReleasableFrom))
-		if rec := state.Of(it.Type, it.Allocation); rec != nil && rec.Failures > 0 {
+		if rec := state.Of(keyOf(it)); rec != nil && rec.Failures > 0 {
 			it.AddNote(fmt.Sprintf("%d earlier notice(s) refused by the mail server", rec.Failures))
 		}
 	}
 	return nil
+}
+
+// keyOf is the notice state's key of a plan item: its holder in its current episode.
+func keyOf(it *plan.Item) notice.Key {
+	return notice.KeyOf(it.Type, it.Holder.ID, it.Holder.LastUsed, it.Holder.Created)
 }

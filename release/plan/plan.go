@@ -18,21 +18,57 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
-// Item is one holder of a plan (a QRS allocation, or a Qlik Cloud assignment whose
-// Allocation carries its subject as id, its creation and its user's last use) with its
-// verdict.
+// Holder is who holds one license of a plan: a QRS allocation, or a Qlik Cloud
+// assignment. With the item's type, ID is its key.
+type Holder struct {
+	// ID is a QRS allocation's id, or a Qlik Cloud assignment's subject.
+	ID string
+	// Name is the holder as people know it: DIRECTORY\userid (a site), or the subject (a
+	// tenant).
+	Name string
+	// Directory and UserID are the JSON report's user_directory and user_id (a tenant's:
+	// no directory and the subject).
+	Directory, UserID string
+	// User is the user's id in the source; "" when the holder has no user (a QRS
+	// allocation whose user was deleted, a Qlik Cloud orphan).
+	User string
+	// UserName is the user's display name, when read.
+	UserName string
+	// Created is when the license was allocated or assigned.
+	Created time.Time
+	// LastUsed is the last use (zero: never used).
+	LastUsed time.Time
+}
+
+// HolderOf is the holder of a QRS allocation; u is its user's record, when read.
+func HolderOf(a *qrs.Allocation, u *qrs.User) Holder {
+	dir, id := a.Holder()
+	h := Holder{ID: a.ID, Name: a.HolderName(), Directory: dir, UserID: id, Created: a.CreatedDate.Time}
+	if a.LastUsed.Valid() {
+		h.LastUsed = a.LastUsed.Time
+	}
+	if a.User != nil {
+		h.User = a.User.ID
+	}
+	if u != nil {
+		h.UserName = u.Name
+	}
+	return h
+}
+
+// Item is one holder of a plan with its verdict.
 type Item struct {
-	evaluate.Item
-	// Who is the holder as people know it, when it is not the allocation's
-	// DIRECTORY\id (a Qlik Cloud subject).
-	Who string
+	Type     qrs.AccessType
+	Holder   Holder
+	Decision policy.Decision
 	// Note says what else a person should know, e.g. that the user also holds an
 	// allocation of the other type.
 	Note string
-	// Email is the user's address, read for a type that gives notice.
+	// Email is the user's address: read for a type that gives notice, or known by the
+	// source with the user.
 	Email string
 	// NoticedAt and ReleasableFrom: for a type that gives notice, when the notice was
-	// accepted (zero before) and from when the allocation may be released (for a notice
+	// accepted (zero before) and from when the holder may be released (for a notice
 	// still to send: the date it will give).
 	NoticedAt      time.Time
 	ReleasableFrom time.Time
@@ -47,18 +83,10 @@ func (it *Item) AddNote(note string) {
 	it.Note += "; " + note
 }
 
-// Holder names the item's holder: Who, or the allocation's DIRECTORY\id.
-func (it *Item) Holder() string {
-	if it.Who != "" {
-		return it.Who
-	}
-	return it.Allocation.HolderName()
-}
-
 // Outcome is the item's outcome at time at, in run runID of site.
 func (it *Item) Outcome(at time.Time, site, runID string, r audit.Result, reason, detail string) audit.Outcome {
 	return audit.Outcome{
-		Time: at.UTC(), Site: site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.Holder(),
+		Time: at.UTC(), Site: site, RunID: runID, Type: it.Type, AllocationID: it.Holder.ID, User: it.Holder.Name,
 		DaysSinceLastUse: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
 		Result: r, Reason: reason, Detail: detail, DryRun: r == audit.DryRun,
 	}
@@ -153,7 +181,7 @@ func Make(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, n
 	}
 	for _, t := range enabled {
 		for _, it := range res.ByType[t].Items {
-			item := Item{Item: it}
+			item := Item{Type: it.Type, Holder: HolderOf(it.Allocation, it.User), Decision: it.Decision}
 			if other := otherType(t); other != "" && it.Allocation.User != nil && holders[other][it.Allocation.User.ID] {
 				item.Note = "also holds an " + string(other) + " allocation"
 				if other == qrs.Professional {
@@ -202,7 +230,7 @@ func (p *Plan) order() {
 			cmp.Compare(verdictRank[a.Decision.Verdict], verdictRank[b.Decision.Verdict]),
 			cmp.Compare(b.Decision.Inactivity, a.Decision.Inactivity),
 			cmp.Compare(a.Type, b.Type),
-			strings.Compare(a.Allocation.ID, b.Allocation.ID),
+			strings.Compare(a.Holder.ID, b.Holder.ID),
 		)
 	})
 	n := 0

@@ -110,7 +110,7 @@ type Key struct {
 }
 
 // KeyOf is the key of a plan item.
-func KeyOf(it *plan.Item) Key { return Key{Type: it.Type, ID: it.Allocation.ID} }
+func KeyOf(it *plan.Item) Key { return Key{Type: it.Type, ID: it.Holder.ID} }
 
 // Back is a holder read back: still there, or quarantined (QRS frees the seat when its
 // quarantine ends; the change counts as done).

@@ -57,7 +57,7 @@ func (c *noticeCounter) decided(t qrs.AccessType, a *qrs.Allocation, d policy.De
 	if c.state == nil || d.Verdict != policy.Release {
 		return
 	}
-	if stage, _ := c.state.StageOf(t, a, c.pol.NoticeDays(t), c.now); stage == notice.Waiting {
+	if stage, _ := c.state.StageOf(notice.AllocationKey(t, a), c.pol.NoticeDays(t), c.now); stage == notice.Waiting {
 		c.mu.Lock()
 		c.n[t]++
 		c.mu.Unlock()

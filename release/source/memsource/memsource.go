@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
@@ -137,9 +136,8 @@ func (s *Source) Words() source.Words {
 func (s *Source) decide(pol *policy.Policy, h Holder, now time.Time) plan.Item {
 	a := policy.Assignment{Type: h.Key.Type, Subject: h.Key.ID, Created: h.Created, LastUsed: h.LastUsed,
 		User: &policy.CloudUser{ID: h.Key.ID, Subject: h.Key.ID, Status: "active"}}
-	al := &qrs.Allocation{ID: h.Key.ID, CreatedDate: qrs.Time{Time: h.Created}, LastUsed: qrs.Time{Time: h.LastUsed},
-		User: &qrs.UserCondensed{ID: h.Key.ID, UserID: h.Key.ID}}
-	return plan.Item{Item: evaluate.Item{Type: h.Key.Type, Allocation: al, Decision: pol.EvaluateAssignment(&a, now)}, Who: h.Key.ID}
+	ph := plan.Holder{ID: h.Key.ID, Name: h.Key.ID, UserID: h.Key.ID, User: h.Key.ID, Created: h.Created, LastUsed: h.LastUsed}
+	return plan.Item{Type: h.Key.Type, Holder: ph, Decision: pol.EvaluateAssignment(&a, now)}
 }
 
 // Plan decides every holder of the enabled types (a tenant's policy).
