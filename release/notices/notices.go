@@ -1,4 +1,5 @@
-// Package notices tells users by email before their allocation is released: the stage
+// Package notices tells users by email before their allocation (a Qlik Cloud tenant's
+// assignment) is released, through the same code for every license source: the stage
 // of each candidate of a type with notice_days (notice, waiting, release) from the notice
 // state, the notices and the administrators' digest rendered from templates and sent
 // through the site's SMTP server, and the notice state kept.
@@ -31,14 +32,14 @@ const defaultNoticeSubject = "Your Qlik Sense {{.Access}} will be released on or
 // the site's time zone (release.time_zone). No secret is in it.
 type NoticeData struct {
 	Site          string
-	User          string // DIRECTORY\userid
-	Name          string // the user's name in QRS, or User when it has none
+	User          string // DIRECTORY\userid; a Qlik Cloud tenant's: the subject
+	Name          string // the user's name in QRS or Qlik Cloud, or User when it has none
 	Email         string
 	Access        string // "professional access", "analyzer access" or "user pass"
 	LicenseType   string // as in the metrics: professional, analyzer, token_user
 	DaysInactive  int
 	NeverUsed     bool
-	LastUsed      string // the last use (or the allocation, when never used) as a date
+	LastUsed      string // the last use (or the allocation or assignment, when never used) as a date
 	ThresholdDays int
 	NoticeDays    int
 	ReleaseDate   string // the first run at or after the end of the notice period

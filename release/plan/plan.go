@@ -119,6 +119,9 @@ type Plan struct {
 	Errors []error
 	// Notes: what else a person should know of the whole plan (a tenant's auto-assign).
 	Notes []string
+	// Complete: the types whose holders were all read and decided (set by the source): a
+	// notice record of such a type whose holder is no candidate may be dropped.
+	Complete map[qrs.AccessType]bool
 	// Staged: the types that give notice whose candidates were all staged (set by the
 	// notices' Stage); their notice records may be pruned when the notices are sent.
 	Staged map[qrs.AccessType]bool
@@ -135,10 +138,32 @@ func (p *Plan) Releases() []Item {
 	return out
 }
 
+// Contact is what a notice needs of a holder's user: the address and the display name.
+type Contact struct{ Email, Name string }
+
+// Lookup reads the users of the given ids (Holder.User) for their notices, in as few
+// requests as the source allows; a user absent from the answer has no record any more.
+type Lookup func(ctx context.Context, userIDs []string) (map[string]Contact, error)
+
 // Stager stages the candidates of types that give notice, before the plan is ordered:
 // release/notices sets their verdicts (notice, waiting, release) from the notice state.
-// res is the evaluation the plan was made of.
-type Stager func(ctx context.Context, p *Plan, res *evaluate.Result) error
+// lookup, given by the source, reads the address of a candidate still to be told whose
+// item has none; nil when the source read its users' addresses with the plan (the items
+// carry every address there is).
+type Stager func(ctx context.Context, p *Plan, lookup Lookup) error
+
+// finish stages the candidates (with stage, when the policy gives notice), orders the
+// items and counts the types.
+func (p *Plan) finish(ctx context.Context, pol *policy.Policy, types []qrs.AccessType, stage Stager, lookup Lookup) error {
+	if stage != nil && pol.Notices() {
+		if err := stage(ctx, p, lookup); err != nil {
+			return err
+		}
+	}
+	p.order()
+	p.count(types)
+	return nil
+}
 
 // Make reads the site and decides every allocation of the types the policy enables; with
 // stage (may be nil), the candidates of types that give notice get their stage.
@@ -169,12 +194,13 @@ func Make(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, n
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun}
+	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun, Complete: map[qrs.AccessType]bool{}}
 	for _, t := range read {
 		r := res.ByType[t]
 		if r.Err != nil {
 			p.Errors = append(p.Errors, fmt.Errorf("reading %s allocations: %w", t, r.Err))
 		}
+		p.Complete[t] = r.Err == nil && res.UsersErr == nil
 	}
 	if res.UsersErr != nil {
 		p.Errors = append(p.Errors, res.UsersErr)
@@ -191,24 +217,45 @@ func Make(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, n
 			p.Items = append(p.Items, item)
 		}
 	}
-	if stage != nil && pol.Notices() {
-		if err := stage(ctx, p, res); err != nil {
-			return nil, err
-		}
+	if err := p.finish(ctx, pol, enabled, stage, qrsLookup(c)); err != nil {
+		return nil, err
 	}
-	p.order()
-	p.count(enabled)
 	return p, nil
 }
 
+// qrsLookup reads users' records for their notice addresses (qrs.Client.LookupUsers: in
+// batches when few, the whole list when many).
+func qrsLookup(c *qrs.Client) Lookup {
+	return func(ctx context.Context, ids []string) (map[string]Contact, error) {
+		users, err := c.LookupUsers(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]Contact, len(users))
+		for id, u := range users {
+			if u != nil {
+				out[id] = Contact{Email: u.Email(), Name: u.Name}
+			}
+		}
+		return out, nil
+	}
+}
+
 // Assemble makes the plan of a source other than QRS from its decided items (every holder
-// of the enabled types) and the errors of what could not be read: releases first, most
+// of the enabled types, with the addresses of their users the source read) and the errors
+// of what could not be read (any error: no type is complete): with stage (may be nil), the
+// candidates of types that give notice get their stage; then releases first, most
 // inactive first, those beyond the cap deferred, totals per type.
-func Assemble(site string, now time.Time, pol *policy.Policy, types []qrs.AccessType, items []Item, errs []error) *Plan {
-	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun, Items: items, Errors: errs}
-	p.order()
-	p.count(types)
-	return p
+func Assemble(ctx context.Context, site string, now time.Time, pol *policy.Policy, types []qrs.AccessType, items []Item, errs []error, stage Stager) (*Plan, error) {
+	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun, Items: items, Errors: errs,
+		Complete: map[qrs.AccessType]bool{}}
+	for _, t := range types {
+		p.Complete[t] = len(errs) == 0
+	}
+	if err := p.finish(ctx, pol, types, stage, nil); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func otherType(t qrs.AccessType) qrs.AccessType {

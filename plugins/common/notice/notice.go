@@ -7,7 +7,8 @@
 // is released only at a run at least notice_days after a notice the mail server accepted,
 // and only while it stays a candidate in the same inactivity episode. The episode is the
 // holder's last use (its creation when never used): a use in between starts a new one,
-// which needs a new notice. A holder is a QRS allocation or a Qlik Cloud assignment.
+// which needs a new notice (an episode seen to start earlier is the same one: see Of). A
+// holder is a QRS allocation or a Qlik Cloud assignment.
 package notice
 
 import (
@@ -94,10 +95,14 @@ type State struct {
 // New returns an empty state.
 func New() *State { return &State{Records: map[string]*Record{}} }
 
-// Of returns the record of k's holder, when it is about k's episode and type.
+// Of returns the record of k's holder, when it is about k's type and inactivity: k's
+// episode starts no later than the record's. A later start is a use since (a new episode,
+// which needs a new notice); an earlier one is the same inactivity seen with less (a Qlik
+// Cloud user's last use older than the consumption window read, e.g. by a plugin started
+// since or a use book rebuilt, counts from the assignment's creation).
 func (s *State) Of(k Key) *Record {
 	r := s.Records[k.ID]
-	if r == nil || r.Type != k.Type || !r.Episode.Equal(k.Episode) {
+	if r == nil || r.Type != k.Type || k.Episode.After(r.Episode) {
 		return nil
 	}
 	return r

@@ -62,6 +62,27 @@ func TestStagesOverTime(t *testing.T) {
 	require.Equal(t, notice.Notice, st)
 }
 
+// A Qlik Cloud assignment's last use older than the consumption window read is not seen
+// (a plugin started since, a use book rebuilt): its inactivity then counts from the
+// assignment's creation. That earlier start is the same episode, not a use since: the
+// notice holds; only a later start (a use) voids it.
+func TestEarlierEpisodeIsTheSameInactivity(t *testing.T) {
+	now := testkit.Now
+	created, lastUse := now.Add(-200*day), now.Add(-40*day)
+	s := notice.New()
+	k := notice.KeyOf(qrs.Analyzer, `CORP\anna`, lastUse, created)
+	s.Records[k.ID] = &notice.Record{AllocationID: k.ID, Type: k.Type, Episode: k.Episode, NoticedAt: now, ReleasableFrom: now.Add(14 * day)}
+
+	unseen := notice.KeyOf(qrs.Analyzer, `CORP\anna`, time.Time{}, created)
+	st, from := s.StageOf(unseen, 14, now.Add(day))
+	require.Equal(t, notice.Waiting, st, "the last use not seen: still the noticed inactivity")
+	require.Equal(t, now.Add(14*day), from)
+
+	used := notice.KeyOf(qrs.Analyzer, `CORP\anna`, now.Add(day), created)
+	st, _ = s.StageOf(used, 14, now.Add(2*day))
+	require.Equal(t, notice.Notice, st, "a use after the notice's episode needs a new notice")
+}
+
 func TestNeverUsedEpisodeIsTheCreation(t *testing.T) {
 	a := &qrs.Allocation{ID: "x", CreatedDate: qrs.Time{Time: testkit.Now.Add(-50 * day)}} // the 1753 sentinel decodes as a zero LastUsed
 	require.Equal(t, testkit.Now.Add(-50*day), notice.AllocationKey(qrs.Professional, a).Episode)

@@ -114,12 +114,10 @@ func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time)
 }
 
 // Plan reads the tenant (evaluate.Tenant) and decides every assignment of the enabled
-// types; with auto-assign on for an enabled type the plan says what that means. Notices
-// are not staged (a tenant has none yet: stage must be nil).
+// types; with auto-assign on for an enabled type the plan says what that means. With
+// stage, the candidates of types that give notice get their stage: the users' addresses
+// were read with the assignments (no lookup).
 func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error) {
-	if stage != nil {
-		return nil, errors.New("notices are not sent for a Qlik Cloud tenant")
-	}
 	var enabled []qrs.AccessType
 	for _, t := range policy.TenantTypes {
 		if _, on := pol.Enabled(t); on {
@@ -148,7 +146,10 @@ func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now 
 		}
 		errs = append(errs, err)
 	}
-	p := plan.Assemble(site, now, pol, enabled, items, errs)
+	p, serr := plan.Assemble(ctx, site, now, pol, enabled, items, errs, stage)
+	if serr != nil {
+		return nil, serr
+	}
 	if err == nil && p.Totals != nil {
 		if note := s.autoAssign(ctx, pol); note != "" {
 			p.Notes = append(p.Notes, note)
@@ -191,7 +192,7 @@ func item(a policy.Assignment, d policy.Decision) plan.Item {
 	h := plan.Holder{ID: a.Subject, Name: a.Subject, UserID: a.Subject, Created: a.Created, LastUsed: a.LastUsed}
 	it := plan.Item{Type: a.Type, Holder: h, Decision: d}
 	if a.User != nil {
-		it.Holder.User = a.User.ID
+		it.Holder.User, it.Holder.UserName = a.User.ID, a.User.Name
 		it.Email = a.User.Email
 	}
 	return it

@@ -140,11 +140,9 @@ func (s *Source) decide(pol *policy.Policy, h Holder, now time.Time) plan.Item {
 	return plan.Item{Type: h.Key.Type, Holder: ph, Decision: pol.EvaluateAssignment(&a, now)}
 }
 
-// Plan decides every holder of the enabled types (a tenant's policy).
-func (s *Source) Plan(_ context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error) {
-	if stage != nil {
-		return nil, errors.New("memsource: no notices")
-	}
+// Plan decides every holder of the enabled types (a tenant's policy); its holders have no
+// address (a notice keeps them, or releases them without, as without_email says).
+func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
@@ -161,7 +159,7 @@ func (s *Source) Plan(_ context.Context, pol *policy.Policy, site string, now ti
 			items = append(items, s.decide(pol, h, now))
 		}
 	}
-	return plan.Assemble(site, now, pol, types, items, nil), nil
+	return plan.Assemble(ctx, site, now, pol, types, items, nil, stage)
 }
 
 // PartSize is up to 50.
