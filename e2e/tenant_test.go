@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,9 @@ import (
 // One Telegraf runs the plugin for a site (the QRS emulator) and for a Qlik Cloud tenant
 // (the Qlik Cloud emulator's known-answer tenant), one execd block each, into the real
 // InfluxDB: both write qlik_sense_license with their own site tag, and the tenant's
-// reclaimable counts are the known answers.
+// reclaimable counts are the known answers. Before, the sidecar binary gave the tenant's
+// candidates notice through a real SMTP server (one mail to each user's email, nothing
+// deleted): the plugin counts them as notice_waiting from the same notice file.
 func TestSiteAndTenantThroughTelegraf(t *testing.T) {
 	for _, b := range []string{"telegraf", "influxd", "qliksense-license"} {
 		_, err := os.Stat(bin(b))
@@ -30,7 +33,8 @@ func TestSiteAndTenantThroughTelegraf(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	site := emulator.Generate(emulator.SiteSpec{Seed: 52, Users: 60, Now: now})
 	srv := testkit.StartEmulator(t, site, func(o *emulator.Options) { o.CertDir = filepath.Join(dir, "certs") })
-	cloud, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(now), CertDir: filepath.Join(dir, "cloud")})
+	tenant := qcloudemu.KnownAnswer(now)
+	cloud, err := qcloudemu.Start(qcloudemu.Options{Tenant: tenant, CertDir: filepath.Join(dir, "cloud")})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cloud.Close() })
 
@@ -39,6 +43,7 @@ func TestSiteAndTenantThroughTelegraf(t *testing.T) {
 
 	siteConf := filepath.Join(dir, "site.conf")
 	require.NoError(t, os.WriteFile(siteConf, []byte(srv.PluginConfig("onprem", "")), 0o600))
+	smtp := testkit.StartSMTP(t)
 	tenantConf := filepath.Join(dir, "tenant.conf")
 	require.NoError(t, os.WriteFile(tenantConf, []byte(fmt.Sprintf(`[[inputs.qliksense_license]]
   tenant = %q
@@ -46,15 +51,47 @@ func TestSiteAndTenantThroughTelegraf(t *testing.T) {
   api_key = "${QLIK_API_KEY}"
   tls_ca = %q
   [inputs.qliksense_license.release]
+    dry_run = false
+    state_dir = %q
     [inputs.qliksense_license.release.professional]
       enabled = true
       inactive_days = 30
+      notice_days = 7
     [inputs.qliksense_license.release.analyzer]
       enabled = true
       inactive_days = 30
+      notice_days = 7
     [inputs.qliksense_license.release.protect]
       roles = ["TenantAdmin"]
-`, cloud.URL, cloud.CAFile)), 0o600))
+%s`, cloud.URL, cloud.CAFile, filepath.Join(dir, "state"), smtp.MailTable())), 0o600))
+
+	// The sidecar gives notice: one mail per candidate with a user (the orphan has no one
+	// to tell), to the user's email, and deletes nothing.
+	t.Setenv("QLIK_API_KEY", qcloudemu.KnownAnswerAPIKey)
+	_, errOut, code := runCmd(t, "qliksense-license-release", "once", "-config", tenantConf)
+	require.Equal(t, 0, code, errOut)
+	waiting := map[string]float64{}
+	noticed := map[string]bool{}
+	for _, f := range qcloudemu.KnownAnswers {
+		if f.Release && f.Key.Subject != `CORP\gone` {
+			waiting[f.Key.Type]++
+			noticed[f.Key.Subject] = true
+		}
+	}
+	var wantTo, got []string
+	for _, u := range tenant.Users() {
+		if noticed[u.Subject] {
+			wantTo = append(wantTo, u.Email)
+		}
+	}
+	for _, m := range smtp.Messages() {
+		require.True(t, m.TLS)
+		got = append(got, m.To...)
+	}
+	slices.Sort(wantTo)
+	slices.Sort(got)
+	require.Equal(t, wantTo, got, "one notice per candidate, to its user's email")
+	require.Len(t, tenant.Assignments(), len(qcloudemu.KnownAnswers), "a notice run deletes nothing")
 
 	// The site's block as telegraf.conf.example has it, and a second one for the tenant.
 	tg := fromExample(t, siteConf, ix.url, freePort(t))
@@ -82,6 +119,11 @@ func TestSiteAndTenantThroughTelegraf(t *testing.T) {
 		rows := ix.query(t, "qliksense", fmt.Sprintf(`SELECT last(reclaimable) AS r FROM qlik_sense_license_reclaimable WHERE site = 'cloud' AND license_type = '%s'`, typ))
 		require.Len(t, rows, 1, typ)
 		require.Equal(t, n, num(t, rows[0]["r"]), typ)
+	}
+	for typ, n := range waiting {
+		rows := ix.query(t, "qliksense", fmt.Sprintf(`SELECT last(notice_waiting) AS w FROM qlik_sense_license_reclaimable WHERE site = 'cloud' AND license_type = '%s'`, typ))
+		require.Len(t, rows, 1, typ)
+		require.Equal(t, n, num(t, rows[0]["w"]), "%s: the noticed candidates wait, as the plugin reads the sidecar's notice file", typ)
 	}
 	rows := ix.query(t, "qliksense", `SELECT last(total) AS total FROM qlik_sense_license WHERE site = 'cloud' AND license_type = 'professional'`)
 	require.Len(t, rows, 1)

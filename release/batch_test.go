@@ -143,7 +143,7 @@ func TestFailedBatchRecheckReleasesNothing(t *testing.T) {
 			inBatch++
 		}
 	}
-	e.srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, p.Releases()[0].Allocation.ID, 10)
+	e.srv.Faults.Inject(emulator.FaultServerError, http.MethodGet, p.Releases()[0].Holder.ID, 10)
 	e.srv.Log.Reset()
 	sum := ex.Run(t.Context(), nil, p)
 	require.Zero(t, e.srv.Log.Count(http.MethodDelete, failing.Endpoint()), "nothing of the batch is deleted")
@@ -160,8 +160,8 @@ func TestFailedBatchRecheckReleasesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4, sum2.Released+sum2.Quarantined)
 	for _, it := range p.Releases() {
-		a, ok := site.Allocation(emulator.Kind(it.Type), it.Allocation.ID)
-		require.True(t, !ok || a.Quarantined, "%s: the next run releases the skipped batch", it.Allocation.ID)
+		a, ok := site.Allocation(emulator.Kind(it.Type), it.Holder.ID)
+		require.True(t, !ok || a.Quarantined, "%s: the next run releases the skipped batch", it.Holder.ID)
 	}
 }
 

@@ -57,7 +57,7 @@ func TestSidecarFaultMatrix(t *testing.T) {
 			before := snapshotOf(site)
 			p, err := e.runner.Plan(t.Context())
 			require.NoError(t, err)
-			tc.fault(e.srv, p.Releases()[0].Allocation.ID)
+			tc.fault(e.srv, p.Releases()[0].Holder.ID)
 			sum, err := e.runner.Once(t.Context(), nil)
 			require.NoError(t, err)
 			if tc.planErr != "" {
@@ -139,8 +139,9 @@ func TestClockJumps(t *testing.T) {
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	for _, it := range p.Releases() {
-		require.False(t, it.Allocation.Quarantined)
-		require.NotEqual(t, `INTERNAL\sa_api`, it.Allocation.HolderName())
+		a, _ := e.srv.Site.Allocation(emulator.Kind(it.Type), it.Holder.ID)
+		require.False(t, a.Quarantined)
+		require.NotEqual(t, `INTERNAL\sa_api`, it.Holder.Name)
 	}
 	kept := 0
 	for _, tt := range p.Totals {

@@ -147,14 +147,14 @@ func TestInvariants(t *testing.T) {
 			for _, it := range p.Releases() {
 				switch rng.IntN(8) {
 				case 0:
-					require.NoError(t, site.Touch(emulator.Kind(it.Type), it.Allocation.ID, testkit.Now))
-					touched[it.Allocation.ID] = true
+					require.NoError(t, site.Touch(emulator.Kind(it.Type), it.Holder.ID, testkit.Now))
+					touched[it.Holder.ID] = true
 				case 1:
 					if len(pol.tags) > 0 {
-						require.NoError(t, site.UpdateUser(it.Allocation.User.ID, func(u *emulator.User) {
+						require.NoError(t, site.UpdateUser(it.Holder.User, func(u *emulator.User) {
 							u.Tags = append(u.Tags, emulator.Tag{ID: "aaaaaaaa-0000-4000-8000-00000000000b", Name: pol.tags[0]})
 						}))
-						tagged[it.Allocation.User.ID] = true
+						tagged[it.Holder.User] = true
 					}
 				}
 			}
@@ -180,7 +180,7 @@ func TestInvariants(t *testing.T) {
 			}
 			planned := map[string]plan.Item{}
 			for _, it := range p.Releases() {
-				planned[it.Allocation.ID] = it
+				planned[it.Holder.ID] = it
 			}
 			require.LessOrEqual(t, len(planned), pol.max)
 			for id := range changed {

@@ -81,7 +81,7 @@ func itemsWith(p *plan.Plan, v policy.Verdict) map[string]plan.Item {
 	out := map[string]plan.Item{}
 	for _, it := range p.Items {
 		if it.Decision.Verdict == v {
-			out[it.Allocation.ID] = it
+			out[it.Holder.ID] = it
 		}
 	}
 	return out
@@ -142,8 +142,8 @@ func TestNoticeWaitThenRelease(t *testing.T) {
 	}
 	slices.Sort(ids)
 	used, tagged := toNotice[ids[0]], toNotice[ids[1]]
-	require.NoError(t, e.site.Touch(emulator.Kind(used.Type), used.Allocation.ID, testkit.Now.Add(2*day)))
-	require.NoError(t, e.site.UpdateUser(tagged.Allocation.User.ID, func(u *emulator.User) {
+	require.NoError(t, e.site.Touch(emulator.Kind(used.Type), used.Holder.ID, testkit.Now.Add(2*day)))
+	require.NoError(t, e.site.UpdateUser(tagged.Holder.User, func(u *emulator.User) {
 		u.Tags = append(u.Tags, emulator.Tag{ID: "aaaaaaaa-0000-4000-8000-00000000000b", Name: "License do not release"})
 	}))
 
@@ -169,8 +169,8 @@ func TestNoticeWaitThenRelease(t *testing.T) {
 	require.Equal(t, toTell, byID)
 	waiting := itemsWith(p, policy.Waiting)
 	require.Len(t, waiting, len(toNotice)-2)
-	require.NotContains(t, waiting, used.Allocation.ID)
-	require.NotContains(t, waiting, tagged.Allocation.ID)
+	require.NotContains(t, waiting, used.Holder.ID)
+	require.NotContains(t, waiting, tagged.Holder.ID)
 	for _, it := range waiting {
 		require.Equal(t, testkit.Now.Add(14*day), it.ReleasableFrom.UTC())
 		require.Contains(t, it.Decision.Detail, "releasable from "+releaseOn)
@@ -197,7 +197,7 @@ func TestNoticeWaitThenRelease(t *testing.T) {
 	require.NoError(t, err)
 	var planned []string
 	for _, it := range p.Releases() {
-		planned = append(planned, it.Allocation.ID)
+		planned = append(planned, it.Holder.ID)
 		require.Contains(t, it.Note, "noticed on")
 	}
 	slices.Sort(planned)
@@ -216,8 +216,8 @@ func TestNoticeWaitThenRelease(t *testing.T) {
 		require.False(t, still, "%s was noticed and stayed idle: released", id)
 	}
 	for _, it := range []plan.Item{used, tagged} {
-		_, still := e.site.Allocation(emulator.Kind(it.Type), it.Allocation.ID)
-		require.True(t, still, "%s was used or protected after its notice: kept", it.Allocation.ID)
+		_, still := e.site.Allocation(emulator.Kind(it.Type), it.Holder.ID)
+		require.True(t, still, "%s was used or protected after its notice: kept", it.Holder.ID)
 	}
 	requireNoNewNoticeTo(t, e.smtp.Messages()[len(msgs):], toNotice)
 }
@@ -262,13 +262,13 @@ func TestRefusedNoticeIsRetried(t *testing.T) {
 	require.NoError(t, err)
 	again := itemsWith(p, policy.Notice)
 	require.Len(t, again, 1)
-	require.Contains(t, again[refused.Allocation.ID].Note, "1 earlier notice(s) refused")
+	require.Contains(t, again[refused.Holder.ID].Note, "1 earlier notice(s) refused")
 	sum, err = e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.Noticed)
 	st, err := notice.Load(e.env.site.Settings.NoticeFile())
 	require.NoError(t, err)
-	rec := st.Records[refused.Allocation.ID]
+	rec := st.Records[refused.Holder.ID]
 	require.Equal(t, testkit.Now.Add(day), rec.NoticedAt)
 	require.Equal(t, testkit.Now.Add(15*day), rec.ReleasableFrom)
 	require.Equal(t, 1, rec.Failures)

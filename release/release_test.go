@@ -87,8 +87,9 @@ func TestPlanInvariants(t *testing.T) {
 	for _, it := range p.Items {
 		require.NotEmpty(t, it.Decision.Reason)
 		if it.Decision.Verdict != policy.Keep {
-			require.False(t, it.Allocation.Quarantined)
-			require.NotEqual(t, `INTERNAL\sa_api`, it.Allocation.HolderName())
+			a, _ := e.srv.Site.Allocation(emulator.Kind(it.Type), it.Holder.ID)
+			require.False(t, a.Quarantined)
+			require.NotEqual(t, `INTERNAL\sa_api`, it.Holder.Name)
 		}
 		if it.Note != "" {
 			notes++
@@ -122,7 +123,7 @@ func TestOnceReleasesThePlanUpToTheCap(t *testing.T) {
 	require.NoError(t, err)
 	var planned []string
 	for _, it := range p.Releases() {
-		planned = append(planned, it.Allocation.ID)
+		planned = append(planned, it.Holder.ID)
 	}
 	require.Len(t, planned, 7)
 	deferred := 0
@@ -155,8 +156,8 @@ func TestRecheckSkipsWhatChanged(t *testing.T) {
 	rels := p.Releases()
 	require.Len(t, rels, 3)
 	used, tagged := rels[0], rels[1]
-	require.NoError(t, site.Touch(emulator.Kind(used.Type), used.Allocation.ID, testkit.Now.Add(-time.Hour)))
-	require.NoError(t, site.UpdateUser(tagged.Allocation.User.ID, func(u *emulator.User) {
+	require.NoError(t, site.Touch(emulator.Kind(used.Type), used.Holder.ID, testkit.Now.Add(-time.Hour)))
+	require.NoError(t, site.UpdateUser(tagged.Holder.User, func(u *emulator.User) {
 		u.Tags = append(u.Tags, emulator.Tag{ID: "aaaaaaaa-0000-4000-8000-00000000000a", Name: "license do not release"})
 	}))
 
@@ -171,13 +172,13 @@ func TestRecheckSkipsWhatChanged(t *testing.T) {
 	for _, o := range out {
 		byID[o.AllocationID] = o
 	}
-	require.Equal(t, audit.Skipped, byID[used.Allocation.ID].Result)
-	require.Equal(t, release.ReasonUsedSincePlan, byID[used.Allocation.ID].Reason)
-	require.Equal(t, audit.Skipped, byID[tagged.Allocation.ID].Result)
-	require.Equal(t, "protected_tag", byID[tagged.Allocation.ID].Reason)
+	require.Equal(t, audit.Skipped, byID[used.Holder.ID].Result)
+	require.Equal(t, release.ReasonUsedSincePlan, byID[used.Holder.ID].Reason)
+	require.Equal(t, audit.Skipped, byID[tagged.Holder.ID].Result)
+	require.Equal(t, "protected_tag", byID[tagged.Holder.ID].Reason)
 	require.Equal(t, 2, sum.Skipped)
 	require.Equal(t, 1, sum.Released)
-	_, still := site.Allocation(emulator.Kind(used.Type), used.Allocation.ID)
+	_, still := site.Allocation(emulator.Kind(used.Type), used.Holder.ID)
 	require.True(t, still)
 }
 
@@ -202,7 +203,7 @@ func TestADeleteReadBackUndoneIsSentAgain(t *testing.T) {
 	e = newEnv(t, site, withKeys("max_releases_per_run = 5"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
-	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", p.Releases()[1].Allocation.ID, 4)
+	e.srv.Faults.Inject(emulator.FaultServerError, "DELETE", p.Releases()[1].Holder.ID, 4)
 	sum, err = e.runner.Once(t.Context(), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.Failed)

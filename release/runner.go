@@ -186,7 +186,7 @@ func (r *Runner) plan(ctx context.Context) (*plan.Plan, *notice.State, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := r.Site.Source.Plan(ctx, r.Site.Policy, r.Site.Name, r.Now(), n.Stager(r.Site.Client, r.Site.Policy, state))
+	p, err := r.Site.Source.Plan(ctx, r.Site.Policy, r.Site.Name, r.Now(), n.Stager(r.Site.Policy, state))
 	return p, state, err
 }
 

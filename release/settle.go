@@ -220,7 +220,7 @@ func (r *releasing) retry(dels []deletion) []deletion {
 		answered := time.Now() // the grace runs from the answer
 		for i := range send {
 			send[i].ans, send[i].sent, send[i].tries = answers[i], answered, send[i].tries+1
-			r.log().Info("a read proved the "+w.Change+" not done: sent again", "allocation_id", send[i].it.Allocation.ID, "attempt", send[i].tries+1, "err", send[i].ans.Err)
+			r.log().Info("a read proved the "+w.Change+" not done: sent again", "allocation_id", send[i].it.Holder.ID, "attempt", send[i].tries+1, "err", send[i].ans.Err)
 		}
 		sent = append(sent, send...)
 	}

@@ -35,8 +35,8 @@ type Site struct {
 	Config *siteconfig.Config
 	// Source is the license source the engine releases through (release/source).
 	Source source.Source
-	// Client is a site's QRS client, for what only a site has (notices, right-sizing,
-	// the forecast, the doctor); nil for a tenant.
+	// Client is a site's QRS client, for what only a site has (right-sizing, the
+	// forecast, the doctor); nil for a tenant.
 	Client *qrs.Client
 	// Cloud is a tenant's Qlik Cloud client (the doctor); nil for a site.
 	Cloud    *qcloud.Client
@@ -144,9 +144,6 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 			return nil, wrap(err)
 		}
 		if s.Settings.Notices != nil {
-			if c.IsTenant() {
-				return nil, wrap(errTenantNotices)
-			}
 			if s.Notifier, err = notices.NewNotifier(s.Settings, notices.NewSMTPMailer(s.Settings.Notices.Mail)); err != nil {
 				return nil, wrap(err)
 			}
@@ -179,9 +176,6 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 // ErrTenantRightsize: right-sizing reads a site's QRS (the professional allocations and
 // the apps' use); a tenant is not right-sized yet.
 var ErrTenantRightsize = errors.New("right-sizing (the rightsize command) is made for a Qlik Sense site only yet: a Qlik Cloud tenant is not right-sized")
-
-// errTenantNotices: the notices' state and mails are a site's for now.
-var errTenantNotices = errors.New("release: notices (notice_days, digest_to) are not sent for a Qlik Cloud tenant yet: remove notice_days and digest_to from this tenant's release table (its assignments are released without notice)")
 
 // siteFiles are the sidecar's files of the sites loaded so far, each with its owner: two
 // sites sharing one would block each other's runs (the lock), deliver each other's

@@ -47,7 +47,7 @@ func TestTimeoutThenLateEffectIsNotRecordedFailed(t *testing.T) {
 	e := newTimeoutEnv(t, site, "  timeout = \"1s\"\n  max_retries = 0", withKeys("max_releases_per_run = 1"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
-	id := p.Releases()[0].Allocation.ID
+	id := p.Releases()[0].Holder.ID
 	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: 1500 * time.Millisecond})
 	e.srv.Faults.Inject(emulator.FaultSlow, http.MethodDelete, id, 1)
 	sum, err := e.runner.Once(t.Context(), nil)
@@ -101,7 +101,7 @@ func TestRestartAfterStopWaitsTheGraceFromTheAnswer(t *testing.T) {
 	e.runner.Now = time.Now // the intents' clock is the one recovery waits on
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
-	id := p.Releases()[0].Allocation.ID
+	id := p.Releases()[0].Holder.ID
 	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: 1700 * time.Millisecond})
 	e.srv.Faults.Inject(emulator.FaultSlow, http.MethodDelete, id, 1)
 	stop := make(chan struct{})

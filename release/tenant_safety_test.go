@@ -78,7 +78,7 @@ func TestTenantRecoveryTellsTypesOfOneSubjectApart(t *testing.T) {
 			require.NoError(t, err)
 			var both []plan.Item
 			for _, it := range p.Releases() {
-				if it.Allocation.ID == subject {
+				if it.Holder.ID == subject {
 					both = append(both, it)
 				}
 			}

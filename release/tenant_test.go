@@ -50,6 +50,13 @@ type tenantEnv struct {
 // keys (keys) and knownPolicy; gateway, when set, puts a gateway in front.
 func newTenantEnv(t *testing.T, tenant *qcloudemu.Tenant, keys string, gateway func(n int, r *http.Request) testkit.GatewayAction) *tenantEnv {
 	t.Helper()
+	return newTenantEnvWith(t, tenant, keys, knownPolicy, gateway)
+}
+
+// newTenantEnvWith is newTenantEnv with the release table's sub-tables pol instead of
+// knownPolicy.
+func newTenantEnvWith(t *testing.T, tenant *qcloudemu.Tenant, keys, pol string, gateway func(n int, r *http.Request) testkit.GatewayAction) *tenantEnv {
+	t.Helper()
 	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: tenant, CertDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Close() })
@@ -60,7 +67,7 @@ func newTenantEnv(t *testing.T, tenant *qcloudemu.Tenant, keys string, gateway f
 		url, ca = g.URL, g.CAFile
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	s, err := release.LoadSite(tenantConfig(t, url, ca, e.state, keys), log)
+	s, err := release.LoadSite(tenantConfig(t, url, ca, e.state, keys, pol), log)
 	require.NoError(t, err)
 	s.Settings.SettleGrace = testSettleGrace
 	e.site = s
@@ -74,11 +81,12 @@ func newTenantEnv(t *testing.T, tenant *qcloudemu.Tenant, keys string, gateway f
 
 // tenantConfig writes a file with a tenant table (site "cloud") for the tenant at url,
 // whose certificate ca signs, with the known-answer API key, its state in state, the
-// release table's own keys (keys) and knownPolicy; it returns the file's path.
-func tenantConfig(t *testing.T, url, ca, state, keys string) string {
+// release table's own keys (keys) and its sub-tables pol (knownPolicy, most often); it
+// returns the file's path.
+func tenantConfig(t *testing.T, url, ca, state, keys, pol string) string {
 	t.Helper()
 	conf := fmt.Sprintf("[[inputs.qliksense_license]]\n  site = \"cloud\"\n  tenant = %q\n  api_key = %q\n  tls_ca = %q\n"+
-		"  [inputs.qliksense_license.release]\n    state_dir = %q\n    %s\n%s\n", url, qcloudemu.KnownAnswerAPIKey, ca, state, keys, knownPolicy)
+		"  [inputs.qliksense_license.release]\n    state_dir = %q\n    %s\n%s\n", url, qcloudemu.KnownAnswerAPIKey, ca, state, keys, pol)
 	path := filepath.Join(t.TempDir(), "tenant.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	return path
@@ -130,13 +138,13 @@ func TestTenantPlanIsTheKnownAnswer(t *testing.T) {
 	require.True(t, p.DryRun, "dry run by default")
 	var got []string
 	for _, it := range p.Releases() {
-		got = append(got, string(it.Type)+" "+it.Allocation.ID)
+		got = append(got, string(it.Type)+" "+it.Holder.ID)
 	}
 	slices.Sort(got)
 	require.Equal(t, expectedReleases(), got)
 	reasons := map[string]policy.Reason{}
 	for _, it := range p.Items {
-		reasons[it.Allocation.ID] = it.Decision.Reason
+		reasons[it.Holder.ID] = it.Decision.Reason
 	}
 	require.Equal(t, policy.ReasonOrphan, reasons[`CORP\gone`])
 	require.Equal(t, policy.ReasonProtectedRole, reasons[`CORP\group-admin`])
@@ -208,27 +216,6 @@ func TestTenantOnceDeletesExactlyTheKnownAnswer(t *testing.T) {
 	b, err := os.ReadFile(books[0])
 	require.NoError(t, err)
 	require.Contains(t, string(b), "Watermark")
-}
-
-// Notices are a site's for now: a tenant's release table with notice_days is refused by
-// name.
-func TestTenantNoticesAreRefused(t *testing.T) {
-	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(knownNow), CertDir: t.TempDir()})
-	require.NoError(t, err)
-	defer func() { _ = srv.Close() }()
-	conf := srv.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, fmt.Sprintf(`  [inputs.qliksense_license.release]
-    state_dir = %q
-    [inputs.qliksense_license.release.professional]
-      enabled = true
-      inactive_days = 30
-      notice_days = 7
-    [inputs.qliksense_license.release.mail]
-      host = "127.0.0.1"
-      from = "licenses@example.com"`, t.TempDir()))
-	path := filepath.Join(t.TempDir(), "tenant.conf")
-	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
-	_, err = release.LoadSite(path, slogDiscard())
-	require.ErrorContains(t, err, "notices (notice_days, digest_to) are not sent for a Qlik Cloud tenant yet")
 }
 
 // The truth rule on a tenant: with every third read failing at a gateway (503 before the
@@ -434,7 +421,7 @@ func TestTenantDeleteSentAgainAnsweredNotFoundIsReleased(t *testing.T) {
 	require.NoError(t, err)
 	reasons := map[string]string{}
 	for _, it := range p.Releases() {
-		reasons[string(it.Type)+" "+it.Allocation.ID] = string(it.Decision.Reason)
+		reasons[string(it.Type)+" "+it.Holder.ID] = string(it.Decision.Reason)
 	}
 	e.srv.Faults.Configure(qcloudemu.FaultConfig{LateAfter: 3})
 	e.srv.Faults.Inject(qcloudemu.FaultLateEffect, http.MethodPost, "actions/delete", 1)

@@ -42,7 +42,7 @@ func TestTenantUsesOfAnotherTenantAreNotTrusted(t *testing.T) {
 	require.NoError(t, err)
 	var got []string
 	for _, it := range p.Releases() {
-		got = append(got, string(it.Type)+" "+it.Allocation.ID)
+		got = append(got, string(it.Type)+" "+it.Holder.ID)
 	}
 	slices.Sort(got)
 	require.Equal(t, expectedReleases(), got, "the plan of the tenant's own consumption")

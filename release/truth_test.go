@@ -89,7 +89,7 @@ func TestLateEffectBeyondTheRunIsSettledByRecovery(t *testing.T) {
 	e := newEnv(t, site, withKeys("max_releases_per_run = 1"))
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
-	id, kind := p.Releases()[0].Allocation.ID, emulator.Kind(p.Releases()[0].Type)
+	id, kind := p.Releases()[0].Holder.ID, emulator.Kind(p.Releases()[0].Type)
 	e.srv.Faults.Configure(emulator.FaultConfig{LateEffect: 12 * testSettleGrace}) // after the run's last read
 	e.srv.Faults.Inject(emulator.FaultGatewayTimeoutLate, http.MethodDelete, id, 1)
 	e.srv.Faults.Inject(emulator.FaultUnavailable, http.MethodDelete, id, 4) // sent again after the grace: refused by the gateway
@@ -146,7 +146,7 @@ func TestDeleteSentAgainAnswered404IsReleased(t *testing.T) {
 	p, err := e.runner.Plan(t.Context())
 	require.NoError(t, err)
 	it := p.Releases()[0]
-	id, kind := it.Allocation.ID, emulator.Kind(it.Type)
+	id, kind := it.Holder.ID, emulator.Kind(it.Type)
 	e.srv.Faults.Inject(emulator.FaultServerError, http.MethodDelete, id, 1)
 	deletes, landed := 0, emulator.NotFound
 	e.srv.Faults.OnArrive(func(method, path string) {

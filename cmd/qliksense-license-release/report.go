@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
@@ -124,39 +123,34 @@ func tenantPools(ov *qcloud.Overview) []ownerreport.Pool {
 }
 
 // sitePlan is the plan of a site or a tenant, as Runner.Plan makes it (through the
-// site's license source, with a site's notices' stages), and
-// what the forecast counts as reclaimable, from the same evaluation: the allocations of
-// each enabled professional and analyzer type whose reason the policy reclaims, counted
-// before the notices' stages (a candidate kept for want of an address is still one the
+// site's license source, with the notices' stages), and what the forecast counts as
+// reclaimable, from the same evaluation: the holders of each enabled professional and
+// analyzer type whose reason the policy reclaims, counted before the notices' stages (a candidate kept for want of an address is still one the
 // policy would reclaim, as the forecast command counts it). The report so reads each
 // allocation list once. reclaimable is nil when the plan could not read everything (the
 // forecast then reads what it needs itself, and says what failed).
 func sitePlan(ctx context.Context, s *release.Site, now time.Time) (*plan.Plan, map[string]int, error) {
 	var (
-		stage     plan.Stager // a site's notices only: a tenant gives none
-		evaluated *evaluate.Result
+		stage       plan.Stager
+		reclaimable map[string]int // counted before the stages
 	)
 	if n := s.Notifier; n != nil {
 		state, err := notice.Load(n.StatePath)
 		if err != nil {
 			return nil, nil, err
 		}
-		staged := n.Stager(s.Client, s.Policy, state)
-		stage = func(ctx context.Context, p *plan.Plan, res *evaluate.Result) error {
-			evaluated = res
-			return staged(ctx, p, res)
+		staged := n.Stager(s.Policy, state)
+		stage = func(ctx context.Context, p *plan.Plan, lookup plan.Lookup) error {
+			reclaimable = planReclaimable(p, forecastTypes(s.Policy))
+			return staged(ctx, p, lookup)
 		}
 	}
 	p, err := s.Source.Plan(ctx, s.Policy, s.Name, now, stage)
 	if err != nil || len(p.Errors) > 0 {
 		return p, nil, err
 	}
-	if evaluated == nil { // no stages: the items are the evaluation's
-		return p, planReclaimable(p, forecastTypes(s.Policy)), nil
-	}
-	reclaimable := map[string]int{}
-	for _, t := range forecastTypes(s.Policy) { // the evaluation, before the stages
-		reclaimable[t.LicenseType()] = policy.Reclaimable(evaluated.ByType[t].Reasons)
+	if reclaimable == nil { // no stages: the items are the evaluation's
+		reclaimable = planReclaimable(p, forecastTypes(s.Policy))
 	}
 	return p, reclaimable, nil
 }

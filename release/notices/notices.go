@@ -1,4 +1,5 @@
-// Package notices tells users by email before their allocation is released: the stage
+// Package notices tells users by email before their allocation (a Qlik Cloud tenant's
+// assignment) is released, through the same code for every license source: the stage
 // of each candidate of a type with notice_days (notice, waiting, release) from the notice
 // state, the notices and the administrators' digest rendered from templates and sent
 // through the site's SMTP server, and the notice state kept.
@@ -15,6 +16,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release/plan"
@@ -30,14 +32,14 @@ const defaultNoticeSubject = "Your Qlik Sense {{.Access}} will be released on or
 // the site's time zone (release.time_zone). No secret is in it.
 type NoticeData struct {
 	Site          string
-	User          string // DIRECTORY\userid
-	Name          string // the user's name in QRS, or User when it has none
+	User          string // DIRECTORY\userid; a Qlik Cloud tenant's: the subject
+	Name          string // the user's name in QRS or Qlik Cloud, or User when it has none
 	Email         string
 	Access        string // "professional access", "analyzer access" or "user pass"
 	LicenseType   string // as in the metrics: professional, analyzer, token_user
 	DaysInactive  int
 	NeverUsed     bool
-	LastUsed      string // the last use (or the allocation, when never used) as a date
+	LastUsed      string // the last use (or the allocation or assignment, when never used) as a date
 	ThresholdDays int
 	NoticeDays    int
 	ReleaseDate   string // the first run at or after the end of the notice period
@@ -181,17 +183,14 @@ func (n *Notifier) renderDigest(d digestData) (Message, error) {
 
 // noticeData describes one plan item for its notice.
 func (n *Notifier) noticeData(site string, it *plan.Item, thresholdDays, noticeDays int, release time.Time) NoticeData {
-	a := it.Allocation
-	name := a.HolderName()
-	if it.User != nil && it.User.Name != "" {
-		name = it.User.Name
+	h := &it.Holder
+	name := h.Name
+	if h.UserName != "" {
+		name = h.UserName
 	}
-	last := a.LastUsed.Time
-	if !a.LastUsed.Valid() {
-		last = a.CreatedDate.Time
-	}
+	last := notice.Episode(h.LastUsed, h.Created)
 	return NoticeData{
-		Site: site, User: a.HolderName(), Name: name, Email: it.Email, Access: accessName(it.Type), LicenseType: it.Type.LicenseType(),
+		Site: site, User: h.Name, Name: name, Email: it.Email, Access: accessName(it.Type), LicenseType: it.Type.LicenseType(),
 		DaysInactive: int(it.Decision.Inactivity.Hours() / 24), NeverUsed: it.Decision.NeverUsed, LastUsed: n.formatDay(last),
 		ThresholdDays: thresholdDays, NoticeDays: noticeDays, ReleaseDate: n.formatDate(release), ReleaseTime: release.In(n.Location),
 		ReplyTo: n.Settings.Mail.ReplyTo,

@@ -71,7 +71,7 @@ func (s *sending) save() {
 }
 
 func (s *sending) line(it *plan.Item, at time.Time) digestLine {
-	return digestLine{User: it.Allocation.HolderName(), Access: accessName(it.Type), Date: s.n.formatDate(at)}
+	return digestLine{User: it.Holder.Name, Access: accessName(it.Type), Date: s.n.formatDate(at)}
 }
 
 // prune drops the records of allocations that are no longer candidates, for the types
@@ -81,7 +81,7 @@ func (s *sending) prune() {
 	for _, it := range s.r.Plan.Items {
 		switch it.Decision.Verdict {
 		case policy.Release, policy.Deferred, policy.Notice, policy.Waiting:
-			candidate[it.Allocation.ID] = true
+			candidate[it.Holder.ID] = true
 		}
 	}
 	pruned := 0
@@ -126,11 +126,12 @@ func (s *sending) notice(wctx context.Context, it *plan.Item) bool {
 	if errors.Is(err, ErrNotSent) {
 		return false
 	}
-	rec := r.State.Of(it.Type, it.Allocation)
+	k := keyOf(it)
+	rec := r.State.Of(k)
 	if rec == nil {
-		rec = &notice.Record{AllocationID: it.Allocation.ID, Type: it.Type, Episode: notice.EpisodeOf(it.Allocation)}
+		rec = &notice.Record{AllocationID: k.ID, Type: k.Type, Episode: k.Episode}
 	}
-	rec.User, rec.Email = it.Allocation.HolderName(), it.Email
+	rec.User, rec.Email = it.Holder.Name, it.Email
 	r.State.Records[rec.AllocationID] = rec
 	if err != nil {
 		rec.Failures++

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
@@ -163,7 +162,7 @@ func TestSentenceEdges(t *testing.T) {
 func TestViewSingularAndPassedExpiry(t *testing.T) {
 	d := &ownerreport.Data{Site: "eu", Made: made, PeriodDays: 30, ChartDays: 90,
 		Plan: &plan.Plan{Now: made, MaxReleasesPerRun: 10,
-			Items:  []plan.Item{{Item: evaluate.Item{Type: qrs.Professional, Allocation: &qrs.Allocation{ID: "a1"}, Decision: policy.Decision{Verdict: policy.Release, Reason: policy.ReasonInactive}}}},
+			Items:  []plan.Item{{Type: qrs.Professional, Holder: plan.Holder{ID: "a1", Name: `\`}, Decision: policy.Decision{Verdict: policy.Release, Reason: policy.ReasonInactive}}},
 			Totals: []plan.Totals{{Type: qrs.Professional, Considered: 4, Release: 1, Keep: 3}}},
 		License: &qrs.License{KeyDetails: "Valid To: 2026-12-08"}, LicenseRead: made}
 	_, text := page(t, d)

@@ -18,21 +18,57 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/audit"
 )
 
-// Item is one holder of a plan (a QRS allocation, or a Qlik Cloud assignment whose
-// Allocation carries its subject as id, its creation and its user's last use) with its
-// verdict.
+// Holder is who holds one license of a plan: a QRS allocation, or a Qlik Cloud
+// assignment. With the item's type, ID is its key.
+type Holder struct {
+	// ID is a QRS allocation's id, or a Qlik Cloud assignment's subject.
+	ID string
+	// Name is the holder as people know it: DIRECTORY\userid (a site), or the subject (a
+	// tenant).
+	Name string
+	// Directory and UserID are the JSON report's user_directory and user_id (a tenant's:
+	// no directory and the subject).
+	Directory, UserID string
+	// User is the user's id in the source; "" when the holder has no user (a QRS
+	// allocation whose user was deleted, a Qlik Cloud orphan).
+	User string
+	// UserName is the user's display name, when read.
+	UserName string
+	// Created is when the license was allocated or assigned.
+	Created time.Time
+	// LastUsed is the last use (zero: never used).
+	LastUsed time.Time
+}
+
+// HolderOf is the holder of a QRS allocation; u is its user's record, when read.
+func HolderOf(a *qrs.Allocation, u *qrs.User) Holder {
+	dir, id := a.Holder()
+	h := Holder{ID: a.ID, Name: a.HolderName(), Directory: dir, UserID: id, Created: a.CreatedDate.Time}
+	if a.LastUsed.Valid() {
+		h.LastUsed = a.LastUsed.Time
+	}
+	if a.User != nil {
+		h.User = a.User.ID
+	}
+	if u != nil {
+		h.UserName = u.Name
+	}
+	return h
+}
+
+// Item is one holder of a plan with its verdict.
 type Item struct {
-	evaluate.Item
-	// Who is the holder as people know it, when it is not the allocation's
-	// DIRECTORY\id (a Qlik Cloud subject).
-	Who string
+	Type     qrs.AccessType
+	Holder   Holder
+	Decision policy.Decision
 	// Note says what else a person should know, e.g. that the user also holds an
 	// allocation of the other type.
 	Note string
-	// Email is the user's address, read for a type that gives notice.
+	// Email is the user's address: read for a type that gives notice, or known by the
+	// source with the user.
 	Email string
 	// NoticedAt and ReleasableFrom: for a type that gives notice, when the notice was
-	// accepted (zero before) and from when the allocation may be released (for a notice
+	// accepted (zero before) and from when the holder may be released (for a notice
 	// still to send: the date it will give).
 	NoticedAt      time.Time
 	ReleasableFrom time.Time
@@ -47,18 +83,10 @@ func (it *Item) AddNote(note string) {
 	it.Note += "; " + note
 }
 
-// Holder names the item's holder: Who, or the allocation's DIRECTORY\id.
-func (it *Item) Holder() string {
-	if it.Who != "" {
-		return it.Who
-	}
-	return it.Allocation.HolderName()
-}
-
 // Outcome is the item's outcome at time at, in run runID of site.
 func (it *Item) Outcome(at time.Time, site, runID string, r audit.Result, reason, detail string) audit.Outcome {
 	return audit.Outcome{
-		Time: at.UTC(), Site: site, RunID: runID, Type: it.Type, AllocationID: it.Allocation.ID, User: it.Holder(),
+		Time: at.UTC(), Site: site, RunID: runID, Type: it.Type, AllocationID: it.Holder.ID, User: it.Holder.Name,
 		DaysSinceLastUse: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
 		Result: r, Reason: reason, Detail: detail, DryRun: r == audit.DryRun,
 	}
@@ -91,6 +119,9 @@ type Plan struct {
 	Errors []error
 	// Notes: what else a person should know of the whole plan (a tenant's auto-assign).
 	Notes []string
+	// Complete: the types whose holders were all read and decided (set by the source): a
+	// notice record of such a type whose holder is no candidate may be dropped.
+	Complete map[qrs.AccessType]bool
 	// Staged: the types that give notice whose candidates were all staged (set by the
 	// notices' Stage); their notice records may be pruned when the notices are sent.
 	Staged map[qrs.AccessType]bool
@@ -107,10 +138,32 @@ func (p *Plan) Releases() []Item {
 	return out
 }
 
+// Contact is what a notice needs of a holder's user: the address and the display name.
+type Contact struct{ Email, Name string }
+
+// Lookup reads the users of the given ids (Holder.User) for their notices, in as few
+// requests as the source allows; a user absent from the answer has no record any more.
+type Lookup func(ctx context.Context, userIDs []string) (map[string]Contact, error)
+
 // Stager stages the candidates of types that give notice, before the plan is ordered:
 // release/notices sets their verdicts (notice, waiting, release) from the notice state.
-// res is the evaluation the plan was made of.
-type Stager func(ctx context.Context, p *Plan, res *evaluate.Result) error
+// lookup, given by the source, reads the address of a candidate still to be told whose
+// item has none; nil when the source read its users' addresses with the plan (the items
+// carry every address there is).
+type Stager func(ctx context.Context, p *Plan, lookup Lookup) error
+
+// finish stages the candidates (with stage, when the policy gives notice), orders the
+// items and counts the types.
+func (p *Plan) finish(ctx context.Context, pol *policy.Policy, types []qrs.AccessType, stage Stager, lookup Lookup) error {
+	if stage != nil && pol.Notices() {
+		if err := stage(ctx, p, lookup); err != nil {
+			return err
+		}
+	}
+	p.order()
+	p.count(types)
+	return nil
+}
 
 // Make reads the site and decides every allocation of the types the policy enables; with
 // stage (may be nil), the candidates of types that give notice get their stage.
@@ -141,19 +194,20 @@ func Make(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, n
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun}
+	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun, Complete: map[qrs.AccessType]bool{}}
 	for _, t := range read {
 		r := res.ByType[t]
 		if r.Err != nil {
 			p.Errors = append(p.Errors, fmt.Errorf("reading %s allocations: %w", t, r.Err))
 		}
+		p.Complete[t] = r.Err == nil && res.UsersErr == nil
 	}
 	if res.UsersErr != nil {
 		p.Errors = append(p.Errors, res.UsersErr)
 	}
 	for _, t := range enabled {
 		for _, it := range res.ByType[t].Items {
-			item := Item{Item: it}
+			item := Item{Type: it.Type, Holder: HolderOf(it.Allocation, it.User), Decision: it.Decision}
 			if other := otherType(t); other != "" && it.Allocation.User != nil && holders[other][it.Allocation.User.ID] {
 				item.Note = "also holds an " + string(other) + " allocation"
 				if other == qrs.Professional {
@@ -163,24 +217,45 @@ func Make(ctx context.Context, c *qrs.Client, pol *policy.Policy, site string, n
 			p.Items = append(p.Items, item)
 		}
 	}
-	if stage != nil && pol.Notices() {
-		if err := stage(ctx, p, res); err != nil {
-			return nil, err
-		}
+	if err := p.finish(ctx, pol, enabled, stage, qrsLookup(c)); err != nil {
+		return nil, err
 	}
-	p.order()
-	p.count(enabled)
 	return p, nil
 }
 
+// qrsLookup reads users' records for their notice addresses (qrs.Client.LookupUsers: in
+// batches when few, the whole list when many).
+func qrsLookup(c *qrs.Client) Lookup {
+	return func(ctx context.Context, ids []string) (map[string]Contact, error) {
+		users, err := c.LookupUsers(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]Contact, len(users))
+		for id, u := range users {
+			if u != nil {
+				out[id] = Contact{Email: u.Email(), Name: u.Name}
+			}
+		}
+		return out, nil
+	}
+}
+
 // Assemble makes the plan of a source other than QRS from its decided items (every holder
-// of the enabled types) and the errors of what could not be read: releases first, most
+// of the enabled types, with the addresses of their users the source read) and the errors
+// of what could not be read (any error: no type is complete): with stage (may be nil), the
+// candidates of types that give notice get their stage; then releases first, most
 // inactive first, those beyond the cap deferred, totals per type.
-func Assemble(site string, now time.Time, pol *policy.Policy, types []qrs.AccessType, items []Item, errs []error) *Plan {
-	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun, Items: items, Errors: errs}
-	p.order()
-	p.count(types)
-	return p
+func Assemble(ctx context.Context, site string, now time.Time, pol *policy.Policy, types []qrs.AccessType, items []Item, errs []error, stage Stager) (*Plan, error) {
+	p := &Plan{Site: site, Now: now, DryRun: pol.DryRun, MaxReleasesPerRun: pol.MaxReleasesPerRun, Items: items, Errors: errs,
+		Complete: map[qrs.AccessType]bool{}}
+	for _, t := range types {
+		p.Complete[t] = len(errs) == 0
+	}
+	if err := p.finish(ctx, pol, types, stage, nil); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func otherType(t qrs.AccessType) qrs.AccessType {
@@ -202,7 +277,7 @@ func (p *Plan) order() {
 			cmp.Compare(verdictRank[a.Decision.Verdict], verdictRank[b.Decision.Verdict]),
 			cmp.Compare(b.Decision.Inactivity, a.Decision.Inactivity),
 			cmp.Compare(a.Type, b.Type),
-			strings.Compare(a.Allocation.ID, b.Allocation.ID),
+			strings.Compare(a.Holder.ID, b.Holder.ID),
 		)
 	})
 	n := 0

@@ -67,7 +67,7 @@ func (p planView) table(w io.Writer) error {
 		if it.Note != "" {
 			detail += "; " + it.Note
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Decision.Verdict, it.Type, it.Holder(),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Decision.Verdict, it.Type, it.Holder.Name,
 			days(it.Decision.Inactivity), it.Decision.Reason, detail)
 	}
 	if err := tw.Flush(); err != nil {
@@ -150,13 +150,12 @@ type jsonItem struct {
 }
 
 func itemJSON(it *plan.Item) jsonItem {
-	dir, id := it.Allocation.Holder()
 	j := jsonItem{
-		Verdict: it.Decision.Verdict, Type: it.Type, AllocationID: it.Allocation.ID, UserDirectory: dir, UserID: id,
+		Verdict: it.Decision.Verdict, Type: it.Type, AllocationID: it.Holder.ID, UserDirectory: it.Holder.Directory, UserID: it.Holder.UserID,
 		DaysInactive: it.Decision.Inactivity.Hours() / 24, NeverUsed: it.Decision.NeverUsed,
 		Reason: it.Decision.Reason, Detail: it.Decision.Detail, Note: it.Note,
 	}
-	j.LastUsed, j.NoticedAt, j.ReleasableFrom = utcOrNil(it.Allocation.LastUsed.Time), utcOrNil(it.NoticedAt), utcOrNil(it.ReleasableFrom)
+	j.LastUsed, j.NoticedAt, j.ReleasableFrom = utcOrNil(it.Holder.LastUsed), utcOrNil(it.NoticedAt), utcOrNil(it.ReleasableFrom)
 	j.Email = it.Email
 	return j
 }

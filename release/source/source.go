@@ -35,7 +35,8 @@ type Source interface {
 	// to another source never settles an intent against the wrong one.
 	ID() string
 	// Plan reads every holder of the types pol enables and decides each with pol at now
-	// (stage, which may be nil, stages the candidates of types that give notice). A list
+	// (stage, which may be nil, stages the candidates of types that give notice, given the
+	// source's lookup of users' addresses: nil when the plan's items carry them). A list
 	// that cannot be read is in the plan's Errors, its type unplanned; an error means
 	// nothing could be planned.
 	Plan(ctx context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error)
@@ -115,7 +116,7 @@ type Key struct {
 }
 
 // KeyOf is the key of a plan item.
-func KeyOf(it *plan.Item) Key { return Key{Type: it.Type, ID: it.Allocation.ID} }
+func KeyOf(it *plan.Item) Key { return Key{Type: it.Type, ID: it.Holder.ID} }
 
 // Back is a holder read back: still there, or quarantined (QRS frees the seat when its
 // quarantine ends; the change counts as done).

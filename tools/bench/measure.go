@@ -45,12 +45,12 @@ func measureButler(r *row, p *plan.Plan, n int, lat time.Duration, now time.Time
 	releases := p.Releases()[:r.Released]
 	start := time.Now()
 	for _, it := range releases {
-		if it.Allocation.User != nil {
-			if err := rawGet(c, srv.URL+"/qrs/user/"+it.Allocation.User.ID); err != nil {
+		if it.Holder.User != "" {
+			if err := rawGet(c, srv.URL+"/qrs/user/"+it.Holder.User); err != nil {
 				return err
 			}
 		}
-		if err := rawDelete(c, srv.URL+"/qrs"+it.Type.Endpoint()+"/"+it.Allocation.ID); err != nil {
+		if err := rawDelete(c, srv.URL+"/qrs"+it.Type.Endpoint()+"/"+it.Holder.ID); err != nil {
 			return err
 		}
 	}

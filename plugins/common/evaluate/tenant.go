@@ -103,6 +103,9 @@ type TenantOptions struct {
 	Observe func(*policy.Assignment, bool)
 	// KeepItems keeps every decided assignment in the result (a plan).
 	KeepItems bool
+	// Decided, when set, sees every decision (the plugin counts assignments waiting out a
+	// notice).
+	Decided func(*policy.Assignment, policy.Decision)
 }
 
 // TenantItem is one decided assignment.
@@ -188,6 +191,9 @@ func Tenant(ctx context.Context, src TenantSource, o TenantOptions) (*TenantResu
 		}
 		d := o.Policy.EvaluateAssignment(&pa, o.Now)
 		r.Reasons[d.Reason]++
+		if o.Decided != nil {
+			o.Decided(&pa, d)
+		}
 		if o.KeepItems {
 			r.Items = append(r.Items, TenantItem{Assignment: pa, Excess: a.Excess, Decision: d})
 		}
@@ -220,7 +226,7 @@ func readUsers(ctx context.Context, src TenantSource, list []qcloud.Assignment) 
 
 // CloudUser is what the policy reads of a Qlik Cloud user.
 func CloudUser(u qcloud.User) *policy.CloudUser {
-	c := &policy.CloudUser{ID: u.ID, Subject: u.Subject, Email: u.Email, Status: u.Status, Roles: u.Roles}
+	c := &policy.CloudUser{ID: u.ID, Subject: u.Subject, Name: u.Name, Email: u.Email, Status: u.Status, Roles: u.Roles}
 	for _, g := range u.Groups {
 		c.Groups = append(c.Groups, policy.CloudGroup{Name: g.Name, Roles: g.Roles})
 	}

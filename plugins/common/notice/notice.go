@@ -6,8 +6,9 @@
 // A candidate of a type with notice_days is first noticed (its user is told by email); it
 // is released only at a run at least notice_days after a notice the mail server accepted,
 // and only while it stays a candidate in the same inactivity episode. The episode is the
-// allocation's last use (its creation when never used): a use in between starts a new one,
-// which needs a new notice.
+// holder's last use (its creation when never used): a use in between starts a new one,
+// which needs a new notice (an episode seen to start earlier is the same one: see Of). A
+// holder is a QRS allocation or a Qlik Cloud assignment.
 package notice
 
 import (
@@ -35,8 +36,10 @@ const (
 	Release Stage = "release"
 )
 
-// Record is the notice of one allocation.
+// Record is the notice of one holder.
 type Record struct {
+	// AllocationID is the holder's id: a QRS allocation's id, a Qlik Cloud assignment's
+	// subject.
 	AllocationID string         `json:"allocation_id"`
 	Type         qrs.AccessType `json:"type"`
 	User         string         `json:"user"`
@@ -55,16 +58,36 @@ type Record struct {
 // Accepted reports whether a notice of this record was accepted by the mail server.
 func (r *Record) Accepted() bool { return !r.NoticedAt.IsZero() }
 
-// EpisodeOf is the start of an allocation's current inactivity: its last use, or its
-// creation when it was never used (the 1753 sentinel).
-func EpisodeOf(a *qrs.Allocation) time.Time {
-	if a.LastUsed.Valid() {
-		return a.LastUsed.UTC()
+// Episode is the start of a holder's current inactivity: its last use, or its creation
+// when it was never used (lastUsed zero).
+func Episode(lastUsed, created time.Time) time.Time {
+	if !lastUsed.IsZero() {
+		return lastUsed.UTC()
 	}
-	return a.CreatedDate.UTC()
+	return created.UTC()
 }
 
-// State is the notices of one site, by allocation id.
+// Key is what a record is about: one holder of a type (a QRS allocation's id, a Qlik
+// Cloud assignment's subject) in one inactivity episode.
+type Key struct {
+	Type    qrs.AccessType
+	ID      string
+	Episode time.Time
+}
+
+// KeyOf is the key of the holder id of type t, last used at lastUsed (zero: never) and
+// created at created.
+func KeyOf(t qrs.AccessType, id string, lastUsed, created time.Time) Key {
+	return Key{Type: t, ID: id, Episode: Episode(lastUsed, created)}
+}
+
+// AllocationKey is the key of a QRS allocation of type t.
+func AllocationKey(t qrs.AccessType, a *qrs.Allocation) Key {
+	return KeyOf(t, a.ID, a.LastUsed.Time, a.CreatedDate.Time)
+}
+
+// State is the notices of one site or tenant, by holder id (a QRS allocation's id, a Qlik
+// Cloud assignment's subject: a subject holds one assignment at most).
 type State struct {
 	Records map[string]*Record `json:"records"`
 }
@@ -72,24 +95,28 @@ type State struct {
 // New returns an empty state.
 func New() *State { return &State{Records: map[string]*Record{}} }
 
-// Of returns the record of a, when it is about a's current episode and type.
-func (s *State) Of(t qrs.AccessType, a *qrs.Allocation) *Record {
-	r := s.Records[a.ID]
-	if r == nil || r.Type != t || !r.Episode.Equal(EpisodeOf(a)) {
+// Of returns the record of k's holder, when it is about k's type and inactivity: k's
+// episode starts no later than the record's. A later start is a use since (a new episode,
+// which needs a new notice); an earlier one is the same inactivity seen with less (a Qlik
+// Cloud user's last use older than the consumption window read, e.g. by a plugin started
+// since or a use book rebuilt, counts from the assignment's creation).
+func (s *State) Of(k Key) *Record {
+	r := s.Records[k.ID]
+	if r == nil || r.Type != k.Type || k.Episode.After(r.Episode) {
 		return nil
 	}
 	return r
 }
 
-// StageOf is the stage of a candidate of type t with noticeDays (0: no notice) at now,
+// StageOf is the stage of a candidate k with noticeDays (0: no notice) at now,
 // and the date from which it may be released (zero for Notice; now's or earlier for
 // Release). A notice's date is kept even if notice_days was lowered since: a user is
 // never released before the date their notice gave.
-func (s *State) StageOf(t qrs.AccessType, a *qrs.Allocation, noticeDays int, now time.Time) (Stage, time.Time) {
+func (s *State) StageOf(k Key, noticeDays int, now time.Time) (Stage, time.Time) {
 	if noticeDays <= 0 {
 		return Release, time.Time{}
 	}
-	r := s.Of(t, a)
+	r := s.Of(k)
 	if r == nil || !r.Accepted() {
 		return Notice, time.Time{}
 	}

@@ -24,47 +24,70 @@ func TestStagesOverTime(t *testing.T) {
 	a := allocation(now.Add(-100 * day))
 	s := notice.New()
 
-	st, _ := s.StageOf(qrs.Professional, a, 0, now)
+	st, _ := s.StageOf(notice.AllocationKey(qrs.Professional, a), 0, now)
 	require.Equal(t, notice.Release, st, "no notice period: released at once")
 
-	st, _ = s.StageOf(qrs.Professional, a, 14, now)
+	st, _ = s.StageOf(notice.AllocationKey(qrs.Professional, a), 14, now)
 	require.Equal(t, notice.Notice, st, "nothing sent yet")
 
 	// Refused by the mail server: still to notice.
-	s.Records[a.ID] = &notice.Record{AllocationID: a.ID, Type: qrs.Professional, Episode: notice.EpisodeOf(a), Failures: 1}
-	st, _ = s.StageOf(qrs.Professional, a, 14, now)
+	s.Records[a.ID] = &notice.Record{AllocationID: a.ID, Type: qrs.Professional, Episode: notice.AllocationKey(qrs.Professional, a).Episode, Failures: 1}
+	st, _ = s.StageOf(notice.AllocationKey(qrs.Professional, a), 14, now)
 	require.Equal(t, notice.Notice, st, "a refused notice is sent again")
 
 	// Accepted now: waiting 14 days, to the second.
 	r := s.Records[a.ID]
 	r.NoticedAt, r.ReleasableFrom = now, now.Add(14*day)
-	st, from := s.StageOf(qrs.Professional, a, 14, now.Add(14*day-time.Second))
+	st, from := s.StageOf(notice.AllocationKey(qrs.Professional, a), 14, now.Add(14*day-time.Second))
 	require.Equal(t, notice.Waiting, st)
 	require.Equal(t, now.Add(14*day), from)
-	st, _ = s.StageOf(qrs.Professional, a, 14, now.Add(14*day))
+	st, _ = s.StageOf(notice.AllocationKey(qrs.Professional, a), 14, now.Add(14*day))
 	require.Equal(t, notice.Release, st, "releasable exactly notice_days after the notice")
 
 	// notice_days lowered after the notice: the date the user was given still holds.
-	st, _ = s.StageOf(qrs.Professional, a, 3, now.Add(5*day))
+	st, _ = s.StageOf(notice.AllocationKey(qrs.Professional, a), 3, now.Add(5*day))
 	require.Equal(t, notice.Waiting, st, "never released before the date the notice gave")
 	// …and raised: the longer period applies.
-	st, _ = s.StageOf(qrs.Professional, a, 30, now.Add(20*day))
+	st, _ = s.StageOf(notice.AllocationKey(qrs.Professional, a), 30, now.Add(20*day))
 	require.Equal(t, notice.Waiting, st)
 
 	// The user came back: a new episode needs a new notice.
 	used := allocation(now.Add(2 * day))
-	st, _ = s.StageOf(qrs.Professional, used, 14, now.Add(20*day))
+	st, _ = s.StageOf(notice.AllocationKey(qrs.Professional, used), 14, now.Add(20*day))
 	require.Equal(t, notice.Notice, st, "a use in between ends the episode")
-	require.Nil(t, s.Of(qrs.Professional, used))
+	require.Nil(t, s.Of(notice.AllocationKey(qrs.Professional, used)))
 
 	// A record of another type (the same id cannot be, but a state file can be edited).
-	st, _ = s.StageOf(qrs.Analyzer, a, 14, now.Add(20*day))
+	st, _ = s.StageOf(notice.AllocationKey(qrs.Analyzer, a), 14, now.Add(20*day))
 	require.Equal(t, notice.Notice, st)
+}
+
+// A Qlik Cloud assignment's last use older than the consumption window read is not seen
+// (a plugin started since, a use book rebuilt): its inactivity then counts from the
+// assignment's creation. That earlier start is the same episode, not a use since: the
+// notice holds; only a later start (a use) voids it.
+func TestEarlierEpisodeIsTheSameInactivity(t *testing.T) {
+	now := testkit.Now
+	created, lastUse := now.Add(-200*day), now.Add(-40*day)
+	s := notice.New()
+	k := notice.KeyOf(qrs.Analyzer, `CORP\anna`, lastUse, created)
+	s.Records[k.ID] = &notice.Record{AllocationID: k.ID, Type: k.Type, Episode: k.Episode, NoticedAt: now, ReleasableFrom: now.Add(14 * day)}
+
+	unseen := notice.KeyOf(qrs.Analyzer, `CORP\anna`, time.Time{}, created)
+	st, from := s.StageOf(unseen, 14, now.Add(day))
+	require.Equal(t, notice.Waiting, st, "the last use not seen: still the noticed inactivity")
+	require.Equal(t, now.Add(14*day), from)
+
+	used := notice.KeyOf(qrs.Analyzer, `CORP\anna`, now.Add(day), created)
+	st, _ = s.StageOf(used, 14, now.Add(2*day))
+	require.Equal(t, notice.Notice, st, "a use after the notice's episode needs a new notice")
 }
 
 func TestNeverUsedEpisodeIsTheCreation(t *testing.T) {
 	a := &qrs.Allocation{ID: "x", CreatedDate: qrs.Time{Time: testkit.Now.Add(-50 * day)}} // the 1753 sentinel decodes as a zero LastUsed
-	require.Equal(t, testkit.Now.Add(-50*day), notice.EpisodeOf(a))
+	require.Equal(t, testkit.Now.Add(-50*day), notice.AllocationKey(qrs.Professional, a).Episode)
+	require.Equal(t, testkit.Now.Add(-50*day), notice.Episode(time.Time{}, testkit.Now.Add(-50*day)), "a holder never used (a Qlik Cloud user without consumption)")
+	require.Equal(t, testkit.Now.Add(-5*day), notice.Episode(testkit.Now.Add(-5*day), testkit.Now.Add(-50*day)))
 }
 
 func TestStateSurvivesARestart(t *testing.T) {
@@ -76,12 +99,12 @@ func TestStateSurvivesARestart(t *testing.T) {
 	a := allocation(testkit.Now.Add(-100 * day))
 	s.Records[a.ID] = &notice.Record{
 		AllocationID: a.ID, Type: qrs.Analyzer, User: `CORP\anna`, Email: "anna@corp.example.com",
-		Episode: notice.EpisodeOf(a), NoticedAt: testkit.Now, ReleasableFrom: testkit.Now.Add(7 * day),
+		Episode: notice.AllocationKey(qrs.Professional, a).Episode, NoticedAt: testkit.Now, ReleasableFrom: testkit.Now.Add(7 * day),
 	}
 	require.NoError(t, s.Save(path))
 	back, err := notice.Load(path)
 	require.NoError(t, err)
-	st, from := back.StageOf(qrs.Analyzer, a, 7, testkit.Now.Add(day))
+	st, from := back.StageOf(notice.AllocationKey(qrs.Analyzer, a), 7, testkit.Now.Add(day))
 	require.Equal(t, notice.Waiting, st)
 	require.Equal(t, testkit.Now.Add(7*day), from)
 	left, err := filepath.Glob(path + ".*.tmp")

@@ -75,7 +75,9 @@ type Assignment struct {
 type CloudUser struct {
 	ID      string
 	Subject string
-	Email   string
+	// Name is the user's display name (for a notice; no rule reads it).
+	Name  string
+	Email string
 	// Status: active, invited, disabled, deleted or provisioned.
 	Status string
 	// Roles assigned to the user directly, by name (e.g. "TenantAdmin").

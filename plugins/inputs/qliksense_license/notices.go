@@ -15,8 +15,8 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 )
 
-// noticeCounter counts, per type with notice_days, the reclaimable allocations waiting out
-// a notice, from the notice state the release sidecar keeps in state_dir (the same rule,
+// noticeCounter counts, per type with notice_days, the reclaimable allocations (a
+// tenant's assignments) waiting out a notice, from the notice state the release sidecar keeps in state_dir (the same rule,
 // notice.State.StageOf). Without that file (no sidecar on this host, or none noticed yet)
 // it counts nothing and the fields are left out: no count is better than a wrong one.
 type noticeCounter struct {
@@ -50,16 +50,28 @@ func (c *noticeCounter) hook() func(qrs.AccessType, *qrs.Allocation, policy.Deci
 	if c.state == nil {
 		return nil
 	}
-	return c.decided
+	return func(t qrs.AccessType, a *qrs.Allocation, d policy.Decision) { c.count(notice.AllocationKey(t, a), d) }
 }
 
-func (c *noticeCounter) decided(t qrs.AccessType, a *qrs.Allocation, d policy.Decision) {
+// tenantHook is evaluate.TenantOptions.Decided: nil when there is nothing to count. An
+// assignment's record is its subject's.
+func (c *noticeCounter) tenantHook() func(*policy.Assignment, policy.Decision) {
+	if c.state == nil {
+		return nil
+	}
+	return func(a *policy.Assignment, d policy.Decision) {
+		c.count(notice.KeyOf(a.Type, a.Subject, a.LastUsed, a.Created), d)
+	}
+}
+
+// count counts a candidate whose notice period is not over.
+func (c *noticeCounter) count(k notice.Key, d policy.Decision) {
 	if c.state == nil || d.Verdict != policy.Release {
 		return
 	}
-	if stage, _ := c.state.StageOf(t, a, c.pol.NoticeDays(t), c.now); stage == notice.Waiting {
+	if stage, _ := c.state.StageOf(k, c.pol.NoticeDays(k.Type), c.now); stage == notice.Waiting {
 		c.mu.Lock()
-		c.n[t]++
+		c.n[k.Type]++
 		c.mu.Unlock()
 	}
 }

@@ -64,10 +64,10 @@ func TestReclaimableCountsNoticesWaiting(t *testing.T) {
 		st.Records[a.ID] = &notice.Record{AllocationID: a.ID, Type: qrs.Professional, Episode: episode,
 			NoticedAt: noticed, ReleasableFrom: noticed.Add(14 * 24 * time.Hour)}
 	}
-	record(candidates[0], testkit.Now.Add(-24*time.Hour), notice.EpisodeOf(candidates[0]))
-	record(candidates[1], testkit.Now.Add(-13*24*time.Hour), notice.EpisodeOf(candidates[1]))
-	record(candidates[2], testkit.Now.Add(-15*24*time.Hour), notice.EpisodeOf(candidates[2]))
-	record(candidates[3], testkit.Now.Add(-24*time.Hour), notice.EpisodeOf(candidates[3]).Add(-time.Hour))
+	record(candidates[0], testkit.Now.Add(-24*time.Hour), notice.AllocationKey(qrs.Professional, candidates[0]).Episode)
+	record(candidates[1], testkit.Now.Add(-13*24*time.Hour), notice.AllocationKey(qrs.Professional, candidates[1]).Episode)
+	record(candidates[2], testkit.Now.Add(-15*24*time.Hour), notice.AllocationKey(qrs.Professional, candidates[2]).Episode)
+	record(candidates[3], testkit.Now.Add(-24*time.Hour), notice.AllocationKey(qrs.Professional, candidates[3]).Episode.Add(-time.Hour))
 	require.NoError(t, st.Save(p.NoticeFile()))
 
 	acc = gather(t, p)

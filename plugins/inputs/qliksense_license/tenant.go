@@ -96,7 +96,8 @@ func (t *tenantSource) holders(ctx context.Context, g *gathering, types []qrs.Ac
 	for _, ty := range types {
 		bucketsOf[ty] = newBuckets(q.InactivityBuckets)
 	}
-	opts := evaluate.TenantOptions{Now: g.start, Uses: t.book.LastUse,
+	waiting := q.noticeCounter(g.acc, g.start)
+	opts := evaluate.TenantOptions{Now: g.start, Uses: t.book.LastUse, Decided: waiting.tenantHook(),
 		Observe: func(a *policy.Assignment, exc bool) {
 			if exc {
 				excess[a.Type]++
@@ -133,9 +134,7 @@ func (t *tenantSource) holders(ctx context.Context, g *gathering, types []qrs.Ac
 		if r.Reasons != nil {
 			days, _ := q.policy.Enabled(ty)
 			f := reclaimableFields(q.policy, r.Reasons, days)
-			if days := q.policy.NoticeDays(ty); days > 0 {
-				f["notice_days"] = int64(days)
-			}
+			waiting.addFields(f, ty)
 			if g.reclaimable == nil {
 				g.reclaimable = map[string]int{}
 			}

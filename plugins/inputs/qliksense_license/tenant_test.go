@@ -3,15 +3,19 @@ package qliksense_license_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/influxdata/telegraf/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
+	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/plugins/inputs/qliksense_license"
 )
 
@@ -281,4 +285,36 @@ func TestTenantPartialFailure(t *testing.T) {
 	require.Equal(t, map[string]any{"allocated": 6.0, "used": 6.0, "excess": 1.0, "quarantined": 0.0},
 		fieldsOf(t, acc, qliksense_license.MeasurementLicense, "professional"))
 	require.Equal(t, int64(2), fieldsOf(t, acc, qliksense_license.MeasurementReclaimable, "professional")["reclaimable"])
+}
+
+// A tenant reports notice_waiting from the sidecar's notice file of its site, as a site
+// does (the same rule): an assignment noticed whose period is not over counts, also when
+// the last use the notice was about is older than the consumption this plugin has read;
+// one whose user came back since does not.
+func TestTenantNoticeWaiting(t *testing.T) {
+	m := issueTenant()
+	conf := strings.Replace(tenantConf, "always_release_disabled = true", fmt.Sprintf("always_release_disabled = true\n    state_dir = %q", t.TempDir()), 1)
+	p := loadTenant(t, conf, m)
+	acc := gather(t, p)
+	an := fieldsOf(t, acc, qliksense_license.MeasurementReclaimable, "analyzer")
+	require.Equal(t, int64(5), an["notice_days"])
+	require.NotContains(t, an, "notice_waiting", "no notice state: no count rather than a wrong one")
+
+	// The analyzer candidates: "case" (never used in the window: its notice was about a
+	// use 45 days ago, before it) and "disabled" (noticed about a use 10 days ago; used a
+	// day ago since).
+	st := notice.New()
+	for _, r := range []struct {
+		subject string
+		episode time.Time
+	}{{"case", ago(45)}, {"disabled", ago(10)}} {
+		st.Records[r.subject] = &notice.Record{AllocationID: r.subject, Type: qrs.Analyzer, Episode: r.episode,
+			NoticedAt: ago(1), ReleasableFrom: ago(1).Add(5 * 24 * time.Hour)}
+	}
+	require.NoError(t, st.Save(p.NoticeFile()))
+	acc = gather(t, p)
+	require.Empty(t, acc.Errors)
+	an = fieldsOf(t, acc, qliksense_license.MeasurementReclaimable, "analyzer")
+	require.Equal(t, int64(1), an["notice_waiting"])
+	require.NotContains(t, fieldsOf(t, acc, qliksense_license.MeasurementReclaimable, "professional"), "notice_waiting", "no notice_days")
 }

@@ -129,12 +129,10 @@ func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time,
 }
 
 // Plan reads the tenant (evaluate.Tenant) and decides every assignment of the enabled
-// types; with auto-assign on for an enabled type the plan says what that means. Notices
-// are not staged (a tenant has none yet: stage must be nil).
+// types; with auto-assign on for an enabled type the plan says what that means. With
+// stage, the candidates of types that give notice get their stage: the users' addresses
+// were read with the assignments (no lookup).
 func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error) {
-	if stage != nil {
-		return nil, errors.New("notices are not sent for a Qlik Cloud tenant")
-	}
 	var enabled []qrs.AccessType
 	for _, t := range policy.TenantTypes {
 		if _, on := pol.Enabled(t); on {
@@ -163,7 +161,10 @@ func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now 
 		}
 		errs = append(errs, err)
 	}
-	p := plan.Assemble(site, now, pol, enabled, items, errs)
+	p, serr := plan.Assemble(ctx, site, now, pol, enabled, items, errs, stage)
+	if serr != nil {
+		return nil, serr
+	}
 	if err == nil && p.Totals != nil {
 		if note := s.autoAssign(ctx, pol); note != "" {
 			p.Notes = append(p.Notes, note)
@@ -203,13 +204,11 @@ func (s *Source) autoAssign(ctx context.Context, pol *policy.Policy) string {
 
 // item is a decided assignment as a plan item: the subject is its id and its holder.
 func item(a policy.Assignment, d policy.Decision) plan.Item {
-	al := &qrs.Allocation{ID: a.Subject, CreatedDate: qrs.Time{Time: a.Created}, LastUsed: qrs.Time{Time: a.LastUsed}}
-	it := plan.Item{Item: evaluate.Item{Type: a.Type, Allocation: al, Decision: d}, Who: a.Subject}
+	h := plan.Holder{ID: a.Subject, Name: a.Subject, UserID: a.Subject, Created: a.Created, LastUsed: a.LastUsed}
+	it := plan.Item{Type: a.Type, Holder: h, Decision: d}
 	if a.User != nil {
-		al.User = &qrs.UserCondensed{ID: a.User.ID, UserID: a.Subject}
+		it.Holder.User, it.Holder.UserName = a.User.ID, a.User.Name
 		it.Email = a.User.Email
-	} else {
-		al.DeletedUserID = a.Subject
 	}
 	return it
 }
@@ -219,7 +218,7 @@ func (s *Source) PartSize(items []plan.Item, limit int) int {
 	n := min(limit, len(items), qcloud.SubjectBatch)
 	subjects := make([]string, n)
 	for i, it := range items[:n] {
-		subjects[i] = it.Allocation.ID
+		subjects[i] = it.Holder.ID
 	}
 	for n > 1 && len(qcloud.SubjectFilters(subjects[:n])) > 1 {
 		n--
@@ -245,10 +244,10 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 	var subjects []string
 	seen := map[string]bool{}
 	for i, it := range items {
-		keys[i] = key(it.Type, it.Allocation.ID)
-		if !seen[it.Allocation.ID] {
-			seen[it.Allocation.ID] = true
-			subjects = append(subjects, it.Allocation.ID)
+		keys[i] = key(it.Type, it.Holder.ID)
+		if !seen[it.Holder.ID] {
+			seen[it.Holder.ID] = true
+			subjects = append(subjects, it.Holder.ID)
 		}
 	}
 	fresh, err := s.c.AssignmentsOf(ctx, keys)
@@ -274,7 +273,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 	out := make([]source.Checked, 0, len(items))
 	var unconfirmed []int // the released for want of a user: orphans to confirm
 	for _, it := range items {
-		a, ok := present[key(it.Type, it.Allocation.ID)]
+		a, ok := present[key(it.Type, it.Holder.ID)]
 		if !ok {
 			out = append(out, source.Checked{Item: it, Skip: true, Reason: source.ReasonGone, Detail: "the assignment no longer exists"})
 			continue
@@ -286,7 +285,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 		d := pol.EvaluateAssignment(&pa, now)
 		if d.Verdict != policy.Release {
 			reason := string(d.Reason)
-			if pa.LastUsed.After(it.Allocation.LastUsed.Time) {
+			if pa.LastUsed.After(it.Holder.LastUsed) {
 				reason = source.ReasonUsedSincePlan
 			}
 			out = append(out, source.Checked{Item: it, Skip: true, Reason: reason, Detail: "re-check: " + d.Detail})
@@ -307,7 +306,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 		return nil, fmt.Errorf("confirming the orphans: %w", err)
 	}
 	for _, i := range unconfirmed {
-		if c := &out[i]; !orphans[key(c.Item.Type, c.Item.Allocation.ID)] {
+		if c := &out[i]; !orphans[key(c.Item.Type, c.Item.Holder.ID)] {
 			*c = source.Checked{Item: items[i], Skip: true, Reason: source.ReasonUserUnknown,
 				Detail: "re-check: the users read did not return the subject, but the tenant does not list its assignment as an orphan"}
 		}
@@ -326,10 +325,10 @@ func (s *Source) orphans(ctx context.Context, checked []source.Checked, unconfir
 	seen := map[string]bool{}
 	for _, i := range unconfirmed {
 		it := checked[i].Item
-		want[key(it.Type, it.Allocation.ID)] = true
-		if !seen[it.Allocation.ID] {
-			seen[it.Allocation.ID] = true
-			subjects = append(subjects, it.Allocation.ID)
+		want[key(it.Type, it.Holder.ID)] = true
+		if !seen[it.Holder.ID] {
+			seen[it.Holder.ID] = true
+			subjects = append(subjects, it.Holder.ID)
 		}
 	}
 	listed := map[qcloud.Key]bool{}
@@ -366,7 +365,7 @@ func (e *ItemError) Error() string {
 func (s *Source) Release(ctx context.Context, items []plan.Item) []source.Answer {
 	keys := make([]qcloud.Key, len(items))
 	for i, it := range items {
-		keys[i] = key(it.Type, it.Allocation.ID)
+		keys[i] = key(it.Type, it.Holder.ID)
 	}
 	results, err := s.c.DeleteAssignments(ctx, keys)
 	return Classify(keys, results, err)

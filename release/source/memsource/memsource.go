@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qliksense-license/qliksense-license/plugins/common/evaluate"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qrs"
 	"github.com/qliksense-license/qliksense-license/release/audit"
@@ -143,16 +142,13 @@ func (s *Source) Words() source.Words {
 func (s *Source) decide(pol *policy.Policy, h Holder, now time.Time) plan.Item {
 	a := policy.Assignment{Type: h.Key.Type, Subject: h.Key.ID, Created: h.Created, LastUsed: h.LastUsed,
 		User: &policy.CloudUser{ID: h.Key.ID, Subject: h.Key.ID, Status: "active"}}
-	al := &qrs.Allocation{ID: h.Key.ID, CreatedDate: qrs.Time{Time: h.Created}, LastUsed: qrs.Time{Time: h.LastUsed},
-		User: &qrs.UserCondensed{ID: h.Key.ID, UserID: h.Key.ID}}
-	return plan.Item{Item: evaluate.Item{Type: h.Key.Type, Allocation: al, Decision: pol.EvaluateAssignment(&a, now)}, Who: h.Key.ID}
+	ph := plan.Holder{ID: h.Key.ID, Name: h.Key.ID, UserID: h.Key.ID, User: h.Key.ID, Created: h.Created, LastUsed: h.LastUsed}
+	return plan.Item{Type: h.Key.Type, Holder: ph, Decision: pol.EvaluateAssignment(&a, now)}
 }
 
-// Plan decides every holder of the enabled types (a tenant's policy).
-func (s *Source) Plan(_ context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error) {
-	if stage != nil {
-		return nil, errors.New("memsource: no notices")
-	}
+// Plan decides every holder of the enabled types (a tenant's policy); its holders have no
+// address (a notice keeps them, or releases them without, as without_email says).
+func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now time.Time, stage plan.Stager) (*plan.Plan, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
@@ -169,7 +165,7 @@ func (s *Source) Plan(_ context.Context, pol *policy.Policy, site string, now ti
 			items = append(items, s.decide(pol, h, now))
 		}
 	}
-	return plan.Assemble(site, now, pol, types, items, nil), nil
+	return plan.Assemble(ctx, site, now, pol, types, items, nil, stage)
 }
 
 // PartSize is up to 50.

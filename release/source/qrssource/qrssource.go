@@ -45,7 +45,7 @@ func (s *Source) PartSize(items []plan.Item, limit int) int {
 	limit = min(limit, len(items))
 	ids := make([]string, limit)
 	for i, it := range items[:limit] {
-		ids[i] = it.Allocation.ID
+		ids[i] = it.Holder.ID
 	}
 	return max(1, qrs.FirstBatch("id", ids, 0))
 }
@@ -60,7 +60,7 @@ func (s *Source) BatchSize() int { return 1 }
 func (s *Source) Release(ctx context.Context, items []plan.Item) []source.Answer {
 	out := make([]source.Answer, len(items))
 	for i, it := range items {
-		out[i] = Classify(s.c.DeleteAllocation(ctx, it.Type, it.Allocation.ID))
+		out[i] = Classify(s.c.DeleteAllocation(ctx, it.Type, it.Holder.ID))
 	}
 	return out
 }
@@ -120,9 +120,9 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, t qrs.AccessTy
 	var userIDs []string
 	needUsers := pol.NeedsUserRecord()
 	for i, it := range items {
-		ids[i] = it.Allocation.ID
-		if needUsers && it.Allocation.User != nil {
-			userIDs = append(userIDs, it.Allocation.User.ID)
+		ids[i] = it.Holder.ID
+		if needUsers && it.Holder.User != "" {
+			userIDs = append(userIDs, it.Holder.User)
 		}
 	}
 	var (
@@ -150,7 +150,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, t qrs.AccessTy
 	}
 	out := make([]source.Checked, 0, len(items))
 	for _, it := range items {
-		a, ok := fresh[it.Allocation.ID]
+		a, ok := fresh[it.Holder.ID]
 		if !ok {
 			out = append(out, source.Checked{Item: it, Skip: true, Reason: source.ReasonGone, Detail: "the allocation no longer exists"})
 			continue
@@ -158,7 +158,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, t qrs.AccessTy
 		var user *qrs.User
 		if needUsers && a.User != nil {
 			u, ok := users[a.User.ID]
-			if !ok && (it.Allocation.User == nil || a.User.ID != it.Allocation.User.ID) {
+			if !ok && a.User.ID != it.Holder.User {
 				// Reassigned since the plan: that user was not in the batch.
 				var uerr error
 				if u, uerr = s.c.User(ctx, a.User.ID); uerr != nil && !qrs.IsNotFound(uerr) {
@@ -171,7 +171,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, t qrs.AccessTy
 		d := pol.Evaluate(t, a, user, now)
 		if d.Verdict != policy.Release {
 			reason := string(d.Reason)
-			if a.LastUsed.After(it.Allocation.LastUsed.Time) {
+			if a.LastUsed.After(it.Holder.LastUsed) {
 				reason = source.ReasonUsedSincePlan
 			}
 			out = append(out, source.Checked{Item: it, Skip: true, Reason: reason, Detail: "re-check: " + d.Detail})

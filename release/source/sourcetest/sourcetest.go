@@ -69,7 +69,7 @@ func Run(t *testing.T, h Harness) {
 	require.NoError(t, err)
 	require.Len(t, checked, 2)
 	for i, c := range checked {
-		require.False(t, c.Skip, "%s: %s %s", c.Item.Allocation.ID, c.Reason, c.Detail)
+		require.False(t, c.Skip, "%s: %s %s", c.Item.Holder.ID, c.Reason, c.Detail)
 		require.Equal(t, policy.Release, c.Item.Decision.Verdict)
 		require.Equal(t, source.KeyOf(&two[i]), source.KeyOf(&c.Item), "in order")
 	}
