@@ -31,15 +31,19 @@ const defaultNoticeSubject = "Your Qlik Sense {{.Access}} will be released on or
 // NoticeData is what a notice template sees (docs/notices.md lists the fields). Dates are in
 // the site's time zone (release.time_zone). No secret is in it.
 type NoticeData struct {
-	Site          string
-	User          string // DIRECTORY\userid; a Qlik Cloud tenant's: the subject
-	Name          string // the user's name in QRS or Qlik Cloud, or User when it has none
-	Email         string
-	Access        string // "professional access", "analyzer access" or "user pass"
-	LicenseType   string // as in the metrics: professional, analyzer, token_user
-	DaysInactive  int
-	NeverUsed     bool
-	LastUsed      string // the last use (or the allocation or assignment, when never used) as a date
+	Site         string
+	User         string // DIRECTORY\userid; a Qlik Cloud tenant's: the subject
+	Name         string // the user's name in QRS or Qlik Cloud, or User when it has none
+	Email        string
+	Access       string // "professional access", "analyzer access" or "user pass"
+	LicenseType  string // as in the metrics: professional, analyzer, token_user
+	DaysInactive int
+	NeverUsed    bool
+	LastUsed     string // the last use (or the allocation or assignment, when never used) as a date
+	// UnusedSince: a Qlik Cloud user with no use in the consumption the tenant kept for the
+	// tool; LastUsed is then the start of that consumption (the last use, if any, is older)
+	// and DaysInactive a lower bound.
+	UnusedSince   bool
 	ThresholdDays int
 	NoticeDays    int
 	ReleaseDate   string // the first run at or after the end of the notice period
@@ -189,9 +193,12 @@ func (n *Notifier) noticeData(site string, it *plan.Item, thresholdDays, noticeD
 		name = h.UserName
 	}
 	last := notice.Episode(h.LastUsed, h.Created)
+	if !h.NoUseSince.IsZero() {
+		last = h.NoUseSince
+	}
 	return NoticeData{
 		Site: site, User: h.Name, Name: name, Email: it.Email, Access: accessName(it.Type), LicenseType: it.Type.LicenseType(),
-		DaysInactive: int(it.Decision.Inactivity.Hours() / 24), NeverUsed: it.Decision.NeverUsed, LastUsed: n.formatDay(last),
+		DaysInactive: int(it.Decision.Inactivity.Hours() / 24), NeverUsed: it.Decision.NeverUsed, LastUsed: n.formatDay(last), UnusedSince: !h.NoUseSince.IsZero(),
 		ThresholdDays: thresholdDays, NoticeDays: noticeDays, ReleaseDate: n.formatDate(release), ReleaseTime: release.In(n.Location),
 		ReplyTo: n.Settings.Mail.ReplyTo,
 	}

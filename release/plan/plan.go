@@ -36,8 +36,13 @@ type Holder struct {
 	UserName string
 	// Created is when the license was allocated or assigned.
 	Created time.Time
-	// LastUsed is the last use (zero: never used).
+	// LastUsed is the last use (zero: never used, or see NoUseSince).
 	LastUsed time.Time
+	// NoUseSince: a Qlik Cloud user with no use in the consumption read, whose assignment
+	// is older than its start (policy.Assignment.UseUnread): that start. The last use, if
+	// any, is older; the inactivity counts from it (a lower bound), and it is not "never
+	// used".
+	NoUseSince time.Time
 }
 
 // HolderOf is the holder of a QRS allocation; u is its user's record, when read.

@@ -97,8 +97,10 @@ type TenantOptions struct {
 	Policy *policy.Policy
 	// Now is the evaluation time.
 	Now time.Time
-	// Uses is the users' last use (UseBook.Refresh before).
-	Uses map[string]time.Time
+	// Uses is the users' last use (UseBook.Refresh before), read from the consumption since
+	// UsesFrom (UseBook.From; zero: all of it).
+	Uses     map[string]time.Time
+	UsesFrom time.Time
 	// Observe, when set, sees every assignment with its user and last use.
 	Observe func(*policy.Assignment, bool)
 	// KeepItems keeps every decided assignment in the result (a plan).
@@ -179,7 +181,7 @@ func Tenant(ctx context.Context, src TenantSource, o TenantOptions) (*TenantResu
 		pa := policy.Assignment{Type: t, Subject: a.Subject, Created: a.Created}
 		if u := users[a.Subject]; u != nil {
 			pa.User = u
-			pa.LastUsed = o.Uses[u.ID]
+			pa.LastUsed, pa.UsesFrom = o.Uses[u.ID], o.UsesFrom
 		} else {
 			res.Orphans++
 		}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,27 @@ type Assignment struct {
 	// User is the user whose subject equals the assignment's exactly (case-sensitive: two
 	// users may differ only in case); nil for an orphan.
 	User *CloudUser
+	// UsesFrom is the start of the consumption LastUsed was read from (zero: all of it).
+	// A user with no use in it whose assignment is older may have used it before, unread:
+	// not "never used" (see Inactivity).
+	UsesFrom time.Time
+}
+
+// UseUnread reports whether the assignment's last use lies before the consumption read:
+// its user has no use in it and the assignment is older than its start. An orphan has no
+// use at all.
+func (a *Assignment) UseUnread() bool {
+	return a.LastUsed.IsZero() && a.User != nil && !a.UsesFrom.IsZero() && a.Created.Before(a.UsesFrom)
+}
+
+// Inactivity is the one inactivity of an assignment at now: since its last use, or since
+// its creation when never used (InactivitySince); when its use is unread (UseUnread),
+// since the start of the consumption read — a lower bound, and not "never used".
+func (a *Assignment) Inactivity(now time.Time) (d time.Duration, neverUsed bool) {
+	if a.UseUnread() {
+		return max(0, now.Sub(a.UsesFrom)), false
+	}
+	return InactivitySince(a.LastUsed, a.Created, now)
 }
 
 // CloudUser is what the policy reads of a Qlik Cloud user.
@@ -172,7 +194,7 @@ func (p *Policy) IsTenant() bool { return p.tenant != nil }
 // (Compile), which has none of these protections, keeps every assignment.
 func (p *Policy) EvaluateAssignment(a *Assignment, now time.Time) Decision {
 	var d Decision
-	d.Inactivity, d.NeverUsed = InactivitySince(a.LastUsed, a.Created, now)
+	d.Inactivity, d.NeverUsed = a.Inactivity(now)
 	if p.tenant == nil { // a site's policy has none of a tenant's protections
 		return keep(d, ReasonTypeDisabled, "a site's policy releases no Qlik Cloud assignment: the tenant's is compiled by CompileTenant")
 	}
@@ -191,9 +213,22 @@ func (p *Policy) EvaluateAssignment(a *Assignment, now time.Time) Decision {
 		return release(d, ReasonOrphan, "no user has subject "+a.Subject+", assigned "+Days(age)+" ago")
 	}
 	if p.tenant.releaseDisabled && a.User.Disabled() {
-		return release(d, ReasonUserDisabled, "user is "+strings.ToLower(a.User.Status)+", inactive "+Days(d.Inactivity))
+		return release(d, ReasonUserDisabled, "user is "+strings.ToLower(a.User.Status)+", inactive "+Days(d.Inactivity)+a.orMore())
 	}
-	return p.threshold(a.Type, d)
+	d = p.threshold(a.Type, d)
+	if a.UseUnread() {
+		d.Detail = "no use in the consumption read since " + a.UsesFrom.UTC().Format(time.DateOnly) + ": last used " + Days(d.Inactivity) +
+			" ago or more, threshold " + strconv.Itoa(p.thresholdDays[a.Type]) + "d"
+	}
+	return d
+}
+
+// orMore says that an inactivity is a lower bound (UseUnread).
+func (a *Assignment) orMore() string {
+	if a.UseUnread() {
+		return " or more (no use in the consumption read since " + a.UsesFrom.UTC().Format(time.DateOnly) + ")"
+	}
+	return ""
 }
 
 // AssignmentProtection reports whether one of a tenant policy's protections covers the

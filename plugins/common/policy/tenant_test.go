@@ -92,6 +92,45 @@ func TestTenantInactivityIsTheSitesDefinition(t *testing.T) {
 	}
 }
 
+// A user with no use in the consumption read, whose assignment is older than its start,
+// is not "never used": the last use, if any, lies before the read, and the inactivity
+// counts from the read's start (a lower bound) — the detail says so. An orphan, and an
+// assignment younger than the read, with no use are never used.
+func TestTenantUseOlderThanTheReadIsNotNeverUsed(t *testing.T) {
+	p := compileTenant(t, policy.Config{Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		AlwaysReleaseDisabled: true})
+	from := daysAgo(60)
+	u := &policy.CloudUser{ID: "u"}
+	unread := policy.Assignment{Type: qrs.Professional, Created: daysAgo(400), User: u, UsesFrom: from}
+	require.True(t, unread.UseUnread())
+	d := p.EvaluateAssignment(&unread, now)
+	require.Equal(t, policy.Release, d.Verdict)
+	require.Equal(t, policy.ReasonInactive, d.Reason)
+	require.False(t, d.NeverUsed, "an unread use is not never used")
+	require.Equal(t, 60*24*time.Hour, d.Inactivity, "counted from the read's start, not the creation")
+	require.Equal(t, "no use in the consumption read since "+from.UTC().Format(time.DateOnly)+": last used 60.0d ago or more, threshold 30d", d.Detail)
+
+	disabled := unread
+	disabled.User = &policy.CloudUser{ID: "d", Status: "disabled"}
+	d = p.EvaluateAssignment(&disabled, now)
+	require.Equal(t, policy.ReasonUserDisabled, d.Reason)
+	require.Contains(t, d.Detail, "inactive 60.0d or more (no use in the consumption read since")
+
+	for name, a := range map[string]policy.Assignment{
+		"orphan":            {Type: qrs.Professional, Created: daysAgo(400), UsesFrom: from},
+		"younger than read": {Type: qrs.Professional, Created: daysAgo(45), User: u, UsesFrom: from},
+		"no read start":     {Type: qrs.Professional, Created: daysAgo(400), User: u},
+	} {
+		require.False(t, a.UseUnread(), name)
+		d := p.EvaluateAssignment(&a, now)
+		require.True(t, d.NeverUsed, name)
+		require.Equal(t, now.Sub(a.Created), d.Inactivity, name)
+	}
+	used := policy.Assignment{Type: qrs.Professional, Created: daysAgo(400), LastUsed: daysAgo(45), User: u, UsesFrom: from}
+	require.False(t, used.UseUnread())
+	require.Equal(t, 45*24*time.Hour, p.EvaluateAssignment(&used, now).Inactivity)
+}
+
 func TestCompileTenantErrors(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  policy.Config

@@ -97,12 +97,12 @@ func (t *tenantSource) holders(ctx context.Context, g *gathering, types []qrs.Ac
 		bucketsOf[ty] = newBuckets(q.InactivityBuckets)
 	}
 	waiting := q.noticeCounter(g.acc, g.start)
-	opts := evaluate.TenantOptions{Now: g.start, Uses: t.book.LastUse, Decided: waiting.tenantHook(),
+	opts := evaluate.TenantOptions{Now: g.start, Uses: t.book.LastUse, UsesFrom: t.book.From, Decided: waiting.tenantHook(),
 		Observe: func(a *policy.Assignment, exc bool) {
 			if exc {
 				excess[a.Type]++
 			}
-			d, never := policy.InactivitySince(a.LastUsed, a.Created, g.start)
+			d, never := a.Inactivity(g.start)
 			bucketsOf[a.Type].count(false, never, d)
 		},
 	}

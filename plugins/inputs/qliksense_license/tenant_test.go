@@ -225,12 +225,14 @@ func TestTenantMetrics(t *testing.T) {
 	require.Equal(t, int64(5), an["notice_days"])
 
 	// The buckets: u29 in 7-30; u31's use 30.1 days ago is before the window read (the
-	// longest threshold, 30 days), so it counts with the never used, as new, O'Brien, admin
-	// and the orphan do.
+	// longest threshold, 30 days), and O'Brien and admin have no use in it either: their
+	// assignments are older than the window, so their last use is unread — counted from the
+	// window's start (30 days, a lower bound), not as never used. Only the new assignment
+	// and the orphan are never used.
 	inact := fieldsOf(t, acc, qliksense_license.MeasurementInactivity, "professional")
 	require.Equal(t, map[string]any{
-		"days_0_7": int64(0), "days_7_30": int64(1), "days_30_90": int64(0), "days_90_plus": int64(0),
-		"never_used": int64(5), "quarantined": int64(0), "total": int64(6), "oldest_last_use_days": 29.9,
+		"days_0_7": int64(0), "days_7_30": int64(1), "days_30_90": int64(3), "days_90_plus": int64(0),
+		"never_used": int64(2), "quarantined": int64(0), "total": int64(6), "oldest_last_use_days": 30.0,
 	}, roundOldest(inact))
 
 	health := fieldsOf(t, acc, qliksense_license.MeasurementGather, "")

@@ -99,17 +99,18 @@ func (s *Source) Words() source.Words {
 func (s *Source) ID() string { return "tenant:" + source.HostOf(s.c.Tenant()) }
 
 // refresh reads the consumption since the book's watermark (the window on a first read)
-// and keeps the book; it returns a copy of the last uses. For a re-check (recheck), a read
+// and keeps the book; it returns a copy of the last uses and the start of the consumption
+// they were read from (evaluate.UseBook.From). For a re-check (recheck), a read
 // an earlier re-check made at most Options.Fresh before now is not made again: each read
 // goes back a day (evaluate.LateEvents), pages of a large tenant's events that parts
 // released one after the other would re-read for nothing. The plan's read is never
 // reused: the first re-check after it reads again.
-func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time, recheck bool) (map[string]time.Time, error) {
+func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time, recheck bool) (map[string]time.Time, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if age := now.Sub(s.readAt); !recheck || s.opt.Fresh <= 0 || s.readAt.IsZero() || age < 0 || age > s.opt.Fresh {
 		if err := s.book.Refresh(ctx, s.c, now, evaluate.UseWindow(pol)); err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		s.readAt = time.Time{}
 		if recheck {
@@ -125,7 +126,7 @@ func (s *Source) refresh(ctx context.Context, pol *policy.Policy, now time.Time,
 	for k, v := range s.book.LastUse {
 		uses[k] = v
 	}
-	return uses, nil
+	return uses, s.book.From, nil
 }
 
 // Plan reads the tenant (evaluate.Tenant) and decides every assignment of the enabled
@@ -141,10 +142,10 @@ func (s *Source) Plan(ctx context.Context, pol *policy.Policy, site string, now 
 	}
 	var items []plan.Item
 	var errs []error
-	uses, err := s.refresh(ctx, pol, now, false)
+	uses, from, err := s.refresh(ctx, pol, now, false)
 	if err == nil {
 		var res *evaluate.TenantResult
-		res, err = evaluate.Tenant(ctx, s.c, evaluate.TenantOptions{Policy: pol, Now: now, Uses: uses, KeepItems: true})
+		res, err = evaluate.Tenant(ctx, s.c, evaluate.TenantOptions{Policy: pol, Now: now, Uses: uses, UsesFrom: from, KeepItems: true})
 		if err == nil {
 			for _, t := range enabled {
 				for _, ti := range res.ByType[t].Items {
@@ -205,6 +206,9 @@ func (s *Source) autoAssign(ctx context.Context, pol *policy.Policy) string {
 // item is a decided assignment as a plan item: the subject is its id and its holder.
 func item(a policy.Assignment, d policy.Decision) plan.Item {
 	h := plan.Holder{ID: a.Subject, Name: a.Subject, UserID: a.Subject, Created: a.Created, LastUsed: a.LastUsed}
+	if a.UseUnread() {
+		h.NoUseSince = a.UsesFrom
+	}
 	it := plan.Item{Type: a.Type, Holder: h, Decision: d}
 	if a.User != nil {
 		it.Holder.User, it.Holder.UserName = a.User.ID, a.User.Name
@@ -258,7 +262,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 	if err != nil {
 		return nil, fmt.Errorf("re-reading the users: %w", err)
 	}
-	uses, err := s.refresh(ctx, pol, now, true)
+	uses, from, err := s.refresh(ctx, pol, now, true)
 	if err != nil {
 		return nil, fmt.Errorf("re-reading the consumption: %w", err)
 	}
@@ -280,7 +284,7 @@ func (s *Source) Recheck(ctx context.Context, pol *policy.Policy, _ qrs.AccessTy
 		}
 		pa := policy.Assignment{Type: it.Type, Subject: a.Subject, Created: a.Created}
 		if u := bySubject[a.Subject]; u != nil {
-			pa.User, pa.LastUsed = u, uses[u.ID]
+			pa.User, pa.LastUsed, pa.UsesFrom = u, uses[u.ID], from
 		}
 		d := pol.EvaluateAssignment(&pa, now)
 		if d.Verdict != policy.Release {
