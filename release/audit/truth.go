@@ -35,10 +35,11 @@ import (
 // only known cause is the tool's own earlier send landing late: the grace is the rule's
 // bound on a late effect, not a proof that none comes, and a service that answered with
 // its own failure may still apply the change. So it is settled as done, by the tool
-// (ResentGoneIsOurs), when the earlier send reached the service (not a rate limiter's
-// refusal of the whole call, which the service never saw) and the read that proved it
-// not done came before twice the settle grace had passed since its answer: a read that
-// may not have seen a late effect yet. A read later than that showed the holder present
+// (ResentGoneIsOurs), when an earlier send reached the service (not a rate limiter's
+// refusal of the whole call, which the service never saw) and the last read that proved
+// the change not done came before twice the settle grace had passed since the answer to
+// the latest such send: a read that may not have seen a late effect yet. (Sent three
+// times, a 504 then a tenant's 429: the 504's send may still land late.) A read later than that showed the holder present
 // long after any effect of the earlier send could land: the holder was then removed by
 // someone else, and the change is recorded as refused because the holder is gone.
 
@@ -110,8 +111,9 @@ func AnswerOfQRS(err error) Answer {
 }
 
 // ResentGoneIsOurs applies the rule above to a change sent again and answered "gone":
-// its earlier send was answered at `answered` (unsent: by a refusal the service never
-// saw) and proved not done by a read at `proved`. True: the earlier send freed the seat
+// the latest earlier send that reached the service was answered at `answered` (unsent:
+// none did, each was a refusal the service never saw), and the last read proved the
+// change not done at `proved`. True: the earlier send freed the seat
 // (done, by the tool); false: someone else did (refused: gone).
 func ResentGoneIsOurs(unsent bool, answered, proved time.Time, grace time.Duration) bool {
 	return !unsent && proved.Before(answered.Add(2*grace))
