@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -117,6 +119,16 @@ func AnswerOfQRS(err error) Answer {
 // (done, by the tool); false: someone else did (refused: gone).
 func ResentGoneIsOurs(unsent bool, answered, proved time.Time, grace time.Duration) bool {
 	return !unsent && proved.Before(answered.Add(2*grace))
+}
+
+// NotSent reports whether err proves that a change request never reached the service:
+// its connection could not be opened (refused, unreachable, a name that does not
+// resolve). Go's transport writes nothing on a connection it could not open, and replays
+// a DELETE or POST on a new connection only when nothing of it was written. (An ambiguous
+// answer otherwise: read back; only it cannot land late, see ResentGoneIsOurs.)
+func NotSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // Retryable reports whether a change whose read proved it not done may be sent again: its
