@@ -298,7 +298,8 @@ func (r *releasing) delete(items []plan.Item) []deletion {
 	answered := time.Now() // the grace runs from the answer
 	out := make([]deletion, len(send))
 	for i, it := range send {
-		out[i] = deletion{it: it, ans: answers[i], sent: answered}
+		out[i] = deletion{it: it}
+		out[i].answered(answers[i], answered)
 	}
 	return out
 }

@@ -113,6 +113,12 @@ func TestChangeSentAgainAnsweredGone(t *testing.T) {
 		{name: "throttled, never seen, gone", script: []memsource.Behaviour{memsource.Throttled, memsource.GoneBefore},
 			want:   []audit.Result{audit.Skipped},
 			detail: []string{"the memory answered gone when the change was sent again; the earlier change never reached the memory or was proved not done by a read long after the settle grace: not this tool's"}},
+		{name: "reset, then throttled, gone", script: []memsource.Behaviour{memsource.FailBefore, memsource.Throttled, memsource.GoneBefore},
+			// The second send never reached the service, but the first did, and the read
+			// after the throttled send came within twice the grace of the first's answer:
+			// the first may have landed after it.
+			want:   []audit.Result{audit.Released},
+			detail: []string{"sent again after a read showed the holder still there, the change was answered 404 Not Found: an earlier change landed late, after that read (sent 3 times); "}},
 		{name: "read long after the grace", pacing: 3 * grace,
 			// The first holder's send (reset) is read back once the second's (done) is
 			// answered, three graces later: that read proved it not done long after any

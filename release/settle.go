@@ -15,14 +15,25 @@ import (
 
 // deletion is one change sent: its last answer, when that answer came (sent: the settle
 // grace runs from it, audit.Settle), and how many times it was sent again after a read
-// proved it not done; ours: the send before the last may have landed late, so the last,
-// answered gone, found the tool's own change done (audit.ResentGoneIsOurs).
+// proved it not done; reached: when the latest send that reached the service (not
+// Answer.Unsent) was answered (zero: none did); ours: a send before the last may have
+// landed late, so the last, answered gone, found the tool's own change done
+// (audit.ResentGoneIsOurs).
 type deletion struct {
-	it    plan.Item
-	ans   source.Answer
-	sent  time.Time
-	tries int
-	ours  bool
+	it      plan.Item
+	ans     source.Answer
+	sent    time.Time
+	reached time.Time
+	tries   int
+	ours    bool
+}
+
+// answered notes a send's answer, which came at `at`.
+func (d *deletion) answered(a source.Answer, at time.Time) {
+	d.ans, d.sent = a, at
+	if !a.Unsent {
+		d.reached = at
+	}
 }
 
 // settleGrace is Executor.SettleGrace, by default the source's timeout.
@@ -121,7 +132,10 @@ func (r *releasing) settle(dels []deletion, final bool) []deletion {
 				case err == nil:
 					r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ReasonDeleteFailed, retried(w.Done+" but the "+w.Holder+" is still there", del.tries)))
 				case r.retryable(del):
-					del.ours = audit.ResentGoneIsOurs(del.ans.Unsent, del.sent, now, e.settleGrace())
+					// Any earlier send that reached the service may land late, not only the
+					// last (a tenant's 429 after a 504): the latest of them, read still
+					// undone at now, decides.
+					del.ours = audit.ResentGoneIsOurs(del.reached.IsZero(), del.reached, now, e.settleGrace())
 					again = append(again, del)
 				default:
 					r.record(it.Outcome(e.Now(), e.Site, r.runID, audit.Failed, ambiguousReason(del.ans),
@@ -219,7 +233,8 @@ func (r *releasing) retry(dels []deletion) []deletion {
 		answers := e.Source.Release(context.WithoutCancel(r.ctx), items)
 		answered := time.Now() // the grace runs from the answer
 		for i := range send {
-			send[i].ans, send[i].sent, send[i].tries = answers[i], answered, send[i].tries+1
+			send[i].answered(answers[i], answered)
+			send[i].tries++
 			r.log().Info("a read proved the "+w.Change+" not done: sent again", "allocation_id", send[i].it.Holder.ID, "attempt", send[i].tries+1, "err", send[i].ans.Err)
 		}
 		sent = append(sent, send...)

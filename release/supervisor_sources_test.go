@@ -121,6 +121,9 @@ func TestSupervisorClosesEverySourceItNoLongerUses(t *testing.T) {
 	badAudit.Store(true)
 	s.sup.Reload()
 	waitUntil(t, "the failed swap", func() bool { return strings.Contains(s.logs.String(), "reload failed for this site") })
+	// The loop logs the failure before it closes the configuration's source: wait for
+	// the close, not the log line alone.
+	waitUntil(t, "the failed configuration's source closed", func() bool { c := srcs.closes(); return len(c) == 4 && c[3] == 1 })
 	require.Equal(t, []int32{1, 1, 0, 1}, srcs.closes())
 
 	// The site dropped before its configuration ever ran: its source closed.

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -35,10 +37,11 @@ import (
 // only known cause is the tool's own earlier send landing late: the grace is the rule's
 // bound on a late effect, not a proof that none comes, and a service that answered with
 // its own failure may still apply the change. So it is settled as done, by the tool
-// (ResentGoneIsOurs), when the earlier send reached the service (not a rate limiter's
-// refusal of the whole call, which the service never saw) and the read that proved it
-// not done came before twice the settle grace had passed since its answer: a read that
-// may not have seen a late effect yet. A read later than that showed the holder present
+// (ResentGoneIsOurs), when an earlier send reached the service (not a rate limiter's
+// refusal of the whole call, which the service never saw) and the last read that proved
+// the change not done came before twice the settle grace had passed since the answer to
+// the latest such send: a read that may not have seen a late effect yet. (Sent three
+// times, a 504 then a tenant's 429: the 504's send may still land late.) A read later than that showed the holder present
 // long after any effect of the earlier send could land: the holder was then removed by
 // someone else, and the change is recorded as refused because the holder is gone.
 
@@ -110,11 +113,22 @@ func AnswerOfQRS(err error) Answer {
 }
 
 // ResentGoneIsOurs applies the rule above to a change sent again and answered "gone":
-// its earlier send was answered at `answered` (unsent: by a refusal the service never
-// saw) and proved not done by a read at `proved`. True: the earlier send freed the seat
+// the latest earlier send that reached the service was answered at `answered` (unsent:
+// none did, each was a refusal the service never saw), and the last read proved the
+// change not done at `proved`. True: the earlier send freed the seat
 // (done, by the tool); false: someone else did (refused: gone).
 func ResentGoneIsOurs(unsent bool, answered, proved time.Time, grace time.Duration) bool {
 	return !unsent && proved.Before(answered.Add(2*grace))
+}
+
+// NotSent reports whether err proves that a change request never reached the service:
+// its connection could not be opened (refused, unreachable, a name that does not
+// resolve). Go's transport writes nothing on a connection it could not open, and replays
+// a DELETE or POST on a new connection only when nothing of it was written. (An ambiguous
+// answer otherwise: read back; only it cannot land late, see ResentGoneIsOurs.)
+func NotSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // Retryable reports whether a change whose read proved it not done may be sent again: its

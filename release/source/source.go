@@ -99,8 +99,10 @@ type Answer struct {
 	// 429 or a connection failure; never a refusal).
 	Retryable bool
 	// Unsent: the service certainly never saw the change (a Qlik Cloud rate limiter's
-	// 429 refused the whole call before it): it cannot land late, so a change sent again
-	// and then answered gone was freed by someone else (audit.ResentGoneIsOurs).
+	// 429 refused the whole call before it; its connection could not be opened,
+	// audit.NotSent; a tenant's OAuth token could not be had): it cannot land late, so a
+	// change sent again and then answered gone was freed by someone else
+	// (audit.ResentGoneIsOurs).
 	Unsent bool
 	// Status is the HTTP status of the answer (0: none came), for outcomes' details.
 	Status int

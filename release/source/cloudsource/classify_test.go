@@ -1,8 +1,11 @@
 package cloudsource_test
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -46,5 +49,45 @@ func TestClassifyWholeCall429IsRetryableFailed(t *testing.T) {
 			require.Equal(t, status, a.Status)
 			require.False(t, a.Unsent, "a proxy's answer says nothing of whether the tenant saw the call")
 		}
+	}
+}
+
+// A delete call that never went out — its connection could not be opened, or its OAuth
+// token could not be had — cannot land late: unsent, so a call sent again and answered
+// LICENSES-016 was not the tool's (audit.ResentGoneIsOurs). A call that went out and whose
+// answer was lost (a reset, a 504) or left an item out is never unsent.
+func TestClassifyACallThatNeverWentOutIsUnsent(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	keys := []qcloud.Key{{Type: qcloud.Analyzer, Subject: "a"}}
+	for name, cfg := range map[string]qcloud.Config{
+		"api key": {Tenant: "https://" + addr, APIKey: "key"},
+		"oauth":   {Tenant: "https://" + addr, OAuthClientID: "id", OAuthClientSecret: "secret"},
+	} {
+		cfg.Retries, cfg.TLS = -1, &tls.Config{MinVersion: tls.VersionTLS12}
+		c, err := qcloud.New(cfg)
+		require.NoError(t, err)
+		results, err := c.DeleteAssignments(context.Background(), keys)
+		c.Close()
+		for _, a := range cloudsource.Classify(keys, results, err) {
+			require.Error(t, a.Err, name)
+			require.NotEqual(t, audit.AnswerRefused, a.Class, "%s: %v", name, a.Err)
+			require.True(t, a.Retryable, "%s: %v", name, a.Err)
+			require.True(t, a.Unsent, "%s: %v: the call never went out", name, a.Err)
+		}
+	}
+
+	for _, err := range []error{
+		&qcloud.AmbiguousError{Call: "deleting", Keys: keys, Status: http.StatusGatewayTimeout},
+		&qcloud.AmbiguousError{Call: "deleting", Keys: keys, Err: errors.New("connection reset by peer")},
+	} {
+		for _, a := range cloudsource.Classify(keys, nil, err) {
+			require.False(t, a.Unsent, "%v", err)
+		}
+	}
+	for _, a := range cloudsource.Classify(keys, []qcloud.ItemResult{}, nil) { // a 207 that left the item out
+		require.False(t, a.Unsent)
 	}
 }

@@ -403,7 +403,8 @@ func Classify(keys []qcloud.Key, results []qcloud.ItemResult, err error) []sourc
 			}
 		case amb != nil:
 			out[i] = source.Answer{Err: amb, Class: audit.AnswerAmbiguous, Status: amb.Status,
-				Retryable: amb.Status == 0 || amb.Status == http.StatusTooManyRequests || amb.Status >= 500}
+				Retryable: amb.Status == 0 || amb.Status == http.StatusTooManyRequests || amb.Status >= 500,
+				Unsent:    audit.NotSent(amb)} // its connection could not be opened
 			if amb.Status == http.StatusMultiStatus { // a 207 that left the item out
 				out[i].Status, out[i].Retryable = 0, true
 			}
@@ -424,11 +425,14 @@ func Classify(keys []qcloud.Key, results []qcloud.ItemResult, err error) []sourc
 			out[i] = source.Answer{Err: err, Class: audit.AnswerRefused, Status: qcloud.StatusCode(err)}
 		default:
 			// No answer that says anything (the call may not have gone out, or went out and
-			// its answer is unknown): read back.
+			// its answer is unknown): read back. An error without a status that is not the
+			// client's AmbiguousError (which every failure of the call's own request is)
+			// came before the call went out (its OAuth token, its pacing): unsent.
+			unsent := err != nil && qcloud.StatusCode(err) == 0
 			if err == nil {
 				err = errors.New("the tenant's 207 named no status for the assignment")
 			}
-			out[i] = source.Answer{Err: err, Class: audit.AnswerAmbiguous, Retryable: true}
+			out[i] = source.Answer{Err: err, Class: audit.AnswerAmbiguous, Retryable: true, Unsent: unsent}
 		}
 	}
 	return out

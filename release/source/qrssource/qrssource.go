@@ -66,9 +66,11 @@ func (s *Source) Release(ctx context.Context, items []plan.Item) []source.Answer
 }
 
 // Classify classifies a QRS client's answer to a change (audit.AnswerOfQRS): a 404 is a
-// refusal because the allocation is gone.
+// refusal because the allocation is gone; a DELETE whose connection could not be opened
+// never reached QRS (audit.NotSent).
 func Classify(err error) source.Answer {
-	return source.Answer{Err: err, Class: audit.AnswerOfQRS(err), Gone: qrs.IsNotFound(err), Retryable: audit.Retryable(err), Status: qrs.StatusCode(err)}
+	return source.Answer{Err: err, Class: audit.AnswerOfQRS(err), Gone: qrs.IsNotFound(err), Retryable: audit.Retryable(err), Status: qrs.StatusCode(err),
+		Unsent: audit.NotSent(err)}
 }
 
 // ReadBack reads the allocations back, one filtered request per type.
