@@ -1,8 +1,6 @@
 package cloudsource_test
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"testing"
 	"time"
 
@@ -10,7 +8,6 @@ import (
 
 	qcloudemu "github.com/qliksense-license/qliksense-license/emulators/qcloud"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
 	"github.com/qliksense-license/qliksense-license/release/source"
 	"github.com/qliksense-license/qliksense-license/release/source/cloudsource"
 	"github.com/qliksense-license/qliksense-license/release/source/sourcetest"
@@ -20,14 +17,7 @@ import (
 // tenant.
 func TestConformance(t *testing.T) {
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	tenant := qcloudemu.KnownAnswer(now)
-	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: tenant})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(srv.CAPEM)
-	client, err := qcloud.New(qcloud.Config{Tenant: srv.URL, APIKey: qcloudemu.KnownAnswerAPIKey, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
-	require.NoError(t, err)
+	srv, tenant, client := knownTenant(t, now)
 	pol, err := policy.CompileTenant(&policy.Config{DryRun: new(bool),
 		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30}, Analyzer: policy.TypeConfig{Enabled: true, InactiveDays: 30},
 		Protect: policy.ProtectConfig{Roles: []string{"TenantAdmin"}}})

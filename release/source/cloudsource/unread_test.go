@@ -2,16 +2,12 @@ package cloudsource_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	qcloudemu "github.com/qliksense-license/qliksense-license/emulators/qcloud"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
-	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
 	"github.com/qliksense-license/qliksense-license/release/plan"
 	"github.com/qliksense-license/qliksense-license/release/source/cloudsource"
 )
@@ -21,13 +17,7 @@ import (
 // bound, and the detail says so), and a re-check says the same.
 func TestPlanOfAUseOlderThanTheRead(t *testing.T) {
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
-	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(now)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(srv.CAPEM)
-	client, err := qcloud.New(qcloud.Config{Tenant: srv.URL, APIKey: qcloudemu.KnownAnswerAPIKey, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
-	require.NoError(t, err)
+	_, _, client := knownTenant(t, now)
 	pol, err := policy.CompileTenant(&policy.Config{Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30}})
 	require.NoError(t, err)
 	src := cloudsource.New(client, cloudsource.Options{Timeout: time.Minute})
