@@ -60,7 +60,11 @@ func (c *noticeCounter) tenantHook() func(*policy.Assignment, policy.Decision) {
 		return nil
 	}
 	return func(a *policy.Assignment, d policy.Decision) {
-		c.count(notice.KeyOf(a.Type, a.Subject, a.LastUsed, a.Created), d)
+		k := notice.KeyOf(a.Type, a.Subject, a.LastUsed, a.Created)
+		if a.UseUnread() {
+			k.NoUseSince = a.UsesFrom
+		}
+		c.count(k, d)
 	}
 }
 
