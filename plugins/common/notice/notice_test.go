@@ -92,7 +92,7 @@ func TestEarlierEpisodeNeedsTheReadToReachTheNotice(t *testing.T) {
 	now := testkit.Now
 	created := now.Add(-200 * day)
 	s := notice.New()
-	k := notice.KeyOf(qrs.Professional, `CORPnna`, time.Time{}, created)
+	k := notice.KeyOf(qrs.Professional, `CORP\anna`, time.Time{}, created)
 	s.Records[k.ID] = &notice.Record{AllocationID: k.ID, Type: k.Type, Episode: k.Episode, NoticedAt: now, ReleasableFrom: now.Add(14 * day)}
 
 	covered := k
