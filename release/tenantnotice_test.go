@@ -1,7 +1,11 @@
 package release_test
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +17,7 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/plugins/common/notice"
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
+	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/plan"
 )
@@ -212,4 +217,48 @@ func TestTenantWithoutEmailRelease(t *testing.T) {
 	require.Equal(t, len(itemsWith(p, policy.Notice)), sum.Noticed)
 	require.False(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: qcloudemu.Analyzer, Subject: `CORP\no-mail`}))
 	require.False(t, tenant.HasAssignment(qcloudemu.AssignmentKey{Type: qcloudemu.Analyzer, Subject: `CORP\gone`}))
+}
+
+// A notice holds only while the consumption read covers the time since it was given. A
+// user noticed (their use older than the window read: counted from the assignment's
+// creation) who used the seat two days later, with the uses file lost before the next run
+// and that run more than the window after the use: the rebuilt read starts after the
+// notice, sees no use, and the episode (the creation again) is the noticed one. A use in
+// between cannot be ruled out: a new notice, never a release on the old one.
+func TestTenantNoticeVoidWhenTheReadStartsAfterIt(t *testing.T) {
+	tenant := noticeTenant()
+	smtp := testkit.StartSMTP(t)
+	e := newTenantEnvWith(t, tenant, "dry_run = false", tenantNoticePolicy(smtp, ""), nil)
+	sum, err := e.runner.Once(t.Context(), nil)
+	require.NoError(t, err)
+	require.Empty(t, sum.Errors)
+	st, err := notice.Load(e.site.Settings.NoticeFile())
+	require.NoError(t, err)
+	require.NotNil(t, st.Records[`CORP\used-30.1`], "noticed at the first run")
+	require.True(t, st.Records[`CORP\used-30.1`].Accepted())
+
+	// CORP\used-30.1 uses the seat two days after the notice; the sidecar next runs 33 days
+	// after it, its uses file lost: the read covers only the last 30 days.
+	tenant.AddEvent(qcloudemu.Event{ID: "back", UserID: "000000000000000000000002", AppID: "app-1", SessionID: "s-back",
+		AllotmentID: qcloudemu.Professional, LicenseUsage: "assignment", EndTime: knownNow.Add(2 * day), Duration: time.Minute})
+	e.runner.Close()
+	uses, err := filepath.Glob(filepath.Join(e.state, "*-uses-*.json"))
+	require.NoError(t, err)
+	require.Len(t, uses, 1)
+	require.NoError(t, os.Remove(uses[0]))
+	later := knownNow.Add(33 * day)
+	tenant.SetClock(func() time.Time { return later })
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	s, err := release.LoadSite(e.site.Path, log)
+	require.NoError(t, err)
+	r, err := release.NewRunner(s, log, &bytes.Buffer{})
+	require.NoError(t, err)
+	t.Cleanup(r.Close)
+	r.Now = func() time.Time { return later }
+
+	p, err := r.Plan(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, p.Errors)
+	require.NotContains(t, itemsWith(p, policy.Release), `CORP\used-30.1`, "a use since the notice is not ruled out: no release on it")
+	require.Contains(t, itemsWith(p, policy.Notice), `CORP\used-30.1`, "told again")
 }

@@ -121,5 +121,7 @@ func (n *Notifier) stage(ctx context.Context, lookup plan.Lookup, pol *policy.Po
 
 // keyOf is the notice state's key of a plan item: its holder in its current episode.
 func keyOf(it *plan.Item) notice.Key {
-	return notice.KeyOf(it.Type, it.Holder.ID, it.Holder.LastUsed, it.Holder.Created)
+	k := notice.KeyOf(it.Type, it.Holder.ID, it.Holder.LastUsed, it.Holder.Created)
+	k.NoUseSince = it.Holder.NoUseSince
+	return k
 }

@@ -73,6 +73,10 @@ type Key struct {
 	Type    qrs.AccessType
 	ID      string
 	Episode time.Time
+	// NoUseSince: a Qlik Cloud holder with no use in the consumption read, on an older
+	// assignment (policy.Assignment.UseUnread), the start of that read; zero when the uses
+	// read cover the holder's whole life (a QRS allocation). A use before it is not seen.
+	NoUseSince time.Time
 }
 
 // KeyOf is the key of the holder id of type t, last used at lastUsed (zero: never) and
@@ -99,10 +103,16 @@ func New() *State { return &State{Records: map[string]*Record{}} }
 // episode starts no later than the record's. A later start is a use since (a new episode,
 // which needs a new notice); an earlier one is the same inactivity seen with less (a Qlik
 // Cloud user's last use older than the consumption window read, e.g. by a plugin started
-// since or a use book rebuilt, counts from the assignment's creation).
+// since or a use book rebuilt, counts from the assignment's creation) — as long as the read
+// reaches back to the notice: when it starts after an accepted notice (k.NoUseSince later
+// than NoticedAt: a use book rebuilt long after), a use since the notice would not be seen,
+// and the notice no longer holds (a new one is sent, never a release on the old one).
 func (s *State) Of(k Key) *Record {
 	r := s.Records[k.ID]
 	if r == nil || r.Type != k.Type || k.Episode.After(r.Episode) {
+		return nil
+	}
+	if r.Accepted() && k.NoUseSince.After(r.NoticedAt) {
 		return nil
 	}
 	return r

@@ -74,6 +74,7 @@ func TestEarlierEpisodeIsTheSameInactivity(t *testing.T) {
 	s.Records[k.ID] = &notice.Record{AllocationID: k.ID, Type: k.Type, Episode: k.Episode, NoticedAt: now, ReleasableFrom: now.Add(14 * day)}
 
 	unseen := notice.KeyOf(qrs.Analyzer, `CORP\anna`, time.Time{}, created)
+	unseen.NoUseSince = now.Add(day - 30*day) // a window of 30 days, read since
 	st, from := s.StageOf(unseen, 14, now.Add(day))
 	require.Equal(t, notice.Waiting, st, "the last use not seen: still the noticed inactivity")
 	require.Equal(t, now.Add(14*day), from)
@@ -81,6 +82,32 @@ func TestEarlierEpisodeIsTheSameInactivity(t *testing.T) {
 	used := notice.KeyOf(qrs.Analyzer, `CORP\anna`, now.Add(day), created)
 	st, _ = s.StageOf(used, 14, now.Add(2*day))
 	require.Equal(t, notice.Notice, st, "a use after the notice's episode needs a new notice")
+}
+
+// An earlier episode holds only while the uses read reach back to the notice: a read that
+// starts after it (a Qlik Cloud use book rebuilt long after) would not see a use since,
+// so the notice no longer holds and a new one is due. A read that starts before it, and a
+// record not yet accepted, are unaffected.
+func TestEarlierEpisodeNeedsTheReadToReachTheNotice(t *testing.T) {
+	now := testkit.Now
+	created := now.Add(-200 * day)
+	s := notice.New()
+	k := notice.KeyOf(qrs.Professional, `CORP\anna`, time.Time{}, created)
+	s.Records[k.ID] = &notice.Record{AllocationID: k.ID, Type: k.Type, Episode: k.Episode, NoticedAt: now, ReleasableFrom: now.Add(14 * day)}
+
+	covered := k
+	covered.NoUseSince = now.Add(-day)
+	st, _ := s.StageOf(covered, 14, now.Add(14*day))
+	require.Equal(t, notice.Release, st, "the read reaches back before the notice: no use since it")
+
+	gap := k
+	gap.NoUseSince = now.Add(3 * day)
+	require.Nil(t, s.Of(gap))
+	st, _ = s.StageOf(gap, 14, now.Add(33*day))
+	require.Equal(t, notice.Notice, st, "a use between the notice and the read cannot be ruled out")
+
+	s.Records[k.ID].NoticedAt, s.Records[k.ID].Failures = time.Time{}, 1
+	require.NotNil(t, s.Of(gap), "a refused notice is still the one to retry")
 }
 
 func TestNeverUsedEpisodeIsTheCreation(t *testing.T) {

@@ -60,6 +60,8 @@ func (c *noticeCounter) tenantHook() func(*policy.Assignment, policy.Decision) {
 		return nil
 	}
 	return func(a *policy.Assignment, d policy.Decision) {
+		// No NoUseSince: this plugin's consumption read (since it started) is not the
+		// sidecar's, whose uses file reaches back to its notices.
 		c.count(notice.KeyOf(a.Type, a.Subject, a.LastUsed, a.Created), d)
 	}
 }
