@@ -54,7 +54,7 @@ type reportState struct {
 
 // ReportStateFile is where the report's schedule state of a site is kept.
 func ReportStateFile(st *siteconfig.Sidecar) string {
-	return strings.TrimSuffix(st.NoticeFile(), "-notices.json") + "-report.json"
+	return st.ReportFile()
 }
 
 func readReportState(path string) (*reportState, error) {

@@ -10,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -160,7 +158,7 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 		}
 		opt := cloudsource.Options{Timeout: time.Duration(c.Timeout), Retries: c.MaxRetries, Log: warn}
 		if sidecar { // the read-only commands keep the last uses in memory: the file is the sidecar's
-			opt.UsesFile = usesFile(s.Settings, c.Tenant)
+			opt.UsesFile = s.Settings.UsesFile()
 			opt.Fresh = s.Settings.RecheckMaxAge
 		}
 		s.Source = cloudsource.New(s.Cloud, opt)
@@ -210,19 +208,3 @@ func (f siteFiles) claim(s *Site) error {
 	}
 	return nil
 }
-
-// usesFile is where a tenant's users' last use is kept between runs: the site's state
-// file, named after the tenant's host too. The book is one tenant's consumption up to its
-// watermark; were the site's table pointed at another tenant (a trial replaced by
-// production, a URL corrected), the other's recent watermark would skip this tenant's
-// window and its users' uses before it — they would look inactive. Under its own name the
-// new tenant's book is read from the whole window first.
-func usesFile(st *siteconfig.Sidecar, tenant string) string {
-	host := tenant
-	if u, err := url.Parse(tenant); err == nil && u.Host != "" {
-		host = u.Host
-	}
-	return strings.TrimSuffix(st.UsesFile(), ".json") + "-" + unsafeHostChars.ReplaceAllString(strings.ToLower(host), "_") + ".json"
-}
-
-var unsafeHostChars = regexp.MustCompile(`[^a-z0-9.-]+`)

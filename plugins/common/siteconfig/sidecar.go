@@ -3,10 +3,12 @@ package siteconfig
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -31,6 +33,8 @@ type Sidecar struct {
 	Notices *Notices
 
 	fileName string // the site's name, safe in a file name
+	// tenantHost is a tenant's host, safe in a file name ("" for a site): see tenantFiles.
+	tenantHost string
 }
 
 // DefaultStateDir is where locks and spools go when state_dir is not set.
@@ -93,6 +97,9 @@ func (c *Config) Sidecar() (*Sidecar, error) {
 		st.StateDir = DefaultStateDir()
 	}
 	st.fileName = siteFileName(c.Site)
+	if c.IsTenant() {
+		st.tenantHost = tenantFileHost(c.Tenant)
+	}
 	st.LockFile = r.LockFile
 	if st.LockFile == "" {
 		st.LockFile = st.stateFile(".lock")
@@ -139,23 +146,59 @@ func (c *Config) NoticeFile() string {
 	if c.Release != nil && c.Release.StateDir != "" {
 		dir = c.Release.StateDir
 	}
-	return filepath.Join(dir, siteFileName(c.Site)+noticeSuffix)
+	host := ""
+	if c.IsTenant() {
+		host = tenantFileHost(c.Tenant)
+	}
+	return filepath.Join(dir, siteFileName(c.Site)+tenantFile(noticeSuffix, host))
 }
 
 const noticeSuffix = "-notices.json"
 
+// tenantFile is the suffix of a state file about one tenant's users: a tenant's host is
+// part of its name. Subjects repeat across tenants and a book of uses is one tenant's
+// consumption: were a site's table pointed at another tenant (a trial replaced by
+// production, a URL corrected), the other's watermark would skip this tenant's window
+// (its users would look inactive) and the other's notices would stand for this tenant's
+// users. Under its own name the new tenant's state starts afresh.
+func tenantFile(suffix, host string) string {
+	if host == "" {
+		return suffix
+	}
+	return strings.TrimSuffix(suffix, ".json") + "-" + host + ".json"
+}
+
+// tenantFileHost is a tenant URL's host in lower case and without HTTPS's default port
+// (the same tenant written another way keeps its files), safe in a file name.
+func tenantFileHost(tenant string) string {
+	host := tenant
+	if u, err := url.Parse(tenant); err == nil && u.Host != "" {
+		host = u.Host
+		if u.Port() == "443" {
+			host = u.Hostname()
+		}
+	}
+	return unsafeHostChars.ReplaceAllString(strings.ToLower(host), "_")
+}
+
+var unsafeHostChars = regexp.MustCompile(`[^a-z0-9.-]+`)
+
 // InflightFile notes the DELETEs of the run in progress.
 func (s *Sidecar) InflightFile() string { return s.stateFile("-inflight.jsonl") }
 
-// NoticeFile remembers the notices sent, per allocation, across runs and restarts.
-func (s *Sidecar) NoticeFile() string { return s.stateFile(noticeSuffix) }
+// NoticeFile remembers the notices sent, per allocation or assignment, across runs and
+// restarts (a tenant's is named after its host too: tenantFile).
+func (s *Sidecar) NoticeFile() string { return s.stateFile(tenantFile(noticeSuffix, s.tenantHost)) }
+
+// ReportFile keeps the schedule of the license report ([report]).
+func (s *Sidecar) ReportFile() string { return s.stateFile("-report.json") }
 
 // MovesFile records the right-sizing moves in progress (rightsize.move_to_analyzer).
 func (s *Sidecar) MovesFile() string { return s.stateFile("-moves.json") }
 
 // UsesFile keeps a Qlik Cloud tenant's users' last use between runs, so that a run reads
-// only the consumption newer than the last.
-func (s *Sidecar) UsesFile() string { return s.stateFile("-uses.json") }
+// only the consumption newer than the last (named after the tenant's host too: tenantFile).
+func (s *Sidecar) UsesFile() string { return s.stateFile(tenantFile("-uses.json", s.tenantHost)) }
 
 // SpoolFile is where outcomes wait for delivery when the audit log is on stdout.
 func (s *Sidecar) SpoolFile() string { return s.stateFile("-spool.jsonl") }

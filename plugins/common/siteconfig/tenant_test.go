@@ -3,6 +3,7 @@ package siteconfig_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -145,4 +146,34 @@ func TestTenantHasNoQRSClient(t *testing.T) {
 	client, err := c.NewTenantClient(nil)
 	require.NoError(t, err)
 	require.Equal(t, "https://acme.eu.qlikcloud.com", client.Tenant())
+}
+
+// A tenant's state files about its users — the notices and the last uses — are named
+// after its host too (subjects repeat across tenants: a table pointed at another tenant
+// starts afresh), the same for the plugin and the sidecar; a site's keep their names.
+func TestTenantStateFilesNamedAfterTheHost(t *testing.T) {
+	dir := t.TempDir()
+	release := "  api_key = \"k\"\n  site = \"cloud\"\n  [inputs.qliksense_license.release]\n    state_dir = " + strconv.Quote(dir) + "\n"
+	c, err := load(t, "[[inputs.qliksense_license]]\n  tenant = \"https://Acme.EU.qlikcloud.com:443/\"\n"+release)
+	require.NoError(t, err)
+	st, err := c.Sidecar()
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "cloud-notices-acme.eu.qlikcloud.com.json"), st.NoticeFile())
+	require.Equal(t, st.NoticeFile(), c.NoticeFile(), "the plugin reads the file the sidecar writes")
+	require.Equal(t, filepath.Join(dir, "cloud-uses-acme.eu.qlikcloud.com.json"), st.UsesFile())
+	require.Equal(t, filepath.Join(dir, "cloud-report.json"), st.ReportFile())
+
+	other, err := load(t, "[[inputs.qliksense_license]]\n  tenant = \"https://trial.us.qlikcloud.com\"\n"+release)
+	require.NoError(t, err)
+	ost, err := other.Sidecar()
+	require.NoError(t, err)
+	require.NotEqual(t, st.NoticeFile(), ost.NoticeFile(), "another tenant under the same site name")
+	require.NotEqual(t, st.UsesFile(), ost.UsesFile())
+
+	site, err := load(t, "[[inputs.qliksense_license]]\n  server = \"https://qlik.example.com:4242\"\n  tls_cert = \"/c.pem\"\n  tls_key = \"/k.pem\"\n  site = \"cloud\"\n  [inputs.qliksense_license.release]\n    state_dir = "+strconv.Quote(dir)+"\n")
+	require.NoError(t, err)
+	sst, err := site.Sidecar()
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "cloud-notices.json"), sst.NoticeFile())
+	require.Equal(t, sst.NoticeFile(), site.NoticeFile())
 }
