@@ -169,12 +169,13 @@ func tenantFile(suffix, host string) string {
 }
 
 // tenantFileHost is a tenant URL's host in lower case and without HTTPS's default port
-// (the same tenant written another way keeps its files), safe in a file name.
+// (the same tenant written another way keeps its files: ":443", an empty port, an IPv6
+// address's brackets), safe in a file name; another port is kept ("host_8443").
 func tenantFileHost(tenant string) string {
 	host := tenant
 	if u, err := url.Parse(tenant); err == nil && u.Host != "" {
 		host = u.Host
-		if u.Port() == "443" {
+		if p := u.Port(); p == "" || p == "443" {
 			host = u.Hostname()
 		}
 	}

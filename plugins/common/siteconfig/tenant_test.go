@@ -177,3 +177,33 @@ func TestTenantStateFilesNamedAfterTheHost(t *testing.T) {
 	require.Equal(t, filepath.Join(dir, "cloud-notices.json"), sst.NoticeFile())
 	require.Equal(t, sst.NoticeFile(), site.NoticeFile())
 }
+
+// The same tenant written another way keeps its state files: an empty port (the client
+// goes to 443 all the same) and an IPv6 address with or without HTTPS's default port name
+// the files as the plain spelling does; another port is another file.
+func TestTenantStateFilesSameTenantOtherSpelling(t *testing.T) {
+	dir := t.TempDir()
+	files := func(tenant string) (string, string) {
+		t.Helper()
+		c, err := load(t, "[[inputs.qliksense_license]]\n  tenant = "+strconv.Quote(tenant)+"\n  api_key = \"k\"\n  site = \"cloud\"\n  [inputs.qliksense_license.release]\n    state_dir = "+strconv.Quote(dir)+"\n")
+		require.NoError(t, err)
+		st, err := c.Sidecar()
+		require.NoError(t, err)
+		require.Equal(t, st.NoticeFile(), c.NoticeFile())
+		return st.NoticeFile(), st.UsesFile()
+	}
+	n, u := files("https://acme.eu.qlikcloud.com")
+	for _, other := range []string{"https://acme.eu.qlikcloud.com:", "https://ACME.eu.qlikcloud.com:443/"} {
+		on, ou := files(other)
+		require.Equal(t, n, on, other)
+		require.Equal(t, u, ou, other)
+	}
+	n6, u6 := files("https://[2001:db8::1]")
+	on6, ou6 := files("https://[2001:db8::1]:443")
+	require.Equal(t, n6, on6)
+	require.Equal(t, u6, ou6)
+	p, _ := files("https://acme.eu.qlikcloud.com:8443")
+	require.Equal(t, filepath.Join(dir, "cloud-notices-acme.eu.qlikcloud.com_8443.json"), p, "another port: another file, named as before")
+	p6, _ := files("https://[2001:db8::1]:8443")
+	require.Equal(t, filepath.Join(dir, "cloud-notices-_2001_db8_1_8443.json"), p6, "named as before")
+}
