@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -30,8 +31,9 @@ func (i *influx) write(t *testing.T, db string, lines []string) {
 		n := min(len(lines), 20000)
 		resp, err := http.Post(i.url+"/write?db="+db+"&precision=s", "text/plain", strings.NewReader(strings.Join(lines[:n], "\n")))
 		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		require.Equal(t, http.StatusNoContent, resp.StatusCode)
+		require.Equal(t, http.StatusNoContent, resp.StatusCode, "writing to %s: %s", db, body)
 		lines = lines[n:]
 	}
 }

@@ -196,12 +196,53 @@ func (i *influx) query(t *testing.T, db, q string) []map[string]any {
 	return rows
 }
 
+// exec runs an InfluxQL statement that may be run again (CREATE DATABASE), until InfluxDB
+// answers it without an error: a 200 alone says nothing (the statement's error is in the
+// body), and a database created while influxd still opens its services may not be there
+// for the first write.
 func (i *influx) exec(t *testing.T, q string) {
 	t.Helper()
-	resp, err := http.PostForm(i.url+"/query", url.Values{"q": {q}})
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, q)
+	var last string
+	ran := func() bool {
+		resp, err := http.PostForm(i.url+"/query", url.Values{"q": {q}})
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Results []struct {
+				Error string `json:"error"`
+			} `json:"results"`
+			Error string `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK || body.Error != "" {
+			last = fmt.Sprintf("%d %s %v", resp.StatusCode, body.Error, err)
+			return false
+		}
+		for _, r := range body.Results {
+			if r.Error != "" {
+				last = r.Error
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(30 * time.Second); !ran(); time.Sleep(250 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("InfluxDB did not run %s within 30s; its last answer: %s", q, last)
+		}
+	}
+	if db, ok := strings.CutPrefix(q, "CREATE DATABASE "); ok {
+		eventually(t, "database "+db+" to be listed", 30*time.Second, func() bool {
+			for _, row := range i.query(t, "", "SHOW DATABASES") {
+				if row["name"] == db {
+					return true
+				}
+			}
+			return false
+		})
+	}
 }
 
 func num(t *testing.T, v any) float64 {
