@@ -38,11 +38,13 @@ Commands:
   plan          evaluate now and change nothing: every allocation, its verdict and why
   once          one real run now (honours dry_run)
   rightsize     every professional holder, whether analyzer access would do, and why
-                (authoring in the window, admin roles, protections); changes nothing
+                (authoring in the window, admin roles, protections); changes nothing;
+                a site's only (a Qlik Cloud tenant is refused)
   report        the license report the owner reads: one self-contained HTML page per
-                site (-out FILE, or stdout): pools, what to buy and when, charts, what
-                the release policy reclaimed and can reclaim, right-sizing, failures,
-                the server license; [report] enabled mails it on schedule (run)
+                site or tenant (-out FILE, or stdout): pools, what to buy and when,
+                charts, what the release policy reclaimed and can reclaim,
+                right-sizing, failures, the server license; [report] enabled mails
+                it on schedule (run)
   forecast      when to buy more licenses: per seat type, the trend of the history in
                 InfluxDB ([forecast] table), the dates the pool and its margin are
                 reached, buy by DATE, seats to buy; changes nothing
@@ -60,8 +62,10 @@ Commands:
                 service reads its files again, as sc control … paramchange does)
   version       print the version
 
-Each -config file is one site: the [[inputs.qliksense_license]] file the Telegraf plugin
-reads, with its [inputs.qliksense_license.release] table.
+Each -config file is the [[inputs.qliksense_license]] file the Telegraf plugin reads: a
+Qlik Sense site's table, a Qlik Cloud tenant's, or several side by side. run, once, plan
+and check-config take every table of it that has an [inputs.qliksense_license.release]
+table, each its own site; rightsize, forecast and report take a file of one table.
 `
 
 func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
