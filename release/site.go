@@ -56,20 +56,50 @@ func LoadSite(path string, log *slog.Logger) (*Site, error) {
 	return loadSite(path, log, true)
 }
 
-// LoadRightsizeSite loads a site file for the rightsize and forecast commands, which read
-// only: unlike LoadSite it needs no release table (the release policy applies when there
-// is one) and has no sidecar settings. A tenant gets its source (the forecast's plan)
-// and no QRS client: right-sizing, a site's only, refuses it (ErrTenantRightsize).
-func LoadRightsizeSite(path string, log *slog.Logger) (*Site, error) {
-	return loadSite(path, log, false)
-}
-
 func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 	c := siteconfig.Defaults()
 	if err := siteconfig.Load(path, &c); err != nil {
 		return nil, err
 	}
 	return build(path, &c, log, sidecar, func(err error) error { return fmt.Errorf("%s: %w", path, err) })
+}
+
+// LoadTables loads every table of a file for the commands that read only — rightsize,
+// forecast, report — each its own site, as LoadRightsizeSite loads one: a site and a
+// tenant side by side in one file are both served. With releaseSettings, a table with a
+// release table also gets its sidecar settings, as LoadSite loads it (the report reads
+// its audit log and notice state).
+func LoadTables(path string, log *slog.Logger, releaseSettings bool) ([]*Site, error) {
+	cs, err := siteconfig.LoadAll(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) > 1 {
+		for i, c := range cs {
+			if err := c.Validate(); err != nil {
+				return nil, fmt.Errorf("%s: table %d: %w", path, i+1, err)
+			}
+		}
+		if err := siteconfig.Distinct(cs); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	var sites []*Site
+	for i, c := range cs {
+		wrap := func(err error) error { return fmt.Errorf("%s: %w", path, err) }
+		if len(cs) > 1 {
+			wrap = func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, i+1, c.Site, err) }
+		}
+		s, err := build(path, c, log, releaseSettings && c.Release != nil, wrap)
+		if err != nil {
+			for _, s := range sites {
+				s.Source.Close()
+			}
+			return nil, err
+		}
+		sites = append(sites, s)
+	}
+	return sites, nil
 }
 
 // loadFile loads every table of a file for the sidecar — a site's, a tenant's, or several

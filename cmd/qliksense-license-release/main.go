@@ -65,7 +65,8 @@ Commands:
 Each -config file is the [[inputs.qliksense_license]] file the Telegraf plugin reads: a
 Qlik Sense site's table, a Qlik Cloud tenant's, or several side by side. run, once, plan
 and check-config take every table of it that has an [inputs.qliksense_license.release]
-table, each its own site; rightsize, forecast and report take a file of one table.
+table, each its own site; forecast and report take every table; rightsize every site's
+(a tenant beside a site is left out, and a file of tenants alone refused).
 `
 
 func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
@@ -178,9 +179,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	switch cmd {
 	case "rightsize":
-		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "right-sizing", rightsizeReport)
+		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "right-sizing", true, rightsizeReport)
 	case "forecast":
-		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "forecast", forecastReport)
+		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "forecast", false, forecastReport)
 	case "report":
 		return reportCmd(ctx, o.configs, o.out, stdout, log)
 	}
@@ -219,31 +220,54 @@ type renderer interface {
 	Render(w io.Writer, format string) error
 }
 
-// readOnlyCmd prints a report of each site made by report, with the site loaded for a
-// command that reads only (no release table needed); what names the report in errors.
-func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger, what string,
+// readOnlyCmd prints a report of each site made by report — every table of each file, a
+// site or a tenant — loaded for a command that reads only (no release table needed); what
+// names the report in errors. With sitesOnly (right-sizing, a site's only), the tenants of
+// a file that also holds sites are left out and said so; a file of tenants alone is
+// refused by the report.
+func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger, what string, sitesOnly bool,
 	report func(context.Context, *release.Site) (renderer, error)) int {
 	code := 0
 	for _, path := range configs {
-		s, err := release.LoadRightsizeSite(path, log)
+		sites, err := release.LoadTables(path, log, false)
 		if err != nil {
 			log.Error("invalid configuration", "err", err)
 			code = 1
 			continue
 		}
-		rep, err := report(ctx, s)
-		s.Source.Close()
-		if err != nil {
-			log.Error(what+" failed", "site", s.Name, "err", err)
-			code = 1
-			continue
-		}
-		if err := rep.Render(stdout, format); err != nil {
-			log.Error("writing the report failed", "err", err)
-			return 1
+		for i, s := range sites {
+			if sitesOnly && s.Client == nil && hasSite(sites) {
+				log.Info(what+" is made for a Qlik Sense site: this file's tenant is left out", "config", path, "site", s.Name)
+				s.Source.Close()
+				continue
+			}
+			rep, err := report(ctx, s)
+			s.Source.Close()
+			if err != nil {
+				log.Error(what+" failed", "site", s.Name, "err", err)
+				code = 1
+				continue
+			}
+			if err := rep.Render(stdout, format); err != nil {
+				log.Error("writing the report failed", "err", err)
+				for _, rest := range sites[i+1:] {
+					rest.Source.Close()
+				}
+				return 1
+			}
 		}
 	}
 	return code
+}
+
+// hasSite reports whether sites holds a Qlik Sense site (not only tenants).
+func hasSite(sites []*release.Site) bool {
+	for _, s := range sites {
+		if s.Client != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // rightsizeReport is the right-sizing report of a site.

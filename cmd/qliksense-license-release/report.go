@@ -15,26 +15,11 @@ import (
 	"github.com/qliksense-license/qliksense-license/plugins/common/policy"
 	"github.com/qliksense-license/qliksense-license/plugins/common/qcloud"
 	"github.com/qliksense-license/qliksense-license/plugins/common/rightsize"
-	"github.com/qliksense-license/qliksense-license/plugins/common/siteconfig"
 	"github.com/qliksense-license/qliksense-license/release"
 	"github.com/qliksense-license/qliksense-license/release/audit"
 	"github.com/qliksense-license/qliksense-license/release/ownerreport"
 	"github.com/qliksense-license/qliksense-license/release/plan"
 )
-
-// loadReportSite loads a site or a tenant for the report: with its release table's
-// sidecar settings (the audit log, the notices' state) when it has one; without, as the
-// read-only commands.
-func loadReportSite(path string, log *slog.Logger) (*release.Site, error) {
-	c := siteconfig.Defaults()
-	if err := siteconfig.Load(path, &c); err != nil {
-		return nil, err
-	}
-	if c.Release != nil {
-		return release.LoadSite(path, log)
-	}
-	return release.LoadRightsizeSite(path, log)
-}
 
 // ownerReport reads what the license report shows, each part as its own command reads it
 // (forecast, plan, rightsize) plus the pools, the license and the audit log's period. A
@@ -159,13 +144,19 @@ func sitePlan(ctx context.Context, s *release.Site, now time.Time) (*plan.Plan, 
 // sites, to one file per site beside -out.
 func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writer, log *slog.Logger) int {
 	code := 0
+	var all []*release.Site
 	for _, path := range configs {
-		s, err := loadReportSite(path, log)
+		// Every table of the file, a site or a tenant: with its release table's sidecar
+		// settings (the audit log, the notices' state) when it has one.
+		sites, err := release.LoadTables(path, log, true)
 		if err != nil {
 			log.Error("invalid configuration", "err", err)
 			code = 1
 			continue
 		}
+		all = append(all, sites...)
+	}
+	for i, s := range all {
 		d, err := ownerReport(ctx, s, time.Now(), log)
 		s.Source.Close()
 		if err != nil {
@@ -176,22 +167,30 @@ func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writ
 		if out == "" {
 			if err := d.HTML(stdout); err != nil {
 				log.Error("writing the report failed", "err", err)
+				closeSites(all[i+1:])
 				return 1
 			}
 			continue
 		}
 		file := out
-		if len(configs) > 1 {
+		if len(all) > 1 || len(configs) > 1 {
 			ext := filepath.Ext(out)
 			file = out[:len(out)-len(ext)] + "-" + unsafeInFileName.ReplaceAllString(s.Name, "_") + ext
 		}
 		if err := writeReport(file, d); err != nil {
 			log.Error("writing the report failed", "err", err)
+			closeSites(all[i+1:])
 			return 1
 		}
 		fmt.Fprintf(stdout, "license report of site %s: %s\n", s.Name, file)
 	}
 	return code
+}
+
+func closeSites(sites []*release.Site) {
+	for _, s := range sites {
+		s.Source.Close()
+	}
 }
 
 // unsafeInFileName: what a site's name may not bring into a file name.
