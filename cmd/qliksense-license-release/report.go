@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/qliksense-license/qliksense-license/plugins/common/forecast"
@@ -156,6 +158,10 @@ func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writ
 		}
 		all = append(all, sites...)
 	}
+	var files []string
+	if out != "" {
+		files = reportFiles(out, all, len(all) > 1 || len(configs) > 1, log)
+	}
 	for i, s := range all {
 		d, err := ownerReport(ctx, s, time.Now(), log)
 		s.Source.Close()
@@ -172,11 +178,7 @@ func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writ
 			}
 			continue
 		}
-		file := out
-		if len(all) > 1 || len(configs) > 1 {
-			ext := filepath.Ext(out)
-			file = out[:len(out)-len(ext)] + "-" + unsafeInFileName.ReplaceAllString(s.Name, "_") + ext
-		}
+		file := files[i]
 		if err := writeReport(file, d); err != nil {
 			log.Error("writing the report failed", "err", err)
 			closeSites(all[i+1:])
@@ -191,6 +193,37 @@ func closeSites(sites []*release.Site) {
 	for _, s := range sites {
 		s.Source.Close()
 	}
+}
+
+// reportFiles are the files -out names for sites, in order: out itself for one site; for
+// several, one each beside it, FILE-SITE.ext with the site's name made safe. Two sites
+// whose names make the same file name ("prod eu" and "prod_eu", or "Prod" and "prod" on
+// a file system that ignores case) must not overwrite each other's page: the later one
+// is numbered (FILE-SITE-2.ext), and the log says so.
+func reportFiles(out string, sites []*release.Site, several bool, log *slog.Logger) []string {
+	files := make([]string, len(sites))
+	if !several {
+		for i := range files {
+			files[i] = out
+		}
+		return files
+	}
+	ext := filepath.Ext(out)
+	owner := map[string]string{} // the file, lower-cased: its site
+	for i, s := range sites {
+		base := out[:len(out)-len(ext)] + "-" + unsafeInFileName.ReplaceAllString(s.Name, "_")
+		file := base + ext
+		for n := 2; owner[strings.ToLower(file)] != ""; n++ {
+			file = base + "-" + strconv.Itoa(n) + ext
+		}
+		if file != base+ext {
+			log.Warn("two sites' names make the same file name: this site's page is numbered", "site", s.Name,
+				"other_site", owner[strings.ToLower(base+ext)], "file", file)
+		}
+		owner[strings.ToLower(file)] = s.Name
+		files[i] = file
+	}
+	return files
 }
 
 // unsafeInFileName: what a site's name may not bring into a file name.

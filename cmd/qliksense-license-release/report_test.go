@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -251,4 +253,35 @@ func TestReportCommandSites(t *testing.T) {
 	require.Equal(t, 1, run(t.Context(), []string{"report", "-config", bad, "-config", paths[1]}, &out, &errOut))
 	require.Contains(t, errOut.String(), "period_days")
 	require.Contains(t, out.String(), "Qlik Sense licenses of US")
+}
+
+// Sites whose names make the same file name — "prod eu" and "prod_eu" side by side in one
+// file, "PROD_EU" in another (one file on Windows and macOS, which ignore case) — each get
+// a page of their own: none overwrites another's, and stdout says which file is whose.
+func TestReportCommandFileNamesOfSitesAlike(t *testing.T) {
+	t.Parallel()
+	srv := startEmulator(t)
+	dir := t.TempDir()
+	both := filepath.Join(dir, "both.conf")
+	require.NoError(t, os.WriteFile(both, []byte(srv.PluginConfig("prod eu", "")+srv.PluginConfig("prod_eu", "")), 0o600))
+	upper := filepath.Join(dir, "upper.conf")
+	require.NoError(t, os.WriteFile(upper, []byte(srv.PluginConfig("PROD_EU", "")), 0o600))
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"report", "-config", both, "-config", upper, "-out", filepath.Join(dir, "r.html")}, &out, &errOut), errOut.String())
+	files := map[string]string{} // lower-cased file name: its site
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		site, file, ok := strings.Cut(strings.TrimPrefix(line, "license report of site "), ": ")
+		require.True(t, ok, line)
+		require.Equal(t, dir, filepath.Dir(file))
+		require.True(t, strings.HasPrefix(filepath.Base(file), "r-prod_eu") || strings.HasPrefix(filepath.Base(file), "r-PROD_EU"), file)
+		key := strings.ToLower(file)
+		require.NotContains(t, files, key, "site %q's page would overwrite site %q's", site, files[key])
+		files[key] = site
+		page, err := os.ReadFile(file)
+		require.NoError(t, err)
+		require.Contains(t, string(page), "<title>Qlik Sense licenses of "+site+"</title>")
+	}
+	require.ElementsMatch(t, []string{"prod eu", "prod_eu", "PROD_EU"}, slices.Collect(maps.Values(files)))
+	require.Contains(t, errOut.String(), "the same file name")
 }
