@@ -65,8 +65,10 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 }
 
 // LoadTables loads every table of a file for the commands that read only — rightsize,
-// forecast, report — each its own site, as LoadRightsizeSite loads one: a site and a
-// tenant side by side in one file are both served. With releaseSettings, a table with a
+// forecast, report — each its own site, with no release table needed (the release policy
+// applies when there is one): a site and a tenant side by side in one file are both
+// served; a tenant gets its source and no QRS client (right-sizing refuses it:
+// ErrTenantRightsize). With releaseSettings, a table with a
 // release table also gets its sidecar settings, as LoadSite loads it (the report reads
 // its audit log and notice state).
 func LoadTables(path string, log *slog.Logger, releaseSettings bool) ([]*Site, error) {

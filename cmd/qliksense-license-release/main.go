@@ -39,7 +39,8 @@ Commands:
   once          one real run now (honours dry_run)
   rightsize     every professional holder, whether analyzer access would do, and why
                 (authoring in the window, admin roles, protections); changes nothing;
-                a site's only (a Qlik Cloud tenant is refused)
+                a site's only (a Qlik Cloud tenant beside a site is left out, and a
+                file of tenants alone refused)
   report        the license report the owner reads: one self-contained HTML page per
                 site or tenant (-out FILE, or stdout): pools, what to buy and when,
                 charts, what the release policy reclaimed and can reclaim,
