@@ -69,6 +69,7 @@ func TestReadOnlyCommandsTakeASiteAndATenantInOneFile(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 1, run(t.Context(), []string{"rightsize", "-config", tenantPath}, &out, &errOut), "a file of tenants alone is refused")
 	require.Contains(t, errOut.String(), "a Qlik Cloud tenant is not right-sized")
+	require.Contains(t, errOut.String(), "config="+tenantPath, "which file's table failed")
 
 	out.Reset()
 	errOut.Reset()

@@ -40,7 +40,7 @@ func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io
 			rep, err := report(ctx, s)
 			s.Source.Close()
 			if err != nil {
-				log.Error(what+" failed", "site", s.Name, "err", err)
+				log.Error(what+" failed", "site", s.Name, "config", s.Path, "err", err)
 				code = 1
 				continue
 			}
