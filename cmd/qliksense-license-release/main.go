@@ -180,9 +180,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	switch cmd {
 	case "rightsize":
-		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "right-sizing", true, rightsizeReport)
+		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "right-sizing", rightsizeApplies, rightsizeReport)
 	case "forecast":
-		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "forecast", false, forecastReport)
+		return readOnlyCmd(ctx, o.configs, o.format, stdout, log, "forecast", forecastApplies, forecastReport)
 	case "report":
 		return reportCmd(ctx, o.configs, o.out, stdout, log)
 	}

@@ -64,7 +64,7 @@ func TestReadOnlyCommandsTakeASiteAndATenantInOneFile(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 0, run(t.Context(), []string{"rightsize", "-config", path, "-format", "json"}, &out, &errOut), errOut.String())
 	require.Contains(t, out.String(), `"lookback_days"`, "the site's right-sizing")
-	require.Contains(t, errOut.String(), "right-sizing is made for a Qlik Sense site: this file's tenant is left out")
+	require.Contains(t, errOut.String(), "right-sizing: right-sizing is made for a Qlik Sense site, not a Qlik Cloud tenant: this table is left out")
 	require.Contains(t, errOut.String(), "site=cloud")
 	errOut.Reset()
 	require.Equal(t, 1, run(t.Context(), []string{"rightsize", "-config", tenantPath}, &out, &errOut), "a file of tenants alone is refused")
@@ -84,4 +84,36 @@ func TestReadOnlyCommandsTakeASiteAndATenantInOneFile(t *testing.T) {
 	}
 	require.Len(t, cloud.Tenant.Assignments(), len(qcloudemu.KnownAnswers), "the read-only commands change nothing")
 	require.Zero(t, qrsSrv.Log.Count("DELETE", "")+qrsSrv.Log.Count("POST", ""))
+}
+
+// In a file of several tables, forecast leaves out a table without a [forecast] table (it
+// says so) when another has one; a file where none has one is an error naming the table.
+func TestForecastLeavesOutATableWithoutItsForecastTable(t *testing.T) {
+	t.Parallel()
+	qrsSrv := startEmulator(t)
+	cloud := startTenant(t)
+	tenantInflux := httptest.NewServer(tenantHistory(cloud.Tenant.Units, time.Now()))
+	defer tenantInflux.Close()
+	sitePath, _ := writeSite(t, qrsSrv, "")
+	siteTable, err := os.ReadFile(sitePath)
+	require.NoError(t, err)
+	tenantPath, _ := writeTenant(t, cloud.URL, cloud.CAFile, "")
+	tenantTable, err := os.ReadFile(tenantPath)
+	require.NoError(t, err)
+	both := filepath.Join(t.TempDir(), "both.conf")
+	require.NoError(t, os.WriteFile(both, []byte(string(siteTable)+"\n"+string(tenantTable)+
+		fmt.Sprintf("\n  [inputs.qliksense_license.forecast]\n    url = %q\n    database = \"qliksense\"\n", tenantInflux.URL)), 0o600))
+
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(t.Context(), []string{"forecast", "-config", both, "-format", "json"}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), `"site": "cloud"`)
+	require.NotContains(t, out.String(), `"site": "production"`)
+	require.Contains(t, errOut.String(), "no [inputs.qliksense_license.forecast] table says where its history is: this table is left out")
+	require.Contains(t, errOut.String(), "site=production")
+
+	neither := filepath.Join(t.TempDir(), "neither.conf")
+	require.NoError(t, os.WriteFile(neither, []byte(string(siteTable)+"\n"+string(tenantTable)), 0o600))
+	errOut.Reset()
+	require.Equal(t, 1, run(t.Context(), []string{"forecast", "-config", neither}, &out, &errOut))
+	require.Contains(t, errOut.String(), "forecast failed")
 }

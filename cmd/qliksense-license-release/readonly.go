@@ -18,11 +18,12 @@ type renderer interface {
 
 // readOnlyCmd prints a report of each site made by report — every table of each file, a
 // site or a tenant — loaded for a command that reads only (no release table needed); what
-// names the report in errors. With sitesOnly (right-sizing, a site's only), the tenants of
-// a file that also holds sites are left out and said so; a file of tenants alone is
-// refused by the report.
-func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger, what string, sitesOnly bool,
-	report func(context.Context, *release.Site) (renderer, error)) int {
+// names the report in errors. A table the command does not apply to (applies says why:
+// right-sizing is a site's, a forecast needs its [forecast] table) is left out, and said
+// so, when another table of its file is one it applies to; a file of such tables alone is
+// given to report, whose error names what is missing.
+func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io.Writer, log *slog.Logger, what string,
+	applies func(*release.Site) (bool, string), report func(context.Context, *release.Site) (renderer, error)) int {
 	code := 0
 	for _, path := range configs {
 		sites, err := release.LoadTables(path, log, false)
@@ -31,9 +32,14 @@ func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io
 			code = 1
 			continue
 		}
+		anyApplies := false
+		for _, s := range sites {
+			ok, _ := applies(s)
+			anyApplies = anyApplies || ok
+		}
 		for i, s := range sites {
-			if sitesOnly && s.Client == nil && hasSite(sites) {
-				log.Info(what+" is made for a Qlik Sense site: this file's tenant is left out", "config", path, "site", s.Name)
+			if ok, why := applies(s); !ok && anyApplies {
+				log.Info(what+": "+why+": this table is left out", "config", path, "site", s.Name)
 				s.Source.Close()
 				continue
 			}
@@ -56,14 +62,14 @@ func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io
 	return code
 }
 
-// hasSite reports whether sites holds a Qlik Sense site (not only tenants).
-func hasSite(sites []*release.Site) bool {
-	for _, s := range sites {
-		if s.Client != nil {
-			return true
-		}
-	}
-	return false
+// rightsizeApplies: right-sizing is made for a Qlik Sense site (a tenant has no QRS).
+func rightsizeApplies(s *release.Site) (bool, string) {
+	return s.Client != nil, "right-sizing is made for a Qlik Sense site, not a Qlik Cloud tenant"
+}
+
+// forecastApplies: a forecast reads the history its [forecast] table names.
+func forecastApplies(s *release.Site) (bool, string) {
+	return s.Config.Forecast != nil, "no [inputs.qliksense_license.forecast] table says where its history is"
 }
 
 // rightsizeReport is the right-sizing report of a site.
