@@ -66,8 +66,9 @@ Commands:
 Each -config file is the [[inputs.qliksense_license]] file the Telegraf plugin reads: a
 Qlik Sense site's table, a Qlik Cloud tenant's, or several side by side. run, once, plan
 and check-config take every table of it that has an [inputs.qliksense_license.release]
-table, each its own site; forecast and report take every table; rightsize every site's
-(a tenant beside a site is left out, and a file of tenants alone refused).
+table, each its own site; report takes every table; forecast every table with a
+[forecast] table, rightsize every site's (another table beside one is left out, and
+said so; a file of such tables alone is refused).
 `
 
 func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)) }
