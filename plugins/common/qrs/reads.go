@@ -2,6 +2,8 @@ package qrs
 
 import (
 	"context"
+	"errors"
+	"net/url"
 	"strings"
 )
 
@@ -81,4 +83,22 @@ func (c *Client) AllocationsOfUsers(ctx context.Context, t AccessType, userIDs [
 		}
 	}
 	return out, nil
+}
+
+// Privileges reads the acting user's privileges on one entity of a collection (a path
+// without /qrs, such as "/user" or an AccessType's Endpoint): those of the first row of
+// its condensed list with privileges=true. The rest of the list is not read. found is
+// false for an empty collection.
+func (c *Client) Privileges(ctx context.Context, path string) (privileges []string, found bool, err error) {
+	errFirst := errors.New("first row read")
+	err = streamList(ctx, c, path, url.Values{"privileges": {"true"}}, func(row *struct {
+		Privileges []string `json:"privileges"`
+	}) error {
+		privileges, found = row.Privileges, true
+		return errFirst
+	})
+	if errors.Is(err, errFirst) {
+		err = nil
+	}
+	return privileges, found, err
 }
