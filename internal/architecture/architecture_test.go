@@ -165,3 +165,31 @@ func TestBinariesHoldNoTestCode(t *testing.T) {
 		require.True(t, seen["plugins/common/qrs"] || seen["emulators/qrs"], "%s was walked down to the QRS client", cmd)
 	}
 }
+
+// No file of production code is over 500 lines (node_exporter's one job per file): a
+// file that grows past it holds two jobs.
+func TestNoProductionFileOver500Lines(t *testing.T) {
+	root := moduleRoot(t)
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "bin" || name == "testdata" || name == "node_modules" || name == "results") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		require.LessOrEqual(t, strings.Count(string(b), "\n"), 500, "%s: over 500 lines; split it by job", rel)
+		return nil
+	})
+	require.NoError(t, err)
+}
