@@ -94,9 +94,7 @@ func LoadTables(path string, log *slog.Logger, releaseSettings bool) ([]*Site, e
 		}
 		s, err := build(path, c, log, releaseSettings && c.Release != nil, wrap)
 		if err != nil {
-			for _, s := range sites {
-				s.Source.Close()
-			}
+			CloseSites(sites)
 			return nil, err
 		}
 		sites = append(sites, s)
@@ -136,9 +134,7 @@ func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 		}
 		s, err := build(path, c, log, true, func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, i+1, c.Site, err) })
 		if err != nil {
-			for _, s := range sites {
-				s.Source.Close()
-			}
+			CloseSites(sites)
 			return nil, err
 		}
 		sites = append(sites, s)
@@ -201,6 +197,13 @@ func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, w
 	}
 	s.Source = qrssource.New(s.Client)
 	return s, nil
+}
+
+// CloseSites closes the license sources of sites (loaded, and not to be used).
+func CloseSites(sites []*Site) {
+	for _, s := range sites {
+		s.Source.Close()
+	}
 }
 
 // ErrTenantRightsize: right-sizing reads a site's QRS (the professional allocations and

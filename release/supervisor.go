@@ -133,9 +133,7 @@ func (s *Supervisor) Serve(ctx context.Context, sites []*Site) error {
 			for _, r := range runners {
 				r.Close()
 			}
-			for _, site := range sites[i:] { // loaded, never started
-				site.Source.Close()
-			}
+			CloseSites(sites[i:]) // loaded, never started
 			return fmt.Errorf("site %s: %w", site.Name, err)
 		}
 		runners = append(runners, r)
@@ -420,9 +418,7 @@ func LoadSites(paths []string, log *slog.Logger) (_ []*Site, err error) {
 	var sites []*Site
 	defer func() {
 		if err != nil {
-			for _, s := range sites {
-				s.Source.Close()
-			}
+			CloseSites(sites)
 		}
 	}()
 	names := map[string]string{}
@@ -434,17 +430,13 @@ func LoadSites(paths []string, log *slog.Logger) (_ []*Site, err error) {
 		}
 		for i, s := range loaded {
 			if other, dup := names[s.Name]; dup {
-				for _, s := range loaded[i:] {
-					s.Source.Close()
-				}
+				CloseSites(loaded[i:])
 				return nil, fmt.Errorf("%s and %s both name site %q: give each file its own site", other, p, s.Name)
 			}
 			names[s.Name] = p
 			sites = append(sites, s)
 			if err := files.claim(s); err != nil {
-				for _, s := range loaded[i+1:] {
-					s.Source.Close()
-				}
+				CloseSites(loaded[i+1:])
 				return nil, err
 			}
 		}

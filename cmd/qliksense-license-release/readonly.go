@@ -52,9 +52,7 @@ func readOnlyCmd(ctx context.Context, configs []string, format string, stdout io
 			}
 			if err := rep.Render(stdout, format); err != nil {
 				log.Error("writing the report failed", "err", err)
-				for _, rest := range sites[i+1:] {
-					rest.Source.Close()
-				}
+				release.CloseSites(sites[i+1:])
 				return 1
 			}
 		}

@@ -173,7 +173,7 @@ func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writ
 		if out == "" {
 			if err := d.HTML(stdout); err != nil {
 				log.Error("writing the report failed", "err", err)
-				closeSites(all[i+1:])
+				release.CloseSites(all[i+1:])
 				return 1
 			}
 			continue
@@ -181,18 +181,12 @@ func reportCmd(ctx context.Context, configs []string, out string, stdout io.Writ
 		file := files[i]
 		if err := writeReport(file, d); err != nil {
 			log.Error("writing the report failed", "err", err)
-			closeSites(all[i+1:])
+			release.CloseSites(all[i+1:])
 			return 1
 		}
 		fmt.Fprintf(stdout, "license report of site %s: %s\n", s.Name, file)
 	}
 	return code
-}
-
-func closeSites(sites []*release.Site) {
-	for _, s := range sites {
-		s.Source.Close()
-	}
 }
 
 // reportFiles are the files -out names for sites, in order: out itself for one site; for

@@ -250,9 +250,7 @@ func install(m *mgr.Mgr, o serviceOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("not installing with an invalid configuration: %w", err)
 	}
-	for _, s := range sites {
-		s.Source.Close()
-	}
+	release.CloseSites(sites)
 	if o.dataDir != "" {
 		if o.dataDir, err = filepath.Abs(o.dataDir); err != nil {
 			return "", err
