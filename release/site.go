@@ -61,7 +61,7 @@ func loadSite(path string, log *slog.Logger, sidecar bool) (*Site, error) {
 	if err := siteconfig.Load(path, &c); err != nil {
 		return nil, err
 	}
-	return build(path, &c, log, sidecar, func(err error) error { return fmt.Errorf("%s: %w", path, err) })
+	return build(path, &c, log, sidecar, 0)
 }
 
 // LoadTables loads every table of a file for the commands that read only — rightsize,
@@ -77,22 +77,17 @@ func LoadTables(path string, log *slog.Logger, releaseSettings bool) ([]*Site, e
 		return nil, err
 	}
 	if len(cs) > 1 {
-		for i, c := range cs {
-			if err := c.Validate(); err != nil {
-				return nil, fmt.Errorf("%s: table %d: %w", path, i+1, err)
-			}
-		}
-		if err := siteconfig.Distinct(cs); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		if err := checkTables(path, cs); err != nil {
+			return nil, err
 		}
 	}
 	var sites []*Site
 	for i, c := range cs {
-		wrap := func(err error) error { return fmt.Errorf("%s: %w", path, err) }
+		table := 0
 		if len(cs) > 1 {
-			wrap = func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, i+1, c.Site, err) }
+			table = i + 1
 		}
-		s, err := build(path, c, log, releaseSettings && c.Release != nil, wrap)
+		s, err := build(path, c, log, releaseSettings && c.Release != nil, table)
 		if err != nil {
 			CloseSites(sites)
 			return nil, err
@@ -112,19 +107,14 @@ func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 		return nil, err
 	}
 	if len(cs) == 1 {
-		s, err := build(path, cs[0], log, true, func(err error) error { return fmt.Errorf("%s: %w", path, err) })
+		s, err := build(path, cs[0], log, true, 0)
 		if err != nil {
 			return nil, err
 		}
 		return []*Site{s}, nil
 	}
-	for i, c := range cs {
-		if err := c.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: table %d: %w", path, i+1, err)
-		}
-	}
-	if err := siteconfig.Distinct(cs); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := checkTables(path, cs); err != nil {
+		return nil, err
 	}
 	var sites []*Site
 	for i, c := range cs {
@@ -132,7 +122,7 @@ func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 			log.Info("a table without a release table: the sidecar leaves its site alone", "config", path, "table", i+1, "site", c.Site)
 			continue
 		}
-		s, err := build(path, c, log, true, func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, i+1, c.Site, err) })
+		s, err := build(path, c, log, true, i+1)
 		if err != nil {
 			CloseSites(sites)
 			return nil, err
@@ -145,9 +135,28 @@ func loadFile(path string, log *slog.Logger) ([]*Site, error) {
 	return sites, nil
 }
 
-// build makes the Site of a decoded table (validated here; Validate may run twice).
-func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, wrap func(error) error) (*Site, error) {
+// checkTables validates the several tables of one file, each (naming its number) and side
+// by side (siteconfig.Distinct).
+func checkTables(path string, cs []*siteconfig.Config) error {
+	for i, c := range cs {
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("%s: table %d: %w", path, i+1, err)
+		}
+	}
+	if err := siteconfig.Distinct(cs); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// build makes the Site of a decoded table (validated here; Validate may run twice). Its
+// errors name path, and table, the table's number among several (0: the file's only one).
+func build(path string, cp *siteconfig.Config, log *slog.Logger, sidecar bool, table int) (*Site, error) {
 	c := *cp
+	wrap := func(err error) error { return fmt.Errorf("%s: %w", path, err) }
+	if table > 0 {
+		wrap = func(err error) error { return fmt.Errorf("%s: table %d (site %s): %w", path, table, c.Site, err) }
+	}
 	if err := c.Validate(); err != nil {
 		return nil, wrap(err)
 	}
