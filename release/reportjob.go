@@ -52,11 +52,6 @@ type reportState struct {
 	LastSent time.Time `json:"last_sent,omitzero"`
 }
 
-// ReportStateFile is where the report's schedule state of a site is kept.
-func ReportStateFile(st *siteconfig.Sidecar) string {
-	return st.ReportFile()
-}
-
 func readReportState(path string) (*reportState, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -86,7 +81,7 @@ func (j *ReportJob) Due(ctx context.Context, s *Site, now time.Time, log *slog.L
 	if err != nil || !rs.Enabled || s.Settings == nil {
 		return false, err
 	}
-	path := ReportStateFile(s.Settings)
+	path := s.Settings.ReportFile()
 	st, err := readReportState(path)
 	if err != nil {
 		log.Error("reading the license report's state failed", "err", err)

@@ -55,7 +55,7 @@ func TestReportJobMailsOnSchedule(t *testing.T) {
 		return sent
 	}
 	require.False(t, due(job, "2026-03-15T10:00:00Z"), "the first start arms the schedule")
-	_, err := os.Stat(release.ReportStateFile(e.site.Settings))
+	_, err := os.Stat(e.site.Settings.ReportFile())
 	require.NoError(t, err)
 	require.False(t, due(job, "2026-03-31T23:59:00Z"))
 	require.Empty(t, smtp.Messages())
@@ -206,7 +206,7 @@ func TestReportStateUnwritableSendsOnce(t *testing.T) {
 	e = fresh
 	require.False(t, due("2026-05-15T10:00:00Z"))
 	require.False(t, due("2026-05-15T10:00:30Z"))
-	_, err := os.Stat(release.ReportStateFile(e.site.Settings))
+	_, err := os.Stat(e.site.Settings.ReportFile())
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.True(t, due("2026-06-01T07:00:00Z"))
 	require.False(t, due("2026-06-01T07:00:30Z"))

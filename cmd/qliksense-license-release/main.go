@@ -457,7 +457,7 @@ func describeRuns(w io.Writer, s *release.Site) {
 	}
 	if rs, err := s.Config.ReportSettings(); err == nil && rs.Enabled {
 		fmt.Fprintf(w, "  license report: mailed to %s on %q in %s, next %s; state %s\n", list(rs.To), rs.ScheduleText, rs.Location,
-			rs.Schedule.Next(time.Now().In(rs.Location)).Format(time.RFC3339), release.ReportStateFile(st))
+			rs.Schedule.Next(time.Now().In(rs.Location)).Format(time.RFC3339), st.ReportFile())
 	}
 	if st.Output != nil {
 		token := "none"
