@@ -46,8 +46,9 @@ func (n *Notifier) stage(ctx context.Context, lookup plan.Lookup, pol *policy.Po
 		if it.Decision.Verdict != policy.Release || days == 0 {
 			continue
 		}
-		stage, from := state.StageOf(keyOf(it), days, p.Now)
-		rec := state.Of(keyOf(it))
+		k := keyOf(it)
+		stage, from := state.StageOf(k, days, p.Now)
+		rec := state.Of(k)
 		switch stage {
 		case notice.Notice:
 			toTell = append(toTell, it)
