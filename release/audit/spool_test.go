@@ -151,15 +151,7 @@ func TestSpoolOffsetThatNoLongerFits(t *testing.T) {
 		t.Run("rotated by "+how+" with an undelivered tail", func(t *testing.T) {
 			spool, out, d := setup(t)
 			appendLines(t, spool, 5, 9) // written while InfluxDB is down
-			rotated := spool + ".1"
-			if how == "move" {
-				require.NoError(t, os.Rename(spool, rotated))
-			} else {
-				b, err := os.ReadFile(spool)
-				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(rotated, b, 0o640))
-				require.NoError(t, os.Truncate(spool, 0))
-			}
+			rotate(t, spool, how)
 			appendLines(t, spool, 100, 103)
 			left, err := d.Len()
 			require.NoError(t, err)
@@ -193,15 +185,7 @@ func TestSpoolOffsetThatNoLongerFits(t *testing.T) {
 			cancel()
 			_, err := down.Flush(ctx)
 			require.Error(t, err, "InfluxDB down")
-			rotated := spool + ".1"
-			if how == "move" {
-				require.NoError(t, os.Rename(spool, rotated))
-			} else {
-				b, err := os.ReadFile(spool)
-				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(rotated, b, 0o640))
-				require.NoError(t, os.Truncate(spool, 0))
-			}
+			rotate(t, spool, how)
 			appendLines(t, spool, 100, 103)
 			d := audit.NewTestDeliverer(spool, true, out, 100, "", slogDiscard())
 			left, err := d.Len()
@@ -302,4 +286,19 @@ func TestSpoolOneDeliveryAtATimeAcrossProcesses(t *testing.T) {
 	for id, n := range counts {
 		require.Equal(t, 1, n, "%s delivered twice", id)
 	}
+}
+
+// rotate rotates the audit log spool to spool.1 as logrotate does, how: "move" (renamed)
+// or "copytruncate" (copied, then emptied).
+func rotate(t *testing.T, spool, how string) {
+	t.Helper()
+	rotated := spool + ".1"
+	if how == "move" {
+		require.NoError(t, os.Rename(spool, rotated))
+		return
+	}
+	b, err := os.ReadFile(spool)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(rotated, b, 0o640))
+	require.NoError(t, os.Truncate(spool, 0))
 }
