@@ -140,6 +140,9 @@ func (f *Faults) Clear() {
 	f.cfg = FaultConfig{}
 }
 
+// defaultLateEffect is FaultConfig.LateEffect's default.
+const defaultLateEffect = 1500 * time.Millisecond
+
 type faultDecision struct {
 	kind       FaultKind
 	lateEffect time.Duration
@@ -155,6 +158,9 @@ func (f *Faults) decide(method, path, query string) faultDecision {
 	d := faultDecision{retryAfter: f.cfg.RetryAfter, lateEffect: f.cfg.LateEffect}
 	if d.retryAfter <= 0 {
 		d.retryAfter = time.Second
+	}
+	if d.lateEffect <= 0 {
+		d.lateEffect = defaultLateEffect
 	}
 	if kind, ok := f.queue.Take(method, path, query); ok {
 		d.kind = kind

@@ -122,26 +122,18 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		body, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	}
 	if fault.kind == FaultGatewayTimeoutLate {
-		lag := fault.lateEffect
-		if lag <= 0 {
-			lag = 1500 * time.Millisecond
-		}
 		method, q, rights := r.Method, r.URL.Query(), h.site.rightsOf(user)
-		time.AfterFunc(lag, func() { h.route(method, rest, q, rights, body) })
+		time.AfterFunc(fault.lateEffect, func() { h.route(method, rest, q, rights, body) })
 		textError(w, http.StatusGatewayTimeout, "Gateway Timeout")
 		return
 	}
 	if fault.kind == FaultSlow {
-		lag := fault.lateEffect
-		if lag <= 0 {
-			lag = 1500 * time.Millisecond
-		}
 		select {
-		case <-time.After(lag):
+		case <-time.After(fault.lateEffect):
 		case <-r.Context().Done():
 			// The client gave up; QRS carries on and finishes the request all the same.
 			method, q, rights := r.Method, r.URL.Query(), h.site.rightsOf(user)
-			time.AfterFunc(lag-time.Since(start), func() { h.route(method, rest, q, rights, body) })
+			time.AfterFunc(fault.lateEffect-time.Since(start), func() { h.route(method, rest, q, rights, body) })
 			return
 		}
 	}
