@@ -45,7 +45,7 @@ func tenantBehindGateway(t *testing.T, seed uint64, users int) (*qcloudemu.Serve
 func superviseTenant(t *testing.T, g *testkit.Gateway, state, keys string) *supervised {
 	t.Helper()
 	start := time.Now()
-	return superviseFile(t, tenantConfig(t, g.URL, g.CAFile, state, keys, knownPolicy), state, func(sup *release.Supervisor) {
+	return superviseFile(t, tenantConfig(t, g.URL, g.CAFile, state, keys, testkit.TenantPolicyTables), state, func(sup *release.Supervisor) {
 		sup.Now = func() time.Time { return knownNow.Add(time.Since(start)) }
 	})
 }

@@ -27,17 +27,6 @@ import (
 // knownNow is the known-answer tenant's clock.
 var knownNow = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
-// knownPolicy is the known answers' policy: 30 days for both types, TenantAdmin protected.
-const knownPolicy = `
-    [inputs.qliksense_license.release.professional]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.analyzer]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.protect]
-      roles = ["TenantAdmin"]`
-
 type tenantEnv struct {
 	srv    *qcloudemu.Server
 	site   *release.Site
@@ -47,14 +36,14 @@ type tenantEnv struct {
 }
 
 // newTenantEnv serves tenant and loads a tenant table for it with the release table's own
-// keys (keys) and knownPolicy; gateway, when set, puts a gateway in front.
+// keys (keys) and testkit.TenantPolicyTables; gateway, when set, puts a gateway in front.
 func newTenantEnv(t *testing.T, tenant *qcloudemu.Tenant, keys string, gateway func(n int, r *http.Request) testkit.GatewayAction) *tenantEnv {
 	t.Helper()
-	return newTenantEnvWith(t, tenant, keys, knownPolicy, gateway)
+	return newTenantEnvWith(t, tenant, keys, testkit.TenantPolicyTables, gateway)
 }
 
 // newTenantEnvWith is newTenantEnv with the release table's sub-tables pol instead of
-// knownPolicy.
+// testkit.TenantPolicyTables.
 func newTenantEnvWith(t *testing.T, tenant *qcloudemu.Tenant, keys, pol string, gateway func(n int, r *http.Request) testkit.GatewayAction) *tenantEnv {
 	t.Helper()
 	srv, err := qcloudemu.Start(qcloudemu.Options{Tenant: tenant, CertDir: t.TempDir()})
@@ -81,7 +70,7 @@ func newTenantEnvWith(t *testing.T, tenant *qcloudemu.Tenant, keys, pol string, 
 
 // tenantConfig writes a file with a tenant table (site "cloud") for the tenant at url,
 // whose certificate ca signs, with the known-answer API key, its state in state, the
-// release table's own keys (keys) and its sub-tables pol (knownPolicy, most often); it
+// release table's own keys (keys) and its sub-tables pol (testkit.TenantPolicyTables, most often); it
 // returns the file's path.
 func tenantConfig(t *testing.T, url, ca, state, keys, pol string) string {
 	t.Helper()
@@ -311,7 +300,7 @@ func TestSiteAndTenantInOneFile(t *testing.T) {
 	defer func() { _ = cloud.Close() }()
 	state := t.TempDir()
 	table := fmt.Sprintf("  [inputs.qliksense_license.release]\n    state_dir = %q\n", state)
-	conf := qrsSrv.PluginConfig("production", table+testkit.PolicyTables) + cloud.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, table+knownPolicy)
+	conf := qrsSrv.PluginConfig("production", table+testkit.PolicyTables) + cloud.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, table+testkit.TenantPolicyTables)
 	path := filepath.Join(t.TempDir(), "both.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	sites, err := release.LoadSites([]string{path}, slogDiscard())
@@ -332,7 +321,7 @@ func TestSiteAndTenantInOneFile(t *testing.T) {
 	}
 
 	// Two tables of one file naming one site are refused, naming both.
-	conf = cloud.PluginConfig("same", qcloudemu.KnownAnswerAPIKey, table+knownPolicy) + qrsSrv.PluginConfig("same", table+testkit.PolicyTables)
+	conf = cloud.PluginConfig("same", qcloudemu.KnownAnswerAPIKey, table+testkit.TenantPolicyTables) + qrsSrv.PluginConfig("same", table+testkit.PolicyTables)
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	_, err = release.LoadSites([]string{path}, slogDiscard())
 	require.ErrorContains(t, err, `tables 1 and 2 are both site "same"`)

@@ -22,10 +22,10 @@ import (
 	"github.com/qliksense-license/qliksense-license/release/plan"
 )
 
-// tenantNoticePolicy is knownPolicy with a 14-day notice on both types, mail through
+// tenantNoticePolicy is testkit.TenantPolicyTables with a 14-day notice on both types, mail through
 // smtp, and the extra sub-tables given.
 func tenantNoticePolicy(smtp *testkit.SMTP, extra string) string {
-	return strings.ReplaceAll(knownPolicy, "inactive_days = 30", "inactive_days = 30\n      notice_days = 14") + "\n" + smtp.MailTable() + extra
+	return strings.ReplaceAll(testkit.TenantPolicyTables, "inactive_days = 30", "inactive_days = 30\n      notice_days = 14") + "\n" + smtp.MailTable() + extra
 }
 
 // noticeTenant is the known-answer tenant with two more analyzer assignments, 60 days old

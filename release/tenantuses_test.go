@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	qcloudemu "github.com/qliksense-license/qliksense-license/emulators/qcloud"
+	"github.com/qliksense-license/qliksense-license/internal/testkit"
 	"github.com/qliksense-license/qliksense-license/release"
 )
 
@@ -31,7 +32,7 @@ func TestTenantUsesOfAnotherTenantAreNotTrusted(t *testing.T) {
 	prod, err := qcloudemu.Start(qcloudemu.Options{Tenant: qcloudemu.KnownAnswer(knownNow), CertDir: t.TempDir()})
 	require.NoError(t, err)
 	defer func() { _ = prod.Close() }()
-	conf := prod.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, fmt.Sprintf("  [inputs.qliksense_license.release]\n    state_dir = %q\n%s\n", e.state, knownPolicy))
+	conf := prod.PluginConfig("cloud", qcloudemu.KnownAnswerAPIKey, fmt.Sprintf("  [inputs.qliksense_license.release]\n    state_dir = %q\n%s\n", e.state, testkit.TenantPolicyTables))
 	path := filepath.Join(t.TempDir(), "tenant.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	s, err := release.LoadSite(path, slogDiscard())

@@ -19,24 +19,13 @@ import (
 	"github.com/qliksense-license/qliksense-license/internal/testkit"
 )
 
-// tenantPolicy is the known answers' policy: 30 days for both types, TenantAdmin protected.
-const tenantPolicy = `
-    [inputs.qliksense_license.release.professional]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.analyzer]
-      enabled = true
-      inactive_days = 30
-    [inputs.qliksense_license.release.protect]
-      roles = ["TenantAdmin"]`
-
 // writeTenant writes a tenant table for url (whose certificate ca signs) with the release
 // table's keys.
 func writeTenant(t *testing.T, url, ca, keys string) (path, state string) {
 	t.Helper()
 	state = t.TempDir()
 	conf := fmt.Sprintf("[[inputs.qliksense_license]]\n  site = \"cloud\"\n  tenant = %q\n  api_key = %q\n  tls_ca = %q\n"+
-		"  [inputs.qliksense_license.release]\n    state_dir = %q\n    %s\n%s\n", url, qcloudemu.KnownAnswerAPIKey, ca, state, keys, tenantPolicy)
+		"  [inputs.qliksense_license.release]\n    state_dir = %q\n    %s\n%s\n", url, qcloudemu.KnownAnswerAPIKey, ca, state, keys, testkit.TenantPolicyTables)
 	path = filepath.Join(t.TempDir(), "tenant.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
 	return path, state

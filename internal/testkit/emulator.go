@@ -30,6 +30,20 @@ var Now = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 //go:embed testdata/policy.toml
 var PolicyTables string
 
+// TenantPolicyTables is the release policy of the Qlik Cloud emulator's known-answer
+// tenant (qcloudemu.KnownAnswer), which its known answers assume: 30 days for both types,
+// TenantAdmin protected. Like PolicyTables, the sub-tables of
+// [inputs.qliksense_license.release].
+const TenantPolicyTables = `
+    [inputs.qliksense_license.release.professional]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.analyzer]
+      enabled = true
+      inactive_days = 30
+    [inputs.qliksense_license.release.protect]
+      roles = ["TenantAdmin"]`
+
 // sharedCerts is one certificate folder for the test process: making RSA keys is the
 // slowest part of starting an emulator.
 var sharedCerts = sync.OnceValues(func() (string, error) {
