@@ -203,7 +203,7 @@ func (d *deliverer) point(r auditRecord) *write.Point {
 		o := r.Outcome
 		tags["site"], tags["license_type"], tags["user"] = o.Site, o.Type.LicenseType(), o.User
 		tags["outcome"], tags["reason"] = string(o.Result), o.Reason
-		return influxdb2.NewPoint(MeasurementRelease, tags, map[string]any{
+		return influxdb2.NewPoint(MeasurementRelease, lineTags(tags), map[string]any{
 			"days_since_last_use": o.DaysSinceLastUse,
 			"allocation_id":       o.AllocationID,
 			"detail":              o.Detail,
@@ -242,13 +242,29 @@ func (d *deliverer) point(r auditRecord) *write.Point {
 		for reason, n := range s.Kept {
 			fields["kept_"+strings.ToLower(string(reason))] = int64(n)
 		}
-		return influxdb2.NewPoint(MeasurementReleaseRun, tags, fields, s.Time)
+		return influxdb2.NewPoint(MeasurementReleaseRun, lineTags(tags), fields, s.Time)
 	case r.Reload != nil:
 		tags["site"] = r.Reload.Site
-		return influxdb2.NewPoint(MeasurementReload, tags, map[string]any{
+		return influxdb2.NewPoint(MeasurementReload, lineTags(tags), map[string]any{
 			"success": r.Reload.Success,
 			"error":   r.Reload.Error,
 		}, r.Reload.Time)
 	}
 	return nil
+}
+
+// lineTags keeps tags writable in line protocol, as Telegraf's serializer does: a value's
+// trailing backslashes are trimmed (one would escape the separator after it: a Qlik Cloud
+// subject or a user name ending in "\") and an empty value is left out (a holder without
+// a name). InfluxDB rejects the whole write otherwise, and the spool would send that batch
+// again at every delivery, never reaching the records after it.
+func lineTags(tags map[string]string) map[string]string {
+	for k, v := range tags {
+		if v = strings.TrimRight(v, `\`); v == "" {
+			delete(tags, k)
+			continue
+		}
+		tags[k] = v
+	}
+	return tags
 }

@@ -146,12 +146,19 @@ func TenantTypeOf(s string) (qrs.AccessType, bool) {
 
 // Tenant reads a tenant's assignments and the users behind them, joins them with the last
 // use, and decides each assignment with the policy. Subjects are matched to users exactly
-// (case-sensitive); an assignment whose subject matches no user is an orphan. An error
-// means nothing could be decided.
+// (case-sensitive); an assignment whose subject matches no user is an orphan. An
+// assignment the pages list twice (its type and subject: a cursor that shifted while the
+// list changed) is one assignment: counted, decided and planned once (planned twice, one
+// delete call would carry it twice, and its second item's "not found" would hide the
+// first's 200). An error means nothing could be decided.
 func Tenant(ctx context.Context, src TenantSource, o TenantOptions) (*TenantResult, error) {
 	var list []qcloud.Assignment
+	seen := map[qcloud.Key]bool{}
 	err := src.Assignments(ctx, qcloud.AssignmentQuery{}, func(a qcloud.Assignment) error {
-		list = append(list, a)
+		if !seen[a.Key()] {
+			seen[a.Key()] = true
+			list = append(list, a)
+		}
 		return nil
 	})
 	if err != nil {

@@ -164,3 +164,28 @@ func TestUseBookSurvivesAFutureEventAndALostMap(t *testing.T) {
 	require.Equal(t, later.Add(-window), f.sinces[len(f.sinces)-1], "the whole window is read again")
 	require.Equal(t, tago(10), lost.LastUse["a"])
 }
+
+// An assignment the pages list twice (a cursor shifted while the list changed) is one
+// assignment: counted and decided once, so a plan never carries it twice into one delete
+// call (whose second item, answered "not found", would hide the first's 200).
+func TestTenantCountsARepeatedAssignmentOnce(t *testing.T) {
+	old := tago(400)
+	f := &fakeTenant{
+		assignments: []qcloud.Assignment{
+			{Type: "professional", Subject: "a", Created: old},
+			{Type: "analyzer", Subject: "b", Created: old},
+			{Type: "professional", Subject: "a", Created: old},
+		},
+		users: []qcloud.User{{ID: "ua", Subject: "a"}, {ID: "ub", Subject: "b"}},
+	}
+	p, err := policy.CompileTenant(&policy.Config{
+		Professional: policy.TypeConfig{Enabled: true, InactiveDays: 30},
+		Analyzer:     policy.TypeConfig{Enabled: true, InactiveDays: 30},
+	})
+	require.NoError(t, err)
+	res, err := evaluate.Tenant(context.Background(), f, evaluate.TenantOptions{Policy: p, Now: tnow, KeepItems: true})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.ByType[qrs.Professional].Assignments)
+	require.Len(t, res.ByType[qrs.Professional].Items, 1)
+	require.Equal(t, 1, res.ByType[qrs.Analyzer].Assignments)
+}

@@ -101,7 +101,9 @@ func (c *Client) actionBatch(ctx context.Context, verb, what string, keys []Key,
 
 // matchItems pairs a 207's items with the keys asked: by position when the answer has one
 // item per key and each named subject and type agrees, by type and subject otherwise (then by
-// subject alone when unique). Keys left without a status are in doubt.
+// subject alone when unique and the item names no type). Keys left without a status are in
+// doubt, and so is a key the answer gives two different statuses (an item repeated with a
+// 200 and an error): which one holds is known only by reading it back.
 func matchItems(name string, keys []Key, data []wireItemStatus) ([]ItemResult, error) {
 	byPos := len(data) == len(keys)
 	for i := 0; byPos && i < len(data); i++ {
@@ -110,6 +112,7 @@ func matchItems(name string, keys []Key, data []wireItemStatus) ([]ItemResult, e
 		}
 	}
 	status := make([]*wireItemStatus, len(keys))
+	conflict := make([]bool, len(keys))
 	if byPos {
 		for i := range data {
 			status[i] = &data[i]
@@ -124,11 +127,15 @@ func matchItems(name string, keys []Key, data []wireItemStatus) ([]ItemResult, e
 		for j := range data {
 			d := &data[j]
 			i, ok := idx[Key{Type: d.Type, Subject: d.Subject}]
-			if !ok && len(bySubject[d.Subject]) == 1 {
+			if !ok && d.Type == "" && len(bySubject[d.Subject]) == 1 {
 				i, ok = bySubject[d.Subject][0], true
 			}
-			if ok && status[i] == nil {
+			switch {
+			case !ok:
+			case status[i] == nil:
 				status[i] = d
+			case status[i].Status != d.Status || status[i].Code != d.Code:
+				conflict[i] = true
 			}
 		}
 	}
@@ -136,7 +143,7 @@ func matchItems(name string, keys []Key, data []wireItemStatus) ([]ItemResult, e
 	var doubt []Key
 	for i, k := range keys {
 		s := status[i]
-		if s == nil || s.Status < 200 || s.Status >= 500 || (s.Status >= 300 && s.Status < 400) {
+		if s == nil || conflict[i] || s.Status < 200 || s.Status >= 500 || (s.Status >= 300 && s.Status < 400) {
 			doubt = append(doubt, k)
 			continue
 		}

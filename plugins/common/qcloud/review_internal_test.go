@@ -264,3 +264,34 @@ func TestA207UnderTheVerb(t *testing.T) {
 	require.Equal(t, Done, res[0].Outcome)
 	require.Equal(t, NotFound, res[1].Outcome)
 }
+
+// A 207 that names one item twice with different statuses (a refusal, then a 200) does not
+// say which holds: the item is in doubt (read back), never recorded refused while the
+// tenant may have deleted it. An item naming another type than the key's is not taken
+// for it by subject alone.
+func TestMatchItemsConflictingDuplicateIsInDoubt(t *testing.T) {
+	keys := []Key{{Type: Professional, Subject: "A"}, {Type: Analyzer, Subject: "B"}}
+	data := []wireItemStatus{
+		{Status: 400, Code: "LICENSES-001", Subject: "A", Type: Professional},
+		{Status: 200, Subject: "A", Type: Professional},
+		{Status: 200, Subject: "B", Type: Analyzer},
+	}
+	res, err := matchItems("deleting", keys, data)
+	var amb *AmbiguousError
+	require.ErrorAs(t, err, &amb)
+	require.Equal(t, []Key{keys[0]}, amb.Keys)
+	require.Equal(t, []ItemResult{{Key: keys[1], Outcome: Done, Status: 200}}, res)
+
+	// the same status twice agrees: definitive
+	data = []wireItemStatus{{Status: 200, Subject: "A", Type: Professional}, {Status: 200, Subject: "A", Type: Professional}, {Status: 200, Subject: "B"}}
+	res, err = matchItems("deleting", keys, data)
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+
+	// "analyzer A not found" says nothing of professional A
+	data = []wireItemStatus{{Status: 404, Code: "LICENSES-016", Subject: "A", Type: Analyzer}, {Status: 200, Subject: "B", Type: Analyzer}, {Status: 200, Subject: "C"}}
+	res, err = matchItems("deleting", keys, data)
+	require.ErrorAs(t, err, &amb)
+	require.Equal(t, []Key{keys[0]}, amb.Keys)
+	require.Equal(t, []ItemResult{{Key: keys[1], Outcome: Done, Status: 200}}, res)
+}

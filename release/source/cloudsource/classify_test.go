@@ -91,3 +91,15 @@ func TestClassifyACallThatNeverWentOutIsUnsent(t *testing.T) {
 		require.False(t, a.Unsent)
 	}
 }
+
+// A key a delete call carried twice has one result per item, in order: the first item's
+// 200 stays done, not hidden by the second's 404.
+func TestClassifyRepeatedKeyKeepsEachResult(t *testing.T) {
+	k := qcloud.Key{Type: qcloud.Professional, Subject: "a"}
+	res := []qcloud.ItemResult{{Key: k, Outcome: qcloud.Done, Status: 200}, {Key: k, Outcome: qcloud.NotFound, Status: 404, Code: "LICENSES-016"}}
+	out := cloudsource.Classify([]qcloud.Key{k, k}, res, nil)
+	require.Equal(t, audit.AnswerDone, out[0].Class)
+	require.True(t, out[0].Final)
+	require.Equal(t, audit.AnswerRefused, out[1].Class)
+	require.True(t, out[1].Gone)
+}

@@ -377,9 +377,11 @@ func (s *Source) Release(ctx context.Context, items []plan.Item) []source.Answer
 
 // Classify gives each key its answer from a delete call's item results and error.
 func Classify(keys []qcloud.Key, results []qcloud.ItemResult, err error) []source.Answer {
-	byKey := map[qcloud.Key]qcloud.ItemResult{}
+	// A key asked twice has a result per item, in order: each item takes the next (never
+	// the last for all, where a second item's "not found" would hide the first's 200).
+	byKey := map[qcloud.Key][]qcloud.ItemResult{}
 	for _, r := range results {
-		byKey[r.Key] = r
+		byKey[r.Key] = append(byKey[r.Key], r)
 	}
 	var amb *qcloud.AmbiguousError
 	inDoubt := map[qcloud.Key]bool{}
@@ -390,7 +392,12 @@ func Classify(keys []qcloud.Key, results []qcloud.ItemResult, err error) []sourc
 	}
 	out := make([]source.Answer, len(keys))
 	for i, k := range keys {
-		r, answered := byKey[k]
+		var r qcloud.ItemResult
+		rs := byKey[k]
+		answered := len(rs) > 0
+		if answered {
+			r, byKey[k] = rs[0], rs[1:]
+		}
 		switch {
 		case answered && !inDoubt[k]:
 			switch r.Outcome {
